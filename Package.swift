@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+// htb: hepatic tumour burden from CT.
+//
+// Targets follow the architecture (see README, "Architecture"):
+//   CDCMTK (C++ shim over DCMTK, the only code that sees DCMTK headers)
+//   CZlib (system zlib, for .nii.gz)
+//   VolumeModel (geometry and volumes) <- DicomIO, NIfTI <- Volumetry <- Analysis <- htb (CLI)
+import PackageDescription
+
+let package = Package(
+    name: "htb",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "htb", targets: ["htb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The one target that includes DCMTK's C++ headers. Exposes a small C API (htb_dcm_*).
+        .target(
+            name: "CDCMTK",
+            path: "Sources/CDCMTK",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [
+                // Linked by name: `pkg-config dcmtk` fails on Debian 12 (its .pc requires sndfile).
+                .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmjpls"), .linkedLibrary("dcmimgle"),
+                .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
+                .linkedLibrary("stdc++"),
+            ]
+        ),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "VolumeModel"),
+        .target(name: "DicomIO", dependencies: ["CDCMTK", "VolumeModel"]),
+        .target(name: "NIfTI", dependencies: ["CZlib", "VolumeModel"]),
+        .target(name: "Volumetry", dependencies: ["VolumeModel"]),
+        .target(name: "Analysis", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
+        .executableTarget(
+            name: "htb",
+            dependencies: [
+                "Analysis", "DicomIO", "NIfTI", "Volumetry", "VolumeModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "htbTests",
+            dependencies: ["Analysis", "DicomIO", "NIfTI", "Volumetry", "VolumeModel", "htb"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,164 @@
+import DicomIO
+import Foundation
+import NIfTI
+import VolumeModel
+import Volumetry
+
+public enum AnalysisError: Error, Sendable, Equatable, CustomStringConvertible {
+    case masksRequired(String)
+    case noMatchingSeries(detail: String)
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .masksRequired(let s): return s
+        case .noMatchingSeries(let d): return d
+        case .cannotWrite(let p, let r): return "\(p): cannot write: \(r)"
+        }
+    }
+}
+
+/// The series htb measures and why it was chosen.
+public struct SeriesChoice: Sendable {
+    public var entry: SeriesEntry
+    public var reason: String
+}
+
+public enum SeriesChooser {
+    /// `--series` if given; else the series the masks belong to (a SEG's referenced series, or
+    /// the series whose grid the masks match); else the axial CT series with the most slices.
+    public static func choose(in inventory: Inventory, selector: String?, masks: [LoadedMask]) throws -> SeriesChoice {
+        if let selector {
+            let e = try inventory.select(selector)
+            return SeriesChoice(entry: e, reason: "selected with --series \(selector)")
+        }
+        let excluded = masks.reduce(into: Set<String>()) { $0.formUnion($1.ownSeriesUIDs) }
+        let cts = inventory.imageSeries().filter { !excluded.contains($0.seriesUID) }
+        let ranked = cts.sorted {
+            ($0.orientationName == "axial" ? 0 : 1, $0.splitIndex, -$0.slices.count, $0.first.hasRescale ? 0 : 1, $0.key)
+                < ($1.orientationName == "axial" ? 0 : 1, $1.splitIndex, -$1.slices.count, $1.first.hasRescale ? 0 : 1, $1.key)
+        }
+        guard !ranked.isEmpty else {
+            throw DicomError.noSeries(path: inventory.root, dicomFiles: inventory.dicomFileCount, skippedFiles: inventory.skippedNonDicom.count)
+        }
+        if !masks.isEmpty {
+            let referenced = Set(masks.flatMap(\.referencedSeriesUIDs))
+            if let e = ranked.first(where: { referenced.contains($0.seriesUID) }) {
+                return SeriesChoice(entry: e, reason: "the series the segmentation references ((0008,1115) Referenced Series Sequence)")
+            }
+            var tried: [String] = []
+            for e in ranked {
+                guard let layout = try? SeriesLayout(entry: e) else { continue }
+                let foR = e.first.frameOfReferenceUID
+                if masks.allSatisfy({ (try? $0.place(onto: layout.geometry, frameOfReferenceUID: foR, name: "mask")) != nil }) {
+                    return SeriesChoice(entry: e, reason: "the series whose grid the masks match")
+                }
+                tried.append(e.label)
+            }
+            throw AnalysisError.noMatchingSeries(detail: "no CT series under \(inventory.root) has the masks' grid; tried: \(tried.joined(separator: "; ")). Pass --series to see the measured mismatch")
+        }
+        let e = ranked[0]
+        return SeriesChoice(entry: e, reason: e.orientationName == "axial" ? "the axial CT series with the most slices" : "the CT series with the most slices (no axial series found)")
+    }
+}
+
+/// One analysis: read, place masks, measure, report.
+public struct Analysis: Sendable {
+    public var report: Report
+    public var ct: LoadedSeries
+    public var liver: Mask
+    public var lesions: Mask
+    public var result: VolumetryResult
+
+    public struct Request: Sendable {
+        public var studyPath: String
+        public var series: String?
+        public var liverMasks: [MaskSpec]
+        public var lesionMasks: [MaskSpec]
+        public var connectivity: Connectivity
+        public init(studyPath: String, series: String? = nil, liverMasks: [MaskSpec], lesionMasks: [MaskSpec], connectivity: Connectivity = .full26) {
+            self.studyPath = studyPath; self.series = series; self.liverMasks = liverMasks; self.lesionMasks = lesionMasks; self.connectivity = connectivity
+        }
+    }
+
+    /// Masks united into one, on the CT grid.
+    static func unite(_ masks: [(MaskSpec, LoadedMask)], ct: LoadedSeries) throws -> (Mask, [Report.MaskInput], [LoadWarning]) {
+        var out = Mask(repeating: 0, geometry: ct.volume.geometry)
+        var inputs: [Report.MaskInput] = []
+        var warnings: [LoadWarning] = []
+        for (spec, loaded) in masks {
+            let m = try loaded.place(onto: ct.volume.geometry, frameOfReferenceUID: ct.entry.first.frameOfReferenceUID, name: spec.path)
+            for v in 0..<m.voxels.count where m.voxels[v] != 0 { out.voxels[v] = 1 }
+            inputs.append(Report.MaskInput(path: spec.path, kind: spec.kind.rawValue, selector: spec.selector,
+                                           segments: loaded.segmentLabels, source: "expert", voxelCount: m.insideCount))
+            warnings += loaded.warnings.map { LoadWarning("mask_" + $0.code, "\(spec.path): \($0.message)") }
+        }
+        return (out, inputs, warnings)
+    }
+
+    public static func run(_ request: Request) throws -> Analysis {
+        guard !request.liverMasks.isEmpty, !request.lesionMasks.isEmpty else {
+            throw AnalysisError.masksRequired("analyze needs --liver-mask and --lesion-mask (automatic segmentation is not built yet); give an empty lesion mask for a liver without lesions")
+        }
+        let inventory = try Inventory.scan(request.studyPath)
+        let liverLoaded = try request.liverMasks.map { ($0, try LoadedMask.load($0)) }
+        let lesionLoaded = try request.lesionMasks.map { ($0, try LoadedMask.load($0)) }
+        let choice = try SeriesChooser.choose(in: inventory, selector: request.series, masks: (liverLoaded + lesionLoaded).map(\.1))
+        let ct = try SeriesLoader.loadCT(choice.entry)
+        let (liver, liverInputs, w1) = try unite(liverLoaded, ct: ct)
+        let (lesions, lesionInputs, w2) = try unite(lesionLoaded, ct: ct)
+        let r = try Volumetry.measure(liver: liver, lesions: lesions, connectivity: request.connectivity)
+        var warnings = ct.warnings + w1 + w2
+        if !r.liverTouchesFieldOfView.isEmpty {
+            warnings.append(LoadWarning("liver_at_fov_edge", "the liver reaches the \(r.liverTouchesFieldOfView.joined(separator: ", ")) of the field of view: its volume (and HTB's denominator) is a lower bound"))
+        }
+        if r.lesionVoxelsOutsideLiverMask > 0 {
+            warnings.append(LoadWarning("lesion_outside_liver_mask", "\(r.lesionVoxelsOutsideLiverMask) lesion voxels lie outside the liver mask; they are counted as liver (whole liver = liver mask united with lesion mask)"))
+        }
+        if !inventory.unreadable.isEmpty {
+            warnings.append(LoadWarning("unreadable_files", "\(inventory.unreadable.count) DICOM file(s) under the study could not be read, first: \(inventory.unreadable[0].path): \(inventory.unreadable[0].reason)"))
+        }
+        let g = ct.volume.geometry
+        let e = choice.entry
+        let report = Report(
+            tool: Report.Tool(),
+            study: Report.Study(studyUID: e.studyUID, seriesUID: e.seriesUID, seriesKey: e.key, seriesNumber: e.seriesNumber,
+                                seriesDescription: e.seriesDescription, modality: e.modality, phaseHint: e.phaseHint,
+                                sliceCount: g.dims.z, dims: g.dims, spacingMM: round(g.spacingMM, 6), originMM: round(g.originMM, 4),
+                                directions: [g.axes.0, g.axes.1, g.axes.2].map { round($0, 6) }, voxelVolumeMM3: round(g.voxelVolumeMM3, 6),
+                                transferSyntax: transferSyntaxName(e.first.transferSyntaxUID), warnings: warnings),
+            inputs: Report.Inputs(studyPath: request.studyPath, series: e.key, seriesReason: choice.reason,
+                                  liverMasks: liverInputs, lesionMasks: lesionInputs),
+            liver: Report.Liver(volumeML: round(r.liverVolumeML, 4), parenchymaVolumeML: round(r.parenchymaVolumeML, 4),
+                                voxelCount: r.liverVoxelCount, touchesFieldOfView: r.liverTouchesFieldOfView),
+            lesions: Report.Lesions(count: r.lesions.count, totalVolumeML: round(r.lesionVolumeML, 4), connectivity: r.connectivity.rawValue,
+                                    items: r.lesions.map {
+                                        Report.LesionItem(id: $0.id, volumeML: round($0.volumeML, 4), voxelCount: $0.voxelCount,
+                                                          centroidMM: round($0.centroidMM, 3), longestAxialDiameterMM: round($0.diameters.longestMM, 3),
+                                                          shortAxisMM: round($0.diameters.shortAxisMM, 3), diameterSliceIndex: $0.diameters.slice)
+                                    }),
+            htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
+            flags: r.flags)
+        return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)
+    }
+
+    /// Liver 1, lesion 2 (lesion wins), on the CT grid.
+    public var labelMap: Volume<UInt8> { Self.labelMap(liver: liver, lesions: lesions) }
+
+    public static func labelMap(liver: Mask, lesions: Mask) -> Volume<UInt8> {
+        var out = liver
+        for v in 0..<out.voxels.count { out.voxels[v] = lesions.voxels[v] != 0 ? 2 : (liver.voxels[v] != 0 ? 1 : 0) }
+        return out
+    }
+}
+
+/// Writes `data` to `path` atomically (temporary file in the same folder, then rename).
+public func writeAtomically(_ data: Data, to path: String) throws {
+    do {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw AnalysisError.cannotWrite(path: path, reason: error.localizedDescription)
+    }
+}

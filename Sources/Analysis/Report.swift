@@ -1,0 +1,105 @@
+import DicomIO
+import Foundation
+import VolumeModel
+import Volumetry
+
+/// htb's version, in reports and PNG text.
+public let htbVersion = "0.1.0"
+
+/// `report.json`, schema `htb.report/1` (documented in README.md, "Report schema").
+/// Volumes in mL rounded to 0.0001, lengths in mm to 0.001, HTB in percent to 0.0001.
+public struct Report: Codable, Sendable {
+    public var schema = "htb.report/1"
+    public var tool: Tool
+    public var study: Study
+    public var inputs: Inputs
+    public var liver: Liver
+    public var lesions: Lesions
+    public var htb: HTB
+    public var flags: [String]
+
+    public struct Tool: Codable, Sendable {
+        public var name = "htb"
+        public var version = htbVersion
+        public var dcmtk = dicomToolkitVersion
+    }
+    public struct Study: Codable, Sendable {
+        public var studyUID: String
+        public var seriesUID: String
+        public var seriesKey: String
+        public var seriesNumber: Int?
+        public var seriesDescription: String
+        public var modality: String
+        public var phaseHint: String?
+        public var sliceCount: Int
+        public var dims: Dims
+        public var spacingMM: Vector3
+        public var originMM: Vector3
+        public var directions: [Vector3]
+        public var voxelVolumeMM3: Double
+        public var transferSyntax: String
+        public var warnings: [LoadWarning]
+    }
+    public struct MaskInput: Codable, Sendable {
+        public var path: String
+        public var kind: String
+        public var selector: String?
+        public var segments: [String]?
+        /// "expert" (given on the command line); "automatic" once htb segments by itself.
+        public var source: String
+        public var voxelCount: Int
+    }
+    public struct Inputs: Codable, Sendable {
+        public var studyPath: String
+        public var series: String
+        public var seriesReason: String
+        public var liverMasks: [MaskInput]
+        public var lesionMasks: [MaskInput]
+    }
+    public struct Liver: Codable, Sendable {
+        public var volumeML: Double
+        public var parenchymaVolumeML: Double
+        public var voxelCount: Int
+        public var touchesFieldOfView: [String]
+    }
+    public struct LesionItem: Codable, Sendable {
+        public var id: Int
+        public var volumeML: Double
+        public var voxelCount: Int
+        public var centroidMM: Vector3
+        public var longestAxialDiameterMM: Double
+        public var shortAxisMM: Double
+        public var diameterSliceIndex: Int
+    }
+    public struct Lesions: Codable, Sendable {
+        public var count: Int
+        public var totalVolumeML: Double
+        public var connectivity: String
+        public var items: [LesionItem]
+    }
+    public struct HTB: Codable, Sendable {
+        public var percent: Double
+        public var category: String
+    }
+
+    /// JSON as written to report.json: snake_case keys, sorted, pretty.
+    public func json() throws -> Data {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+
+    public static func decode(_ data: Data) throws -> Report {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return try d.decode(Report.self, from: data)
+    }
+}
+
+func round(_ v: Double, _ places: Int) -> Double {
+    let f = pow(10.0, Double(places))
+    return (v * f).rounded() / f
+}
+
+func round(_ v: Vector3, _ places: Int) -> Vector3 { Vector3(round(v.x, places), round(v.y, places), round(v.z, places)) }

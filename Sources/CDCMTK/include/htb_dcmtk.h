@@ -1,0 +1,89 @@
+/*
+ * htb_dcmtk.h: the C API in front of DCMTK (dcmdata + JPEG, JPEG-LS and RLE codecs).
+ *
+ * Why a shim: Swift must never see DCMTK's C++ types (OFCondition, DcmItem, ...). This header is
+ * plain C: an opaque file handle, an open/close pair, error text written into a caller-supplied
+ * buffer, and functions that copy values out. The Swift side (DicomIO) opens a file, copies what
+ * it needs into Swift values and closes the handle right away.
+ *
+ * Thread safety: distinct handles may be used from distinct threads at the same time (DCMTK's
+ * data dictionary is shared and locked; codecs are registered once, before the first open).
+ * One handle must not be used from two threads at once.
+ */
+#ifndef HTB_DCMTK_H
+#define HTB_DCMTK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An open DICOM file (meta header + data set). */
+typedef struct htb_dcm_file htb_dcm_file;
+
+/** Why htb_dcm_open failed. */
+typedef enum {
+    HTB_DCM_OK = 0,
+    /** The file does not start like DICOM (no "DICM" at byte 128, no plausible data set start). */
+    HTB_DCM_NOT_DICOM = 1,
+    /** The file could not be opened or read (permissions, missing, I/O error). */
+    HTB_DCM_IO = 2,
+    /** The file starts like DICOM but cannot be parsed (truncated, corrupt encoding). */
+    HTB_DCM_CORRUPT = 3
+} htb_dcm_status;
+
+/**
+ * Opens and parses a DICOM file (Part 10 or a bare data set).
+ * stop_before_pixels != 0 parses only up to (7FE0,0010) Pixel Data, for fast header scans.
+ * Returns NULL on failure, with *status set and a message in err.
+ */
+htb_dcm_file *htb_dcm_open(const char *path, int stop_before_pixels, htb_dcm_status *status,
+                           char *err, size_t errlen);
+
+/** Closes a handle from htb_dcm_open; NULL is allowed. */
+void htb_dcm_close(htb_dcm_file *file);
+
+/** One step of an attribute path: a tag and, for a sequence that is not the last step, an item index. */
+typedef struct {
+    uint16_t group;
+    uint16_t element;
+    int32_t item;
+} htb_dcm_step;
+
+/**
+ * The value of the attribute at path (depth steps; group 0x0002 reads the file meta header),
+ * all values joined with a backslash, numbers formatted as text.
+ * Returns -1 when the attribute (or a sequence item on the way) is absent, otherwise the value's
+ * full length in bytes; at most buflen-1 bytes plus a NUL are written to buf. When the return
+ * value is >= buflen, call again with a larger buffer.
+ */
+long htb_dcm_string(const htb_dcm_file *file, const htb_dcm_step *path, size_t depth,
+                    char *buf, size_t buflen);
+
+/** Number of items in the sequence at path, or -1 when absent or not a sequence. */
+long htb_dcm_item_count(const htb_dcm_file *file, const htb_dcm_step *path, size_t depth);
+
+/** The transfer syntax UID the data set was encoded in, as read from the file. */
+long htb_dcm_transfer_syntax(const htb_dcm_file *file, char *buf, size_t buflen);
+
+/**
+ * Decodes (7FE0,0010) Pixel Data to native little-endian, uncompressed form (JPEG baseline,
+ * extended and lossless, JPEG-LS, RLE; other encapsulated syntaxes fail with a message naming
+ * the transfer syntax). Returns the decoded length in bytes, or -1 with a message in err.
+ * The decoded bytes stay in the handle until htb_dcm_copy_pixels or htb_dcm_close.
+ */
+long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen);
+
+/** Copies up to len decoded bytes (after htb_dcm_decode_pixels) into dst. Returns bytes copied. */
+long long htb_dcm_copy_pixels(const htb_dcm_file *file, void *dst, size_t len);
+
+/** DCMTK's version string, for reports. */
+const char *htb_dcm_toolkit_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HTB_DCMTK_H */

@@ -1,0 +1,130 @@
+import Foundation
+import VolumeModel
+
+/// How stored pixel values are laid out (PS3.3 C.7.6.3.1).
+public struct PixelFormat: Sendable, Equatable {
+    public var bitsAllocated: Int
+    public var bitsStored: Int
+    public var highBit: Int
+    /// 0 unsigned, 1 two's complement.
+    public var pixelRepresentation: Int
+    public var samplesPerPixel: Int
+}
+
+/// What htb keeps of one DICOM file's header: copied out of DCMTK, then the file is closed.
+public struct SliceHeader: Sendable {
+    public var path: String
+    public var transferSyntaxUID: String
+    public var sopClassUID: String
+    public var sopInstanceUID: String
+    public var studyUID: String
+    public var seriesUID: String
+    public var frameOfReferenceUID: String?
+    public var modality: String
+    public var seriesNumber: Int?
+    public var instanceNumber: Int?
+    public var seriesDescription: String
+    public var studyDescription: String
+    public var imageType: String
+    public var contrastAgent: String?
+    public var rows: Int
+    public var columns: Int
+    public var numberOfFrames: Int
+    public var pixelSpacingMM: (rowMM: Double, columnMM: Double)?
+    public var imagePositionMM: Vector3?
+    public var orientation: (row: Vector3, column: Vector3)?
+    /// (0028,1053) Rescale Slope; 1 when absent.
+    public var rescaleSlope: Double
+    /// (0028,1052) Rescale Intercept; 0 when absent.
+    public var rescaleIntercept: Double
+    public var hasRescale: Bool
+    public var gantryTiltDegrees: Double?
+    public var sliceThicknessMM: Double?
+    public var pixelFormat: PixelFormat?
+    public var photometric: String
+
+    /// SOP Class UIDs (PS3.4 B.5).
+    public static let segmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4"
+    public static let mediaStorageDirectory = "1.2.840.10008.1.3.10"
+
+    public var isSegmentation: Bool { sopClassUID == Self.segmentationStorage || modality == "SEG" }
+
+    /// Reads the header of the file at `path` (stops before Pixel Data).
+    public static func read(path: String) throws -> SliceHeader {
+        let f = try DicomFile(path: path, headersOnly: true)
+        return try SliceHeader(file: f)
+    }
+
+    public init(file f: DicomFile) throws {
+        path = f.path
+        transferSyntaxUID = f.string(.transferSyntaxUID) ?? f.transferSyntaxUID
+        sopClassUID = f.string(.sopClassUID) ?? ""
+        guard let sop = f.string(.sopInstanceUID), !sop.isEmpty else { throw DicomError.missingTag(.sopInstanceUID, file: f.path) }
+        sopInstanceUID = sop
+        studyUID = f.string(.studyInstanceUID) ?? ""
+        guard let series = f.string(.seriesInstanceUID), !series.isEmpty else {
+            throw DicomError.missingTag(.seriesInstanceUID, file: f.path)
+        }
+        seriesUID = series
+        frameOfReferenceUID = f.string(.frameOfReferenceUID).flatMap { $0.isEmpty ? nil : $0 }
+        modality = f.string(.modality) ?? ""
+        seriesNumber = try? f.int(.seriesNumber)
+        instanceNumber = try? f.int(.instanceNumber)
+        seriesDescription = f.string(.seriesDescription) ?? ""
+        studyDescription = f.string(.studyDescription) ?? ""
+        imageType = f.string(.imageType) ?? ""
+        contrastAgent = f.string(.contrastBolusAgent).flatMap { $0.isEmpty ? nil : $0 }
+        rows = try f.int(.rows) ?? 0
+        columns = try f.int(.columns) ?? 0
+        numberOfFrames = try f.int(.numberOfFrames) ?? 1
+        pixelSpacingMM = try f.pixelSpacing()
+        imagePositionMM = try f.vector3(.imagePositionPatient)
+        orientation = try f.orientation()
+        let slope = try f.doubles(.rescaleSlope)?.first
+        let intercept = try f.doubles(.rescaleIntercept)?.first
+        hasRescale = slope != nil || intercept != nil
+        rescaleSlope = slope ?? 1
+        rescaleIntercept = intercept ?? 0
+        if rescaleSlope == 0 {
+            throw DicomError.invalidTag(.rescaleSlope, file: f.path, value: "0", expected: "a non-zero slope")
+        }
+        gantryTiltDegrees = try? f.doubles(.gantryDetectorTilt)?.first
+        sliceThicknessMM = try? f.doubles(.sliceThickness)?.first
+        photometric = f.string(.photometricInterpretation) ?? ""
+        if let bitsAllocated = try f.int(.bitsAllocated) {
+            let stored = try f.int(.bitsStored) ?? bitsAllocated
+            pixelFormat = PixelFormat(bitsAllocated: bitsAllocated, bitsStored: stored,
+                                      highBit: try f.int(.highBit) ?? stored - 1,
+                                      pixelRepresentation: try f.int(.pixelRepresentation) ?? 0,
+                                      samplesPerPixel: try f.int(.samplesPerPixel) ?? 1)
+        } else {
+            pixelFormat = nil
+        }
+    }
+
+    /// Position along the slice normal (mm), the sort key of a stack.
+    public var normalPositionMM: Double? {
+        guard let p = imagePositionMM, let o = orientation else { return nil }
+        return p.dot(o.row.cross(o.column))
+    }
+}
+
+/// Names of the transfer syntaxes htb meets (PS3.6 Annex A).
+public func transferSyntaxName(_ uid: String) -> String {
+    switch uid {
+    case "1.2.840.10008.1.2": return "Implicit VR Little Endian"
+    case "1.2.840.10008.1.2.1": return "Explicit VR Little Endian"
+    case "1.2.840.10008.1.2.1.99": return "Deflated Explicit VR Little Endian"
+    case "1.2.840.10008.1.2.2": return "Explicit VR Big Endian"
+    case "1.2.840.10008.1.2.4.50": return "JPEG Baseline"
+    case "1.2.840.10008.1.2.4.51": return "JPEG Extended"
+    case "1.2.840.10008.1.2.4.57": return "JPEG Lossless"
+    case "1.2.840.10008.1.2.4.70": return "JPEG Lossless SV1"
+    case "1.2.840.10008.1.2.4.80": return "JPEG-LS Lossless"
+    case "1.2.840.10008.1.2.4.81": return "JPEG-LS Near-Lossless"
+    case "1.2.840.10008.1.2.4.90": return "JPEG 2000 Lossless"
+    case "1.2.840.10008.1.2.4.91": return "JPEG 2000"
+    case "1.2.840.10008.1.2.5": return "RLE Lossless"
+    default: return uid
+    }
+}

@@ -1,0 +1,46 @@
+/// A 3D image that carries its geometry. Voxels are stored with i fastest, then j, then k:
+/// `index = i + dims.x * (j + dims.y * k)`.
+public struct Volume<Voxel: Sendable>: Sendable {
+    public var voxels: [Voxel]
+    public let geometry: Geometry
+
+    public init(voxels: [Voxel], geometry: Geometry) {
+        precondition(voxels.count == geometry.dims.count, "voxel count \(voxels.count) != \(geometry.dims)")
+        self.voxels = voxels
+        self.geometry = geometry
+    }
+
+    public init(repeating value: Voxel, geometry: Geometry) {
+        self.voxels = Array(repeating: value, count: geometry.dims.count)
+        self.geometry = geometry
+    }
+
+    public var dims: Dims { geometry.dims }
+
+    @inline(__always) public func offset(_ i: Int, _ j: Int, _ k: Int) -> Int {
+        i + geometry.dims.x * (j + geometry.dims.y * k)
+    }
+
+    public subscript(i: Int, j: Int, k: Int) -> Voxel {
+        get { voxels[offset(i, j, k)] }
+        set { voxels[offset(i, j, k)] = newValue }
+    }
+}
+
+/// A binary mask: 1 inside, 0 outside.
+public typealias Mask = Volume<UInt8>
+
+/// CT in Hounsfield units, rounded to whole HU (CT noise is several HU; see DicomIO.SeriesLoader).
+public typealias CTVolume = Volume<Int16>
+
+extension Volume where Voxel == UInt8 {
+    /// Number of voxels inside the mask.
+    public var insideCount: Int {
+        var n = 0
+        voxels.withUnsafeBufferPointer { p in for v in p where v != 0 { n += 1 } }
+        return n
+    }
+
+    /// Volume inside the mask in millilitres (1 mL = 1000 mm^3).
+    public var volumeML: Double { Double(insideCount) * geometry.voxelVolumeMM3 / 1000 }
+}

@@ -1,0 +1,60 @@
+import VolumeModel
+
+/// Which neighbours touch: the 6 that share a face, or all 26 that share a face, edge or corner.
+public enum Connectivity: String, Sendable, Codable {
+    case faces6 = "faces_6"
+    case full26 = "full_26"
+
+    var offsets: [(Int, Int, Int)] {
+        var out: [(Int, Int, Int)] = []
+        for dk in -1...1 { for dj in -1...1 { for di in -1...1 {
+            let n = abs(di) + abs(dj) + abs(dk)
+            if n == 0 { continue }
+            if self == .faces6 && n > 1 { continue }
+            out.append((di, dj, dk))
+        } } }
+        return out
+    }
+}
+
+/// Connected components of a mask: `labels` holds 0 outside and 1...count inside, numbered by
+/// size, largest first (ties by first voxel in storage order); `voxels[c - 1]` lists component
+/// c's voxel offsets in storage order.
+public struct Components: Sendable {
+    public var labels: Volume<Int32>
+    public var voxels: [[Int]]
+    public var count: Int { voxels.count }
+}
+
+/// Labels the connected components of `mask` (non-zero voxels) by flood fill.
+public func components(of mask: Mask, connectivity: Connectivity = .full26) -> Components {
+    let d = mask.dims
+    let nx = d.x, ny = d.y, nz = d.z
+    var seen = [Bool](repeating: false, count: d.count)
+    var groups: [[Int]] = []
+    let offsets = connectivity.offsets
+    var stack: [Int] = []
+    mask.voxels.withUnsafeBufferPointer { m in
+        for start in 0..<m.count where m[start] != 0 && !seen[start] {
+            var group: [Int] = []
+            seen[start] = true
+            stack.append(start)
+            while let v = stack.popLast() {
+                group.append(v)
+                let i = v % nx, j = (v / nx) % ny, k = v / (nx * ny)
+                for (di, dj, dk) in offsets {
+                    let a = i + di, b = j + dj, c = k + dk
+                    if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
+                    let w = a + nx * (b + ny * c)
+                    if m[w] != 0 && !seen[w] { seen[w] = true; stack.append(w) }
+                }
+            }
+            group.sort()
+            groups.append(group)
+        }
+    }
+    groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
+    var labels = Volume<Int32>(repeating: 0, geometry: mask.geometry)
+    for (n, g) in groups.enumerated() { for v in g { labels.voxels[v] = Int32(n + 1) } }
+    return Components(labels: labels, voxels: groups)
+}

@@ -1,0 +1,82 @@
+import Analysis
+import ArgumentParser
+import DicomIO
+import Foundation
+import Volumetry
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Measure liver and lesion volumes and HTB on a study; write report.json.",
+        discussion: """
+        Masks: a folder (DICOM mask series, non-zero = inside; FOLDER:VALUE for one stored value),
+        a DICOM Segmentation (SEG.dcm, SEG.dcm:LABEL, SEG.dcm:1,3, SEG.dcm:Lesion*), or a NIfTI-1
+        label map (MASK.nii.gz, MASK.nii.gz:2). Several masks of one kind are united.
+        """)
+
+    @Argument(help: "The study: a folder (any depth) or a DICOM file.")
+    var study: String
+
+    @Option(name: .customLong("liver-mask"), help: "Expert liver mask (repeatable).")
+    var liverMasks: [String] = []
+
+    @Option(name: .customLong("lesion-mask"), help: "Expert lesion mask (repeatable; united).")
+    var lesionMasks: [String] = []
+
+    @Option(help: "Series to measure: Series Instance UID, Series Number or a description substring.")
+    var series: String?
+
+    @Option(help: "Output folder for report.json.")
+    var out: String = "out"
+
+    @Option(help: "Lesion connectivity: 26 (faces, edges, corners) or 6 (faces).")
+    var connectivity: Int = 26
+
+    @Flag(help: "Print the report JSON instead of the summary.")
+    var json = false
+
+    func validate() throws {
+        guard connectivity == 26 || connectivity == 6 else { throw ValidationError("--connectivity must be 26 or 6") }
+    }
+
+    func run() throws {
+        let analysis: Analysis
+        do {
+            analysis = try Analysis.run(.init(studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
+                                              lesionMasks: lesionMasks.map(MaskSpec.init),
+                                              connectivity: connectivity == 6 ? .faces6 : .full26))
+        } catch { throw fail(error) }
+        let reportPath = (out as NSString).appendingPathComponent("report.json")
+        let data: Data
+        do {
+            data = try analysis.report.json()
+            try writeAtomically(data, to: reportPath)
+        } catch { throw fail(error) }
+        if json {
+            FileHandle.standardOutput.write(data)
+            print()
+        } else {
+            print(summary(analysis.report, reportPath: reportPath), terminator: "")
+        }
+    }
+}
+
+/// The short human summary of a report.
+func summary(_ r: Report, reportPath: String) -> String {
+    func f(_ v: Double, _ p: Int = 2) -> String { String(format: "%.\(p)f", v) }
+    let s = r.study
+    var out = "htb \(r.tool.version): \(r.inputs.studyPath)\n"
+    out += "Series    \(s.seriesNumber.map { "#\($0) " } ?? "")'\(s.seriesDescription)' \(s.modality), \(s.sliceCount) slices \(s.dims.x)x\(s.dims.y), "
+    out += "\(f(s.spacingMM.x, 3)) x \(f(s.spacingMM.y, 3)) x \(f(s.spacingMM.z, 3)) mm\(s.phaseHint.map { ", phase hint \($0)" } ?? "")\n"
+    out += "          chosen as \(r.inputs.seriesReason)\n"
+    out += "Liver     \(f(r.liver.volumeML)) mL (parenchyma \(f(r.liver.parenchymaVolumeML)) mL)\n"
+    out += "Lesions   \(r.lesions.count), \(f(r.lesions.totalVolumeML)) mL\n"
+    for l in r.lesions.items.prefix(10) {
+        out += "          #\(l.id): \(f(l.volumeML)) mL, \(f(l.longestAxialDiameterMM, 1)) x \(f(l.shortAxisMM, 1)) mm (slice \(l.diameterSliceIndex))\n"
+    }
+    if r.lesions.items.count > 10 { out += "          ... \(r.lesions.items.count - 10) more in the report\n" }
+    out += "HTB       \(f(r.htb.percent)) %  \(r.htb.category)\(r.flags.isEmpty ? "" : "  flags: " + r.flags.joined(separator: ", "))\n"
+    for w in s.warnings { out += "Warning   \(w.message)\n" }
+    out += "Report    \(reportPath)\n"
+    return out
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Analysis
+import ArgumentParser
+import DicomIO
+import NIfTI
+import VolumeModel
+import Volumetry
+
+/// htb's exit codes; the README's exit-code table lists the same numbers.
+enum HTBExit: Int32, CaseIterable {
+    case ok = 0
+    /// An internal error (a bug): please report it.
+    case internalError = 1
+    /// Bad command line (ArgumentParser's validation code).
+    case usage = 64
+    /// Input is not readable DICOM: not DICOM, truncated, a tag missing or malformed, pixels undecodable.
+    case badDicom = 65
+    /// Nothing to work on: path missing, no series, no series matching --series or the masks.
+    case noInput = 66
+    /// The series cannot form a correct volume: one slice, missing or duplicate slices, uneven steps, mixed matrices.
+    case badGeometry = 67
+    /// A mask is unreadable, empty where it must not be, or not on the CT's grid / frame of reference.
+    case badMask = 68
+    /// Readable but unsupported: not CT, multi-frame images, a transfer syntax without a decoder.
+    case unsupported = 69
+    /// An output could not be written.
+    case cannotWrite = 73
+
+    var code: ExitCode { ExitCode(rawValue) }
+
+    static func of(_ error: any Error) -> HTBExit {
+        switch error {
+        case let e as DicomError:
+            switch e {
+            case .pathNotFound, .noSeries, .seriesNotFound, .ambiguousSeries: return .noInput
+            case .notDicom, .corrupt, .unreadable, .missingTag, .invalidTag, .pixelDecode, .pixelDataSize: return .badDicom
+            case .unsupported, .notCT: return .unsupported
+            case .oneSlice, .duplicatePositions, .missingSlices, .unevenSliceSpacing, .slicesOffLine, .mixedPixelSpacing, .mixedMatrix:
+                return .badGeometry
+            }
+        case is MaskError, is VolumetryError: return .badMask
+        case let e as NIfTIError:
+            if case .cannotWrite = e { return .cannotWrite }
+            return .badMask
+        case let e as AnalysisError:
+            switch e {
+            case .masksRequired: return .usage
+            case .noMatchingSeries: return .noInput
+            case .cannotWrite: return .cannotWrite
+            }
+        default: return .internalError
+        }
+    }
+}
+
+/// Prints `htb: error: ...` and exits with the documented code.
+func fail(_ error: any Error) -> ExitCode {
+    let exit = HTBExit.of(error)
+    let text = exit == .internalError ? "internal error (please report): \(error)" : "\(error)"
+    FileHandle.standardError.write(("htb: error: " + text + "\n").data(using: .utf8)!)
+    return exit.code
+}
