@@ -21,12 +21,13 @@ let package = Package(
         .target(
             name: "CDCMTK",
             path: "Sources/CDCMTK",
-            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            // OpenJPEG (Debian libopenjp2-7-dev) decodes JPEG 2000, which free DCMTK cannot.
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/openjpeg-2.5"])],
             linkerSettings: [
                 // Linked by name: `pkg-config dcmtk` fails on Debian 12 (its .pc requires sndfile).
                 .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmjpls"), .linkedLibrary("dcmimgle"),
                 .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
-                .linkedLibrary("stdc++"),
+                .linkedLibrary("openjp2"), .linkedLibrary("stdc++"),
             ]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),

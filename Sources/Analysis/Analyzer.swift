@@ -35,8 +35,10 @@ public enum SeriesChooser {
         let excluded = masks.reduce(into: Set<String>()) { $0.formUnion($1.ownSeriesUIDs) }
         let cts = inventory.imageSeries().filter { !excluded.contains($0.seriesUID) }
         let ranked = cts.sorted {
-            ($0.orientationName == "axial" ? 0 : 1, $0.splitIndex, -$0.slices.count, $0.first.hasRescale ? 0 : 1, $0.key)
-                < ($1.orientationName == "axial" ? 0 : 1, $1.splitIndex, -$1.slices.count, $1.first.hasRescale ? 0 : 1, $1.key)
+            // Axial first, then the main part of a UID, more slices, more bits (a 16-bit CT before an
+            // 8-bit mask series on the same grid), then a stable order.
+            ($0.orientationName == "axial" ? 0 : 1, $0.splitIndex, -$0.slices.count, -($0.first.pixelFormat?.bitsStored ?? 0), $0.key)
+                < ($1.orientationName == "axial" ? 0 : 1, $1.splitIndex, -$1.slices.count, -($1.first.pixelFormat?.bitsStored ?? 0), $1.key)
         }
         guard !ranked.isEmpty else {
             throw DicomError.noSeries(path: inventory.root, dicomFiles: inventory.dicomFileCount, skippedFiles: inventory.skippedNonDicom.count)
@@ -116,7 +118,7 @@ public struct Analysis: Sendable {
             warnings.append(LoadWarning("lesion_outside_liver_mask", "\(r.lesionVoxelsOutsideLiverMask) lesion voxels lie outside the liver mask; they are counted as liver (whole liver = liver mask united with lesion mask)"))
         }
         if !inventory.unreadable.isEmpty {
-            warnings.append(LoadWarning("unreadable_files", "\(inventory.unreadable.count) DICOM file(s) under the study could not be read, first: \(inventory.unreadable[0].path): \(inventory.unreadable[0].reason)"))
+            warnings.append(LoadWarning("unreadable_files", "\(inventory.unreadable.count) DICOM file(s) under the study could not be read, first: \(inventory.unreadable[0].reason)"))
         }
         let g = ct.volume.geometry
         let e = choice.entry

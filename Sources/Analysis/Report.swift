@@ -39,6 +39,23 @@ public struct Report: Codable, Sendable {
         public var voxelVolumeMM3: Double
         public var transferSyntax: String
         public var warnings: [LoadWarning]
+        enum CodingKeys: String, CodingKey {
+            case studyUID = "study_uid"
+            case seriesUID = "series_uid"
+            case seriesKey = "series_key"
+            case seriesNumber = "series_number"
+            case seriesDescription = "series_description"
+            case modality
+            case phaseHint = "phase_hint"
+            case sliceCount = "slice_count"
+            case dims
+            case spacingMM = "spacing_mm"
+            case originMM = "origin_mm"
+            case directions
+            case voxelVolumeMM3 = "voxel_volume_mm3"
+            case transferSyntax = "transfer_syntax"
+            case warnings
+        }
     }
     public struct MaskInput: Codable, Sendable {
         public var path: String
@@ -48,6 +65,14 @@ public struct Report: Codable, Sendable {
         /// "expert" (given on the command line); "automatic" once htb segments by itself.
         public var source: String
         public var voxelCount: Int
+        enum CodingKeys: String, CodingKey {
+            case path
+            case kind
+            case selector
+            case segments
+            case source
+            case voxelCount = "voxel_count"
+        }
     }
     public struct Inputs: Codable, Sendable {
         public var studyPath: String
@@ -55,12 +80,25 @@ public struct Report: Codable, Sendable {
         public var seriesReason: String
         public var liverMasks: [MaskInput]
         public var lesionMasks: [MaskInput]
+        enum CodingKeys: String, CodingKey {
+            case studyPath = "study_path"
+            case series
+            case seriesReason = "series_reason"
+            case liverMasks = "liver_masks"
+            case lesionMasks = "lesion_masks"
+        }
     }
     public struct Liver: Codable, Sendable {
         public var volumeML: Double
         public var parenchymaVolumeML: Double
         public var voxelCount: Int
         public var touchesFieldOfView: [String]
+        enum CodingKeys: String, CodingKey {
+            case volumeML = "volume_ml"
+            case parenchymaVolumeML = "parenchyma_volume_ml"
+            case voxelCount = "voxel_count"
+            case touchesFieldOfView = "touches_field_of_view"
+        }
     }
     public struct LesionItem: Codable, Sendable {
         public var id: Int
@@ -70,29 +108,42 @@ public struct Report: Codable, Sendable {
         public var longestAxialDiameterMM: Double
         public var shortAxisMM: Double
         public var diameterSliceIndex: Int
+        enum CodingKeys: String, CodingKey {
+            case id
+            case volumeML = "volume_ml"
+            case voxelCount = "voxel_count"
+            case centroidMM = "centroid_mm"
+            case longestAxialDiameterMM = "longest_axial_diameter_mm"
+            case shortAxisMM = "short_axis_mm"
+            case diameterSliceIndex = "diameter_slice_index"
+        }
     }
     public struct Lesions: Codable, Sendable {
         public var count: Int
         public var totalVolumeML: Double
         public var connectivity: String
         public var items: [LesionItem]
+        enum CodingKeys: String, CodingKey {
+            case count
+            case totalVolumeML = "total_volume_ml"
+            case connectivity
+            case items
+        }
     }
     public struct HTB: Codable, Sendable {
         public var percent: Double
         public var category: String
     }
 
-    /// JSON as written to report.json: snake_case keys, sorted, pretty.
+    /// JSON as written to report.json: snake_case keys (the CodingKeys), sorted, pretty.
     public func json() throws -> Data {
         let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try e.encode(self)
     }
 
     public static func decode(_ data: Data) throws -> Report {
         let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
         return try d.decode(Report.self, from: data)
     }
 }

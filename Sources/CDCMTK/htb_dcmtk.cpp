@@ -3,21 +3,29 @@
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include <openjpeg.h>
+
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "htb_dcmtk.h"
 
 struct htb_dcm_file {
     DcmFileFormat format;
     bool pixelsDecoded = false;
+    // Pixels decoded here rather than by DCMTK (JPEG 2000, through OpenJPEG).
+    bool ownPixels = false;
+    std::vector<Uint8> decoded;
 };
 
 namespace {
@@ -89,6 +97,146 @@ DcmItem *itemFor(const htb_dcm_file *file, const htb_dcm_step *path, size_t dept
     return item;
 }
 
+// ---- JPEG 2000 (PS3.5 A.4.4), which DCMTK's free edition cannot decode: OpenJPEG from memory.
+
+struct MemoryStream {
+    const Uint8 *data;
+    size_t size;
+    size_t pos;
+};
+
+OPJ_SIZE_T streamRead(void *buffer, OPJ_SIZE_T n, void *user) {
+    MemoryStream *m = static_cast<MemoryStream *>(user);
+    if (m->pos >= m->size) return static_cast<OPJ_SIZE_T>(-1);
+    size_t k = n < m->size - m->pos ? n : m->size - m->pos;
+    std::memcpy(buffer, m->data + m->pos, k);
+    m->pos += k;
+    return k;
+}
+OPJ_OFF_T streamSkip(OPJ_OFF_T n, void *user) {
+    MemoryStream *m = static_cast<MemoryStream *>(user);
+    if (n < 0 && static_cast<size_t>(-n) > m->pos) n = -static_cast<OPJ_OFF_T>(m->pos);
+    if (n > 0 && m->pos + n > m->size) n = static_cast<OPJ_OFF_T>(m->size - m->pos);
+    m->pos += n;
+    return n;
+}
+OPJ_BOOL streamSeek(OPJ_OFF_T n, void *user) {
+    MemoryStream *m = static_cast<MemoryStream *>(user);
+    if (n < 0 || static_cast<size_t>(n) > m->size) return OPJ_FALSE;
+    m->pos = static_cast<size_t>(n);
+    return OPJ_TRUE;
+}
+void quietMessage(const char *, void *) {}
+void keepError(const char *msg, void *client) {
+    std::string *s = static_cast<std::string *>(client);
+    if (s->empty()) *s = msg;
+    while (!s->empty() && (s->back() == '\n' || s->back() == ' ')) s->pop_back();
+}
+
+// Decodes one JPEG 2000 frame (a raw codestream, or a JP2 file some writers embed) into
+// little-endian cells of bitsAllocated bits appended to out.
+bool decodeJ2KFrame(const std::vector<Uint8> &code, int bitsAllocated, size_t expectedPixels,
+                    std::vector<Uint8> &out, std::string &why) {
+    bool jp2 = code.size() >= 12 && code[4] == 'j' && code[5] == 'P' && code[6] == ' ';
+    opj_codec_t *codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+    if (codec == nullptr) { why = "OpenJPEG could not create a decoder"; return false; }
+    std::string error;
+    opj_set_info_handler(codec, quietMessage, nullptr);
+    opj_set_warning_handler(codec, quietMessage, nullptr);
+    opj_set_error_handler(codec, keepError, &error);
+    opj_dparameters_t params;
+    opj_set_default_decoder_parameters(&params);
+    MemoryStream mem{code.data(), code.size(), 0};
+    opj_stream_t *stream = opj_stream_create(1 << 16, OPJ_TRUE);
+    opj_stream_set_user_data(stream, &mem, nullptr);
+    opj_stream_set_user_data_length(stream, code.size());
+    opj_stream_set_read_function(stream, streamRead);
+    opj_stream_set_skip_function(stream, streamSkip);
+    opj_stream_set_seek_function(stream, streamSeek);
+    opj_image_t *image = nullptr;
+    bool ok = opj_setup_decoder(codec, &params) && opj_read_header(stream, codec, &image) &&
+              opj_decode(codec, stream, image) && opj_end_decompress(codec, stream);
+    if (ok && (image->numcomps != 1 || image->comps[0].data == nullptr)) {
+        error = "expected one greyscale component, found " + std::to_string(image->numcomps);
+        ok = false;
+    }
+    if (ok) {
+        const opj_image_comp_t &c = image->comps[0];
+        size_t n = static_cast<size_t>(c.w) * c.h;
+        if (n != expectedPixels) {
+            error = "frame is " + std::to_string(c.w) + "x" + std::to_string(c.h) + ", expected " + std::to_string(expectedPixels) + " pixels";
+            ok = false;
+        } else {
+            int bytes = bitsAllocated / 8;
+            size_t base = out.size();
+            out.resize(base + n * bytes);
+            for (size_t i = 0; i < n; ++i) {
+                Uint32 v = static_cast<Uint32>(c.data[i]);
+                for (int b = 0; b < bytes; ++b) out[base + i * bytes + b] = static_cast<Uint8>(v >> (8 * b));
+            }
+        }
+    }
+    if (!ok) why = error.empty() ? "OpenJPEG failed to decode the codestream" : "OpenJPEG: " + error;
+    if (image) opj_image_destroy(image);
+    opj_stream_destroy(stream);
+    opj_destroy_codec(codec);
+    return ok;
+}
+
+// Splits the encapsulated Pixel Data into frames (one fragment per frame, or all fragments of a
+// single frame) and decodes each.
+long long decodeJ2K(htb_dcm_file *file, DcmElement *pixels, char *err, size_t errlen) {
+    DcmDataset *dataset = file->format.getDataset();
+    DcmPixelData *pd = OFstatic_cast(DcmPixelData *, pixels);
+    DcmPixelSequence *seq = nullptr;
+    E_TransferSyntax xfer = dataset->getOriginalXfer();
+    if (pd->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || seq == nullptr) {
+        writeError(err, errlen, "JPEG 2000 pixel data is not encapsulated");
+        return -1;
+    }
+    Uint16 bitsAllocated = 16, rows = 0, columns = 0;
+    dataset->findAndGetUint16(DCM_BitsAllocated, bitsAllocated);
+    dataset->findAndGetUint16(DCM_Rows, rows);
+    dataset->findAndGetUint16(DCM_Columns, columns);
+    Sint32 frames = 1;
+    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
+    if (frames < 1) frames = 1;
+    if (bitsAllocated != 8 && bitsAllocated != 16) {
+        writeError(err, errlen, "JPEG 2000 with Bits Allocated " + std::to_string(bitsAllocated) + " is not supported (8 or 16)");
+        return -1;
+    }
+    unsigned long fragments = seq->card();  // item 0 is the Basic Offset Table
+    if (fragments < 2) { writeError(err, errlen, "JPEG 2000 pixel data holds no fragment"); return -1; }
+    unsigned long perFrame = (static_cast<unsigned long>(frames) == fragments - 1) ? 1 : 0;
+    if (perFrame == 0 && frames != 1) {
+        writeError(err, errlen, "JPEG 2000 with " + std::to_string(frames) + " frames in " + std::to_string(fragments - 1) +
+                                    " fragments is not supported (one fragment per frame, or one frame)");
+        return -1;
+    }
+    file->decoded.clear();
+    std::vector<Uint8> code;
+    for (unsigned long f = 1; f < fragments; ++f) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;
+        if (seq->getItem(item, f).bad() || item == nullptr || item->getUint8Array(bytes).bad()) {
+            writeError(err, errlen, "cannot read JPEG 2000 fragment " + std::to_string(f));
+            return -1;
+        }
+        if (bytes) code.insert(code.end(), bytes, bytes + item->getLength());
+        if (perFrame || f + 1 == fragments) {
+            std::string why;
+            if (!decodeJ2KFrame(code, bitsAllocated, static_cast<size_t>(rows) * columns, file->decoded, why)) {
+                writeError(err, errlen, "cannot decode JPEG 2000 frame: " + why);
+                return -1;
+            }
+            code.clear();
+        }
+    }
+    file->ownPixels = true;
+    file->pixelsDecoded = true;
+    return static_cast<long long>(file->decoded.size());
+}
+
 }  // namespace
 
 extern "C" {
@@ -158,6 +306,9 @@ long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen) {
         return -1;
     }
     DcmXfer original(dataset->getOriginalXfer());
+    if (original.getXfer() == EXS_JPEG2000LosslessOnly || original.getXfer() == EXS_JPEG2000) {
+        return decodeJ2K(file, pixels, err, errlen);
+    }
     if (original.isEncapsulated()) {
         OFCondition cond = dataset->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
         if (cond.bad() || !dataset->canWriteXfer(EXS_LittleEndianExplicit)) {
@@ -183,6 +334,11 @@ long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen) {
 
 long long htb_dcm_copy_pixels(const htb_dcm_file *file, void *dst, size_t len) {
     if (!file->pixelsDecoded) return 0;
+    if (file->ownPixels) {
+        size_t n = len < file->decoded.size() ? len : file->decoded.size();
+        std::memcpy(dst, file->decoded.data(), n);
+        return static_cast<long long>(n);
+    }
     DcmFileFormat &format = const_cast<DcmFileFormat &>(file->format);
     DcmElement *pixels = nullptr;
     if (format.getDataset()->findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr) return 0;

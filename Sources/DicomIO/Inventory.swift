@@ -67,7 +67,7 @@ public struct Inventory: Sendable {
     public var dicomFileCount: Int
     /// Files that are not DICOM (skipped and counted, as the issue asks).
     public var skippedNonDicom: [String]
-    /// Files that look like DICOM but could not be parsed, with the reason.
+    /// Files that look like DICOM but could not be read, with the error (which names the file).
     public var unreadable: [(path: String, reason: String)]
 
     public var studies: [String] { Array(Set(series.map(\.studyUID))).sorted() }

@@ -73,6 +73,7 @@ struct InfoJSON: Encodable {
 
     func encoded() throws -> Data {
         let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try e.encode(self)
     }
@@ -80,7 +81,7 @@ struct InfoJSON: Encodable {
     static func table(_ inv: Inventory) -> String {
         var out = "\(inv.root): \(inv.dicomFileCount) DICOM files, \(inv.skippedNonDicom.count) non-DICOM skipped"
         out += inv.unreadable.isEmpty ? "\n" : ", \(inv.unreadable.count) unreadable\n"
-        for u in inv.unreadable.prefix(5) { out += "  unreadable: \(u.path): \(u.reason)\n" }
+        for u in inv.unreadable.prefix(5) { out += "  unreadable: \(u.reason)\n" }
         let info = InfoJSON(inv)
         for s in info.studies {
             out += "study \(s.studyUid)\n"

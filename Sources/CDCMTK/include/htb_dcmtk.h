@@ -70,8 +70,8 @@ long htb_dcm_transfer_syntax(const htb_dcm_file *file, char *buf, size_t buflen)
 
 /**
  * Decodes (7FE0,0010) Pixel Data to native little-endian, uncompressed form (JPEG baseline,
- * extended and lossless, JPEG-LS, RLE; other encapsulated syntaxes fail with a message naming
- * the transfer syntax). Returns the decoded length in bytes, or -1 with a message in err.
+ * extended and lossless, JPEG-LS and RLE through DCMTK; JPEG 2000 through OpenJPEG; other
+ * encapsulated syntaxes fail with a message naming the transfer syntax). Returns the decoded length in bytes, or -1 with a message in err.
  * The decoded bytes stay in the handle until htb_dcm_copy_pixels or htb_dcm_close.
  */
 long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen);

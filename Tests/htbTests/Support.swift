@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// Where things are, seen from the package root.
+enum Paths {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let sharedData = packageRoot + "/../shared/data"
+    static var hasSharedData: Bool { FileManager.default.fileExists(atPath: sharedData + "/unpack.sh") }
+    static let skipMessage = "../shared/data is absent (a fresh clone): real-data tests skipped; CI runs them"
+
+    /// Unpacks the annotated cases once (the script is idempotent and locks) and returns the folder.
+    static let realData: String = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [sharedData + "/unpack.sh"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try! p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }()
+
+    static var conformance: String { sharedData + "/conformance" }
+
+    /// The built `htb` executable (beside the test bundle).
+    static var htb: String {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/htb",
+            Bundle.main.bundleURL.path + "/htb",
+            packageRoot + "/.build/debug/htb",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }
+
+    static func temporaryDirectory(_ name: String = #function) -> String {
+        let dir = NSTemporaryDirectory() + "htb-tests-\(getpid())-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// Result of running the CLI.
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built htb with `arguments`.
+func runHTB(_ arguments: [String]) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Paths.htb)
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes concurrently so a large output cannot block the child.
+    nonisolated(unsafe) var errData = Data()
+    let t = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    t.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !t.isFinished { usleep(1000) }
+    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Relative difference.
+func relativeError(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
