@@ -5,6 +5,7 @@
 //   CDCMTK (C++ shim over DCMTK, the only code that sees DCMTK headers)
 //   CZlib (system zlib, for .nii.gz)
 //   VolumeModel (geometry and volumes) <- DicomIO, NIfTI <- Volumetry <- Analysis <- htb (CLI)
+//   Phantom (synthetic studies with exact truth) <- htb
 import PackageDescription
 
 let package = Package(
@@ -36,16 +37,18 @@ let package = Package(
         .target(name: "NIfTI", dependencies: ["CZlib", "VolumeModel"]),
         .target(name: "Volumetry", dependencies: ["VolumeModel"]),
         .target(name: "Analysis", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
+        // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
+        .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "DicomIO", "NIfTI", "Volumetry", "VolumeModel",
+                "Analysis", "DicomIO", "NIfTI", "Phantom", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "DicomIO", "NIfTI", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "DicomIO", "NIfTI", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -114,7 +114,9 @@ public struct Analysis: Sendable {
         if !r.liverTouchesFieldOfView.isEmpty {
             warnings.append(LoadWarning("liver_at_fov_edge", "the liver reaches the \(r.liverTouchesFieldOfView.joined(separator: ", ")) of the field of view: its volume (and HTB's denominator) is a lower bound"))
         }
-        if r.lesionVoxelsOutsideLiverMask > 0 {
+        // All lesion voxels outside the liver mask is the label-map convention (liver = parenchyma);
+        // only a partial overlap means the two masks disagree at the edges.
+        if r.lesionVoxelsOutsideLiverMask > 0 && r.lesionVoxelsOutsideLiverMask < r.lesionVoxelCount {
             warnings.append(LoadWarning("lesion_outside_liver_mask", "\(r.lesionVoxelsOutsideLiverMask) lesion voxels lie outside the liver mask; they are counted as liver (whole liver = liver mask united with lesion mask)"))
         }
         if !inventory.unreadable.isEmpty {

@@ -350,6 +350,56 @@ long long htb_dcm_copy_pixels(const htb_dcm_file *file, void *dst, size_t len) {
     return static_cast<long long>(n);
 }
 
+htb_dcm_file *htb_dcm_create(void) {
+    setupToolkit();
+    return new htb_dcm_file();
+}
+
+int htb_dcm_put_string(htb_dcm_file *file, const htb_dcm_step *path, size_t depth, const char *value,
+                       char *err, size_t errlen) {
+    if (depth == 0) { writeError(err, errlen, "empty attribute path"); return -1; }
+    DcmItem *item = (path[0].group == 0x0002 && depth == 1) ? static_cast<DcmItem *>(file->format.getMetaInfo())
+                                                            : static_cast<DcmItem *>(file->format.getDataset());
+    for (size_t i = 0; i + 1 < depth; ++i) {
+        DcmItem *next = nullptr;
+        OFCondition c = item->findOrCreateSequenceItem(DcmTagKey(path[i].group, path[i].element), next, path[i].item);
+        if (c.bad() || next == nullptr) { writeError(err, errlen, std::string("cannot create sequence item: ") + c.text()); return -1; }
+        item = next;
+    }
+    const htb_dcm_step &last = path[depth - 1];
+    OFCondition c = item->putAndInsertString(DcmTagKey(last.group, last.element), value);
+    if (c.bad()) { writeError(err, errlen, std::string("cannot set attribute: ") + c.text()); return -1; }
+    return 0;
+}
+
+int htb_dcm_remove(htb_dcm_file *file, const htb_dcm_step *path, size_t depth) {
+    DcmItem *item = itemFor(file, path, depth);
+    if (item == nullptr) return -1;
+    const htb_dcm_step &last = path[depth - 1];
+    return item->findAndDeleteElement(DcmTagKey(last.group, last.element)).good() ? 0 : -1;
+}
+
+int htb_dcm_put_pixels(htb_dcm_file *file, const void *data, size_t len, int bits_allocated, char *err, size_t errlen) {
+    DcmDataset *dataset = file->format.getDataset();
+    OFCondition c;
+    if (bits_allocated == 16) {
+        if (len % 2 != 0) { writeError(err, errlen, "16-bit pixel data of odd length"); return -1; }
+        c = dataset->putAndInsertUint16Array(DCM_PixelData, static_cast<const Uint16 *>(data), static_cast<unsigned long>(len / 2));
+    } else {
+        // OB values are padded to even length on write.
+        c = dataset->putAndInsertUint8Array(DCM_PixelData, static_cast<const Uint8 *>(data), static_cast<unsigned long>(len));
+    }
+    if (c.bad()) { writeError(err, errlen, std::string("cannot set pixel data: ") + c.text()); return -1; }
+    return 0;
+}
+
+int htb_dcm_save(htb_dcm_file *file, const char *path, char *err, size_t errlen) {
+    OFCondition c = file->format.saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
+                                          EPD_noChange, 0, 0, EWM_createNewMeta);
+    if (c.bad()) { writeError(err, errlen, std::string("cannot save: ") + c.text()); return -1; }
+    return 0;
+}
+
 const char *htb_dcm_toolkit_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
 }  // extern "C"

@@ -20,6 +20,7 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
     case slicesOffLine(series: String, slice: Int, deviationMM: Double)
     case mixedPixelSpacing(series: String, file: String, spacingMM: [Double], expectedMM: [Double])
     case mixedMatrix(series: String, file: String, matrix: String, expected: String)
+    case cannotWrite(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -53,6 +54,7 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
             return "series \(s): \(f) has (0028,0030) Pixel Spacing \(sp), the series has \(e)"
         case .mixedMatrix(let s, let f, let m, let e):
             return "series \(s): \(f) is \(m), the series is \(e)"
+        case .cannotWrite(let f, let r): return "\(f): cannot write: \(r)"
         }
     }
 }

@@ -6,7 +6,12 @@ import VolumeModel
 /// need into Swift values and let the file go (see `SliceHeader.read`).
 public final class DicomFile {
     public let path: String
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
+
+    init(handle: OpaquePointer, path: String) {
+        self.handle = handle
+        self.path = path
+    }
 
     /// Opens `path`. `headersOnly` stops parsing at (7FE0,0010) Pixel Data.
     public init(path: String, headersOnly: Bool) throws {

@@ -3,6 +3,7 @@ import Analysis
 import ArgumentParser
 import DicomIO
 import NIfTI
+import Phantom
 import VolumeModel
 import Volumetry
 
@@ -37,11 +38,15 @@ enum HTBExit: Int32, CaseIterable {
             case .unsupported, .notCT: return .unsupported
             case .oneSlice, .duplicatePositions, .missingSlices, .unevenSliceSpacing, .slicesOffLine, .mixedPixelSpacing, .mixedMatrix:
                 return .badGeometry
+            case .cannotWrite: return .cannotWrite
             }
         case is MaskError, is VolumetryError: return .badMask
         case let e as NIfTIError:
             if case .cannotWrite = e { return .cannotWrite }
             return .badMask
+        case let e as PhantomError:
+            if case .cannotWrite = e { return .cannotWrite }
+            return .usage
         case let e as AnalysisError:
             switch e {
             case .masksRequired: return .usage

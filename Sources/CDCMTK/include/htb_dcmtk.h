@@ -79,6 +79,33 @@ long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen);
 /** Copies up to len decoded bytes (after htb_dcm_decode_pixels) into dst. Returns bytes copied. */
 long long htb_dcm_copy_pixels(const htb_dcm_file *file, void *dst, size_t len);
 
+/* ---- Writing: build or edit a data set and save it as a Part 10 file. ---- */
+
+/** A new, empty file (meta header filled in on save). */
+htb_dcm_file *htb_dcm_create(void);
+
+/**
+ * Sets the attribute at path (sequence items created as needed) from its text form, with the VR
+ * of the data dictionary (multiple values separated by backslashes). Returns 0, or -1 with err.
+ */
+int htb_dcm_put_string(htb_dcm_file *file, const htb_dcm_step *path, size_t depth, const char *value,
+                       char *err, size_t errlen);
+
+/** Removes the attribute at path; returns 0 when removed, -1 when absent. */
+int htb_dcm_remove(htb_dcm_file *file, const htb_dcm_step *path, size_t depth);
+
+/**
+ * Sets (7FE0,0010) Pixel Data from native little-endian bytes: OB for bits_allocated 1 or 8, OW for 16.
+ * Returns 0, or -1 with err.
+ */
+int htb_dcm_put_pixels(htb_dcm_file *file, const void *data, size_t len, int bits_allocated, char *err, size_t errlen);
+
+/**
+ * Saves as a Part 10 file in Explicit VR Little Endian, with a meta header made from the data set
+ * (Media Storage SOP Class/Instance UID from (0008,0016)/(0008,0018)). Returns 0, or -1 with err.
+ */
+int htb_dcm_save(htb_dcm_file *file, const char *path, char *err, size_t errlen);
+
 /** DCMTK's version string, for reports. */
 const char *htb_dcm_toolkit_version(void);
 

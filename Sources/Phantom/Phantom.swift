@@ -1,0 +1,218 @@
+import DicomIO
+import Foundation
+import NIfTI
+import VolumeModel
+import Volumetry
+
+/// What to synthesise. Every field is explicit so a phantom can be regenerated exactly.
+public struct PhantomSpec: Sendable, Codable, Equatable {
+    public var seed: UInt64 = 1
+    public var matrix: Int = 256
+    public var slices: Int = 80
+    public var sliceMM: Double = 2.5
+    public var pixelMM: Double = 1.4
+    public var lesions: Int = 3
+    /// Target HTB %; nil keeps the lesions at their drawn sizes.
+    public var htbPercent: Double?
+    public var noiseHU: Double = 12
+    public var enhancement: String = "mixed"
+    public var phase: ContrastPhase = .portal
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case seed, matrix, slices, sliceMM = "slice_mm", pixelMM = "pixel_mm", lesions, htbPercent = "htb_percent"
+        case noiseHU = "noise_hu", enhancement, phase
+    }
+
+    /// The command line that makes this phantom.
+    public var command: String {
+        var c = "htb synth --seed \(seed) --matrix \(matrix) --slices \(slices) --slice-mm \(decimalString(sliceMM)) --pixel-mm \(decimalString(pixelMM)) --lesions \(lesions)"
+        if let h = htbPercent { c += " --htb \(decimalString(h))" }
+        c += " --noise-hu \(decimalString(noiseHU)) --enhancement \(enhancement) --phase \(phase.rawValue)"
+        return c
+    }
+}
+
+public enum PhantomError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidSpec(String)
+    case cannotWrite(path: String, reason: String)
+    public var description: String {
+        switch self {
+        case .invalidSpec(let s): return "invalid phantom: \(s)"
+        case .cannotWrite(let p, let r): return "\(p): cannot write: \(r)"
+        }
+    }
+}
+
+/// The exact truth of what was voxelised (labels by voxel centre).
+public struct PhantomTruth: Sendable, Codable {
+    public var schema = "htb.phantom-truth/1"
+    public var command: String
+    public var spec: PhantomSpec
+    public var dims: Dims
+    public var spacingMM: Vector3
+    public var voxelVolumeMM3: Double
+    public var liverVoxels: Int
+    public var lesionVoxels: Int
+    /// Whole liver (parenchyma + lesions).
+    public var liverVolumeML: Double
+    public var parenchymaVolumeML: Double
+    public var lesionVolumeML: Double
+    public var htbPercent: Double
+    public var category: String
+    /// Connected lesions in the truth mask (26-connectivity), as htb counts them.
+    public var lesionCount: Int
+    public var lesionVolumesML: [Double]
+
+    enum CodingKeys: String, CodingKey {
+        case schema, command, spec, dims, spacingMM = "spacing_mm", voxelVolumeMM3 = "voxel_volume_mm3"
+        case liverVoxels = "liver_voxels", lesionVoxels = "lesion_voxels", liverVolumeML = "liver_volume_ml"
+        case parenchymaVolumeML = "parenchyma_volume_ml", lesionVolumeML = "lesion_volume_ml", htbPercent = "htb_percent"
+        case category, lesionCount = "lesion_count", lesionVolumesML = "lesion_volumes_ml"
+    }
+}
+
+/// A generated study: CT in HU, truth labels (0 outside, 1 liver parenchyma, 2 lesion) and truth figures.
+public struct Phantom: Sendable {
+    public var spec: PhantomSpec
+    public var ct: CTVolume
+    public var labels: Volume<UInt8>
+    public var truth: PhantomTruth
+
+    public static func build(_ spec: PhantomSpec) throws -> Phantom {
+        guard (32...1024).contains(spec.matrix) else { throw PhantomError.invalidSpec("--matrix must be 32 to 1024") }
+        guard (4...1000).contains(spec.slices) else { throw PhantomError.invalidSpec("--slices must be 4 to 1000") }
+        guard spec.sliceMM > 0.2 && spec.sliceMM <= 10, spec.pixelMM > 0.2 && spec.pixelMM <= 5 else {
+            throw PhantomError.invalidSpec("--slice-mm must be in (0.2, 10] and --pixel-mm in (0.2, 5]")
+        }
+        guard (0...500).contains(spec.lesions) else { throw PhantomError.invalidSpec("--lesions must be 0 to 500") }
+        if let h = spec.htbPercent, !(h > 0 && h < 100), spec.lesions > 0 || h != 0 {
+            throw PhantomError.invalidSpec("--htb must be between 0 and 100 (exclusive)")
+        }
+        guard spec.noiseHU >= 0 && spec.noiseHU <= 200 else { throw PhantomError.invalidSpec("--noise-hu must be 0 to 200") }
+        let kinds: [LesionEnhancement]
+        switch spec.enhancement {
+        case "hypo": kinds = [.hypo]
+        case "hyper": kinds = [.hyper]
+        case "mixed": kinds = [.hypo, .hyper]
+        default: throw PhantomError.invalidSpec("--enhancement must be hypo, hyper or mixed")
+        }
+        let n = spec.matrix
+        let half = Double(n - 1) / 2 * spec.pixelMM
+        let geometry = Geometry(dims: Dims(n, n, spec.slices), originMM: Vector3(-half, -half, 0),
+                                spacingMM: Vector3(spec.pixelMM, spec.pixelMM, spec.sliceMM),
+                                axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let zCenter = Double(spec.slices - 1) * spec.sliceMM / 2
+        var anatomy = Anatomy(zCenterMM: zCenter, phase: spec.phase, lesions: [])
+        var rng = SeededGenerator(seed: spec.seed)
+
+        // Liver voxel centres, for placing lesions and for hitting the target HTB.
+        var liverCentres: [Vector3] = []
+        for k in 0..<geometry.dims.z { for j in 0..<n { for i in 0..<n {
+            let p = geometry.positionMM(Double(i), Double(j), Double(k))
+            if anatomy.inLiver(p) { liverCentres.append(p) }
+        } } }
+        guard liverCentres.count >= 100 else {
+            throw PhantomError.invalidSpec("the field of view (\(n) x \(decimalString(spec.pixelMM)) mm, \(spec.slices) x \(decimalString(spec.sliceMM)) mm) holds too little liver; enlarge it")
+        }
+        // Lesions: centres inside the liver, radii log-uniform between 3 and 30 mm.
+        var base: [Sphere] = []
+        for l in 0..<spec.lesions {
+            let c = liverCentres[Int(rng.next() % UInt64(liverCentres.count))]
+            let r = exp(rng.uniform(log(3.0), log(30.0)))
+            let rim = rng.uniform() < 0.3 ? 2.0 : 0
+            base.append(Sphere(center: c, radiusMM: r, enhancement: kinds[l % kinds.count], rimMM: rim))
+        }
+        func scaled(_ s: Double) -> [Sphere] { base.map { var x = $0; x.radiusMM *= s; return x } }
+        func burden(_ spheres: [Sphere]) -> Double {
+            var inside = 0
+            for p in liverCentres where spheres.contains(where: { $0.distance(p) <= $0.radiusMM }) { inside += 1 }
+            return 100 * Double(inside) / Double(liverCentres.count)
+        }
+        if let target = spec.htbPercent, !base.isEmpty {
+            var lo = 0.01, hi = 1.0
+            while burden(scaled(hi)) < target && hi < 100 { lo = hi; hi *= 2 }
+            for _ in 0..<30 {
+                let mid = (lo + hi) / 2
+                if burden(scaled(mid)) < target { lo = mid } else { hi = mid }
+            }
+            anatomy.lesions = scaled(hi)
+        } else {
+            anatomy.lesions = base
+        }
+
+        // Labels by voxel centre; CT by 2x2x2 supersampling (partial volume) plus correlated noise.
+        let dims = geometry.dims
+        let perSlice = dims.sliceCount
+        var labels = [UInt8](repeating: 0, count: dims.count)
+        var hu = [Int16](repeating: 0, count: dims.count)
+        let model = anatomy
+        let noise = spec.noiseHU, seed = spec.seed
+        try labels.withUnsafeMutableBufferPointer { lb in
+            try hu.withUnsafeMutableBufferPointer { hb in
+                let L = UncheckedSendable(lb), H = UncheckedSendable(hb)
+                let results = parallelMap(dims.z) { k in
+                    var g = SeededGenerator(seed: seed &* 0x9e3779b97f4a7c15 &+ UInt64(k) &+ 1)
+                    var white = [Double](repeating: 0, count: perSlice)
+                    for v in 0..<perSlice { white[v] = g.gaussian() }
+                    for j in 0..<n { for i in 0..<n {
+                        let v = i + n * j
+                        let centre = geometry.positionMM(Double(i), Double(j), Double(k))
+                        L.value[k * perSlice + v] = model.label(centre)
+                        var sum = 0.0
+                        for dk in [-0.25, 0.25] { for dj in [-0.25, 0.25] { for di in [-0.25, 0.25] {
+                            sum += model.hu(geometry.positionMM(Double(i) + di, Double(j) + dj, Double(k) + dk))
+                        } } }
+                        // 3x3 box-filtered white noise: spatially correlated, scaled back to `noise` SD.
+                        var nsum = 0.0
+                        for b in max(0, j - 1)...min(n - 1, j + 1) { for a in max(0, i - 1)...min(n - 1, i + 1) { nsum += white[a + n * b] } }
+                        let value = sum / 8 + (sum / 8 > -990 ? nsum / 3 * noise : 0)
+                        H.value[k * perSlice + v] = Int16(max(-1024, min(3071, value.rounded())))
+                    } }
+                }
+                for r in results { if case .failure(let e) = r { throw e } }
+            }
+        }
+        let labelVolume = Volume(voxels: labels, geometry: geometry)
+        let liverVoxels = labels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+        let lesionVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }
+        var lesionMask = labelVolume
+        for v in 0..<lesionMask.voxels.count { lesionMask.voxels[v] = labels[v] == 2 ? 1 : 0 }
+        let comps = components(of: lesionMask, connectivity: .full26)
+        let vmm3 = geometry.voxelVolumeMM3
+        let htb = liverVoxels > 0 ? 100 * Double(lesionVoxels) / Double(liverVoxels) : 0
+        let truth = PhantomTruth(command: spec.command, spec: spec, dims: dims, spacingMM: geometry.spacingMM, voxelVolumeMM3: vmm3,
+                                 liverVoxels: liverVoxels, lesionVoxels: lesionVoxels,
+                                 liverVolumeML: Double(liverVoxels) * vmm3 / 1000,
+                                 parenchymaVolumeML: Double(liverVoxels - lesionVoxels) * vmm3 / 1000,
+                                 lesionVolumeML: Double(lesionVoxels) * vmm3 / 1000, htbPercent: htb,
+                                 category: HTBCategory(percent: htb).rawValue, lesionCount: comps.count,
+                                 lesionVolumesML: comps.voxels.map { Double($0.count) * vmm3 / 1000 })
+        return Phantom(spec: spec, ct: Volume(voxels: hu, geometry: geometry), labels: labelVolume, truth: truth)
+    }
+
+    /// Writes `DIR/ct/IM*.dcm`, `DIR/truth/labels.nii.gz` (0 outside, 1 liver, 2 lesion) and `DIR/truth.json`.
+    public func write(to dir: String) throws {
+        let s = "\(spec.seed)"
+        let identity = SeriesIdentity(
+            patientName: "PHANTOM^HTB", patientID: "PHANTOM-\(s)", studyUID: UIDFactory.deterministic("study", spec.command),
+            seriesUID: UIDFactory.deterministic("series", spec.command), frameOfReferenceUID: UIDFactory.deterministic("for", spec.command),
+            studyDate: "20260101", seriesNumber: 2, seriesDescription: "Phantom \(spec.phase == .portal ? "PV" : "ART") abdomen",
+            studyDescription: "htb synthetic liver phantom", instanceUID: { [command = spec.command] k in UIDFactory.deterministic("instance", command, "\(k)") })
+        do {
+            try FileManager.default.createDirectory(atPath: dir + "/truth", withIntermediateDirectories: true)
+            try SeriesWriter.writeCT(ct, identity: identity, to: dir + "/ct")
+            try NIfTIWriter.write(labels: labels, to: dir + "/truth/labels.nii.gz", description: "htb phantom truth: liver 1, lesion 2")
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try e.encode(truth).write(to: URL(fileURLWithPath: dir + "/truth.json"), options: .atomic)
+        } catch let error as DicomError {
+            throw error
+        } catch let error as NIfTIError {
+            throw error
+        } catch {
+            throw PhantomError.cannotWrite(path: dir, reason: "\(error)")
+        }
+    }
+}
