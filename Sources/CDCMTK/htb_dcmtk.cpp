@@ -268,6 +268,14 @@ htb_dcm_file *htb_dcm_open(const char *path, int stop_before_pixels, htb_dcm_sta
 
 void htb_dcm_close(htb_dcm_file *file) { delete file; }
 
+void htb_dcm_preload(void) {
+    setupToolkit();
+    // Touching the global dictionary loads it (under its own lock).
+    const DcmDataDictionary &dict = dcmDataDict.rdlock();
+    (void)dict.isDictionaryLoaded();
+    dcmDataDict.rdunlock();
+}
+
 long htb_dcm_string(const htb_dcm_file *file, const htb_dcm_step *path, size_t depth, char *buf,
                     size_t buflen) {
     DcmItem *item = itemFor(file, path, depth);

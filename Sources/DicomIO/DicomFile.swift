@@ -31,18 +31,25 @@ public final class DicomFile {
 
     deinit { htb_dcm_close(handle) }
 
-    /// Raw value (all values joined with '\'), or nil when absent. Trailing spaces and NULs removed.
+    /// Raw value (all values joined with '\'), or nil when absent. Leading and trailing spaces
+    /// and NULs (DICOM's padding, PS3.5 6.2) removed.
     public func string(_ path: [TagPathStep]) -> String? {
         var steps = path.map { htb_dcm_step(group: $0.tag.group, element: $0.tag.element, item: Int32($0.item)) }
-        var buf = [CChar](repeating: 0, count: 256)
-        var n = htb_dcm_string(handle, &steps, steps.count, &buf, buf.count)
-        if n < 0 { return nil }
-        if n >= buf.count {
-            buf = [CChar](repeating: 0, count: n + 1)
-            n = htb_dcm_string(handle, &steps, steps.count, &buf, buf.count)
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { small -> String? in
+            let n = htb_dcm_string(handle, &steps, steps.count, small.baseAddress, small.count)
+            if n < 0 { return nil }
+            if n < small.count { return Self.trimmed(UnsafeBufferPointer(rebasing: small[0..<n])) }
+            var big = [CChar](repeating: 0, count: n + 1)
+            let m = htb_dcm_string(handle, &steps, steps.count, &big, big.count)
+            return big.withUnsafeBufferPointer { Self.trimmed(UnsafeBufferPointer(rebasing: $0[0..<max(0, min(m, n))])) }
         }
-        let bytes = buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
+    }
+
+    static func trimmed(_ chars: UnsafeBufferPointer<CChar>) -> String {
+        var lo = 0, hi = chars.count
+        while lo < hi && (chars[lo] == 0x20 || chars[lo] == 0) { lo += 1 }
+        while hi > lo && (chars[hi - 1] == 0x20 || chars[hi - 1] == 0) { hi -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(chars)[lo..<hi]), as: UTF8.self)
     }
 
     public func string(_ tag: Tag) -> String? { string([TagPathStep(tag)]) }

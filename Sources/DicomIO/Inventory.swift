@@ -1,3 +1,4 @@
+import CDCMTK
 import Foundation
 import VolumeModel
 
@@ -76,6 +77,9 @@ public struct Inventory: Sendable {
     public static func scan(_ path: String) throws -> Inventory {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DicomError.pathNotFound(path) }
+        // Load DCMTK's dictionary while the tree is listed.
+        let preload = Thread { htb_dcm_preload() }
+        preload.start()
         let files = isDir.boolValue ? listFiles(under: path) : [path]
         let results = parallelMap(files.count) { i in try SliceHeader.read(path: files[i]) }
         var headers: [SliceHeader] = []
@@ -96,13 +100,32 @@ public struct Inventory: Sendable {
                          skippedNonDicom: skipped, unreadable: unreadable)
     }
 
+    /// Regular files under `root` at any depth, sorted; hidden entries (".name") skipped, symbolic
+    /// links followed for files but not for folders (no cycles).
     static func listFiles(under root: String) -> [String] {
-        let url = URL(fileURLWithPath: root)
-        guard let e = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
-                                                     options: [.skipsHiddenFiles]) else { return [] }
         var out: [String] = []
-        for case let u as URL in e {
-            if (try? u.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true { out.append(u.path) }
+        var pending = [root]
+        while let dir = pending.popLast() {
+            guard let d = opendir(dir) else { continue }
+            defer { closedir(d) }
+            while let entry = readdir(d) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name.hasPrefix(".") { continue }
+                let full = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+                switch Int32(entry.pointee.d_type) {
+                case Int32(DT_DIR): pending.append(full)
+                case Int32(DT_REG): out.append(full)
+                default:
+                    // Unknown type (some file systems) or a link: ask stat.
+                    var st = stat()
+                    if stat(full, &st) == 0 {
+                        if (st.st_mode & S_IFMT) == S_IFREG { out.append(full) }
+                        else if (st.st_mode & S_IFMT) == S_IFDIR && Int32(entry.pointee.d_type) != Int32(DT_LNK) { pending.append(full) }
+                    }
+                }
+            }
         }
         return out.sorted()
     }

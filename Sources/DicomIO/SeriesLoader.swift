@@ -115,20 +115,16 @@ public enum SeriesLoader {
         if requireCT && entry.modality != "CT" { throw DicomError.notCT(series: entry.label, modality: entry.modality.isEmpty ? "(none)" : entry.modality) }
         let layout = try SeriesLayout(entry: entry)
         let clamped = Counter()
-        let volume: CTVolume = try decodeSlices(layout) { header, stored, out in
-            let slope = header.rescaleSlope, intercept = header.rescaleIntercept
-            var n = 0
-            if slope == 1, intercept == intercept.rounded(), abs(intercept) < 1e6 {
-                let b = Int32(intercept)
-                for i in 0..<stored.count {
-                    let v = stored[i] &+ b
-                    if v < -32768 || v > 32767 { n += 1; out[i] = v < 0 ? .min : .max } else { out[i] = Int16(truncatingIfNeeded: v) }
-                }
+        // 16-bit native slices are read straight into the volume and converted in place;
+        // anything else is decoded to bytes first.
+        let volume: CTVolume = try decodeSlices(layout) { header, slice, scratch in
+            let raw = UnsafeMutableRawBufferPointer(slice)
+            let n: Int
+            if header.pixelFormat?.bitsAllocated == 16, try NativePixelReader.read(header, into: raw) {
+                n = HounsfieldConverter.convertInPlace(slice, header: header)
             } else {
-                for i in 0..<stored.count {
-                    let v = (Double(stored[i]) * slope + intercept).rounded()
-                    if v < -32768 || v > 32767 { n += 1; out[i] = v < 0 ? .min : .max } else { out[i] = Int16(v) }
-                }
+                try pixelBytes(of: header, into: &scratch)
+                n = try HounsfieldConverter.convert(scratch, header: header, into: slice)
             }
             if n > 0 { clamped.add(n) }
         }
@@ -145,7 +141,9 @@ public enum SeriesLoader {
     /// Loads a DICOM mask series (one image per slice, non-zero = inside) on its own grid.
     public static func loadMaskSeries(_ entry: SeriesEntry, label: Int? = nil) throws -> (mask: Mask, warnings: [LoadWarning]) {
         let layout = try SeriesLayout(entry: entry)
-        let mask: Mask = try decodeSlices(layout) { _, stored, out in
+        let mask: Mask = try decodeSlices(layout) { header, out, bytes in
+            try pixelBytes(of: header, into: &bytes)
+            let stored = try PixelUnpacker.unpack(bytes, format: header.pixelFormat!, count: out.count, file: header.path)
             if let label {
                 let l = Int32(label)
                 for i in 0..<stored.count { out[i] = stored[i] == l ? 1 : 0 }
@@ -156,38 +154,184 @@ public enum SeriesLoader {
         return (mask, layout.warnings)
     }
 
-    /// Decodes every slice in parallel into one buffer; `convert` maps a slice's stored values.
+    /// Fills a volume slice by slice in parallel: `fill(header, slice, scratch)` writes slice k.
+    /// One worker per core takes every W-th slice and keeps one scratch buffer; the output is
+    /// allocated uninitialised so each page is touched once, by the worker that fills it.
     static func decodeSlices<V: Sendable & Numeric>(
         _ layout: SeriesLayout,
-        convert: @escaping @Sendable (SliceHeader, UnsafeBufferPointer<Int32>, UnsafeMutableBufferPointer<V>) -> Void
+        fill: @escaping @Sendable (SliceHeader, UnsafeMutableBufferPointer<V>, inout [UInt8]) throws -> Void
     ) throws -> Volume<V> {
         let dims = layout.geometry.dims
         let perSlice = dims.sliceCount
-        var voxels = [V](repeating: 0, count: dims.count)
         let slices = layout.slices
-        try voxels.withUnsafeMutableBufferPointer { buffer in
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, slices.count))
+        var failure: (any Error)?
+        let voxels = [V](unsafeUninitializedCapacity: dims.count) { buffer, initialized in
             let out = UncheckedSendable(buffer)
-            let results = parallelMap(slices.count) { k in
-                let header = slices[k]
-                let stored = try storedValues(of: header, frames: 1)
-                stored.withUnsafeBufferPointer { s in
-                    convert(header, s, UnsafeMutableBufferPointer(rebasing: out.value[(k * perSlice)..<((k + 1) * perSlice)]))
+            let results = parallelMap(workers) { w in
+                var bytes: [UInt8] = []
+                for k in stride(from: w, to: slices.count, by: workers) {
+                    let header = slices[k]
+                    try checkGreyscale(header)
+                    let slice = UnsafeMutableBufferPointer(rebasing: out.value[(k * perSlice)..<((k + 1) * perSlice)])
+                    try fill(header, slice, &bytes)
                 }
             }
-            for r in results { if case .failure(let e) = r { throw e } }
+            for r in results { if case .failure(let e) = r { failure = e; break } }
+            if failure != nil { buffer.initialize(repeating: 0) }  // never hand out uninitialised memory
+            initialized = dims.count
         }
+        if let failure { throw failure }
         return Volume(voxels: voxels, geometry: layout.geometry)
     }
 
-    /// Opens the file, decodes its Pixel Data and unpacks `frames` frames of stored values.
-    public static func storedValues(of header: SliceHeader, frames: Int) throws -> [Int32] {
+    static func checkGreyscale(_ header: SliceHeader) throws {
         guard let format = header.pixelFormat else { throw DicomError.missingTag(.bitsAllocated, file: header.path) }
         guard format.samplesPerPixel == 1 else {
             throw DicomError.invalidTag(.samplesPerPixel, file: header.path, value: "\(format.samplesPerPixel)", expected: "1 (greyscale)")
         }
-        let file = try DicomFile(path: header.path, headersOnly: false)
-        let bytes = try file.decodedPixelBytes()
-        return try PixelUnpacker.unpack(bytes, format: format, count: header.rows * header.columns * frames, file: header.path)
+    }
+
+    /// The file's Pixel Data as native little-endian bytes: read straight from the file for the
+    /// native little-endian transfer syntaxes (see `NativePixelReader`), decoded by DCMTK otherwise.
+    public static func pixelBytes(of header: SliceHeader) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try pixelBytes(of: header, into: &bytes)
+        return bytes
+    }
+
+    /// As `pixelBytes(of:)`, reusing `bytes`' storage when it can.
+    static func pixelBytes(of header: SliceHeader, into bytes: inout [UInt8]) throws {
+        if try NativePixelReader.read(header, into: &bytes) { return }
+        bytes = try DicomFile(path: header.path, headersOnly: false).decodedPixelBytes()
+    }
+
+    /// Decodes `frames` frames of stored values (any pixel format htb reads).
+    public static func storedValues(of header: SliceHeader, frames: Int) throws -> [Int32] {
+        try checkGreyscale(header)
+        let bytes = try pixelBytes(of: header)
+        return try PixelUnpacker.unpack(bytes, format: header.pixelFormat!, count: header.rows * header.columns * frames, file: header.path)
+    }
+}
+
+/// Reads uncompressed Pixel Data without a second parse of the file. For Implicit and Explicit
+/// VR Little Endian the Pixel Data element of a single-frame image normally ends the file; its
+/// header is then found at a computable offset from the end. The tag (7FE0,0010), the VR and the
+/// value length are all checked there; when anything differs (trailing padding, odd lengths,
+/// multi-frame, other syntaxes) nil is returned and DCMTK parses the file instead.
+enum NativePixelReader {
+    static let implicitLE = "1.2.840.10008.1.2", explicitLE = "1.2.840.10008.1.2.1"
+
+    /// Fills `bytes` with the Pixel Data value and returns true, or returns false (DCMTK's turn).
+    static func read(_ h: SliceHeader, into bytes: inout [UInt8]) throws -> Bool {
+        guard let (fd, offset, length) = try locate(h) else { return false }
+        defer { close(fd) }
+        if bytes.count != length { bytes = [UInt8](repeating: 0, count: length) }
+        return bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) } == length
+    }
+
+    /// Reads the Pixel Data value straight into `destination` when it has exactly its size.
+    static func read(_ h: SliceHeader, into destination: UnsafeMutableRawBufferPointer) throws -> Bool {
+        guard let (fd, offset, length) = try locate(h) else { return false }
+        defer { close(fd) }
+        guard length == destination.count else { return false }
+        return pread(fd, destination.baseAddress, length, off_t(offset)) == length
+    }
+
+    /// An open descriptor, the value's offset and its length; nil when the layout is not the simple one.
+    private static func locate(_ h: SliceHeader) throws -> (Int32, Int, Int)? {
+        guard h.transferSyntaxUID == implicitLE || h.transferSyntaxUID == explicitLE, h.numberOfFrames == 1,
+              let f = h.pixelFormat, f.bitsAllocated == 8 || f.bitsAllocated == 16 else { return nil }
+        let length = h.rows * h.columns * f.bitsAllocated / 8
+        guard length > 0, length % 2 == 0 else { return nil }
+        let fd = open(h.path, O_RDONLY)
+        guard fd >= 0 else { throw DicomError.unreadable(file: h.path, reason: String(cString: strerror(errno))) }
+        var keep = false
+        defer { if !keep { close(fd) } }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        let size = Int(st.st_size)
+        let headerLength = h.transferSyntaxUID == explicitLE ? 12 : 8
+        let start = size - length - headerLength
+        guard start > 132 else { return nil }
+        var head = [UInt8](repeating: 0, count: headerLength)
+        guard pread(fd, &head, headerLength, off_t(start)) == headerLength else { return nil }
+        guard head[0] == 0xE0, head[1] == 0x7F, head[2] == 0x10, head[3] == 0x00 else { return nil }
+        let lengthField: UInt32
+        if headerLength == 12 {
+            let vr = String(decoding: head[4..<6], as: UTF8.self)
+            guard vr == "OW" || vr == "OB", head[6] == 0, head[7] == 0 else { return nil }
+            lengthField = UInt32(head[8]) | UInt32(head[9]) << 8 | UInt32(head[10]) << 16 | UInt32(head[11]) << 24
+        } else {
+            lengthField = UInt32(head[4]) | UInt32(head[5]) << 8 | UInt32(head[6]) << 16 | UInt32(head[7]) << 24
+        }
+        guard lengthField == UInt32(length) else { return nil }
+        keep = true
+        return (fd, start + headerLength, length)
+    }
+}
+
+/// Stored values to HU into an Int16 slice. The common CT layout (16 bits allocated, High Bit =
+/// Bits Stored - 1, slope 1, whole-number intercept) takes an integer path; everything else goes
+/// through `PixelUnpacker` and floating point. Returns the number of clamped voxels.
+enum HounsfieldConverter {
+    /// `slice` holds the raw 16-bit stored values (little endian); converts them to HU in place.
+    static func convertInPlace(_ slice: UnsafeMutableBufferPointer<Int16>, header: SliceHeader) -> Int {
+        let f = header.pixelFormat!
+        let slope = header.rescaleSlope, intercept = header.rescaleIntercept
+        var clamped = 0
+        if f.highBit == f.bitsStored - 1, slope == 1, intercept == intercept.rounded(), abs(intercept) < 65536 {
+            let b = Int32(intercept), shift = Int32(32 - f.bitsStored)
+            if f.pixelRepresentation == 1 && f.bitsStored == 16 && b == 0 { return 0 }  // stored values are HU already
+            let signed = f.pixelRepresentation == 1
+            for i in 0..<slice.count {
+                let u = Int32(UInt16(littleEndian: UInt16(bitPattern: slice[i])))
+                let s = signed ? (u << shift) >> shift : Int32(bitPattern: UInt32(bitPattern: u << shift) >> UInt32(shift))
+                let v = s &+ b
+                let c = min(max(v, -32768), 32767)
+                clamped &+= c == v ? 0 : 1
+                slice[i] = Int16(truncatingIfNeeded: c)
+            }
+            return clamped
+        }
+        let format = f
+        for i in 0..<slice.count {
+            let u = UInt32(UInt16(littleEndian: UInt16(bitPattern: slice[i])))
+            let stored = PixelUnpacker.value(u, format: format)
+            let v = (Double(stored) * slope + intercept).rounded()
+            if v < -32768 || v > 32767 { clamped += 1; slice[i] = v < 0 ? .min : .max } else { slice[i] = Int16(v) }
+        }
+        return clamped
+    }
+
+    static func convert(_ bytes: [UInt8], header: SliceHeader, into out: UnsafeMutableBufferPointer<Int16>) throws -> Int {
+        let f = header.pixelFormat!
+        let count = out.count
+        let slope = header.rescaleSlope, intercept = header.rescaleIntercept
+        var clamped = 0
+        if f.bitsAllocated == 16, f.highBit == f.bitsStored - 1, slope == 1, intercept == intercept.rounded(), abs(intercept) < 65536 {
+            guard bytes.count >= 2 * count else { throw DicomError.pixelDataSize(file: header.path, expectedBytes: 2 * count, actualBytes: bytes.count) }
+            let b = Int32(intercept)
+            let shift = Int32(32 - f.bitsStored)
+            let signed = f.pixelRepresentation == 1
+            bytes.withUnsafeBytes { raw in
+                let p = raw.bindMemory(to: UInt16.self)
+                for i in 0..<count {
+                    let u = Int32(UInt16(littleEndian: p[i]))
+                    // Keep Bits Stored bits: sign-extend them (signed) or mask them (unsigned).
+                    let s = signed ? (u << shift) >> shift : Int32(bitPattern: UInt32(bitPattern: u << shift) >> UInt32(shift))
+                    let v = s &+ b
+                    if v < -32768 || v > 32767 { clamped += 1; out[i] = v < 0 ? .min : .max } else { out[i] = Int16(truncatingIfNeeded: v) }
+                }
+            }
+            return clamped
+        }
+        let stored = try PixelUnpacker.unpack(bytes, format: f, count: count, file: header.path)
+        for i in 0..<count {
+            let v = (Double(stored[i]) * slope + intercept).rounded()
+            if v < -32768 || v > 32767 { clamped += 1; out[i] = v < 0 ? .min : .max } else { out[i] = Int16(v) }
+        }
+        return clamped
     }
 }
 
@@ -202,6 +346,15 @@ final class Counter: @unchecked Sendable {
 /// Stored values from decoded Pixel Data bytes (PS3.5 8.1.1 and Annex D: bits packed from the
 /// least significant end; High Bit (0028,0102) locates Bits Stored (0028,0101) in each cell).
 public enum PixelUnpacker {
+    /// One stored value from its cell: shift by High Bit, keep Bits Stored bits, sign-extend if signed.
+    @inline(__always) static func value(_ raw: UInt32, format f: PixelFormat) -> Int32 {
+        let shift = UInt32(f.highBit + 1 - f.bitsStored), bits = UInt32(f.bitsStored)
+        let mask: UInt32 = bits == 32 ? .max : (1 << bits) - 1
+        let v = (raw >> shift) & mask
+        if f.pixelRepresentation == 1 && bits < 32 && (v >> (bits - 1)) & 1 == 1 { return Int32(bitPattern: v | ~mask) }
+        return Int32(bitPattern: v)
+    }
+
     public static func unpack(_ bytes: [UInt8], format: PixelFormat, count: Int, file: String) throws -> [Int32] {
         let ba = format.bitsAllocated
         guard [1, 8, 16, 32].contains(ba) else {

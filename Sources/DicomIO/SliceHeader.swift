@@ -9,6 +9,11 @@ public struct PixelFormat: Sendable, Equatable {
     /// 0 unsigned, 1 two's complement.
     public var pixelRepresentation: Int
     public var samplesPerPixel: Int
+
+    public init(bitsAllocated: Int, bitsStored: Int, highBit: Int, pixelRepresentation: Int, samplesPerPixel: Int) {
+        self.bitsAllocated = bitsAllocated; self.bitsStored = bitsStored; self.highBit = highBit
+        self.pixelRepresentation = pixelRepresentation; self.samplesPerPixel = samplesPerPixel
+    }
 }
 
 /// What htb keeps of one DICOM file's header: copied out of DCMTK, then the file is closed.

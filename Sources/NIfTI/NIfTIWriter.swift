@@ -86,29 +86,67 @@ public enum NIfTIWriter {
         let gzip = path.hasSuffix(".gz")
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard let f = gzopen(tmp, gzip ? "wb6" : "wbT") else {
-            throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno)))
-        }
-        var ok = true
-        func sink(_ p: UnsafeRawBufferPointer) throws {
-            var off = 0
-            while off < p.count {
-                let n = min(p.count - off, 1 << 30)
-                if gzwrite(f, p.baseAddress! + off, UInt32(n)) != Int32(n) { ok = false; throw NIfTIError.cannotWrite(file: path, reason: "write failed") }
-                off += n
-            }
-        }
+        // .nii.gz through zlib; plain .nii through stdio (zlib's transparent mode copies twice).
+        let sink: Sink = gzip ? try GzipSink(tmp, path: path) : try PlainSink(tmp, path: path)
         do {
             let h = header(geometry: geometry, datatype: datatype, description: description)
-            try h.withUnsafeBytes { try sink($0) }
-            try body(sink)
+            try h.withUnsafeBytes { try sink.write($0) }
+            try body { try sink.write($0) }
+            try sink.close()
         } catch {
-            gzclose(f); unlink(tmp); throw error
+            try? sink.close()
+            unlink(tmp)
+            throw error
         }
-        if gzclose(f) != Z_OK || !ok { unlink(tmp); throw NIfTIError.cannotWrite(file: path, reason: "close failed") }
         guard rename(tmp, path) == 0 else {
             let reason = String(cString: strerror(errno)); unlink(tmp)
             throw NIfTIError.cannotWrite(file: path, reason: reason)
         }
+    }
+}
+
+protocol Sink {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func close() throws
+}
+
+final class GzipSink: Sink {
+    let file: gzFile, path: String
+    var closed = false
+    init(_ tmp: String, path: String) throws {
+        guard let f = gzopen(tmp, "wb6") else { throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+        file = f; self.path = path
+    }
+    func write(_ p: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < p.count {
+            let n = min(p.count - off, 1 << 30)
+            guard gzwrite(file, p.baseAddress! + off, UInt32(n)) == Int32(n) else { throw NIfTIError.cannotWrite(file: path, reason: "gzip write failed") }
+            off += n
+        }
+    }
+    func close() throws {
+        guard !closed else { return }
+        closed = true
+        guard gzclose(file) == Z_OK else { throw NIfTIError.cannotWrite(file: path, reason: "gzip close failed") }
+    }
+}
+
+final class PlainSink: Sink {
+    let file: UnsafeMutablePointer<FILE>, path: String
+    var closed = false
+    init(_ tmp: String, path: String) throws {
+        guard let f = fopen(tmp, "wb") else { throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+        file = f; self.path = path
+    }
+    func write(_ p: UnsafeRawBufferPointer) throws {
+        guard p.count == 0 || fwrite(p.baseAddress, 1, p.count, file) == p.count else {
+            throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno)))
+        }
+    }
+    func close() throws {
+        guard !closed else { return }
+        closed = true
+        guard fclose(file) == 0 else { throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
     }
 }

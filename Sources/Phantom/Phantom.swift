@@ -83,8 +83,8 @@ public struct Phantom: Sendable {
     public static func build(_ spec: PhantomSpec) throws -> Phantom {
         guard (32...1024).contains(spec.matrix) else { throw PhantomError.invalidSpec("--matrix must be 32 to 1024") }
         guard (4...1000).contains(spec.slices) else { throw PhantomError.invalidSpec("--slices must be 4 to 1000") }
-        guard spec.sliceMM > 0.2 && spec.sliceMM <= 10, spec.pixelMM > 0.2 && spec.pixelMM <= 5 else {
-            throw PhantomError.invalidSpec("--slice-mm must be in (0.2, 10] and --pixel-mm in (0.2, 5]")
+        guard spec.sliceMM > 0.2 && spec.sliceMM <= 10, spec.pixelMM > 0.2 && spec.pixelMM <= 10 else {
+            throw PhantomError.invalidSpec("--slice-mm must be in (0.2, 10] and --pixel-mm in (0.2, 10]")
         }
         guard (0...500).contains(spec.lesions) else { throw PhantomError.invalidSpec("--lesions must be 0 to 500") }
         if let h = spec.htbPercent, !(h > 0 && h < 100), spec.lesions > 0 || h != 0 {

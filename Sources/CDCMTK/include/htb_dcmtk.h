@@ -42,6 +42,13 @@ typedef enum {
 htb_dcm_file *htb_dcm_open(const char *path, int stop_before_pixels, htb_dcm_status *status,
                            char *err, size_t errlen);
 
+/**
+ * Registers the codecs, silences the logger and loads DCMTK's data dictionary (a text file on
+ * Debian, some 20 ms). Called implicitly by the first open; calling it early on another thread
+ * overlaps that cost with other work.
+ */
+void htb_dcm_preload(void);
+
 /** Closes a handle from htb_dcm_open; NULL is allowed. */
 void htb_dcm_close(htb_dcm_file *file);
 
