@@ -83,8 +83,8 @@ public struct Analysis: Sendable {
         }
     }
 
-    /// Masks united into one, on the CT grid.
-    static func unite(_ masks: [(MaskSpec, LoadedMask)], ct: LoadedSeries) throws -> (Mask, [Report.MaskInput], [LoadWarning]) {
+    /// Masks united into one, on the CT grid, with what the report says of each.
+    public static func unite(_ masks: [(MaskSpec, LoadedMask)], ct: LoadedSeries) throws -> (Mask, [Report.MaskInput], [LoadWarning]) {
         var out = Mask(repeating: 0, geometry: ct.volume.geometry)
         var inputs: [Report.MaskInput] = []
         var warnings: [LoadWarning] = []

@@ -45,10 +45,8 @@ struct ConvertCommand: ParsableCommand {
             try NIfTIWriter.write(ct.volume, to: out, description: "htb \(htbVersion) HU")
             var line = "\(out): \(ct.volume.dims) voxels, \(choice.entry.label), chosen as \(choice.reason)"
             if let labelsOut {
-                let g = ct.volume.geometry, foR = ct.entry.first.frameOfReferenceUID
-                var lm = Mask(repeating: 0, geometry: g), ls = Mask(repeating: 0, geometry: g)
-                for (spec, m) in liver { let p = try m.place(onto: g, frameOfReferenceUID: foR, name: spec.path); for v in 0..<p.voxels.count where p.voxels[v] != 0 { lm.voxels[v] = 1 } }
-                for (spec, m) in lesion { let p = try m.place(onto: g, frameOfReferenceUID: foR, name: spec.path); for v in 0..<p.voxels.count where p.voxels[v] != 0 { ls.voxels[v] = 1 } }
+                let (lm, _, _) = try Analysis.unite(liver, ct: ct)
+                let (ls, _, _) = try Analysis.unite(lesion, ct: ct)
                 try NIfTIWriter.write(labels: Analysis.labelMap(liver: lm, lesions: ls), to: labelsOut, description: "htb labels: liver 1, lesion 2")
                 line += "\n\(labelsOut): labels liver 1, lesion 2"
             }

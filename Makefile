@@ -1,0 +1,33 @@
+# htb: the two commands README promises, and the benchmark.
+#   make demo   set up, build (release), run htb on the sample study, report in ./out
+#   make test   set up, build, run every test (real-data tests need ../shared/data)
+#   make bench  set up (+ dcm2niix), build (release), run the benchmarks against their peers
+
+SAMPLE ?= SampleStudies/liver-phantom-small
+OUT ?= out
+HTB_RELEASE = .build/release/htb
+
+.PHONY: setup demo test bench clean
+
+setup:
+	@sh scripts/setup
+
+demo: setup
+	swift build -c release
+	$(HTB_RELEASE) info $(SAMPLE)
+	$(HTB_RELEASE) analyze $(SAMPLE) \
+		--liver-mask $(SAMPLE)/truth/labels.nii.gz:1 \
+		--lesion-mask $(SAMPLE)/truth/labels.nii.gz:2 \
+		--out $(OUT)
+
+test: setup
+	swift build --build-tests
+	swift test
+
+bench: setup
+	@sh scripts/setup dcm2niix
+	swift build -c release
+	python3 Benchmarks/bench_load.py
+
+clean:
+	rm -rf .build $(OUT)
