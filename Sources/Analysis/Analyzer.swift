@@ -49,14 +49,22 @@ public enum SeriesChooser {
                 return SeriesChoice(entry: e, reason: "the series the segmentation references ((0008,1115) Referenced Series Sequence)")
             }
             var tried: [String] = []
+            var layoutErrors: [any Error] = []
             for e in ranked {
-                guard let layout = try? SeriesLayout(entry: e) else { continue }
+                let layout: SeriesLayout
+                do { layout = try SeriesLayout(entry: e) } catch {
+                    layoutErrors.append(error)
+                    tried.append("\(e.label): \(error)")
+                    continue
+                }
                 let foR = e.first.frameOfReferenceUID
                 if masks.allSatisfy({ (try? $0.place(onto: layout.geometry, frameOfReferenceUID: foR, name: "mask")) != nil }) {
                     return SeriesChoice(entry: e, reason: "the series whose grid the masks match")
                 }
                 tried.append(e.label)
             }
+            // When no candidate could even form a volume, that is the error to report.
+            if layoutErrors.count == ranked.count, let first = layoutErrors.first { throw first }
             throw AnalysisError.noMatchingSeries(detail: "no CT series under \(inventory.root) has the masks' grid; tried: \(tried.joined(separator: "; ")). Pass --series to see the measured mismatch")
         }
         let e = ranked[0]

@@ -11,6 +11,9 @@ public struct SeriesEntry: Sendable {
     /// (scouts, localizers) by orientation or matrix.
     public var splitIndex: Int
     public var slices: [SliceHeader]
+    /// Other parts of the same UID with the same orientation but another matrix: slices of this
+    /// stack that cannot join it. Loading refuses the series rather than measure it incomplete.
+    public var sameOrientationOtherMatrix: [SliceHeader] = []
 
     public var first: SliceHeader { slices[0] }
     public var modality: String { first.modality }
@@ -141,10 +144,17 @@ public struct Inventory: Sendable {
         var bySeries: [String: [[SliceHeader]]] = [:]
         for (k, v) in groups { bySeries[k.study + "\u{0}" + k.series, default: []].append(v.sorted { $0.path < $1.path }) }
         var out: [SeriesEntry] = []
+        func orientationKey(_ h: SliceHeader) -> [Int] {
+            h.orientation.map { ($0.row.array + $0.column.array).map { Int(($0 * 1000).rounded()) } } ?? []
+        }
         for (_, parts) in bySeries {
             let ordered = parts.sorted { $0.count != $1.count ? $0.count > $1.count : $0[0].path < $1[0].path }
             for (i, p) in ordered.enumerated() {
-                out.append(SeriesEntry(studyUID: p[0].studyUID, seriesUID: p[0].seriesUID, splitIndex: i, slices: p))
+                var e = SeriesEntry(studyUID: p[0].studyUID, seriesUID: p[0].seriesUID, splitIndex: i, slices: p)
+                e.sameOrientationOtherMatrix = ordered.enumerated()
+                    .filter { $0.offset != i && orientationKey($0.element[0]) == orientationKey(p[0]) && !orientationKey(p[0]).isEmpty }
+                    .map { $0.element[0] }
+                out.append(e)
             }
         }
         return out.sorted {

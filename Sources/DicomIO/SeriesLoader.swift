@@ -25,6 +25,9 @@ public struct SeriesLayout: Sendable {
         var slices = entry.slices
         var warnings: [LoadWarning] = []
         guard let first = slices.first else { throw DicomError.oneSlice(series: name) }
+        if let other = entry.sameOrientationOtherMatrix.first {
+            throw DicomError.mixedMatrix(series: name, file: other.path, matrix: "\(other.columns)x\(other.rows)", expected: "\(first.columns)x\(first.rows)")
+        }
         if first.numberOfFrames > 1 {
             throw DicomError.unsupported(file: first.path, what: "multi-frame image (\(first.numberOfFrames) frames in one file, e.g. Enhanced CT); export the series as single-frame images")
         }

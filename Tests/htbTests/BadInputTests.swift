@@ -121,6 +121,19 @@ struct BadInputTests {
         #expect(before.volume.voxels[0..<(3 * n)] == after.volume.voxels[0..<(3 * n)])
     }
 
+    @Test("a slice with another matrix in the stack is refused, not left out (exit 67)")
+    func mixedMatrix() throws {
+        let dir = try Self.study()
+        try Self.edit(Self.slice(dir, 16)) { f in
+            try f.set(.rows, "24"); try f.set(.columns, "24")
+            let pixels = [Int16](repeating: 0, count: 24 * 24)
+            try pixels.withUnsafeBytes { try f.setPixels($0, bitsAllocated: 16) }
+        }
+        let r = try Self.analyze(dir)
+        #expect(r.status == 67, "\(r.stderr)")
+        #expect(r.stderr.contains("IM0016.dcm is 24x24, the series is 48x48"))
+    }
+
     @Test("a truncated slice is refused naming the file (exit 65)")
     func truncated() throws {
         let dir = try Self.study()
