@@ -91,7 +91,7 @@ public struct Segmentation: Sendable {
         switch format.bitsAllocated {
         case 1:
             guard bytes.count >= (count + 7) / 8 else { throw DicomError.pixelDataSize(file: path, expectedBytes: (count + 7) / 8, actualBytes: bytes.count) }
-            for i in 0..<count { pixels[i] = (bytes[i >> 3] >> UInt8(i & 7)) & 1 }
+            pixels = PixelUnpacker.bits(bytes, count: count)
         case 8:
             guard bytes.count >= count else { throw DicomError.pixelDataSize(file: path, expectedBytes: count, actualBytes: bytes.count) }
             let threshold = (maxFractional + 1) / 2  // half of the maximum, rounded up

@@ -190,6 +190,7 @@ public enum SeriesLoader {
 
     static func checkGreyscale(_ header: SliceHeader) throws {
         guard let format = header.pixelFormat else { throw DicomError.missingTag(.bitsAllocated, file: header.path) }
+        try format.validate(file: header.path)
         guard format.samplesPerPixel == 1 else {
             throw DicomError.invalidTag(.samplesPerPixel, file: header.path, value: "\(format.samplesPerPixel)", expected: "1 (greyscale)")
         }
@@ -360,49 +361,40 @@ public enum PixelUnpacker {
 
     public static func unpack(_ bytes: [UInt8], format: PixelFormat, count: Int, file: String) throws -> [Int32] {
         let ba = format.bitsAllocated
-        guard [1, 8, 16, 32].contains(ba) else {
-            throw DicomError.invalidTag(.bitsAllocated, file: file, value: "\(ba)", expected: "1, 8, 16 or 32")
-        }
-        guard format.bitsStored >= 1, format.bitsStored <= ba, format.highBit < ba, format.highBit >= format.bitsStored - 1 else {
-            throw DicomError.invalidTag(.bitsStored, file: file, value: "\(format.bitsStored) (High Bit \(format.highBit))", expected: "1...\(ba) with High Bit in range")
-        }
+        try format.validate(file: file)
         let needed = ba == 1 ? (count + 7) / 8 : count * ba / 8
         guard bytes.count >= needed else { throw DicomError.pixelDataSize(file: file, expectedBytes: needed, actualBytes: bytes.count) }
+        if ba == 1 { return bits(bytes, count: count).map { Int32($0) } }
         var out = [Int32](repeating: 0, count: count)
-        if ba == 1 {
-            bytes.withUnsafeBufferPointer { b in
-                for i in 0..<count { out[i] = Int32((b[i >> 3] >> UInt8(i & 7)) & 1) }
-            }
-            return out
-        }
-        let shift = format.highBit + 1 - format.bitsStored
-        let bits = format.bitsStored
-        let signed = format.pixelRepresentation == 1
-        let mask: UInt32 = bits == 32 ? .max : (UInt32(1) << UInt32(bits)) - 1
-        @inline(__always) func value(_ raw: UInt32) -> Int32 {
-            let v = (raw >> UInt32(shift)) & mask
-            if signed && bits < 32 && (v >> UInt32(bits - 1)) & 1 == 1 { return Int32(bitPattern: v | ~mask) }
-            return Int32(bitPattern: v)
-        }
+        let fullWidth16 = ba == 16 && format.highBit == 15 && format.bitsStored == 16
         bytes.withUnsafeBytes { raw in
             out.withUnsafeMutableBufferPointer { o in
                 switch ba {
                 case 8:
                     let p = raw.bindMemory(to: UInt8.self)
-                    for i in 0..<count { o[i] = value(UInt32(p[i])) }
+                    for i in 0..<count { o[i] = value(UInt32(p[i]), format: format) }
+                case 16 where fullWidth16:
+                    // The common full-width case, without the bit fiddling.
+                    let p = raw.bindMemory(to: UInt16.self)
+                    if format.pixelRepresentation == 1 { for i in 0..<count { o[i] = Int32(Int16(bitPattern: UInt16(littleEndian: p[i]))) } }
+                    else { for i in 0..<count { o[i] = Int32(UInt16(littleEndian: p[i])) } }
                 case 16:
                     let p = raw.bindMemory(to: UInt16.self)
-                    if shift == 0 && bits == 16 {
-                        if signed { for i in 0..<count { o[i] = Int32(Int16(bitPattern: UInt16(littleEndian: p[i]))) } }
-                        else { for i in 0..<count { o[i] = Int32(UInt16(littleEndian: p[i])) } }
-                    } else {
-                        for i in 0..<count { o[i] = value(UInt32(UInt16(littleEndian: p[i]))) }
-                    }
+                    for i in 0..<count { o[i] = value(UInt32(UInt16(littleEndian: p[i])), format: format) }
                 default:
                     let p = raw.bindMemory(to: UInt32.self)
-                    for i in 0..<count { o[i] = value(UInt32(littleEndian: p[i])) }
+                    for i in 0..<count { o[i] = value(UInt32(littleEndian: p[i]), format: format) }
                 }
             }
+        }
+        return out
+    }
+
+    /// 1-bit pixels (PS3.5 8.1.1: packed from the least significant bit, frames not byte-aligned).
+    public static func bits(_ bytes: [UInt8], count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeBufferPointer { b in
+            for i in 0..<count { out[i] = (b[i >> 3] >> UInt8(i & 7)) & 1 }
         }
         return out
     }

@@ -10,6 +10,20 @@ public struct PixelFormat: Sendable, Equatable {
     public var pixelRepresentation: Int
     public var samplesPerPixel: Int
 
+    /// Bits Allocated 1, 8, 16 or 32; 1 <= Bits Stored <= Bits Allocated; Bits Stored - 1 <= High Bit < Bits Allocated.
+    public func validate(file: String) throws {
+        guard [1, 8, 16, 32].contains(bitsAllocated) else {
+            throw DicomError.invalidTag(.bitsAllocated, file: file, value: "\(bitsAllocated)", expected: "1, 8, 16 or 32")
+        }
+        guard bitsStored >= 1, bitsStored <= bitsAllocated, highBit < bitsAllocated, highBit >= bitsStored - 1 else {
+            throw DicomError.invalidTag(.bitsStored, file: file, value: "\(bitsStored) (High Bit \(highBit))",
+                                        expected: "1...\(bitsAllocated) bits with High Bit from Bits Stored - 1 to Bits Allocated - 1")
+        }
+        guard pixelRepresentation == 0 || pixelRepresentation == 1 else {
+            throw DicomError.invalidTag(.pixelRepresentation, file: file, value: "\(pixelRepresentation)", expected: "0 or 1")
+        }
+    }
+
     public init(bitsAllocated: Int, bitsStored: Int, highBit: Int, pixelRepresentation: Int, samplesPerPixel: Int) {
         self.bitsAllocated = bitsAllocated; self.bitsStored = bitsStored; self.highBit = highBit
         self.pixelRepresentation = pixelRepresentation; self.samplesPerPixel = samplesPerPixel
