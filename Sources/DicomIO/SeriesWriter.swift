@@ -58,6 +58,8 @@ public enum SeriesWriter {
                 (Tag(0x0010, 0x0010), identity.patientName), (.patientID, identity.patientID),
                 (Tag(0x0010, 0x0030), ""), (Tag(0x0010, 0x0040), "O"),
                 (Tag(0x0018, 0x0060), "120"), (.sliceThickness, ds(g.spacingMM.z)),
+                (Tag(0x0018, 0x0015), "ABDOMEN"), (Tag(0x0018, 0x5100), "FFS"),
+                (Tag(0x0020, 0x0012), "1"),
                 (.studyInstanceUID, identity.studyUID), (.seriesInstanceUID, identity.seriesUID),
                 (Tag(0x0020, 0x0010), "1"), (.seriesNumber, "\(identity.seriesNumber)"), (.instanceNumber, "\(k + 1)"),
                 (Tag(0x0020, 0x0020), "L\\P"),
