@@ -3,7 +3,7 @@
 #   make test   set up, build, run every test (real-data tests need ../shared/data)
 #   make bench  set up (+ dcm2niix), build (release), run the benchmarks against their peers
 
-SAMPLE ?= SampleStudies/liver-phantom-small
+SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
 HTB_RELEASE = .build/release/htb
 
@@ -16,11 +16,12 @@ demo: setup
 	swift build -c release
 	$(HTB_RELEASE) info $(SAMPLE)
 	$(HTB_RELEASE) analyze $(SAMPLE) \
-		--liver-mask $(SAMPLE)/truth/labels.nii.gz:1 \
-		--lesion-mask $(SAMPLE)/truth/labels.nii.gz:2 \
+		--liver-mask $(SAMPLE)/truth/seg.dcm:Liver \
+		--lesion-mask '$(SAMPLE)/truth/seg.dcm:Lesion*' \
 		--out $(OUT)
 
-test: setup
+test:
+	@sh scripts/setup --test-peers
 	swift build --build-tests
 	swift test
 

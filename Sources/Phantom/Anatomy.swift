@@ -1,17 +1,32 @@
 import Foundation
 import VolumeModel
 
-/// Shapes of the phantom in patient space (LPS, mm). The abdomen is centred on x = y = 0; the
-/// liver sits in the patient's right upper abdomen (negative x), the spine posteriorly (+y).
+/// Shapes of the phantom in patient space (LPS, mm: +x patient left, +y posterior, +z head).
+/// The abdomen is centred on x = y = 0; the liver sits in the patient's right upper abdomen
+/// (negative x), the spine posteriorly (+y). Every size and position is drawn from the seed
+/// within anatomical ranges, so phantoms differ the way patients do.
 struct Ellipsoid: Sendable {
     var center: Vector3
     var semiAxesMM: Vector3
-    /// <= 1 inside.
+    /// < 1 inside, 1 on the surface.
     @inline(__always) func level(_ p: Vector3) -> Double {
-        let d = p - center
-        return (d.x * d.x) / (semiAxesMM.x * semiAxesMM.x) + (d.y * d.y) / (semiAxesMM.y * semiAxesMM.y) + (d.z * d.z) / (semiAxesMM.z * semiAxesMM.z)
+        let dx = (p.x - center.x) / semiAxesMM.x, dy = (p.y - center.y) / semiAxesMM.y, dz = (p.z - center.z) / semiAxesMM.z
+        return dx * dx + dy * dy + dz * dz
     }
     @inline(__always) func contains(_ p: Vector3) -> Bool { level(p) <= 1 }
+}
+
+/// A straight vessel segment with a radius.
+struct Tube: Sendable {
+    var a: Vector3
+    var b: Vector3
+    var radiusMM: Double
+    @inline(__always) func contains(_ p: Vector3) -> Bool {
+        let ab = b - a, ap = p - a
+        let t = max(0, min(1, ap.dot(ab) / ab.dot(ab)))
+        let d = ap - ab * t
+        return d.dot(d) <= radiusMM * radiusMM
+    }
 }
 
 struct Sphere: Sendable {
@@ -26,25 +41,86 @@ public enum LesionEnhancement: String, Sendable, Codable, CaseIterable {
     case hypo, hyper
 }
 
+public enum ContrastPhase: String, Sendable, Codable { case portal, arterial }
+
 /// The tissue model: which structure a point belongs to and its attenuation (HU).
 struct Anatomy: Sendable {
-    var zCenterMM: Double
     var phase: ContrastPhase
-    var lesions: [Sphere]
+    var lesions: [Sphere] = []
 
-    var body: Ellipsoid { Ellipsoid(center: Vector3(0, 5, zCenterMM), semiAxesMM: Vector3(165, 120, 1e6)) }
-    var muscleWall: Ellipsoid { Ellipsoid(center: Vector3(0, 5, zCenterMM), semiAxesMM: Vector3(148, 104, 1e6)) }
-    var cavity: Ellipsoid { Ellipsoid(center: Vector3(0, 5, zCenterMM), semiAxesMM: Vector3(140, 96, 1e6)) }
-    var rightLobe: Ellipsoid { Ellipsoid(center: Vector3(-62, 2, zCenterMM), semiAxesMM: Vector3(70, 78, 68)) }
-    var leftLobe: Ellipsoid { Ellipsoid(center: Vector3(18, -38, zCenterMM + 22), semiAxesMM: Vector3(62, 34, 36)) }
-    var heart: Ellipsoid { Ellipsoid(center: Vector3(15, -25, zCenterMM + 118), semiAxesMM: Vector3(75, 60, 48)) }
-    var rightKidney: Ellipsoid { Ellipsoid(center: Vector3(-70, 62, zCenterMM - 62), semiAxesMM: Vector3(28, 24, 50)) }
-    var stomach: Ellipsoid { Ellipsoid(center: Vector3(70, -20, zCenterMM + 20), semiAxesMM: Vector3(45, 38, 45)) }
-    var spleen: Ellipsoid { Ellipsoid(center: Vector3(100, 45, zCenterMM + 15), semiAxesMM: Vector3(28, 45, 50)) }
+    // Body wall.
+    var body: Ellipsoid
+    var muscleWall: Ellipsoid
+    var cavity: Ellipsoid
+    // Liver: two lobes, a bumpy surface, a flat visceral (inferior-posterior) face.
+    var rightLobe: Ellipsoid
+    var leftLobe: Ellipsoid
+    var bumps: [(amplitude: Double, kx: Double, ky: Double, kz: Double, phase: Double)]
+    var visceralPlane: (normal: Vector3, offset: Double)
+    var gallbladder: Ellipsoid
+    var portalVeins: [Tube]
+    var hepaticVeins: [Tube]
+    // Neighbours of similar density.
+    var heart: Ellipsoid
+    var rightKidney: Ellipsoid
+    var leftKidney: Ellipsoid
+    var stomach: Ellipsoid
+    var spleen: Ellipsoid
+    var aorta: (x: Double, y: Double, r: Double)
+    var ivc: (x: Double, y: Double, r: Double)
+    var spine: (x: Double, y: Double, r: Double)
+    var zCenterMM: Double
 
-    /// Liver = the two lobes, trimmed to stay inside the abdominal cavity.
+    init(seed: UInt64, zCenterMM zc: Double, phase: ContrastPhase) {
+        var g = SeededGenerator(seed: seed ^ 0xA5A5_5A5A_1234_5678)
+        func j(_ v: Double, _ spread: Double) -> Double { v * (1 + g.uniform(-spread, spread)) }
+        self.phase = phase
+        zCenterMM = zc
+        let bx = j(165, 0.08), by = j(118, 0.08)
+        body = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx, by, 1e6))
+        muscleWall = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx - j(17, 0.3), by - j(15, 0.3), 1e6))
+        cavity = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx - j(27, 0.2), by - j(24, 0.2), 1e6))
+        rightLobe = Ellipsoid(center: Vector3(j(-62, 0.08), j(4, 0.5), zc), semiAxesMM: Vector3(j(70, 0.1), j(78, 0.1), j(70, 0.12)))
+        leftLobe = Ellipsoid(center: Vector3(j(16, 0.3), j(-40, 0.1), zc + j(22, 0.2)), semiAxesMM: Vector3(j(60, 0.15), j(32, 0.12), j(36, 0.15)))
+        bumps = (0..<5).map { _ in (g.uniform(0.03, 0.08), g.uniform(0.02, 0.05), g.uniform(0.02, 0.05), g.uniform(0.02, 0.05), g.uniform(0, 2 * .pi)) }
+        visceralPlane = (Vector3(0.25, 0.45, -0.86).normalized, j(48, 0.15))
+        gallbladder = Ellipsoid(center: Vector3(j(-38, 0.1), j(-22, 0.2), zc - j(40, 0.1)), semiAxesMM: Vector3(j(15, 0.2), j(14, 0.2), j(30, 0.2)))
+        heart = Ellipsoid(center: Vector3(j(15, 0.3), j(-25, 0.2), zc + j(112, 0.06)), semiAxesMM: Vector3(j(75, 0.1), j(60, 0.1), j(50, 0.1)))
+        rightKidney = Ellipsoid(center: Vector3(j(-70, 0.08), j(64, 0.08), zc - j(62, 0.1)), semiAxesMM: Vector3(28, 24, 50))
+        leftKidney = Ellipsoid(center: Vector3(j(72, 0.08), j(62, 0.08), zc - j(50, 0.1)), semiAxesMM: Vector3(27, 23, 50))
+        stomach = Ellipsoid(center: Vector3(j(68, 0.1), j(-18, 0.3), zc + j(18, 0.3)), semiAxesMM: Vector3(j(45, 0.15), j(38, 0.15), j(45, 0.15)))
+        spleen = Ellipsoid(center: Vector3(j(100, 0.06), j(45, 0.1), zc + j(15, 0.3)), semiAxesMM: Vector3(j(28, 0.1), j(45, 0.1), j(50, 0.1)))
+        aorta = (j(20, 0.1), j(36, 0.08), j(11, 0.1))
+        ivc = (j(-24, 0.1), j(30, 0.1), j(12, 0.1))
+        spine = (0, j(64, 0.06), j(20, 0.08))
+        // Portal vein: from the hilum (medial, inferior) to both lobes, then second-order branches.
+        let hilum = Vector3(-28, 8, zc - 22)
+        let rightBranch = Vector3(-70, 12, zc - 2), leftBranch = Vector3(14, -36, zc + 18)
+        var portal = [Tube(a: Vector3(-15, 30, zc - 62), b: hilum, radiusMM: 7),
+                      Tube(a: hilum, b: rightBranch, radiusMM: 5.5), Tube(a: hilum, b: leftBranch, radiusMM: 4.5)]
+        for (from, count) in [(rightBranch, 4), (leftBranch, 2)] {
+            for _ in 0..<count {
+                let d = Vector3(g.uniform(-1, 1), g.uniform(-1, 1), g.uniform(-0.6, 0.6)).normalized
+                portal.append(Tube(a: from, b: from + d * g.uniform(25, 45), radiusMM: g.uniform(2.2, 3.5)))
+            }
+        }
+        portalVeins = portal
+        // Hepatic veins: right, middle and left, from the IVC below the dome fanning forward.
+        let confluence = Vector3(ivc.x, ivc.y - 4, zc + 45)
+        hepaticVeins = [Tube(a: confluence, b: Vector3(-95, -5, zc + 10), radiusMM: j(5, 0.15)),
+                        Tube(a: confluence, b: Vector3(-45, -55, zc + 8), radiusMM: j(4.5, 0.15)),
+                        Tube(a: confluence, b: Vector3(15, -50, zc + 25), radiusMM: j(4, 0.15))]
+    }
+
+    /// Liver = the two lobes with a bumpy surface, trimmed by the visceral face, the cavity, the
+    /// heart (the dome is concave beneath it) and the gallbladder fossa.
     @inline(__always) func inLiver(_ p: Vector3) -> Bool {
-        (rightLobe.contains(p) || leftLobe.contains(p)) && cavity.level(p) <= 0.92 && !heart.contains(p)
+        var level = min(rightLobe.level(p), leftLobe.level(p))
+        if level > 1.4 { return false }
+        for b in bumps { level *= 1 + b.amplitude * sin(b.kx * p.x + b.ky * p.y + b.kz * p.z + b.phase) }
+        guard level <= 1 else { return false }
+        if (p - Vector3(rightLobe.center.x, rightLobe.center.y, zCenterMM)).dot(visceralPlane.normal) > visceralPlane.offset { return false }
+        return cavity.level(p) <= 0.93 && !heart.contains(p) && !gallbladder.contains(p)
     }
 
     @inline(__always) func lesionIndex(_ p: Vector3) -> Int? {
@@ -52,45 +128,64 @@ struct Anatomy: Sendable {
         return nil
     }
 
-    /// 0 outside the liver, 1 liver parenchyma, 2 lesion (lesions are clipped to the liver).
+    /// 0 outside the liver, 1 liver (parenchyma and the vessels inside it), 2 lesion.
     @inline(__always) func label(_ p: Vector3) -> UInt8 {
         guard inLiver(p) else { return 0 }
         return lesionIndex(p) == nil ? 1 : 2
     }
 
+    @inline(__always) func inDisc(_ p: Vector3, _ c: (x: Double, y: Double, r: Double)) -> Bool {
+        let dx = p.x - c.x, dy = p.y - c.y
+        return dx * dx + dy * dy <= c.r * c.r
+    }
+
     /// Attenuation in HU, noise-free.
     func hu(_ p: Vector3) -> Double {
-        guard body.contains(p) else { return -1000 }
+        let bodyLevel = body.level(p)
+        guard bodyLevel <= 1 else { return -1000 }
         let portal = phase == .portal
-        let dx = p.x, dy = p.y - 62
-        // Spine: vertebral body with a cortical rim, posterior in the midline.
-        let rSpine = (dx * dx + dy * dy).squareRoot()
-        if rSpine <= 20 { return rSpine >= 16 ? 700 : 320 }
-        // Aorta and IVC.
-        let ax = p.x - 22, ay = p.y - 38
-        if ax * ax + ay * ay <= 11 * 11 { return portal ? 160 : 320 }
-        let ix = p.x + 22, iy = p.y - 34
-        if ix * ix + iy * iy <= 12 * 12 && p.z < zCenterMM + 60 { return portal ? 140 : 90 }
-        if !muscleWall.contains(p) { return -100 }  // subcutaneous fat
-        if !cavity.contains(p) { return 55 }  // abdominal wall muscle
+        if bodyLevel > 0.975 { return 25 }  // skin
+        // Spine: vertebral body with a cortical rim.
+        let sx = p.x - spine.x, sy = p.y - spine.y
+        let rs = (sx * sx + sy * sy).squareRoot()
+        if rs <= spine.r { return rs >= spine.r - 3.5 ? 700 : 280 }
+        if !muscleWall.contains(p) { return -105 }  // subcutaneous fat
+        if !cavity.contains(p) {
+            // Ribs: oval cross-sections in the wall, lateral and posterior, above the kidneys; their
+            // angles drift with z as oblique ribs do.
+            if p.z > zCenterMM - 75 {
+                let mid = Ellipsoid(center: cavity.center, semiAxesMM: (cavity.semiAxesMM + muscleWall.semiAxesMM) * 0.5)
+                let angle = atan2((p.y - mid.center.y) / mid.semiAxesMM.y, (p.x - mid.center.x) / mid.semiAxesMM.x)
+                let spacing = 2 * Double.pi / 11
+                let drift = (p.z - zCenterMM) * 0.012
+                let nearest = ((angle - drift) / spacing).rounded() * spacing + drift
+                let c = Vector3(mid.center.x + mid.semiAxesMM.x * cos(nearest), mid.center.y + mid.semiAxesMM.y * sin(nearest), p.z)
+                let d = Vector3(p.x - c.x, (p.y - c.y) * 1.6, 0).length
+                if sin(nearest) > -0.45 && d <= 6 { return d >= 4 ? 650 : 260 }
+            }
+            return 50  // abdominal wall muscle
+        }
+        if inDisc(p, aorta) { return portal ? 165 : 320 }
+        if inDisc(p, ivc) && p.z < zCenterMM + 55 { return portal ? 145 : 85 }
         if inLiver(p) {
             if let n = lesionIndex(p) {
                 let l = lesions[n]
-                let rimHU: Double = portal ? 150 : 190
-                if l.rimMM > 0 && l.radiusMM - l.distance(p) <= l.rimMM { return rimHU }
+                if l.rimMM > 0 && l.radiusMM - l.distance(p) <= l.rimMM { return portal ? 150 : 190 }
                 switch l.enhancement {
                 case .hypo: return portal ? 45 : 60
                 case .hyper: return portal ? 150 : 185
                 }
             }
+            for v in portalVeins where v.contains(p) { return portal ? 175 : 130 }
+            for v in hepaticVeins where v.contains(p) { return portal ? 160 : 75 }
             return portal ? 105 : 75
         }
-        if heart.contains(p) { return portal ? 110 : 250 }
-        if rightKidney.contains(p) { return portal ? 160 : 190 }
+        if gallbladder.contains(p) { return 8 }
+        if heart.contains(p) { return portal ? 115 : 250 }
+        if rightKidney.contains(p) || leftKidney.contains(p) { return portal ? 165 : 200 }
         if spleen.contains(p) { return portal ? 115 : 130 }
-        if stomach.contains(p) { return p.y < stomach.center.y - 12 ? -900 : 15 }  // air over fluid
+        if stomach.contains(p) { return p.y < stomach.center.y - 12 ? -900 : 18 }  // air over fluid
+        for v in portalVeins.prefix(1) where v.contains(p) { return portal ? 175 : 130 }  // extrahepatic portal vein
         return 30  // bowel and mesentery, simplified
     }
 }
-
-public enum ContrastPhase: String, Sendable, Codable { case portal, arterial }

@@ -104,7 +104,7 @@ public struct Phantom: Sendable {
                                 spacingMM: Vector3(spec.pixelMM, spec.pixelMM, spec.sliceMM),
                                 axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
         let zCenter = Double(spec.slices - 1) * spec.sliceMM / 2
-        var anatomy = Anatomy(zCenterMM: zCenter, phase: spec.phase, lesions: [])
+        var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase)
         var rng = SeededGenerator(seed: spec.seed)
 
         // Liver voxel centres, for placing lesions and for hitting the target HTB.
@@ -116,11 +116,13 @@ public struct Phantom: Sendable {
         guard liverCentres.count >= 100 else {
             throw PhantomError.invalidSpec("the field of view (\(n) x \(decimalString(spec.pixelMM)) mm, \(spec.slices) x \(decimalString(spec.sliceMM)) mm) holds too little liver; enlarge it")
         }
-        // Lesions: centres inside the liver, radii log-uniform between 3 and 30 mm.
+        // Lesions: centres anywhere in the liver (deep or under the capsule), radii log-uniform
+        // from 2.5 mm (a 5 mm lesion) to 30 mm; --htb then scales them all, which merges them into
+        // confluent masses at high burden. Many lesions (--lesions 30 and more) make a diffuse liver.
         var base: [Sphere] = []
         for l in 0..<spec.lesions {
             let c = liverCentres[Int(rng.next() % UInt64(liverCentres.count))]
-            let r = exp(rng.uniform(log(3.0), log(30.0)))
+            let r = exp(rng.uniform(log(2.5), log(30.0)))
             let rim = rng.uniform() < 0.3 ? 2.0 : 0
             base.append(Sphere(center: c, radiusMM: r, enhancement: kinds[l % kinds.count], rimMM: rim))
         }
@@ -192,7 +194,9 @@ public struct Phantom: Sendable {
         return Phantom(spec: spec, ct: Volume(voxels: hu, geometry: geometry), labels: labelVolume, truth: truth)
     }
 
-    /// Writes `DIR/ct/IM*.dcm`, `DIR/truth/labels.nii.gz` (0 outside, 1 liver, 2 lesion) and `DIR/truth.json`.
+    /// Writes `DIR/ct/IM*.dcm`, `DIR/truth/labels.nii.gz` (0 outside, 1 liver, 2 lesion),
+    /// `DIR/truth/seg.dcm` (segment 1 "Liver" = whole liver, then "Lesion 1"... one per connected
+    /// lesion, largest first) and `DIR/truth.json`.
     public func write(to dir: String) throws {
         let s = "\(spec.seed)"
         let identity = SeriesIdentity(
@@ -204,10 +208,13 @@ public struct Phantom: Sendable {
             try FileManager.default.createDirectory(atPath: dir + "/truth", withIntermediateDirectories: true)
             try SeriesWriter.writeCT(ct, identity: identity, to: dir + "/ct")
             try NIfTIWriter.write(labels: labels, to: dir + "/truth/labels.nii.gz", description: "htb phantom truth: liver 1, lesion 2")
+            try writeSegmentation(ctFolder: dir + "/ct", to: dir + "/truth/seg.dcm")
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try e.encode(truth).write(to: URL(fileURLWithPath: dir + "/truth.json"), options: .atomic)
         } catch let error as DicomError {
+            throw error
+        } catch let error as PhantomError {
             throw error
         } catch let error as NIfTIError {
             throw error
@@ -215,4 +222,38 @@ public struct Phantom: Sendable {
             throw PhantomError.cannotWrite(path: dir, reason: "\(error)")
         }
     }
+
+    /// The truth as a DICOM SEG over the CT just written (read back, so the references are what is on disk).
+    func writeSegmentation(ctFolder: String, to path: String) throws {
+        let inventory = try Inventory.scan(ctFolder)
+        guard let entry = inventory.imageSeries().first else { throw PhantomError.cannotWrite(path: ctFolder, reason: "the CT just written cannot be read back") }
+        let layout = try SeriesLayout(entry: entry)
+        var whole = labels, lesionMask = labels
+        for v in 0..<labels.voxels.count {
+            whole.voxels[v] = labels.voxels[v] != 0 ? 1 : 0
+            lesionMask.voxels[v] = labels.voxels[v] == 2 ? 1 : 0
+        }
+        let name = "htb synth \(htbPhantomVersion) (phantom truth)"
+        var segments = [SegmentToWrite(label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: "AUTOMATIC",
+                                       algorithmName: name, cielab: [56000, 48000, 42000], mask: whole.aligning(to: layout.geometry))]
+        let comps = components(of: lesionMask, connectivity: .full26)
+        for (n, voxels) in comps.voxels.enumerated() {
+            var m = Mask(repeating: 0, geometry: layout.geometry)
+            for v in voxels { m.voxels[v] = 1 }
+            segments.append(SegmentToWrite(label: "Lesion \(n + 1)", category: .morphologicallyAbnormal, type: .neoplasm,
+                                           algorithmType: "AUTOMATIC", algorithmName: name, cielab: [50000, 20000, 50000], mask: m))
+        }
+        try SegmentationWriter.write(segments, source: layout, to: path, seriesNumber: 300, seriesDescription: "Phantom truth",
+                                     contentLabel: "TRUTH", seriesUID: UIDFactory.deterministic("seg-series", spec.command),
+                                     instanceUID: UIDFactory.deterministic("seg-instance", spec.command),
+                                     date: Date(timeIntervalSince1970: 1_767_225_600))
+    }
+}
+
+/// Version of the phantom model; bump it whenever the anatomy changes the pixels.
+public let htbPhantomVersion = "2"
+
+extension Volume where Voxel == UInt8 {
+    /// The same voxels with `geometry` (which must describe the same grid up to DS rounding).
+    func aligning(to geometry: Geometry) -> Mask { Mask(voxels: voxels, geometry: geometry) }
 }
