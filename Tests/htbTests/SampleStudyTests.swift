@@ -1,5 +1,5 @@
 import Analysis
-import DicomIO
+@testable import DicomIO
 import Foundation
 import NIfTI
 import Phantom
@@ -19,8 +19,16 @@ struct SampleStudyTests {
         try JSONDecoder().decode(PhantomTruth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
     }
 
-    @Test("there is at least one sample")
-    func present() { #expect(!Self.samples.isEmpty) }
+    @Test("one sample per HTB category, each under 3 MB")
+    func present() throws {
+        let categories = try Self.samples.map { try Self.truth($0).category }
+        #expect(Set(categories) == ["below_50", "50_to_75", "above_75"])
+        for dir in Self.samples {
+            let files = Inventory.listFiles(under: dir)
+            let bytes = try files.map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as! Int }.reduce(0, +)
+            #expect(bytes < 3_000_000, "\(dir) holds \(bytes) bytes")
+        }
+    }
 
     @Test("regenerating a sample gives the same pixels and truth", arguments: samples)
     func regenerate(_ dir: String) throws {
@@ -35,11 +43,12 @@ struct SampleStudyTests {
         #expect((0..<again.labels.voxels.count).allSatisfy { labels.value(at: $0) == Double(again.labels.voxels[$0]) })
     }
 
-    @Test("analyze with the truth masks reproduces truth.json exactly", arguments: samples)
-    func analyze(_ dir: String) throws {
+    @Test("analyze with the truth masks (NIfTI and SEG) reproduces truth.json exactly", arguments: samples, [false, true])
+    func analyze(_ dir: String, viaSEG: Bool) throws {
         let truth = try Self.truth(dir)
-        let a = try Analysis.run(.init(studyPath: dir, liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
-                                       lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
+        let a = try Analysis.run(.init(studyPath: dir,
+                                       liverMasks: [MaskSpec(dir + (viaSEG ? "/truth/seg.dcm:Liver" : "/truth/labels.nii.gz:1"))],
+                                       lesionMasks: [MaskSpec(dir + (viaSEG ? "/truth/seg.dcm:Lesion*" : "/truth/labels.nii.gz:2"))]))
         #expect(relativeError(a.result.liverVolumeML, truth.liverVolumeML) < 1e-4)
         #expect(relativeError(a.result.lesionVolumeML, truth.lesionVolumeML) < 1e-4)
         #expect(abs(a.result.htbPercent - truth.htbPercent) < 1e-3)
