@@ -6,6 +6,7 @@
 //   CZlib (system zlib, for .nii.gz)
 //   VolumeModel (geometry and volumes) <- DicomIO, NIfTI <- Volumetry <- Analysis <- htb (CLI)
 //   Phantom (synthetic studies with exact truth) <- htb
+//   Overlay (PNG pictures over libpng, CPNG) <- Analysis
 import PackageDescription
 
 let package = Package(
@@ -32,23 +33,27 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libpng (Debian libpng-dev) through its simplified png_image_* API.
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .target(name: "VolumeModel"),
         .target(name: "DicomIO", dependencies: ["CDCMTK", "VolumeModel"]),
         .target(name: "NIfTI", dependencies: ["CZlib", "VolumeModel"]),
         .target(name: "Volumetry", dependencies: ["VolumeModel"]),
-        .target(name: "Analysis", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
+        // PNG overlays a radiologist checks at a glance.
+        .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
+        .target(name: "Analysis", dependencies: ["DicomIO", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
         .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "DicomIO", "NIfTI", "Phantom", "Volumetry", "VolumeModel",
+                "Analysis", "DicomIO", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "DicomIO", "NIfTI", "Phantom", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "DicomIO", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -17,6 +17,8 @@ public struct Report: Codable, Sendable {
     public var lesions: Lesions
     public var htb: HTB
     public var flags: [String]
+    /// PNG overlays written beside the report (file names), when rendered.
+    public var overlays: [String]?
 
     public struct Tool: Codable, Sendable {
         public var name = "htb"

@@ -108,6 +108,8 @@ public struct LoadedSeries: Sendable {
     public var entry: SeriesEntry
     public var volume: CTVolume
     public var warnings: [LoadWarning]
+    /// Headers in volume order: `slices[k]` is slice k.
+    public var slices: [SliceHeader]
 }
 
 public enum SeriesLoader {
@@ -138,7 +140,7 @@ public enum SeriesLoader {
         if entry.slices.contains(where: { !$0.hasRescale }) {
             warnings.append(LoadWarning("no_rescale", "some slices have no (0028,1052) Rescale Intercept / (0028,1053) Rescale Slope; stored values taken as HU"))
         }
-        return LoadedSeries(entry: entry, volume: volume, warnings: warnings)
+        return LoadedSeries(entry: entry, volume: volume, warnings: warnings, slices: layout.slices)
     }
 
     /// Loads a DICOM mask series (one image per slice, non-zero = inside) on its own grid.

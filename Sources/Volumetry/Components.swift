@@ -17,13 +17,19 @@ public enum Connectivity: String, Sendable, Codable {
     }
 }
 
-/// Connected components of a mask: `labels` holds 0 outside and 1...count inside, numbered by
-/// size, largest first (ties by first voxel in storage order); `voxels[c - 1]` lists component
-/// c's voxel offsets in storage order.
+/// Connected components of a mask, numbered by size, largest first (ties by first voxel in
+/// storage order): `voxels[c - 1]` lists component c's voxel offsets in storage order.
 public struct Components: Sendable {
-    public var labels: Volume<Int32>
+    public var geometry: Geometry
     public var voxels: [[Int]]
     public var count: Int { voxels.count }
+
+    /// 0 outside, component number inside (numbers above 65535 are shown as 65535).
+    public var labels: Volume<UInt16> {
+        var out = Volume<UInt16>(repeating: 0, geometry: geometry)
+        for (n, g) in voxels.enumerated() { for v in g { out.voxels[v] = UInt16(min(n + 1, 65535)) } }
+        return out
+    }
 }
 
 /// Labels the connected components of `mask` (non-zero voxels) by flood fill.
@@ -54,7 +60,5 @@ public func components(of mask: Mask, connectivity: Connectivity = .full26) -> C
         }
     }
     groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
-    var labels = Volume<Int32>(repeating: 0, geometry: mask.geometry)
-    for (n, g) in groups.enumerated() { for v in g { labels.voxels[v] = Int32(n + 1) } }
-    return Components(labels: labels, voxels: groups)
+    return Components(geometry: mask.geometry, voxels: groups)
 }

@@ -46,6 +46,8 @@ public struct VolumetryResult: Sendable {
     /// Lesion voxels that lie outside the liver mask (they count as liver: whole liver is the union).
     public var lesionVoxelsOutsideLiverMask: Int
     public var lesions: [Lesion]
+    /// The lesions' voxels (component n = lesion id n).
+    public var components: Components
     public var connectivity: Connectivity
     public var voxelVolumeMM3: Double
     /// 100 x lesion volume / whole-liver volume.
@@ -100,7 +102,7 @@ public enum Volumetry {
         return VolumetryResult(liverVolumeML: liverML, liverVoxelCount: liverCount,
                                parenchymaVolumeML: Double(liverCount - lesionCount) * voxelMM3 / 1000,
                                lesionVolumeML: lesionML, lesionVoxelCount: lesionCount,
-                               lesionVoxelsOutsideLiverMask: outside, lesions: lesionList, connectivity: connectivity,
+                               lesionVoxelsOutsideLiverMask: outside, lesions: lesionList, components: comps, connectivity: connectivity,
                                voxelVolumeMM3: voxelMM3, htbPercent: htb, category: category, flags: flags,
                                liverTouchesFieldOfView: facesTouched(by: whole))
     }

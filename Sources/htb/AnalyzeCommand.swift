@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import DicomIO
 import Foundation
+import Overlay
 import Volumetry
 
 struct AnalyzeCommand: ParsableCommand {
@@ -33,8 +34,29 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Print the report JSON instead of the summary.")
     var json = false
 
+    @Flag(name: .customLong("no-png"), help: "Do not render the PNG overlays.")
+    var noPNG = false
+
+    @Option(help: "Overlay window as WIDTH,LEVEL in HU.")
+    var window: String = "400,50"
+
+    @Flag(name: .customLong("burn-in-patient"), help: "Show patient name, ID and birth date in the overlays (off by default).")
+    var burnInPatient = false
+
     func validate() throws {
         guard connectivity == 26 || connectivity == 6 else { throw ValidationError("--connectivity must be 26 or 6") }
+        _ = try overlayOptions()
+    }
+
+    func overlayOptions() throws -> OverlayOptions {
+        let parts = window.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let w = parts[0], let l = parts[1], w > 0 else {
+            throw ValidationError("--window must be WIDTH,LEVEL in HU with a positive width, e.g. 400,50")
+        }
+        var o = OverlayOptions()
+        o.windowWidthHU = w
+        o.windowLevelHU = l
+        return o
     }
 
     func run() throws {
@@ -45,16 +67,24 @@ struct AnalyzeCommand: ParsableCommand {
                                               connectivity: connectivity == 6 ? .faces6 : .full26))
         } catch { throw fail(error) }
         let reportPath = (out as NSString).appendingPathComponent("report.json")
+        var report = analysis.report
         let data: Data
         do {
-            data = try analysis.report.json()
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            if !noPNG {
+                report.overlays = try analysis.writeOverlays(to: out, options: try overlayOptions(), burnInPatient: burnInPatient)
+                    .map { ($0 as NSString).lastPathComponent }
+            }
+            data = try report.json()
             try writeAtomically(data, to: reportPath)
+        } catch let e as CocoaError {
+            throw fail(AnalysisError.cannotWrite(path: out, reason: e.localizedDescription))
         } catch { throw fail(error) }
         if json {
             FileHandle.standardOutput.write(data)
             print()
         } else {
-            print(summary(analysis.report, reportPath: reportPath), terminator: "")
+            print(summary(report, reportPath: reportPath), terminator: "")
         }
     }
 }
@@ -76,5 +106,6 @@ func summary(_ r: Report, reportPath: String) -> String {
     out += "HTB       \(f(r.htb.percent)) %  \(r.htb.category)\(r.flags.isEmpty ? "" : "  flags: " + r.flags.joined(separator: ", "))\n"
     for w in s.warnings { out += "Warning   \(w.message)\n" }
     out += "Report    \(reportPath)\n"
+    if let o = r.overlays, !o.isEmpty { out += "Overlays  \(o.joined(separator: ", "))\n" }
     return out
 }

@@ -3,6 +3,7 @@ import Analysis
 import ArgumentParser
 import DicomIO
 import NIfTI
+import Overlay
 import Phantom
 import VolumeModel
 import Volumetry
@@ -41,6 +42,7 @@ enum HTBExit: Int32, CaseIterable {
             case .cannotWrite: return .cannotWrite
             }
         case is MaskError, is VolumetryError: return .badMask
+        case is OverlayError: return .cannotWrite
         case let e as NIfTIError:
             if case .cannotWrite = e { return .cannotWrite }
             return .badMask

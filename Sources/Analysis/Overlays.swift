@@ -1,0 +1,61 @@
+import DicomIO
+import Foundation
+import Overlay
+import VolumeModel
+import Volumetry
+
+extension Analysis {
+    /// File names of the overlays in the output folder.
+    public static let overlayFiles = ["overlay_axial.png", "overlay_coronal.png", "overlay_sagittal.png"]
+
+    /// The scene the overlays draw: header band from the report, figures in PNG text chunks.
+    /// Patient name, ID and birth date appear only when `burnInPatient` is set.
+    public func overlayScene(burnInPatient: Bool) -> OverlayScene {
+        let r = report
+        func f(_ v: Double) -> String { String(format: "%.2f", v) }
+        var lines = [
+            "HTB \(f(r.htb.percent)) %  \(r.htb.category.uppercased())" + (r.flags.isEmpty ? "" : "  " + r.flags.map { $0.uppercased() }.joined(separator: " ")),
+            "LIVER \(f(r.liver.volumeML)) ML  PARENCHYMA \(f(r.liver.parenchymaVolumeML)) ML  LESIONS \(r.lesions.count): \(f(r.lesions.totalVolumeML)) ML",
+            "SERIES \(r.study.seriesNumber.map { "#\($0) " } ?? "")\(r.study.seriesDescription.isEmpty ? "(NO DESCRIPTION)" : r.study.seriesDescription)"
+                + "  PHASE \(r.study.phaseHint ?? "NOT STATED")  "
+                + String(format: "%.2f X %.2f X %.2f MM", r.study.spacingMM.x, r.study.spacingMM.y, r.study.spacingMM.z),
+        ]
+        if burnInPatient, let first = ct.entry.slices.first, let file = try? DicomFile(path: first.path, headersOnly: true) {
+            let name = file.string(Tag(0x0010, 0x0010)) ?? "", id = file.string(.patientID) ?? "", born = file.string(Tag(0x0010, 0x0030)) ?? ""
+            lines.append("PATIENT \(name)  ID \(id)  BORN \(born)")
+        }
+        lines.append("HTB \(htbVersion)  MASKS: \(Set((r.inputs.liverMasks + r.inputs.lesionMasks).map(\.source)).sorted().joined(separator: ", ").uppercased())")
+        let chunks: [(String, String)] = [
+            ("Software", "htb \(htbVersion)"),
+            ("htb:version", htbVersion),
+            ("htb:htb_percent", String(format: "%.4f", r.htb.percent)),
+            ("htb:category", r.htb.category),
+            ("htb:flags", r.flags.joined(separator: ",")),
+            ("htb:liver_volume_ml", String(format: "%.4f", r.liver.volumeML)),
+            ("htb:parenchyma_volume_ml", String(format: "%.4f", r.liver.parenchymaVolumeML)),
+            ("htb:lesion_volume_ml", String(format: "%.4f", r.lesions.totalVolumeML)),
+            ("htb:lesion_count", "\(r.lesions.count)"),
+            ("htb:series_uid", r.study.seriesUID),
+        ]
+        return OverlayScene(ct: ct.volume, liver: liver, lesionLabels: result.components.labels,
+                            largestLesionSlice: result.lesions.first?.diameters.slice, headerLines: lines, textChunks: chunks,
+                            sliceCaptions: ct.slices.enumerated().map { k, h in h.instanceNumber.map { "IM \($0)" } ?? "SLICE \(k + 1)" })
+    }
+
+    /// Renders the axial montage and the coronal and sagittal reformats into `dir`; returns the paths.
+    public func writeOverlays(to dir: String, options: OverlayOptions, burnInPatient: Bool) throws -> [String] {
+        let scene = overlayScene(burnInPatient: burnInPatient)
+        let planes: [Plane] = [.axial, .coronal, .sagittal]
+        let paths = Self.overlayFiles.map { (dir as NSString).appendingPathComponent($0) }
+        // The montage (the largest picture to render and compress) on one core, the two reformats on the other.
+        let results = parallelMap(2) { worker in
+            for n in (worker == 0 ? [0] : [1, 2]) {
+                let image = planes[n] == .axial ? OverlayRenderer.axialMontage(scene, options: options)
+                    : OverlayRenderer.reformat(scene, plane: planes[n], options: options)
+                try PNGFile.write(image, to: paths[n])
+            }
+        }
+        for r in results { if case .failure(let e) = r { throw e } }
+        return paths
+    }
+}

@@ -1,0 +1,125 @@
+import Analysis
+import Foundation
+import Overlay
+import Testing
+import VolumeModel
+
+/// PNG overlays on a sample study: lesion colour exactly on lesion voxels, reformats with the
+/// anatomy's aspect ratio, key figures in text chunks, no patient data by default, and
+/// decoded-pixel hashes as golden files (re-record with HTB_RECORD_GOLDEN=1).
+@Suite("Overlays")
+struct OverlayTests {
+    static let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
+
+    static func analysis() throws -> Analysis {
+        try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
+                               lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")]))
+    }
+
+    /// Orange fill or yellow outline: red well above blue. Grey, the blue liver outline and white
+    /// or black text never are.
+    static func isLesionColour(_ c: RGB) -> Bool { Int(c.r) - Int(c.b) >= 60 }
+
+    static func inAnnotation(_ t: RenderedTile, _ x: Int, _ y: Int) -> Bool {
+        t.annotations.contains { x >= $0.x - 1 && x < $0.x + $0.w + 1 && y >= $0.y - 1 && y < $0.y + $0.h + 1 }
+    }
+
+    @Test("lesion-coloured pixels appear exactly where the lesion mask is, in every tile")
+    func lesionPixelsOnMask() throws {
+        let a = try Self.analysis()
+        let scene = a.overlayScene(burnInPatient: false)
+        for image in [OverlayRenderer.axialMontage(scene), OverlayRenderer.reformat(scene, plane: .coronal),
+                      OverlayRenderer.reformat(scene, plane: .sagittal)] {
+            var lesionTiles = 0
+            for t in image.tiles {
+                var checked = 0, lesionSeen = 0
+                for py in 0..<t.height { for px in 0..<t.width where !Self.inAnnotation(t, t.x + px, t.y + py) {
+                    let (i, j, k) = t.voxel(atPixel: px, py)
+                    let inLesion = a.lesions[i, j, k] != 0
+                    let coloured = Self.isLesionColour(image.canvas.pixel(t.x + px, t.y + py))
+                    #expect(inLesion == coloured, "tile \(t.plane) \(t.index) pixel (\(px), \(py)) voxel (\(i), \(j), \(k))")
+                    if inLesion != coloured { return }
+                    checked += 1
+                    if inLesion { lesionSeen += 1 }
+                } }
+                #expect(checked > t.width * t.height / 2)
+                if lesionSeen > 0 { lesionTiles += 1 }
+            }
+            #expect(lesionTiles > 0)
+        }
+    }
+
+    @Test("the largest lesion's slice is among the axial tiles; tiles run head first")
+    func keySlices() throws {
+        let a = try Self.analysis()
+        let m = OverlayRenderer.axialMontage(a.overlayScene(burnInPatient: false))
+        #expect(m.tiles.contains { $0.index == a.result.lesions[0].diameters.slice })
+        let z = m.tiles.map { a.ct.volume.geometry.positionMM(0, 0, Double($0.index)).z }
+        #expect(z == z.sorted(by: >))
+        #expect(m.tiles.count == 9)
+    }
+
+    @Test("reformats keep the anatomy's aspect ratio (anisotropic spacing)")
+    func aspectRatio() throws {
+        let a = try Self.analysis()
+        let scene = a.overlayScene(burnInPatient: false)
+        for plane in [Plane.coronal, .sagittal] {
+            let t = OverlayRenderer.reformat(scene, plane: plane).tiles[0]
+            let mmWide = Double(t.uCount) * t.u.spacingMM, mmHigh = Double(t.vCount) * t.v.spacingMM
+            #expect(abs(Double(t.width) - mmWide / t.mmPerPixel) <= 1)
+            #expect(abs(Double(t.height) - mmHigh / t.mmPerPixel) <= 1)
+            #expect(t.v.spacingMM == 5 && t.u.spacingMM == 2.8)  // slices are 5 mm, pixels 2.8 mm
+        }
+    }
+
+    @Test("analyze writes three PNGs with the key figures in text chunks and no patient data")
+    func filesAndText() throws {
+        let out = Paths.temporaryDirectory()
+        let r = try runHTB(["analyze", Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver",
+                            "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+        #expect(report.overlays == Analysis.overlayFiles)
+        for name in Analysis.overlayFiles {
+            let text = Dictionary(try PNGFile.textChunks(path: out + "/" + name), uniquingKeysWith: { a, _ in a })
+            #expect(text["htb:htb_percent"] == String(format: "%.4f", report.htb.percent))
+            #expect(text["htb:category"] == "below_50")
+            #expect(text["htb:liver_volume_ml"] == String(format: "%.4f", report.liver.volumeML))
+            #expect(text["htb:version"] == htbVersion)
+            #expect(!text.values.contains { $0.contains("PHANTOM^HTB") || $0.contains("PHANTOM-1") })
+            _ = try PNGFile.decode(path: out + "/" + name)
+        }
+        let a = try Self.analysis()
+        #expect(!a.overlayScene(burnInPatient: false).headerLines.joined().contains("PHANTOM^HTB"))
+        #expect(a.overlayScene(burnInPatient: true).headerLines.joined().contains("PATIENT PHANTOM^HTB  ID PHANTOM-1"))
+        let noPNG = Paths.temporaryDirectory()
+        _ = try runHTB(["analyze", Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver",
+                        "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*", "--out", noPNG, "--no-png"])
+        #expect(!FileManager.default.fileExists(atPath: noPNG + "/overlay_axial.png"))
+        #expect(try runHTB(["analyze", Self.sample, "--window", "0,40"]).status == 64)
+    }
+
+    @Test("decoded pixels match the golden hashes; rendering is deterministic")
+    func golden() throws {
+        let a = try Self.analysis()
+        let scene = a.overlayScene(burnInPatient: false)
+        let images = [("axial", OverlayRenderer.axialMontage(scene)), ("coronal", OverlayRenderer.reformat(scene, plane: .coronal)),
+                      ("sagittal", OverlayRenderer.reformat(scene, plane: .sagittal))]
+        let dir = Paths.temporaryDirectory()
+        for (name, image) in images {
+            // Through a PNG file and back: the hash is of decoded pixels, never of PNG bytes.
+            try PNGFile.write(image, to: dir + "/\(name).png")
+            let decoded = try PNGFile.decode(path: dir + "/\(name).png")
+            #expect(decoded.pixels == image.canvas.pixels)
+            #expect(OverlayRenderer.axialMontage(scene).canvas.pixelHash == images[0].1.canvas.pixelHash)
+            let golden = Paths.packageRoot + "/Tests/htbTests/Golden/overlay_\(name)_phantom-htb-low.txt"
+            let line = "\(decoded.width)x\(decoded.height) \(decoded.pixelHash)"
+            if ProcessInfo.processInfo.environment["HTB_RECORD_GOLDEN"] == "1" {
+                try (line + "\n").write(toFile: golden, atomically: true, encoding: .utf8)
+            } else {
+                let expected = try String(contentsOfFile: golden, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(line == expected, "\(name): re-record with HTB_RECORD_GOLDEN=1 only if the change is intended")
+            }
+        }
+    }
+}
