@@ -7,6 +7,7 @@
 //   VolumeModel (geometry and volumes) <- DicomIO, NIfTI <- Volumetry <- Analysis <- htb (CLI)
 //   Phantom (synthetic studies with exact truth) <- htb
 //   Overlay (PNG pictures over libpng, CPNG) <- Analysis
+//   Guidelines (rules as data, ENETS typing, SIRT dosimetry) <- Analysis
 import PackageDescription
 
 let package = Package(
@@ -39,21 +40,23 @@ let package = Package(
         .target(name: "DicomIO", dependencies: ["CDCMTK", "VolumeModel"]),
         .target(name: "NIfTI", dependencies: ["CZlib", "VolumeModel"]),
         .target(name: "Volumetry", dependencies: ["VolumeModel"]),
+        // Guideline rule engine (rules as data in Resources/rules.json) and SIRT dosimetry.
+        .target(name: "Guidelines", resources: [.copy("Resources/rules.json")]),
         // PNG overlays a radiologist checks at a glance.
         .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
-        .target(name: "Analysis", dependencies: ["DicomIO", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+        .target(name: "Analysis", dependencies: ["DicomIO", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
         .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "DicomIO", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
+                "Analysis", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "DicomIO", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import DicomIO
 import Foundation
+import Guidelines
 import NIfTI
 import VolumeModel
 import Volumetry
@@ -86,8 +87,16 @@ public struct Analysis: Sendable {
         public var liverMasks: [MaskSpec]
         public var lesionMasks: [MaskSpec]
         public var connectivity: Connectivity
-        public init(studyPath: String, series: String? = nil, liverMasks: [MaskSpec], lesionMasks: [MaskSpec], connectivity: Connectivity = .full26) {
+        /// Clinical facts (JSON) for the guideline rules; nil evaluates the imaging figures alone.
+        public var clinicalFacts: String?
+        /// Couinaud segment label map (NIfTI, labels 1-8) for exact ENETS typing.
+        public var segments: String?
+        /// A site's own rules file instead of the built-in one.
+        public var rules: String?
+        public init(studyPath: String, series: String? = nil, liverMasks: [MaskSpec], lesionMasks: [MaskSpec], connectivity: Connectivity = .full26,
+                    clinicalFacts: String? = nil, segments: String? = nil, rules: String? = nil) {
             self.studyPath = studyPath; self.series = series; self.liverMasks = liverMasks; self.lesionMasks = lesionMasks; self.connectivity = connectivity
+            self.clinicalFacts = clinicalFacts; self.segments = segments; self.rules = rules
         }
     }
 
@@ -107,6 +116,12 @@ public struct Analysis: Sendable {
     }
 
     public static func run(_ request: Request) throws -> Analysis {
+        // Inputs that fail fast: the rules and the clinical facts are read before any image.
+        let ruleSet = try request.rules.map(RuleSet.load) ?? RuleSet.builtIn()
+        let clinical = try request.clinicalFacts.map { path -> Facts in
+            guard let data = FileManager.default.contents(atPath: path) else { throw FactsError.unreadable(file: path, reason: "no such file") }
+            return try Facts.parse(json: data, file: path)
+        } ?? Facts()
         guard !request.liverMasks.isEmpty, !request.lesionMasks.isEmpty else {
             throw AnalysisError.masksRequired("analyze needs --liver-mask and --lesion-mask (automatic segmentation is not built yet); give an empty lesion mask for a liver without lesions")
         }
@@ -132,7 +147,18 @@ public struct Analysis: Sendable {
         }
         let g = ct.volume.geometry
         let e = choice.entry
-        let report = Report(
+        let enets = try Self.enets(result: r, liver: liver, lesions: lesions, segmentsPath: request.segments)
+        var facts = clinical
+        for key in ["htb_percent", "lesion_count", "liver_volume_ml", "lesion_volume_ml", "largest_lesion_mm"] where clinical[key] != nil {
+            warnings.append(LoadWarning("clinical_figure_ignored", "--clinical gives \(key); the value measured by htb is used"))
+        }
+        facts.set("htb_percent", .number(r.htbPercent))
+        facts.set("lesion_count", .number(Double(r.lesions.count)))
+        facts.set("liver_volume_ml", .number(r.liverVolumeML))
+        facts.set("lesion_volume_ml", .number(r.lesionVolumeML))
+        if let d = r.lesions.map(\.diameters.longestMM).max() { facts.set("largest_lesion_mm", .number(d)) }
+        let guidelines = GuidelineEngine.evaluate(facts, rules: ruleSet, enets: enets)
+        var report = Report(
             tool: Report.Tool(),
             study: Report.Study(studyUID: e.studyUID, seriesUID: e.seriesUID, seriesKey: e.key, seriesNumber: e.seriesNumber,
                                 seriesDescription: e.seriesDescription, modality: e.modality, phaseHint: e.phaseHint,
@@ -151,6 +177,7 @@ public struct Analysis: Sendable {
                                     }),
             htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
             flags: r.flags)
+        report.guidelines = guidelines
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)
     }
 
@@ -161,6 +188,46 @@ public struct Analysis: Sendable {
         var out = liver
         for v in 0..<out.voxels.count { out.voxels[v] = lesions.voxels[v] != 0 ? 2 : (liver.voxels[v] != 0 ? 1 : 0) }
         return out
+    }
+}
+
+extension Analysis {
+    /// Right share of the liver in the approximate left/right split (htb's choice: the right lobe
+    /// typically holds about 60 % of the liver volume).
+    public static let approximateRightLiverShare = 0.6
+
+    /// ENETS placement of each lesion: by Couinaud segment when a map is given, else by a
+    /// sagittal plane (constant patient x) leaving 60 % of the whole liver on the patient's right.
+    static func enets(result r: VolumetryResult, liver: Mask, lesions: Mask, segmentsPath: String?) throws -> EnetsResult? {
+        guard !r.lesions.isEmpty else { return nil }
+        let g = liver.geometry
+        var segmentMap: Volume<UInt8>?
+        if let path = segmentsPath {
+            let image: NIfTIImage
+            do { image = try NIfTIImage.read(path: path) } catch let e as NIfTIError { throw MaskError.unreadable(mask: path, reason: "\(e)") }
+            var labels = [UInt8](repeating: 0, count: image.geometry.dims.count)
+            for v in 0..<labels.count { let x = image.value(at: v).rounded(); labels[v] = (1...8).contains(x) ? UInt8(x) : 0 }
+            segmentMap = try Volume(voxels: labels, geometry: image.geometry).aligned(onto: g, name: path)
+        }
+        // The split plane: the 60 % quantile of whole-liver voxel x (LPS: the patient's right is -x).
+        var xs: [Double] = []
+        for v in 0..<liver.voxels.count where liver.voxels[v] != 0 || lesions.voxels[v] != 0 {
+            let i = v % g.dims.x, j = (v / g.dims.x) % g.dims.y, k = v / g.dims.sliceCount
+            xs.append(g.positionMM(Double(i), Double(j), Double(k)).x)
+        }
+        xs.sort()
+        let split = xs.isEmpty ? 0 : xs[min(xs.count - 1, Int(Double(xs.count) * approximateRightLiverShare))]
+        let placements = zip(r.lesions, r.components.voxels).map { lesion, voxels -> LesionPlacement in
+            var counts: [Int: Int]?
+            if let map = segmentMap {
+                var c: [Int: Int] = [:]
+                for v in voxels where map.voxels[v] != 0 { c[Int(map.voxels[v]), default: 0] += 1 }
+                counts = c
+            }
+            let p = lesion.centroidMM
+            return LesionPlacement(volumeML: lesion.volumeML, centroidMM: (p.x, p.y, p.z), segmentVoxels: counts, right: p.x < split)
+        }
+        return EnetsResult.classify(placements)
     }
 }
 

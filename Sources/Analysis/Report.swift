@@ -1,5 +1,6 @@
 import DicomIO
 import Foundation
+import Guidelines
 import VolumeModel
 import Volumetry
 
@@ -19,6 +20,8 @@ public struct Report: Codable, Sendable {
     public var flags: [String]
     /// PNG overlays written beside the report (file names), when rendered.
     public var overlays: [String]?
+    /// The guideline rule engine's conclusions (treatments, flags, notes, ENETS type, dosimetry).
+    public var guidelines: GuidelinesReport?
 
     public struct Tool: Codable, Sendable {
         public var name = "htb"

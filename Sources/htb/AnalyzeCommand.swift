@@ -43,6 +43,15 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(name: .customLong("burn-in-patient"), help: "Show patient name, ID and birth date in the overlays (off by default).")
     var burnInPatient = false
 
+    @Option(help: "Clinical facts (JSON) for the guideline rules; see 'htb rules facts'.")
+    var clinical: String?
+
+    @Option(help: "Couinaud segment label map (NIfTI, labels 1-8) for exact ENETS typing.")
+    var segments: String?
+
+    @Option(help: "A rules file to use instead of the built-in one.")
+    var rules: String?
+
     func validate() throws {
         guard connectivity == 26 || connectivity == 6 else { throw ValidationError("--connectivity must be 26 or 6") }
         _ = try overlayOptions()
@@ -64,7 +73,8 @@ struct AnalyzeCommand: ParsableCommand {
         do {
             analysis = try Analysis.run(.init(studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
                                               lesionMasks: lesionMasks.map(MaskSpec.init),
-                                              connectivity: connectivity == 6 ? .faces6 : .full26))
+                                              connectivity: connectivity == 6 ? .faces6 : .full26,
+                                              clinicalFacts: clinical, segments: segments, rules: rules))
         } catch { throw fail(error) }
         let reportPath = (out as NSString).appendingPathComponent("report.json")
         var report = analysis.report
@@ -104,6 +114,7 @@ func summary(_ r: Report, reportPath: String) -> String {
     }
     if r.lesions.items.count > 10 { out += "          ... \(r.lesions.items.count - 10) more in the report\n" }
     out += "HTB       \(f(r.htb.percent)) %  \(r.htb.category)\(r.flags.isEmpty ? "" : "  flags: " + r.flags.joined(separator: ", "))\n"
+    if let g = r.guidelines { out += guidelinesSummary(g) }
     for w in s.warnings { out += "Warning   \(w.message)\n" }
     out += "Report    \(reportPath)\n"
     if let o = r.overlays, !o.isEmpty { out += "Overlays  \(o.joined(separator: ", "))\n" }

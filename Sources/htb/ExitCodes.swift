@@ -2,6 +2,7 @@ import Foundation
 import Analysis
 import ArgumentParser
 import DicomIO
+import Guidelines
 import NIfTI
 import Overlay
 import Phantom
@@ -25,6 +26,8 @@ enum HTBExit: Int32, CaseIterable {
     case badMask = 68
     /// Readable but unsupported: not CT, multi-frame images, a transfer syntax without a decoder.
     case unsupported = 69
+    /// The clinical facts or the rules file are invalid (unknown key, wrong type or unit, out of range).
+    case badFacts = 70
     /// An output could not be written.
     case cannotWrite = 73
 
@@ -43,6 +46,7 @@ enum HTBExit: Int32, CaseIterable {
             }
         case is MaskError, is VolumetryError: return .badMask
         case is OverlayError: return .cannotWrite
+        case is FactsError, is RulesError: return .badFacts
         case let e as NIfTIError:
             if case .cannotWrite = e { return .cannotWrite }
             return .badMask
