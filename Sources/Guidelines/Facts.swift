@@ -185,9 +185,11 @@ public struct Facts: Sendable, Equatable {
         }
     }
 
-    /// The known key closest to a misspelt one (edit distance <= 3).
+    /// The known key closest to a misspelt one: a key that adds the unit to it ("bilirubin" ->
+    /// "bilirubin_mg_dl"), else the nearest by edit distance (<= 3).
     static func suggestion(for key: String) -> String? {
         let candidates = definitions.map(\.key).filter { !computedKeys.contains($0) } + Array(aliases.keys)
+        if let withUnit = candidates.filter({ $0.hasPrefix(key.lowercased() + "_") }).sorted().first { return withUnit }
         func distance(_ a: String, _ b: String) -> Int {
             let a = Array(a), b = Array(b)
             var row = Array(0...b.count)

@@ -301,3 +301,31 @@ struct GuidelinesTests {
 extension GuidelinesReport.TreatmentAssessment: CustomStringConvertible {
     public var description: String { "\(level) \(reasons.map(\.rule)) needs \(needs)" }
 }
+
+@Suite("ENETS typing")
+struct EnetsTests {
+    static func lesion(_ ml: Double, x: Double, segments: [Int: Int]? = nil) -> LesionPlacement {
+        LesionPlacement(volumeML: ml, centroidMM: (x, 0, 0), segmentVoxels: segments, right: x < 0)
+    }
+
+    @Test("exact typing with a Couinaud segment map")
+    func exact() throws {
+        #expect(EnetsResult.classify([Self.lesion(10, x: -50, segments: [7: 100])])?.type == "I")
+        let adjacent = EnetsResult.classify([Self.lesion(10, x: -50, segments: [7: 100]), Self.lesion(5, x: -40, segments: [8: 50])])
+        #expect(adjacent?.type == "I" && adjacent?.approximate == false && adjacent?.segmentsInvolved == [7, 8])
+        // 6 and 8 do not touch: two right-lobe segments apart -> complex.
+        #expect(EnetsResult.classify([Self.lesion(10, x: -50, segments: [6: 100]), Self.lesion(5, x: -40, segments: [8: 50])])?.type == "II")
+        // 95 % right with a satellite on the left -> complex; 60/40 -> diffuse.
+        #expect(EnetsResult.classify([Self.lesion(95, x: -50, segments: [7: 95, 6: 5]), Self.lesion(5, x: 40, segments: [3: 5])])?.type == "II")
+        #expect(EnetsResult.classify([Self.lesion(60, x: -50, segments: [7: 60]), Self.lesion(40, x: 40, segments: [3: 40])])?.type == "III")
+        #expect(EnetsResult.classify([]) == nil)
+    }
+
+    @Test("approximate typing without segments")
+    func approximate() throws {
+        let close = EnetsResult.classify([Self.lesion(10, x: -60), Self.lesion(8, x: -30)])
+        #expect(close?.type == "I" && close?.approximate == true)
+        #expect(EnetsResult.classify([Self.lesion(10, x: -90), Self.lesion(8, x: -10)])?.type == "II")  // 80 mm apart, one lobe
+        #expect(EnetsResult.classify([Self.lesion(50, x: -60), Self.lesion(40, x: 50)])?.type == "III")
+    }
+}

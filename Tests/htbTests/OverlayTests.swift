@@ -123,3 +123,35 @@ struct OverlayTests {
         }
     }
 }
+
+/// The guidelines block of an analysis: imaging figures from htb, clinical facts from --clinical.
+@Suite("Analysis with guidelines")
+struct AnalysisGuidelinesTests {
+    @Test("analyze --clinical writes the guidelines block with ENETS, dosimetry and citations")
+    func clinical() throws {
+        let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-high"
+        let dir = Paths.temporaryDirectory()
+        try #"{"grade": "G2", "symptoms": true, "progression_on_ssa": true, "portal_vein_thrombosis": "none", "bilioenteric_anastomosis": false, "bilirubin_mg_dl": 0.9, "egfr_ml_min": 70, "lung_shunt_fraction_percent": 8, "tumor_to_normal_ratio": 2.5, "microsphere": "y90_glass"}"#
+            .write(toFile: dir + "/facts.json", atomically: true, encoding: .utf8)
+        let r = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
+                            "--clinical", dir + "/facts.json", "--out", dir + "/out", "--no-png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Flag      staged_embolization"))
+        let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: dir + "/out/report.json")))
+        let g = try #require(report.guidelines)
+        #expect(g.flagIDs.contains("staged_embolization") && g.flagIDs.contains("high_burden"))
+        #expect(g.treatments["cTACE"]?.level == "preferred")
+        #expect(g.treatments["DEB-TACE"]?.level == "not_recommended")
+        #expect(g.enets?.type == "I" && g.enets?.approximate == true)  // one confluent mass
+        let d = try #require(g.dosimetry?.partition)
+        // The masses come from htb's own volumes (1.03 g/mL).
+        #expect(abs(g.dosimetry!.tumorMassKg - report.lesions.totalVolumeML * 1.03 / 1000) < 1e-3)
+        #expect(d.tumorDoseGy == 150)
+        for (_, a) in g.treatments { for reason in a.reasons { #expect(reason.citations.allSatisfy { g.references[String($0.dropFirst().dropLast())] != nil }) } }
+        // Invalid facts: exit 70 before any image is read.
+        try #"{"grade": "G2", "bilirubin": 1}"#.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
+                              "--clinical", dir + "/bad.json", "--out", dir + "/out2"])
+        #expect(bad.status == 70 && bad.stderr.contains("unknown fact 'bilirubin'") && bad.stderr.contains("bilirubin_mg_dl"))
+    }
+}
