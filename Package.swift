@@ -8,6 +8,7 @@
 //   Phantom (synthetic studies with exact truth) <- htb
 //   Overlay (PNG pictures over libpng, CPNG) <- Analysis
 //   Guidelines (rules as data, ENETS typing, SIRT dosimetry) <- Analysis
+//   Batch (many studies, shards, resume) <- htb
 import PackageDescription
 
 let package = Package(
@@ -45,18 +46,20 @@ let package = Package(
         // PNG overlays a radiologist checks at a glance.
         .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
         .target(name: "Analysis", dependencies: ["DicomIO", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+        // Batch runs for pipelines: discovery, sharding, resume, one row a study.
+        .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
         .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
+                "Analysis", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,12 +7,14 @@ import Volumetry
 
 public enum AnalysisError: Error, Sendable, Equatable, CustomStringConvertible {
     case masksRequired(String)
+    case noMasks(study: String)
     case noMatchingSeries(detail: String)
     case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .masksRequired(let s): return s
+        case .noMasks(let s): return "\(s): no expert masks found (no DICOM SEG with a liver and a lesion segment in the study, no manifest entry); automatic segmentation is not built yet"
         case .noMatchingSeries(let d): return d
         case .cannotWrite(let p, let r): return "\(p): cannot write: \(r)"
         }
@@ -42,6 +44,10 @@ public enum SeriesChooser {
                 < ($1.orientationName == "axial" ? 0 : 1, $1.splitIndex, -$1.slices.count, -($1.first.pixelFormat?.bitsStored ?? 0), $1.key)
         }
         guard !ranked.isEmpty else {
+            // Image series of another modality only: say so rather than "nothing found".
+            if let other = inventory.imageSeries(anyModality: true).filter({ !excluded.contains($0.seriesUID) }).max(by: { $0.slices.count < $1.slices.count }) {
+                throw DicomError.notCT(series: other.label, modality: other.modality.isEmpty ? "(none)" : other.modality)
+            }
             throw DicomError.noSeries(path: inventory.root, dicomFiles: inventory.dicomFileCount, skippedFiles: inventory.skippedNonDicom.count)
         }
         if !masks.isEmpty {
@@ -115,7 +121,8 @@ public struct Analysis: Sendable {
         return (out, inputs, warnings)
     }
 
-    public static func run(_ request: Request) throws -> Analysis {
+    /// `inventory`: the study's files already scanned (batch runs); nil scans `request.studyPath`.
+    public static func run(_ request: Request, inventory scanned: Inventory? = nil) throws -> Analysis {
         // Inputs that fail fast: the rules and the clinical facts are read before any image.
         let ruleSet = try request.rules.map(RuleSet.load) ?? RuleSet.builtIn()
         let clinical = try request.clinicalFacts.map { path -> Facts in
@@ -125,7 +132,7 @@ public struct Analysis: Sendable {
         guard !request.liverMasks.isEmpty, !request.lesionMasks.isEmpty else {
             throw AnalysisError.masksRequired("analyze needs --liver-mask and --lesion-mask (automatic segmentation is not built yet); give an empty lesion mask for a liver without lesions")
         }
-        let inventory = try Inventory.scan(request.studyPath)
+        let inventory = try scanned ?? Inventory.scan(request.studyPath)
         let liverLoaded = try request.liverMasks.map { ($0, try LoadedMask.load($0)) }
         let lesionLoaded = try request.lesionMasks.map { ($0, try LoadedMask.load($0)) }
         let choice = try SeriesChooser.choose(in: inventory, selector: request.series, masks: (liverLoaded + lesionLoaded).map(\.1))

@@ -84,6 +84,12 @@ public struct Inventory: Sendable {
         let preload = Thread { htb_dcm_preload() }
         preload.start()
         let files = isDir.boolValue ? listFiles(under: path) : [path]
+        return scan(files: files, root: path)
+    }
+
+    /// Scans an explicit list of files (a study gathered from several folders); `root` names it.
+    public static func scan(files: [String], root: String) -> Inventory {
+        htb_dcm_preload()
         let results = parallelMap(files.count) { i in try SliceHeader.read(path: files[i]) }
         var headers: [SliceHeader] = []
         var skipped: [String] = []
@@ -99,13 +105,13 @@ public struct Inventory: Sendable {
                 unreadable.append((file, "\(e)"))
             }
         }
-        return Inventory(root: path, series: group(headers), dicomFileCount: headers.count,
+        return Inventory(root: root, series: group(headers), dicomFileCount: headers.count,
                          skippedNonDicom: skipped, unreadable: unreadable)
     }
 
     /// Regular files under `root` at any depth, sorted; hidden entries (".name") skipped, symbolic
     /// links followed for files but not for folders (no cycles).
-    static func listFiles(under root: String) -> [String] {
+    public static func listFiles(under root: String) -> [String] {
         var out: [String] = []
         var pending = [root]
         while let dir = pending.popLast() {

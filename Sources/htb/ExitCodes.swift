@@ -30,36 +30,28 @@ enum HTBExit: Int32, CaseIterable {
     case badFacts = 70
     /// An output could not be written.
     case cannotWrite = 73
+    /// Batch: some studies failed (their rows say why), the others succeeded.
+    case someFailed = 80
+    /// Batch: every study failed.
+    case allFailed = 81
 
     var code: ExitCode { ExitCode(rawValue) }
 
     static func of(_ error: any Error) -> HTBExit {
-        switch error {
-        case let e as DicomError:
-            switch e {
-            case .pathNotFound, .noSeries, .seriesNotFound, .ambiguousSeries: return .noInput
-            case .notDicom, .corrupt, .unreadable, .missingTag, .invalidTag, .pixelDecode, .pixelDataSize: return .badDicom
-            case .unsupported, .notCT: return .unsupported
-            case .oneSlice, .duplicatePositions, .missingSlices, .unevenSliceSpacing, .slicesOffLine, .mixedPixelSpacing, .mixedMatrix:
-                return .badGeometry
-            case .cannotWrite: return .cannotWrite
-            }
-        case is MaskError, is VolumetryError: return .badMask
-        case is OverlayError: return .cannotWrite
-        case is FactsError, is RulesError: return .badFacts
-        case let e as NIfTIError:
-            if case .cannotWrite = e { return .cannotWrite }
-            return .badMask
-        case let e as PhantomError:
+        if let e = error as? PhantomError {
             if case .cannotWrite = e { return .cannotWrite }
             return .usage
-        case let e as AnalysisError:
-            switch e {
-            case .masksRequired: return .usage
-            case .noMatchingSeries: return .noInput
-            case .cannotWrite: return .cannotWrite
-            }
-        default: return .internalError
+        }
+        switch FailureClass.of(error) {
+        case .noInput, .noMasks: return .noInput
+        case .badDicom: return .badDicom
+        case .unsupported: return .unsupported
+        case .badGeometry: return .badGeometry
+        case .badMask: return .badMask
+        case .badFacts: return .badFacts
+        case .cannotWrite: return .cannotWrite
+        case .usage: return .usage
+        case .internal: return .internalError
         }
     }
 }
