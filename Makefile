@@ -1,7 +1,8 @@
 # htb: the two commands README promises, and the benchmark.
 #   make demo   set up, build (release), run htb on the sample study, report in ./out
 #   make test   set up, build, run every test (real-data tests need ../shared/data)
-#   make bench  set up (+ dcm2niix), build (release), run the benchmarks against their peers
+#   make bench  set up (+ dcm2niix), build (release), run the benchmarks (load vs dcm2niix,
+#               overlay share of an analysis, batch vs one analyze per study)
 
 SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
@@ -29,6 +30,8 @@ bench: setup
 	@sh scripts/setup dcm2niix
 	swift build -c release
 	python3 Benchmarks/bench_load.py
+	python3 Benchmarks/bench_overlay.py
+	python3 Benchmarks/bench_batch.py
 
 clean:
 	rm -rf .build $(OUT)
