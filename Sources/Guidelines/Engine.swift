@@ -5,7 +5,9 @@ public struct GuidelinesReport: Codable, Sendable {
     public var rulesVersion: String
     public var precedence: String
     public var treatments: [String: TreatmentAssessment]
-    public var flags: [Item]
+    /// Flag ids (e.g. `staged_embolization`); `flagDetails` holds each one's rule, text and citations.
+    public var flags: [String]
+    public var flagDetails: [Item]
     public var notes: [Item]
     public var enets: EnetsResult?
     public var dosimetry: Dosimetry?
@@ -33,11 +35,11 @@ public struct GuidelinesReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case rulesVersion = "rules_version", precedence, treatments, flags, notes, enets, dosimetry, references
+        case rulesVersion = "rules_version", precedence, treatments, flags, flagDetails = "flag_details", notes, enets, dosimetry, references
     }
 
     public func level(_ t: Treatment) -> Level { Level(rawValue: treatments[t.rawValue]!.level)! }
-    public var flagIDs: [String] { flags.map(\.id) }
+    public var flagIDs: [String] { flags }
 }
 
 public enum GuidelineEngine {
@@ -104,7 +106,8 @@ public enum GuidelineEngine {
         // Flags may repeat across rules (e.g. two routes to staged embolization): keep the first.
         var seen = Set<String>()
         flags = flags.filter { seen.insert($0.id).inserted }
-        return GuidelinesReport(rulesVersion: rules.version, precedence: rules.precedence, treatments: treatments, flags: flags, notes: notes,
+        return GuidelinesReport(rulesVersion: rules.version, precedence: rules.precedence, treatments: treatments, flags: flags.map(\.id),
+                                flagDetails: flags, notes: notes,
                                 enets: enets, dosimetry: dosimetry,
                                 references: rules.references.filter { cited.contains($0.key) })
     }

@@ -6,7 +6,10 @@ public func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) throw
     guard count > 0 else { return [] }
     let out = UnsafeMutableBufferPointer<Result<T, any Error>?>.allocate(capacity: count)
     out.initialize(repeating: nil)
-    defer { out.deallocate() }
+    defer {
+        out.deinitialize()
+        out.deallocate()
+    }
     let box = UncheckedSendable(out)
     DispatchQueue.concurrentPerform(iterations: count) { i in
         box.value[i] = Result { try body(i) }

@@ -109,7 +109,7 @@ func guidelinesSummary(_ g: GuidelinesReport) -> String {
         if a.reasons.isEmpty && !a.needs.isEmpty { out += " -- needs: \(a.needs.joined(separator: ", "))" }
         out += "\n"
     }
-    for f in g.flags { out += "Flag      \(f.id): \(f.text) \(f.citations.joined())\n" }
+    for f in g.flagDetails { out += "Flag      \(f.id): \(f.text) \(f.citations.joined())\n" }
     if let e = g.enets { out += "ENETS     type \(e.type)\(e.approximate ? " (approximate: no segment map)" : "")\n" }
     if let d = g.dosimetry {
         if let p = d.partition {

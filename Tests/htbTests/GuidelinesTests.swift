@@ -51,7 +51,7 @@ struct GuidelinesTests {
 
     /// Rule ids that fired: reasons, flags and notes.
     static func fired(_ g: GuidelinesReport) -> Set<String> {
-        Set(g.treatments.values.flatMap { $0.reasons.map(\.rule) } + g.flags.map(\.rule) + g.notes.map(\.rule))
+        Set(g.treatments.values.flatMap { $0.reasons.map(\.rule) } + g.flagDetails.map(\.rule) + g.notes.map(\.rule))
     }
 
     static let base = #""symptoms": true, "hormonal_syndrome": false, "progression_on_ssa": false, "portal_vein_thrombosis": "none", "bilioenteric_anastomosis": false, "bilirubin_mg_dl": 0.7, "egfr_ml_min": 80, "ecog": 0"#
@@ -182,7 +182,7 @@ struct GuidelinesTests {
         for r in v.rules { #expect(fired.contains(r), "rule \(r) should fire") }
         for r in v.notRules { #expect(!fired.contains(r), "rule \(r) should stay silent") }
         // Every conclusion cites a reference that resolves.
-        let items = g.treatments.values.flatMap { $0.reasons.map(\.citations) } + g.flags.map(\.citations) + g.notes.map(\.citations)
+        let items = g.treatments.values.flatMap { $0.reasons.map(\.citations) } + g.flagDetails.map(\.citations) + g.notes.map(\.citations)
         for cs in items {
             #expect(!cs.isEmpty)
             for c in cs { #expect(g.references[String(c.dropFirst().dropLast())] != nil, "\(c) unresolved") }

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import NIfTI
 import Overlay
 import Testing
 import VolumeModel
@@ -153,5 +154,29 @@ struct AnalysisGuidelinesTests {
         let bad = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
                               "--clinical", dir + "/bad.json", "--out", dir + "/out2"])
         #expect(bad.status == 70 && bad.stderr.contains("unknown fact 'bilirubin'") && bad.stderr.contains("bilirubin_mg_dl"))
+    }
+}
+
+extension AnalysisGuidelinesTests {
+    @Test("analyze --segments types ENETS exactly from a Couinaud label map")
+    func segments() throws {
+        let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
+        let dir = Paths.temporaryDirectory()
+        // A label map on the CT grid: the patient's right half of the liver segment 7, the left half segment 3.
+        let a = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
+                                       lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")]))
+        let g = a.ct.volume.geometry
+        var labels = [UInt8](repeating: 0, count: g.dims.count)
+        for v in 0..<labels.count where a.liver.voxels[v] != 0 || a.lesions.voxels[v] != 0 {
+            let i = v % g.dims.x
+            labels[v] = g.positionMM(Double(i), 0, 0).x < -60 ? 7 : 3
+        }
+        try NIfTIWriter.write(labels: Volume(voxels: labels, geometry: g), to: dir + "/segments.nii.gz")
+        let b = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
+                                       lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")], segments: dir + "/segments.nii.gz"))
+        let e = try #require(b.report.guidelines?.enets)
+        #expect(e.approximate == false && e.method == "Couinaud segment map")
+        #expect(Set(e.segmentsInvolved ?? []).isSubset(of: [3, 7]))
+        #expect(a.report.guidelines?.enets?.approximate == true)
     }
 }
