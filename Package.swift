@@ -46,6 +46,8 @@ let package = Package(
         // PNG overlays a radiologist checks at a glance.
         .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
         .target(name: "Analysis", dependencies: ["DicomIO", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+        // How far a segmentation is from the truth: overlap, surface distances, lesion detection.
+        .target(name: "Evaluation", dependencies: ["Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
@@ -59,7 +61,7 @@ let package = Package(
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "Batch", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,55 @@
+import VolumeModel
+
+/// Exact squared Euclidean distance transform in mm² (Felzenszwalb & Huttenlocher 2012,
+/// "Distance transforms of sampled functions"): for every voxel, the squared distance to the
+/// nearest voxel where `feature` is non-zero, with the grid's spacing on each axis. Separable:
+/// one lower-envelope pass per axis. Voxels with no feature anywhere get `.infinity`.
+public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
+    let d = feature.dims
+    let sp = [feature.geometry.spacingMM.x, feature.geometry.spacingMM.y, feature.geometry.spacingMM.z]
+    var f = feature.voxels.map { $0 != 0 ? 0.0 : Double.infinity }
+    let strides = [1, d.x, d.x * d.y], counts = [d.x, d.y, d.z]
+    var line = [Double](), out = [Double](), v = [Int](), z = [Double]()
+    for axis in 0..<3 {
+        let n = counts[axis], stride = strides[axis], w2 = sp[axis] * sp[axis]
+        line = [Double](repeating: 0, count: n); out = line
+        v = [Int](repeating: 0, count: n); z = [Double](repeating: 0, count: n + 1)
+        // Every line along `axis`: its start offset runs over the other two axes.
+        let others = (0..<3).filter { $0 != axis }
+        for b in 0..<counts[others[1]] { for a in 0..<counts[others[0]] {
+            let base = a * strides[others[0]] + b * strides[others[1]]
+            for i in 0..<n { line[i] = f[base + i * stride] }
+            envelope(line, &out, &v, &z, w2)
+            for i in 0..<n { f[base + i * stride] = out[i] }
+        } }
+    }
+    return Volume(voxels: f, geometry: feature.geometry)
+}
+
+/// 1-D pass: out[q] = min_p (line[p] + w2 (q - p)^2), by the lower envelope of parabolas.
+private func envelope(_ f: [Double], _ out: inout [Double], _ v: inout [Int], _ z: inout [Double], _ w2: Double) {
+    let n = f.count
+    guard let first = f.firstIndex(where: { $0.isFinite }) else {
+        for q in 0..<n { out[q] = .infinity }
+        return
+    }
+    var k = 0
+    v[0] = first
+    z[0] = -.infinity; z[1] = .infinity
+    for q in (first + 1)..<max(first + 1, n) where f[q].isFinite {
+        var s: Double
+        repeat {
+            let p = v[k]
+            s = ((f[q] + w2 * Double(q * q)) - (f[p] + w2 * Double(p * p))) / (2 * w2 * Double(q - p))
+            if s <= z[k] { k -= 1 } else { break }
+        } while k >= 0
+        k += 1
+        v[k] = q; z[k] = s; z[k + 1] = .infinity
+    }
+    k = 0
+    for q in 0..<n {
+        while z[k + 1] < Double(q) { k += 1 }
+        let dq = Double(q - v[k])
+        out[q] = f[v[k]] + w2 * dq * dq
+    }
+}
