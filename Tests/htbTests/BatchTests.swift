@@ -1,4 +1,4 @@
-import Batch
+@testable import Batch
 import DicomIO
 import Foundation
 import Phantom
@@ -159,5 +159,35 @@ struct BatchTests {
         #expect(try Self.rows(out) == Self.rows(reference), "killed mid-run: \(killed)")
         let names = try FileManager.default.contentsOfDirectory(atPath: out)
         #expect(!names.contains { $0.hasPrefix(".tmp-") || $0.hasPrefix(".old-") })
+    }
+
+    @Test("a DICOMDIR lists its folder's files: only those are read")
+    func dicomdir() throws {
+        let root = Paths.temporaryDirectory("batchdicomdir")
+        var spec = PhantomSpec()
+        spec.seed = 21; spec.matrix = 48; spec.slices = 16; spec.pixelMM = 7; spec.sliceMM = 10; spec.lesions = 2; spec.htbPercent = 15
+        try Phantom.build(spec).write(to: root + "/export")
+        // A DICOMDIR naming slices 1-12 and the SEG; slices 13-16 stay on disk but unlisted.
+        let d = DicomFile.create()
+        try d.set(.sopClassUID, SliceHeader.mediaStorageDirectory)
+        try d.set(.sopInstanceUID, UIDFactory.random())
+        let records = Tag(0x0004, 0x1220), fileID = Tag(0x0004, 0x1500)
+        var n = 0
+        for k in 1...12 {
+            try d.set([TagPathStep(records, item: n), TagPathStep(Tag(0x0004, 0x1430))], "IMAGE")
+            try d.set([TagPathStep(records, item: n), TagPathStep(fileID)], String(format: "CT\\IM%04d.dcm", k))
+            n += 1
+        }
+        try d.set([TagPathStep(records, item: n), TagPathStep(Tag(0x0004, 0x1430))], "SEGMENTATION")
+        try d.set([TagPathStep(records, item: n), TagPathStep(fileID)], "TRUTH\\SEG.DCM")
+        try d.save(to: root + "/export/DICOMDIR")
+        // File IDs are upper case in DICOMDIRs; these files are not, so link the names it uses.
+        try FileManager.default.createSymbolicLink(atPath: root + "/export/CT", withDestinationPath: root + "/export/ct")
+        try FileManager.default.createDirectory(atPath: root + "/export/TRUTH", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: root + "/export/truth/seg.dcm", toPath: root + "/export/TRUTH/SEG.DCM")
+        let found = try Discovery.discover(root: root)
+        #expect(found.studies.count == 1)
+        #expect(found.studies[0].files.count == 13)
+        #expect(found.studies[0].files.allSatisfy { !$0.contains("IM0013") && !$0.contains("IM0016") })
     }
 }
