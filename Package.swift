@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Guidelines", resources: [.copy("Resources/rules.json")]),
         // PNG overlays a radiologist checks at a glance.
         .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
-        .target(name: "Analysis", dependencies: ["DicomIO", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+        .target(name: "Analysis", dependencies: ["DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
         // How far a segmentation is from the truth: overlap, surface distances, lesion detection.
         .target(name: "Evaluation", dependencies: ["Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.

@@ -34,6 +34,8 @@ enum HTBExit: Int32, CaseIterable {
     case someFailed = 80
     /// Batch: every study failed.
     case allFailed = 81
+    /// QA: a threshold (--min-liver-dice, --max-htb-error, ...) was not met, or a case failed.
+    case qaFailed = 82
 
     var code: ExitCode { ExitCode(rawValue) }
 

@@ -1,0 +1,150 @@
+import DicomIO
+import Evaluation
+import Foundation
+import VolumeModel
+import Volumetry
+
+/// One QA case: a study, the expert's masks and the masks to judge.
+public struct QACase: Sendable {
+    public var name: String
+    public var studyPath: String
+    public var series: String?
+    public var truthLiver: [MaskSpec]
+    public var truthLesions: [MaskSpec]
+    public var predictedLiver: [MaskSpec]
+    public var predictedLesions: [MaskSpec]
+    public init(name: String, studyPath: String, series: String? = nil, truthLiver: [MaskSpec], truthLesions: [MaskSpec],
+                predictedLiver: [MaskSpec], predictedLesions: [MaskSpec]) {
+        self.name = name; self.studyPath = studyPath; self.series = series; self.truthLiver = truthLiver; self.truthLesions = truthLesions
+        self.predictedLiver = predictedLiver; self.predictedLesions = predictedLesions
+    }
+}
+
+/// How far the judged masks are from the expert's, on one study.
+public struct QAResult: Codable, Sendable {
+    public var name: String
+    public var series: String
+    /// Whole liver (liver united with lesions), as volumetry measures it.
+    public var liver: OverlapMetrics
+    public var lesions: OverlapMetrics
+    public var detection: DetectionMetrics
+    public var detection10mm: DetectionMetrics
+    public var htbPredictedPercent: Double
+    public var htbTruthPercent: Double
+    public var htbAbsoluteErrorPoints: Double
+    public var categoryPredicted: String
+    public var categoryTruth: String
+    public var categoryAgrees: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case name, series, liver, lesions, detection, detection10mm = "detection_10mm"
+        case htbPredictedPercent = "htb_predicted_percent", htbTruthPercent = "htb_truth_percent"
+        case htbAbsoluteErrorPoints = "htb_absolute_error_points", categoryPredicted = "category_predicted"
+        case categoryTruth = "category_truth", categoryAgrees = "category_agrees"
+    }
+}
+
+/// Thresholds that turn QA into a gate for a pipeline's CI.
+public struct QAGates: Sendable {
+    public var minLiverDice: Double?
+    public var minLesionDice: Double?
+    /// Lesion Dice is gated only where the truth holds at least this volume (mL).
+    public var lesionDiceMinTruthML: Double = 5
+    public var maxHTBErrorPoints: Double?
+    public var minLesionRecall: Double?
+    public var requireCategoryAgreement = false
+    public init() {}
+
+    /// Failed gates of one case, in words.
+    public func failures(_ r: QAResult) -> [String] {
+        var out: [String] = []
+        if let m = minLiverDice, r.liver.dice < m { out.append(String(format: "liver Dice %.3f < %.3f", r.liver.dice, m)) }
+        if let m = minLesionDice, r.lesions.truthVolumeML >= lesionDiceMinTruthML, r.lesions.dice < m {
+            out.append(String(format: "lesion Dice %.3f < %.3f", r.lesions.dice, m))
+        }
+        if let m = maxHTBErrorPoints, r.htbAbsoluteErrorPoints > m { out.append(String(format: "HTB error %.2f > %.2f points", r.htbAbsoluteErrorPoints, m)) }
+        if let m = minLesionRecall, let rec = r.detection.recall, rec < m { out.append(String(format: "lesion recall %.2f < %.2f", rec, m)) }
+        if requireCategoryAgreement && !r.categoryAgrees { out.append("category \(r.categoryPredicted) != \(r.categoryTruth)") }
+        return out
+    }
+}
+
+public enum QualityAssurance {
+    /// Loads the study once (series chosen by the truth masks), lays both mask sets on its grid
+    /// and compares them.
+    public static func evaluate(_ c: QACase) throws -> QAResult {
+        guard !c.truthLiver.isEmpty, !c.truthLesions.isEmpty else {
+            throw AnalysisError.masksRequired("qa needs --truth-liver and --truth-lesion")
+        }
+        guard !c.predictedLiver.isEmpty, !c.predictedLesions.isEmpty else {
+            throw AnalysisError.masksRequired("qa needs the masks to judge (--pred-liver and --pred-lesion): automatic segmentation is not built yet")
+        }
+        let inventory = try Inventory.scan(c.studyPath)
+        let truthLiver = try c.truthLiver.map { ($0, try LoadedMask.load($0)) }, truthLesions = try c.truthLesions.map { ($0, try LoadedMask.load($0)) }
+        let predLiver = try c.predictedLiver.map { ($0, try LoadedMask.load($0)) }, predLesions = try c.predictedLesions.map { ($0, try LoadedMask.load($0)) }
+        let choice = try SeriesChooser.choose(in: inventory, selector: c.series, masks: (truthLiver + truthLesions).map(\.1))
+        let ct = try SeriesLoader.loadCT(choice.entry)
+        let (tl, _, _) = try Analysis.unite(truthLiver, ct: ct), (tt, _, _) = try Analysis.unite(truthLesions, ct: ct)
+        let (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
+        let truth = try Volumetry.measure(liver: tl, lesions: tt)
+        let pred = try Volumetry.measure(liver: pl, lesions: pt)
+        func whole(_ l: Mask, _ t: Mask) -> Mask {
+            var w = l
+            for v in 0..<w.voxels.count where t.voxels[v] != 0 { w.voxels[v] = 1 }
+            return w
+        }
+        let g = ct.volume.geometry
+        return QAResult(name: c.name, series: choice.entry.key,
+                        liver: try Metrics.overlap(predicted: whole(pl, pt), truth: whole(tl, tt)),
+                        lesions: try Metrics.overlap(predicted: pt, truth: tt),
+                        detection: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g),
+                        detection10mm: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g, minimumDiameterMM: 10),
+                        htbPredictedPercent: pred.htbPercent, htbTruthPercent: truth.htbPercent,
+                        htbAbsoluteErrorPoints: abs(pred.htbPercent - truth.htbPercent),
+                        categoryPredicted: pred.category.rawValue, categoryTruth: truth.category.rawValue,
+                        categoryAgrees: pred.category == truth.category)
+    }
+
+    /// Cases from a manifest: `{"cases": [{"name", "study", "series"?, "truth_liver": [...],
+    /// "truth_lesions": [...], "pred_liver": [...], "pred_lesions": [...]}]}`, paths relative to it.
+    public static func manifest(_ path: String) throws -> [QACase] {
+        struct File: Decodable {
+            struct Case: Decodable {
+                var name: String?, study: String, series: String?
+                var truth_liver: [String], truth_lesions: [String]
+                var pred_liver: [String]?, pred_lesions: [String]?
+            }
+            var cases: [Case]
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DicomError.pathNotFound(path) }
+        let f: File
+        do { f = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw AnalysisError.masksRequired("\(path): invalid QA manifest: \(error)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        func r(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
+        return f.cases.map { c in
+            QACase(name: c.name ?? c.study, studyPath: r(c.study), series: c.series,
+                   truthLiver: c.truth_liver.map { MaskSpec(r($0)) }, truthLesions: c.truth_lesions.map { MaskSpec(r($0)) },
+                   predictedLiver: (c.pred_liver ?? []).map { MaskSpec(r($0)) }, predictedLesions: (c.pred_lesions ?? []).map { MaskSpec(r($0)) })
+        }
+    }
+
+    /// One CSV row a case.
+    public static func csv(_ results: [QAResult]) -> String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
+        var out = "case,series,liver_dice,liver_jaccard,liver_rvd,liver_assd_mm,liver_hd95_mm,lesion_dice,lesion_jaccard,lesion_rvd,lesion_assd_mm,lesion_hd95_mm,"
+            + "lesion_recall,lesion_precision,lesion_f1,lesion_recall_10mm,lesion_precision_10mm,lesion_f1_10mm,htb_pred,htb_truth,htb_abs_error,category_pred,category_truth,category_agrees\n"
+        for r in results {
+            let cells: [String] = [
+                r.name.contains(",") ? "\"\(r.name)\"" : r.name, r.series,
+                f(r.liver.dice), f(r.liver.jaccard), f(r.liver.relativeVolumeDifference), f(r.liver.averageSymmetricSurfaceDistanceMM), f(r.liver.hausdorff95MM),
+                f(r.lesions.dice), f(r.lesions.jaccard), f(r.lesions.relativeVolumeDifference), f(r.lesions.averageSymmetricSurfaceDistanceMM), f(r.lesions.hausdorff95MM),
+                f(r.detection.recall), f(r.detection.precision), f(r.detection.f1), f(r.detection10mm.recall), f(r.detection10mm.precision), f(r.detection10mm.f1),
+                f(r.htbPredictedPercent), f(r.htbTruthPercent), f(r.htbAbsoluteErrorPoints), r.categoryPredicted, r.categoryTruth, r.categoryAgrees ? "yes" : "no",
+            ]
+            out += cells.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+}
