@@ -1,5 +1,6 @@
 import DicomIO
 import Foundation
+import NIfTI
 import Overlay
 import VolumeModel
 import Volumetry
@@ -58,4 +59,31 @@ extension Analysis {
         for r in results { if case .failure(let e) = r { throw e } }
         return paths
     }
+
+    /// Writes the masks measured: `masks.seg.dcm`, a DICOM Segmentation over the source series
+    /// (segment 1 "Liver" = whole liver, 2 "Lesions"), and `labels.nii.gz` (liver 1, lesion 2).
+    public func writeMasks(to dir: String) throws -> [String] {
+        let layout = try SeriesLayout(entry: ct.entry)
+        var whole = liver
+        for v in 0..<whole.voxels.count where lesions.voxels[v] != 0 { whole.voxels[v] = 1 }
+        let source = Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic") ? "AUTOMATIC" : "MANUAL"
+        let algorithm = source == "AUTOMATIC" ? "htb \(htbVersion)" : nil
+        var segments = [SegmentToWrite(label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: source,
+                                       algorithmName: algorithm, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))]
+        if lesions.insideCount > 0 {
+            segments.append(SegmentToWrite(label: "Lesions", category: .morphologicallyAbnormal, type: .neoplasm, algorithmType: source,
+                                           algorithmName: algorithm, cielab: [50000, 20000, 50000], mask: lesions.withGeometry(layout.geometry)))
+        }
+        let seg = (dir as NSString).appendingPathComponent("masks.seg.dcm")
+        let nii = (dir as NSString).appendingPathComponent("labels.nii.gz")
+        try SegmentationWriter.write(segments, source: layout, to: seg, seriesNumber: 901, seriesDescription: "htb liver and lesions",
+                                     contentLabel: "HTB")
+        try NIfTIWriter.write(labels: labelMap, to: nii, description: "htb labels: liver 1, lesion 2")
+        return [seg, nii]
+    }
+}
+
+extension Volume where Voxel == UInt8 {
+    /// The same voxels described by `geometry` (the same grid, up to DICOM's decimal rounding).
+    func withGeometry(_ geometry: Geometry) -> Mask { Mask(voxels: voxels, geometry: geometry) }
 }

@@ -20,6 +20,8 @@ public struct Report: Codable, Sendable {
     public var flags: [String]
     /// PNG overlays written beside the report (file names), when rendered.
     public var overlays: [String]?
+    /// Mask files written beside the report with --save-masks (SEG and NIfTI).
+    public var masks: [String]?
     /// The guideline rule engine's conclusions (treatments, flags, notes, ENETS type, dosimetry).
     public var guidelines: GuidelinesReport?
 

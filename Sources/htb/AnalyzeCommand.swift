@@ -52,6 +52,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "A rules file to use instead of the built-in one.")
     var rules: String?
 
+    @Flag(name: .customLong("save-masks"), help: "Also write the masks as DICOM SEG (masks.seg.dcm) and NIfTI (labels.nii.gz).")
+    var saveMasks = false
+
     func validate() throws {
         guard connectivity == 26 || connectivity == 6 else { throw ValidationError("--connectivity must be 26 or 6") }
         _ = try overlayOptions()
@@ -84,6 +87,9 @@ struct AnalyzeCommand: ParsableCommand {
             if !noPNG {
                 report.overlays = try analysis.writeOverlays(to: out, options: try overlayOptions(), burnInPatient: burnInPatient)
                     .map { ($0 as NSString).lastPathComponent }
+            }
+            if saveMasks {
+                report.masks = try analysis.writeMasks(to: out).map { ($0 as NSString).lastPathComponent }
             }
             data = try report.json()
             try writeAtomically(data, to: reportPath)

@@ -108,3 +108,26 @@ struct SegmentationTests {
         #expect(r2.stderr.contains("no segment 'Spleen'"))
     }
 }
+
+extension SegmentationTests {
+    @Test("--save-masks writes a SEG over the source series and a label map that give the same volumes back")
+    func saveMasks() throws {
+        let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-mid"
+        let out = Paths.temporaryDirectory()
+        let r = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
+                            "--out", out, "--no-png", "--save-masks"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let first = try Report.decode(Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+        #expect(first.masks == ["masks.seg.dcm", "labels.nii.gz"])
+        let seg = try Segmentation.read(path: out + "/masks.seg.dcm")
+        #expect(seg.referencedSeriesUIDs == [first.study.seriesUID])
+        for (liver, lesion) in [(out + "/masks.seg.dcm:Liver", out + "/masks.seg.dcm:Lesions"), (out + "/labels.nii.gz:1", out + "/labels.nii.gz:2")] {
+            let again = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(liver)], lesionMasks: [MaskSpec(lesion)]))
+            #expect(again.report.liver.volumeML == first.liver.volumeML && again.report.lesions.totalVolumeML == first.lesions.totalVolumeML)
+        }
+        if let dciodvfy = PhantomTests.tool("dciodvfy") {
+            let v = try PhantomTests.run(dciodvfy, [out + "/masks.seg.dcm"])
+            #expect(!v.output.split(separator: "\n").contains { $0.hasPrefix("Error") }, "\(v.output)")
+        }
+    }
+}
