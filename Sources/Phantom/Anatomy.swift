@@ -70,6 +70,7 @@ struct Anatomy: Sendable {
     var ivc: (x: Double, y: Double, r: Double)
     var spine: (x: Double, y: Double, r: Double)
     var zCenterMM: Double
+    var bowelPhase: (Double, Double, Double)
 
     init(seed: UInt64, zCenterMM zc: Double, phase: ContrastPhase) {
         var g = SeededGenerator(seed: seed ^ 0xA5A5_5A5A_1234_5678)
@@ -93,6 +94,7 @@ struct Anatomy: Sendable {
         aorta = (j(20, 0.1), j(36, 0.08), j(11, 0.1))
         ivc = (j(-24, 0.1), j(30, 0.1), j(12, 0.1))
         spine = (0, j(64, 0.06), j(20, 0.08))
+        bowelPhase = (g.uniform(0, 2 * .pi), g.uniform(0, 2 * .pi), g.uniform(0, 2 * .pi))
         // Portal vein: from the hilum (medial, inferior) to both lobes, then second-order branches.
         let hilum = Vector3(-28, 8, zc - 22)
         let rightBranch = Vector3(-70, 12, zc - 2), leftBranch = Vector3(14, -36, zc + 18)
@@ -186,6 +188,16 @@ struct Anatomy: Sendable {
         if spleen.contains(p) { return portal ? 115 : 130 }
         if stomach.contains(p) { return p.y < stomach.center.y - 12 ? -900 : 18 }  // air over fluid
         for v in portalVeins.prefix(1) where v.contains(p) { return portal ? 175 : 130 }  // extrahepatic portal vein
-        return 30  // bowel and mesentery, simplified
+        return bowel(p)
+    }
+
+    /// Bowel loops in mesenteric fat: a smooth 3D pattern whose ridges are loops (wall and fluid
+    /// around 30 HU, some gas), the rest fat. Real abdomens are not a uniform soft-tissue sheet.
+    func bowel(_ p: Vector3) -> Double {
+        let u = sin(p.x / 11 + bowelPhase.0) + sin(p.y / 13 + bowelPhase.1) + sin(p.z / 9 + bowelPhase.2)
+            + 0.6 * sin((p.x + p.y) / 17 + bowelPhase.0 * 2)
+        if u > 1.9 { return -850 }  // gas in a loop
+        if u > 0.2 { return 28 }    // loop wall and fluid
+        return -95                  // mesenteric fat
     }
 }

@@ -251,7 +251,7 @@ public struct Phantom: Sendable {
 }
 
 /// Version of the phantom model; bump it whenever the anatomy changes the pixels.
-public let htbPhantomVersion = "2"
+public let htbPhantomVersion = "3"
 
 extension Volume where Voxel == UInt8 {
     /// The same voxels with `geometry` (which must describe the same grid up to DS rounding).
