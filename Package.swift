@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
         // How far a segmentation is from the truth: overlap, surface distances, lesion detection.
         .target(name: "Evaluation", dependencies: ["Volumetry", "VolumeModel"]),
+        // Pure image functions for segmentation (smoothing, exact morphology, hole filling, modes).
+        .target(name: "Filters", dependencies: ["Evaluation", "Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
@@ -61,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "Batch", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

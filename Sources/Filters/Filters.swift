@@ -1,0 +1,132 @@
+import Evaluation
+import Foundation
+import VolumeModel
+import Volumetry
+
+/// Pure image functions for segmentation: each takes volumes that carry their geometry and
+/// returns new ones on the same grid (or, for resampling, on the grid it documents). Radii and
+/// widths are in mm and honour anisotropic spacing.
+public enum Filters {
+    /// Separable Gaussian smoothing; `sigmaMM` per axis is converted to voxels by the spacing;
+    /// the kernel is truncated at 3 sigma and renormalised; edges replicate the border voxel.
+    public static func gaussian(_ v: CTVolume, sigmaMM: Double) -> Volume<Float> {
+        var data = v.voxels.map(Float.init)
+        let d = v.dims, sp = [v.geometry.spacingMM.x, v.geometry.spacingMM.y, v.geometry.spacingMM.z]
+        let counts = [d.x, d.y, d.z], strides = [1, d.x, d.x * d.y]
+        for axis in 0..<3 {
+            let s = sigmaMM / sp[axis]
+            guard s > 0.2, counts[axis] > 1 else { continue }
+            let r = Int((3 * s).rounded(.up))
+            var kernel = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * s * s))) }
+            let sum = kernel.reduce(0, +)
+            kernel = kernel.map { $0 / sum }
+            let n = counts[axis], stride = strides[axis]
+            let others = (0..<3).filter { $0 != axis }
+            var line = [Float](repeating: 0, count: n)
+            for b in 0..<counts[others[1]] { for a in 0..<counts[others[0]] {
+                let base = a * strides[others[0]] + b * strides[others[1]]
+                for i in 0..<n { line[i] = data[base + i * stride] }
+                for i in 0..<n {
+                    var acc: Float = 0
+                    for k in -r...r { acc += kernel[k + r] * line[min(n - 1, max(0, i + k))] }
+                    data[base + i * stride] = acc
+                }
+            } }
+        }
+        return Volume(voxels: data, geometry: v.geometry)
+    }
+
+    /// Voxels with lo < value < hi.
+    public static func band(_ v: Volume<Float>, lo: Float, hi: Float, within: Mask? = nil) -> Mask {
+        var m = Mask(repeating: 0, geometry: v.geometry)
+        for i in 0..<v.voxels.count where v.voxels[i] > lo && v.voxels[i] < hi && (within?.voxels[i] ?? 1) != 0 { m.voxels[i] = 1 }
+        return m
+    }
+
+    /// Erosion by a ball of `radiusMM`: voxels farther than the radius from every outside voxel
+    /// (outside the grid counts as outside). Exact, through the distance transform.
+    public static func erode(_ m: Mask, radiusMM: Double) -> Mask {
+        var outside = Mask(repeating: 0, geometry: m.geometry)
+        for i in 0..<m.voxels.count where m.voxels[i] == 0 { outside.voxels[i] = 1 }
+        let d2 = squaredDistanceToFeatures(outside).voxels
+        let r2 = radiusMM * radiusMM
+        let d = m.dims, sp = m.geometry.spacingMM
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        for v in 0..<out.voxels.count where m.voxels[v] != 0 && d2[v] > r2 {
+            // The world beyond the grid starts one voxel past the border.
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            let edge = min(Double(min(i + 1, d.x - i)) * sp.x, Double(min(j + 1, d.y - j)) * sp.y, Double(min(k + 1, d.z - k)) * sp.z)
+            if edge * edge > r2 { out.voxels[v] = 1 }
+        }
+        return out
+    }
+
+    /// Dilation by a ball of `radiusMM`: voxels within the radius of an inside voxel.
+    public static func dilate(_ m: Mask, radiusMM: Double) -> Mask {
+        let d2 = squaredDistanceToFeatures(m).voxels
+        let r2 = radiusMM * radiusMM
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        for i in 0..<out.voxels.count where d2[i] <= r2 { out.voxels[i] = 1 }
+        return out
+    }
+
+    /// The largest connected component (nil-safe: an empty mask stays empty).
+    public static func largestComponent(_ m: Mask, connectivity: Connectivity = .faces6) -> Mask {
+        let c = components(of: m, connectivity: connectivity)
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        if let biggest = c.voxels.first { for v in biggest { out.voxels[v] = 1 } }
+        return out
+    }
+
+    /// Fills, slice by slice, the background regions that do not reach the slice's border
+    /// (4-connected in plane): vessels and lesions enclosed by the liver become liver.
+    public static func fillHolesPerSlice(_ m: Mask) -> Mask {
+        let d = m.dims
+        var out = m
+        var reached = [Bool](repeating: false, count: d.sliceCount)
+        var stack: [Int] = []
+        for k in 0..<d.z {
+            let base = k * d.sliceCount
+            for i in 0..<reached.count { reached[i] = false }
+            func push(_ p: Int) { if !reached[p] && m.voxels[base + p] == 0 { reached[p] = true; stack.append(p) } }
+            for i in 0..<d.x { push(i); push(i + d.x * (d.y - 1)) }
+            for j in 0..<d.y { push(d.x * j); push(d.x - 1 + d.x * j) }
+            while let p = stack.popLast() {
+                let i = p % d.x, j = p / d.x
+                if i > 0 { push(p - 1) }
+                if i + 1 < d.x { push(p + 1) }
+                if j > 0 { push(p - d.x) }
+                if j + 1 < d.y { push(p + d.x) }
+            }
+            for p in 0..<d.sliceCount where !reached[p] { out.voxels[base + p] = 1 }
+        }
+        return out
+    }
+
+    /// The most frequent value of `v` inside `mask` between lo and hi (histogram of `binWidth`,
+    /// smoothed over `smoothBins`), and a robust spread: 1.4826 x the median absolute deviation
+    /// of the values within 50 of the mode (an SD for Gaussian data).
+    public static func mode(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
+                            smoothBins: Int = 3) -> (mode: Float, robustSD: Float)? {
+        let bins = Int(((hi - lo) / binWidth).rounded(.up))
+        guard bins > 0 else { return nil }
+        var h = [Double](repeating: 0, count: bins)
+        for i in 0..<v.voxels.count where mask.voxels[i] != 0 {
+            let x = v.voxels[i]
+            if x > lo && x < hi { h[min(bins - 1, Int((x - lo) / binWidth))] += 1 }
+        }
+        guard h.contains(where: { $0 > 0 }) else { return nil }
+        var s = h
+        for b in 0..<bins {
+            var acc = 0.0, n = 0.0
+            for k in -smoothBins...smoothBins where b + k >= 0 && b + k < bins { acc += h[b + k]; n += 1 }
+            s[b] = acc / n
+        }
+        let peak = s.indices.max { s[$0] < s[$1] }!
+        let m = lo + (Float(peak) + 0.5) * binWidth
+        var dev: [Float] = []
+        for i in 0..<v.voxels.count where mask.voxels[i] != 0 && abs(v.voxels[i] - m) < 50 { dev.append(abs(v.voxels[i] - m)) }
+        dev.sort()
+        return (m, dev.isEmpty ? 0 : 1.4826 * dev[dev.count / 2])
+    }
+}

@@ -1,0 +1,84 @@
+import Filters
+import Foundation
+import Phantom
+import Testing
+import VolumeModel
+import Volumetry
+
+/// Image functions against brute-force definitions on small anisotropic volumes.
+@Suite("Filters")
+struct FilterTests {
+    static let g = Geometry(dims: Dims(11, 9, 7), originMM: .zero, spacingMM: Vector3(0.8, 1.2, 2.5),
+                            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+
+    static func random(seed: UInt64, density: Double) -> Mask {
+        var rng = SeededGenerator(seed: seed)
+        var m = Mask(repeating: 0, geometry: g)
+        for v in 0..<m.voxels.count where rng.uniform() < density { m.voxels[v] = 1 }
+        return m
+    }
+
+    static func position(_ v: Int) -> (Double, Double, Double) {
+        let d = g.dims, s = g.spacingMM
+        return (Double(v % d.x) * s.x, Double((v / d.x) % d.y) * s.y, Double(v / d.sliceCount) * s.z)
+    }
+
+    @Test("dilation and erosion equal their ball definitions", arguments: [1.5, 3.0])
+    func morphology(radius: Double) {
+        for seed in 1...3 {
+            let m = Self.random(seed: UInt64(seed), density: seed == 1 ? 0.05 : 0.7)
+            let dil = Filters.dilate(m, radiusMM: radius), ero = Filters.erode(m, radiusMM: radius)
+            let d = Self.g.dims
+            for v in 0..<m.voxels.count {
+                let (x, y, z) = Self.position(v)
+                var near = false, allInside = true
+                for w in 0..<m.voxels.count {
+                    let (a, b, c) = Self.position(w)
+                    let dist2 = (x - a) * (x - a) + (y - b) * (y - b) + (z - c) * (z - c)
+                    if dist2 <= radius * radius {
+                        if m.voxels[w] != 0 { near = true } else { allInside = false }
+                    }
+                }
+                // The ball must also stay inside the grid for a voxel to survive erosion.
+                let s = Self.g.spacingMM
+                let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+                let edge = min(Double(min(i + 1, d.x - i)) * s.x, Double(min(j + 1, d.y - j)) * s.y, Double(min(k + 1, d.z - k)) * s.z)
+                #expect((dil.voxels[v] != 0) == near)
+                #expect((ero.voxels[v] != 0) == (m.voxels[v] != 0 && allInside && edge > radius))
+            }
+        }
+    }
+
+    @Test("Gaussian smoothing keeps a constant, spreads a point symmetrically, and matches brute force")
+    func gaussian() {
+        var flat = CTVolume(repeating: 40, geometry: Self.g)
+        #expect(Filters.gaussian(flat, sigmaMM: 2).voxels.allSatisfy { abs($0 - 40) < 1e-3 })
+        flat[5, 4, 3] = 1040
+        let s = Filters.gaussian(flat, sigmaMM: 1.5)
+        #expect(abs(s[4, 4, 3] - s[6, 4, 3]) < 1e-3 && s[5, 4, 3] > s[4, 4, 3])
+        // Brute force at one voxel: product of the three normalised 1-D kernels.
+        func kernel(_ sp: Double, _ k: Int) -> (Double, Double) {
+            let sg = 1.5 / sp, r = Int((3 * sg).rounded(.up))
+            let w = (-r...r).map { exp(-Double($0 * $0) / (2 * sg * sg)) }
+            let sum = w.reduce(0, +)
+            return (abs(k) <= r ? w[k + r] / sum : 0, sum)
+        }
+        let expected = 40 + 1000 * kernel(0.8, 1).0 * kernel(1.2, 0).0 * (1.5 / 2.5 > 0.2 ? kernel(2.5, 0).0 : 1)
+        #expect(abs(Double(s[6, 4, 3]) - expected) < 0.01)
+    }
+
+    @Test("holes fill slice by slice; the largest component wins; the mode is found")
+    func holesComponentsMode() {
+        var ring = Mask(repeating: 0, geometry: Self.g)
+        for j in 2...6 { for i in 2...8 where i == 2 || i == 8 || j == 2 || j == 6 { ring[i, j, 3] = 1 } }
+        let filled = Filters.fillHolesPerSlice(ring)
+        #expect(filled[5, 4, 3] == 1 && filled[0, 0, 3] == 0 && filled.insideCount == 35)
+        var two = Mask(repeating: 0, geometry: Self.g)
+        two[0, 0, 0] = 1; two[5, 5, 5] = 1; two[5, 6, 5] = 1
+        #expect(Filters.largestComponent(two).insideCount == 2)
+        var v = Volume<Float>(repeating: 0, geometry: Self.g)
+        for i in 0..<v.voxels.count { v.voxels[i] = Float(100 + (i % 7) - 3) }
+        let m = Filters.mode(v, within: Mask(repeating: 1, geometry: Self.g), lo: 0, hi: 200)
+        #expect(m != nil && abs(m!.mode - 100.5) <= 1.5)
+    }
+}
