@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Volumetry", "VolumeModel"]),
         // Pure image functions for segmentation (smoothing, exact morphology, hole filling, modes).
         .target(name: "Filters", dependencies: ["Evaluation", "Volumetry", "VolumeModel"]),
+        // Automatic liver and lesion segmentation (work in progress, issue 4).
+        .target(name: "AutoSegmentation", dependencies: ["Filters", "Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
@@ -63,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
+            dependencies: ["Analysis", "AutoSegmentation", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"]
         ),
     ],
     swiftLanguageModes: [.v6]

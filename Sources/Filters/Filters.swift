@@ -130,3 +130,33 @@ public enum Filters {
         return (m, dev.isEmpty ? 0 : 1.4826 * dev[dev.count / 2])
     }
 }
+
+extension Filters {
+    /// Block-mean downsampling by integer factors along i and j (k unchanged): the grid keeps its
+    /// orientation; the new voxel centres are the block centres.
+    public static func downsample(_ v: CTVolume, factor f: Int) -> CTVolume {
+        guard f > 1 else { return v }
+        let d = v.dims, nx = d.x / f, ny = d.y / f
+        let g = v.geometry
+        let geometry = Geometry(dims: Dims(nx, ny, d.z), originMM: g.positionMM(Double(f - 1) / 2, Double(f - 1) / 2, 0),
+                                spacingMM: Vector3(g.spacingMM.x * Double(f), g.spacingMM.y * Double(f), g.spacingMM.z), axes: g.axes)
+        var out = [Int16](repeating: 0, count: nx * ny * d.z)
+        for k in 0..<d.z { for j in 0..<ny { for i in 0..<nx {
+            var acc = 0
+            for b in 0..<f { for a in 0..<f { acc += Int(v[i * f + a, j * f + b, k]) } }
+            out[i + nx * (j + ny * k)] = Int16(acc / (f * f))
+        } } }
+        return Volume(voxels: out, geometry: geometry)
+    }
+
+    /// A mask made on a `downsample(_:factor:)` grid, back on the full grid (nearest block).
+    public static func upsample(_ m: Mask, factor f: Int, onto full: Geometry) -> Mask {
+        guard f > 1 else { return Mask(voxels: m.voxels, geometry: full) }
+        let d = full.dims, md = m.dims
+        var out = Mask(repeating: 0, geometry: full)
+        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
+            out[i, j, k] = m[min(md.x - 1, i / f), min(md.y - 1, j / f), k]
+        } } }
+        return out
+    }
+}
