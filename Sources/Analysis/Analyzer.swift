@@ -113,7 +113,7 @@ public struct Analysis: Sendable {
         var warnings: [LoadWarning] = []
         for (spec, loaded) in masks {
             let m = try loaded.place(onto: ct.volume.geometry, frameOfReferenceUID: ct.entry.first.frameOfReferenceUID, name: spec.path)
-            for v in 0..<m.voxels.count where m.voxels[v] != 0 { out.voxels[v] = 1 }
+            out = out.union(m)
             inputs.append(Report.MaskInput(path: spec.path, kind: spec.kind.rawValue, selector: spec.selector,
                                            segments: loaded.segmentLabels, source: "expert", voxelCount: m.insideCount))
             warnings += loaded.warnings.map { LoadWarning("mask_" + $0.code, "\(spec.path): \($0.message)") }

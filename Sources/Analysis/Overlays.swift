@@ -64,8 +64,7 @@ extension Analysis {
     /// (segment 1 "Liver" = whole liver, 2 "Lesions"), and `labels.nii.gz` (liver 1, lesion 2).
     public func writeMasks(to dir: String) throws -> [String] {
         let layout = try SeriesLayout(entry: ct.entry)
-        var whole = liver
-        for v in 0..<whole.voxels.count where lesions.voxels[v] != 0 { whole.voxels[v] = 1 }
+        let whole = liver.union(lesions)
         let source = Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic") ? "AUTOMATIC" : "MANUAL"
         let algorithm = source == "AUTOMATIC" ? "htb \(htbVersion)" : nil
         var segments = [SegmentToWrite(label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: source,
@@ -83,7 +82,3 @@ extension Analysis {
     }
 }
 
-extension Volume where Voxel == UInt8 {
-    /// The same voxels described by `geometry` (the same grid, up to DICOM's decimal rounding).
-    func withGeometry(_ geometry: Geometry) -> Mask { Mask(voxels: voxels, geometry: geometry) }
-}

@@ -88,14 +88,9 @@ public enum QualityAssurance {
         let (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         let pred = try Volumetry.measure(liver: pl, lesions: pt)
-        func whole(_ l: Mask, _ t: Mask) -> Mask {
-            var w = l
-            for v in 0..<w.voxels.count where t.voxels[v] != 0 { w.voxels[v] = 1 }
-            return w
-        }
         let g = ct.volume.geometry
         return QAResult(name: c.name, series: choice.entry.key,
-                        liver: try Metrics.overlap(predicted: whole(pl, pt), truth: whole(tl, tt)),
+                        liver: try Metrics.overlap(predicted: pl.union(pt), truth: tl.union(tt)),
                         lesions: try Metrics.overlap(predicted: pt, truth: tt),
                         detection: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g),
                         detection10mm: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g, minimumDiameterMM: 10),

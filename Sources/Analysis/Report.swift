@@ -144,9 +144,7 @@ public struct Report: Codable, Sendable {
 
     /// JSON as written to report.json: snake_case keys (the CodingKeys), sorted, pretty.
     public func json() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try e.encode(self)
+        try JSONEncoder.htbPretty.encode(self)
     }
 
     public static func decode(_ data: Data) throws -> Report {
@@ -161,3 +159,12 @@ func round(_ v: Double, _ places: Int) -> Double {
 }
 
 func round(_ v: Vector3, _ places: Int) -> Vector3 { Vector3(round(v.x, places), round(v.y, places), round(v.z, places)) }
+
+extension JSONEncoder {
+    /// The encoder of htb's JSON outputs: pretty, keys sorted, slashes unescaped.
+    public static var htbPretty: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+}

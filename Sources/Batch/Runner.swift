@@ -300,10 +300,8 @@ public enum BatchRunner {
         status.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         // status.json last, then the folder into place in one rename.
         do {
-            let e = JSONEncoder()
-            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            try e.encode(status).write(to: URL(fileURLWithPath: tmp + "/status.json"), options: .atomic)
+            try JSONEncoder.htbPretty.encode(status).write(to: URL(fileURLWithPath: tmp + "/status.json"), options: .atomic)
             let old = (o.out as NSString).appendingPathComponent(".old-\(s.key)-\(getpid())")
             if FileManager.default.fileExists(atPath: final) { try FileManager.default.moveItem(atPath: final, toPath: old) }
             guard rename(tmp, final) == 0 else { throw BatchError.cannotWrite(path: final, reason: String(cString: strerror(errno))) }

@@ -281,6 +281,14 @@ enum NativePixelReader {
 /// Bits Stored - 1, slope 1, whole-number intercept) takes an integer path; everything else goes
 /// through `PixelUnpacker` and floating point. Returns the number of clamped voxels.
 enum HounsfieldConverter {
+    /// Rounded HU kept within Int16; the flag says whether it had to be clamped.
+    @inline(__always) static func clampedHU(_ v: Double) -> (Int16, Bool) {
+        let r = v.rounded()
+        if r < -32768 { return (.min, true) }
+        if r > 32767 { return (.max, true) }
+        return (Int16(r), false)
+    }
+
     /// `slice` holds the raw 16-bit stored values (little endian); converts them to HU in place.
     static func convertInPlace(_ slice: UnsafeMutableBufferPointer<Int16>, header: SliceHeader) -> Int {
         let f = header.pixelFormat!
@@ -292,6 +300,7 @@ enum HounsfieldConverter {
             let signed = f.pixelRepresentation == 1
             for i in 0..<slice.count {
                 let u = Int32(UInt16(littleEndian: UInt16(bitPattern: slice[i])))
+                // Keep Bits Stored bits: sign-extend them (signed) or mask them (unsigned).
                 let s = signed ? (u << shift) >> shift : Int32(bitPattern: UInt32(bitPattern: u << shift) >> UInt32(shift))
                 let v = s &+ b
                 let c = min(max(v, -32768), 32767)
@@ -300,42 +309,31 @@ enum HounsfieldConverter {
             }
             return clamped
         }
-        let format = f
         for i in 0..<slice.count {
-            let u = UInt32(UInt16(littleEndian: UInt16(bitPattern: slice[i])))
-            let stored = PixelUnpacker.value(u, format: format)
-            let v = (Double(stored) * slope + intercept).rounded()
-            if v < -32768 || v > 32767 { clamped += 1; slice[i] = v < 0 ? .min : .max } else { slice[i] = Int16(v) }
+            let stored = PixelUnpacker.value(UInt32(UInt16(littleEndian: UInt16(bitPattern: slice[i]))), format: f)
+            let (hu, c) = clampedHU(Double(stored) * slope + intercept)
+            slice[i] = hu
+            if c { clamped += 1 }
         }
         return clamped
     }
 
+    /// Decoded Pixel Data bytes to HU: 16-bit cells are copied into the slice and converted in
+    /// place (one code path with the direct read); other widths go through `PixelUnpacker`.
     static func convert(_ bytes: [UInt8], header: SliceHeader, into out: UnsafeMutableBufferPointer<Int16>) throws -> Int {
         let f = header.pixelFormat!
         let count = out.count
-        let slope = header.rescaleSlope, intercept = header.rescaleIntercept
-        var clamped = 0
-        if f.bitsAllocated == 16, f.highBit == f.bitsStored - 1, slope == 1, intercept == intercept.rounded(), abs(intercept) < 65536 {
+        if f.bitsAllocated == 16 {
             guard bytes.count >= 2 * count else { throw DicomError.pixelDataSize(file: header.path, expectedBytes: 2 * count, actualBytes: bytes.count) }
-            let b = Int32(intercept)
-            let shift = Int32(32 - f.bitsStored)
-            let signed = f.pixelRepresentation == 1
-            bytes.withUnsafeBytes { raw in
-                let p = raw.bindMemory(to: UInt16.self)
-                for i in 0..<count {
-                    let u = Int32(UInt16(littleEndian: p[i]))
-                    // Keep Bits Stored bits: sign-extend them (signed) or mask them (unsigned).
-                    let s = signed ? (u << shift) >> shift : Int32(bitPattern: UInt32(bitPattern: u << shift) >> UInt32(shift))
-                    let v = s &+ b
-                    if v < -32768 || v > 32767 { clamped += 1; out[i] = v < 0 ? .min : .max } else { out[i] = Int16(truncatingIfNeeded: v) }
-                }
-            }
-            return clamped
+            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(2 * count)])) }
+            return convertInPlace(out, header: header)
         }
         let stored = try PixelUnpacker.unpack(bytes, format: f, count: count, file: header.path)
+        var clamped = 0
         for i in 0..<count {
-            let v = (Double(stored[i]) * slope + intercept).rounded()
-            if v < -32768 || v > 32767 { clamped += 1; out[i] = v < 0 ? .min : .max } else { out[i] = Int16(v) }
+            let (hu, c) = clampedHU(Double(stored[i]) * header.rescaleSlope + header.rescaleIntercept)
+            out[i] = hu
+            if c { clamped += 1 }
         }
         return clamped
     }

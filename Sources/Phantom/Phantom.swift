@@ -235,7 +235,7 @@ public struct Phantom: Sendable {
         }
         let name = "htb synth \(htbPhantomVersion) (phantom truth)"
         var segments = [SegmentToWrite(label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: "AUTOMATIC",
-                                       algorithmName: name, cielab: [56000, 48000, 42000], mask: whole.aligning(to: layout.geometry))]
+                                       algorithmName: name, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))]
         let comps = components(of: lesionMask, connectivity: .full26)
         for (n, voxels) in comps.voxels.enumerated() {
             var m = Mask(repeating: 0, geometry: layout.geometry)
@@ -253,7 +253,3 @@ public struct Phantom: Sendable {
 /// Version of the phantom model; bump it whenever the anatomy changes the pixels.
 public let htbPhantomVersion = "3"
 
-extension Volume where Voxel == UInt8 {
-    /// The same voxels with `geometry` (which must describe the same grid up to DS rounding).
-    func aligning(to geometry: Geometry) -> Mask { Mask(voxels: voxels, geometry: geometry) }
-}

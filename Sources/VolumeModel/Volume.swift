@@ -21,6 +21,9 @@ public struct Volume<Voxel: Sendable>: Sendable {
         i + geometry.dims.x * (j + geometry.dims.y * k)
     }
 
+    /// The same voxels described by `geometry` (the same grid, e.g. up to DICOM's decimal rounding).
+    public func withGeometry(_ geometry: Geometry) -> Volume<Voxel> { Volume(voxels: voxels, geometry: geometry) }
+
     public subscript(i: Int, j: Int, k: Int) -> Voxel {
         get { voxels[offset(i, j, k)] }
         set { voxels[offset(i, j, k)] = newValue }
@@ -39,6 +42,14 @@ extension Volume where Voxel == UInt8 {
         var n = 0
         voxels.withUnsafeBufferPointer { p in for v in p where v != 0 { n += 1 } }
         return n
+    }
+
+    /// Voxels inside this mask or `other` (same grid, voxel for voxel).
+    public func union(_ other: Mask) -> Mask {
+        precondition(other.voxels.count == voxels.count, "union of masks on different grids")
+        var out = self
+        for v in 0..<out.voxels.count where other.voxels[v] != 0 { out.voxels[v] = 1 }
+        return out
     }
 
     /// Volume inside the mask in millilitres (1 mL = 1000 mm^3).

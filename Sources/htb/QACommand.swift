@@ -55,9 +55,7 @@ struct QACommand: ParsableCommand {
             do { try writeAtomically(Data(QualityAssurance.csv(results).utf8), to: csv) } catch { throw fail(error) }
         }
         if json {
-            let e = JSONEncoder()
-            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try e.encode(results))
+            FileHandle.standardOutput.write(try JSONEncoder.htbPretty.encode(results))
             print()
         } else {
             func f(_ v: Double?, _ p: Int = 3) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "-" }

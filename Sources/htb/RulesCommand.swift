@@ -62,9 +62,7 @@ struct RulesCommand: ParsableCommand {
             } catch { throw fail(error) }
             let g = GuidelineEngine.evaluate(f, rules: set)
             if json {
-                let e = JSONEncoder()
-                e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try e.encode(g))
+                FileHandle.standardOutput.write(try JSONEncoder.htbPretty.encode(g))
                 print()
             } else {
                 print(guidelinesSummary(g), terminator: "")

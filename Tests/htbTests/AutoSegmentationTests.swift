@@ -13,8 +13,7 @@ import VolumeModel
 struct AutoSegmentationTests {
     static func dice(study: String, liver: [String], lesions: [String]) throws -> Double {
         let a = try Analysis.run(.init(studyPath: study, liverMasks: liver.map(MaskSpec.init), lesionMasks: lesions.map(MaskSpec.init)))
-        var whole = a.liver
-        for v in 0..<whole.voxels.count where a.lesions.voxels[v] != 0 { whole.voxels[v] = 1 }
+        let whole = a.liver.union(a.lesions)
         let result = try #require(LiverSegmenter.segment(a.ct.volume))
         let m = try Metrics.overlap(predicted: result.liver, truth: whole)
         print("liver v0 \(study.split(separator: "/").suffix(2).joined(separator: "/")): Dice \(String(format: "%.3f", m.dice)), "
