@@ -1,8 +1,9 @@
 # htb: the two commands README promises, and the benchmark.
 #   make demo   set up, build (release), run htb on the sample study, report in ./out
 #   make test   set up, build, run every test (real-data tests need ../shared/data)
-#   make bench  set up (+ dcm2niix), build (release), run the benchmarks (load vs dcm2niix,
-#               overlay share of an analysis, batch vs one analyze per study)
+#   make bench  set up (+ dcm2niix, SimpleITK), build (release), run the benchmarks (load vs
+#               dcm2niix, automatic analysis vs SimpleITK with the overlays' share, overlay share
+#               of an expert-mask analysis, batch vs one analyze per study)
 
 SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
@@ -27,9 +28,10 @@ test:
 	swift test
 
 bench: setup
-	@sh scripts/setup dcm2niix
+	@sh scripts/setup --bench-peers
 	swift build -c release
 	python3 Benchmarks/bench_load.py
+	python3 Benchmarks/bench_auto.py
 	python3 Benchmarks/bench_overlay.py
 	python3 Benchmarks/bench_batch.py
 

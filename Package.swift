@@ -45,12 +45,12 @@ let package = Package(
         .target(name: "Guidelines", resources: [.copy("Resources/rules.json")]),
         // PNG overlays a radiologist checks at a glance.
         .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
-        .target(name: "Analysis", dependencies: ["DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+        .target(name: "Analysis", dependencies: ["AutoSegmentation", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
         // How far a segmentation is from the truth: overlap, surface distances, lesion detection.
         .target(name: "Evaluation", dependencies: ["Volumetry", "VolumeModel"]),
         // Pure image functions for segmentation (smoothing, exact morphology, hole filling, modes).
         .target(name: "Filters", dependencies: ["Evaluation", "Volumetry", "VolumeModel"]),
-        // Automatic liver and lesion segmentation (work in progress, issue 4).
+        // Automatic liver and lesion segmentation: classical, adaptive to each study.
         .target(name: "AutoSegmentation", dependencies: ["Filters", "Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),

@@ -1,3 +1,4 @@
+import AutoSegmentation
 import DicomIO
 import Foundation
 import Guidelines
@@ -7,14 +8,14 @@ import Volumetry
 
 public enum AnalysisError: Error, Sendable, Equatable, CustomStringConvertible {
     case masksRequired(String)
-    case noMasks(study: String)
+    case segmentationFailed(study: String, reason: String)
     case noMatchingSeries(detail: String)
     case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .masksRequired(let s): return s
-        case .noMasks(let s): return "\(s): no expert masks found (no DICOM SEG with a liver and a lesion segment in the study, no manifest entry); automatic segmentation is not built yet"
+        case .segmentationFailed(let s, let r): return "\(s): \(r)"
         case .noMatchingSeries(let d): return d
         case .cannotWrite(let p, let r): return "\(p): cannot write: \(r)"
         }
@@ -115,7 +116,7 @@ public struct Analysis: Sendable {
             let m = try loaded.place(onto: ct.volume.geometry, frameOfReferenceUID: ct.entry.first.frameOfReferenceUID, name: spec.path)
             out = out.union(m)
             inputs.append(Report.MaskInput(path: spec.path, kind: spec.kind.rawValue, selector: spec.selector,
-                                           segments: loaded.segmentLabels, source: "expert", voxelCount: m.insideCount))
+                                           segments: loaded.segmentLabels, source: "expert", method: nil, voxelCount: m.insideCount))
             warnings += loaded.warnings.map { LoadWarning("mask_" + $0.code, "\(spec.path): \($0.message)") }
         }
         return (out, inputs, warnings)
@@ -129,18 +130,37 @@ public struct Analysis: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else { throw FactsError.unreadable(file: path, reason: "no such file") }
             return try Facts.parse(json: data, file: path)
         } ?? Facts()
-        guard !request.liverMasks.isEmpty, !request.lesionMasks.isEmpty else {
-            throw AnalysisError.masksRequired("analyze needs --liver-mask and --lesion-mask (automatic segmentation is not built yet); give an empty lesion mask for a liver without lesions")
-        }
         let inventory = try scanned ?? Inventory.scan(request.studyPath)
         let liverLoaded = try request.liverMasks.map { ($0, try LoadedMask.load($0)) }
         let lesionLoaded = try request.lesionMasks.map { ($0, try LoadedMask.load($0)) }
         let choice = try SeriesChooser.choose(in: inventory, selector: request.series, masks: (liverLoaded + lesionLoaded).map(\.1))
         let ct = try SeriesLoader.loadCT(choice.entry)
-        let (liver, liverInputs, w1) = try unite(liverLoaded, ct: ct)
-        let (lesions, lesionInputs, w2) = try unite(lesionLoaded, ct: ct)
+        var (liver, liverInputs, w1) = try unite(liverLoaded, ct: ct)
+        var (lesions, lesionInputs, w2) = try unite(lesionLoaded, ct: ct)
+        // What the expert did not give, htb segments: no masks = liver and lesions; a liver mask
+        // alone = lesions inside it; lesion masks alone = the liver around them.
+        var automatic: AutoSegmentation.Info?
+        if liverLoaded.isEmpty || lesionLoaded.isEmpty {
+            let auto: AutoSegmentation.Result
+            do {
+                auto = try AutoSegmentation.segment(ct.volume, liver: liverLoaded.isEmpty ? nil : liver)
+            } catch let e as AutoSegmentationError {
+                throw AnalysisError.segmentationFailed(study: request.studyPath, reason: "\(e)")
+            }
+            automatic = auto.info
+            func input(_ m: Mask) -> Report.MaskInput {
+                Report.MaskInput(path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic", method: auto.info.method, voxelCount: m.insideCount)
+            }
+            if liverLoaded.isEmpty { liver = auto.liver; liverInputs = [input(auto.liver)] }
+            if lesionLoaded.isEmpty { lesions = auto.lesions; lesionInputs = [input(auto.lesions)] }
+        }
         let r = try Volumetry.measure(liver: liver, lesions: lesions, connectivity: request.connectivity)
         var warnings = ct.warnings + w1 + w2
+        if let automatic {
+            let parts = [liverLoaded.isEmpty ? "liver" : nil, lesionLoaded.isEmpty ? "lesions" : nil].compactMap { $0 }.joined(separator: " and ")
+            warnings.append(LoadWarning("automatic_segmentation", "\(parts) segmented automatically (\(automatic.method)); this method misses lesions at the liver's surface and "
+                + "fails on tumour-dominated livers (README, 'Automatic segmentation'): confirm the contours on the overlays before acting on HTB"))
+        }
         if !r.liverTouchesFieldOfView.isEmpty {
             warnings.append(LoadWarning("liver_at_fov_edge", "the liver reaches the \(r.liverTouchesFieldOfView.joined(separator: ", ")) of the field of view: its volume (and HTB's denominator) is a lower bound"))
         }
@@ -185,6 +205,7 @@ public struct Analysis: Sendable {
             htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
             flags: r.flags)
         report.guidelines = guidelines
+        report.automatic = automatic
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)
     }
 

@@ -12,7 +12,7 @@ public enum FailureClass: String, Sendable, Codable {
     case noInput = "no_input"
     case badGeometry = "bad_geometry"
     case badMask = "bad_mask"
-    case noMasks = "no_masks"
+    case segmentationFailed = "segmentation_failed"
     case unsupported
     case badFacts = "bad_facts"
     case cannotWrite = "cannot_write"
@@ -39,7 +39,7 @@ public enum FailureClass: String, Sendable, Codable {
         case let e as AnalysisError:
             switch e {
             case .masksRequired: return .usage
-            case .noMasks: return .noMasks
+            case .segmentationFailed: return .segmentationFailed
             case .noMatchingSeries: return .noInput
             case .cannotWrite: return .cannotWrite
             }

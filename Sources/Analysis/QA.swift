@@ -1,10 +1,11 @@
+import AutoSegmentation
 import DicomIO
 import Evaluation
 import Foundation
 import VolumeModel
 import Volumetry
 
-/// One QA case: a study, the expert's masks and the masks to judge.
+/// One QA case: a study, the expert's masks and the masks to judge (none: htb's automatic ones).
 public struct QACase: Sendable {
     public var name: String
     public var studyPath: String
@@ -24,6 +25,10 @@ public struct QACase: Sendable {
 public struct QAResult: Codable, Sendable {
     public var name: String
     public var series: String
+    /// "automatic" (htb segmented), "given" (--pred-* masks), or which part was automatic.
+    public var predictedSource: String
+    /// Wall time of the automatic segmentation, when it ran.
+    public var segmentationSeconds: Double?
     /// Whole liver (liver united with lesions), as volumetry measures it.
     public var liver: OverlapMetrics
     public var lesions: OverlapMetrics
@@ -37,7 +42,7 @@ public struct QAResult: Codable, Sendable {
     public var categoryAgrees: Bool
 
     enum CodingKeys: String, CodingKey {
-        case name, series, liver, lesions, detection, detection10mm = "detection_10mm"
+        case name, series, predictedSource = "predicted_source", segmentationSeconds = "segmentation_seconds", liver, lesions, detection, detection10mm = "detection_10mm"
         case htbPredictedPercent = "htb_predicted_percent", htbTruthPercent = "htb_truth_percent"
         case htbAbsoluteErrorPoints = "htb_absolute_error_points", categoryPredicted = "category_predicted"
         case categoryTruth = "category_truth", categoryAgrees = "category_agrees"
@@ -76,20 +81,30 @@ public enum QualityAssurance {
         guard !c.truthLiver.isEmpty, !c.truthLesions.isEmpty else {
             throw AnalysisError.masksRequired("qa needs --truth-liver and --truth-lesion")
         }
-        guard !c.predictedLiver.isEmpty, !c.predictedLesions.isEmpty else {
-            throw AnalysisError.masksRequired("qa needs the masks to judge (--pred-liver and --pred-lesion): automatic segmentation is not built yet")
-        }
         let inventory = try Inventory.scan(c.studyPath)
         let truthLiver = try c.truthLiver.map { ($0, try LoadedMask.load($0)) }, truthLesions = try c.truthLesions.map { ($0, try LoadedMask.load($0)) }
         let predLiver = try c.predictedLiver.map { ($0, try LoadedMask.load($0)) }, predLesions = try c.predictedLesions.map { ($0, try LoadedMask.load($0)) }
         let choice = try SeriesChooser.choose(in: inventory, selector: c.series, masks: (truthLiver + truthLesions).map(\.1))
         let ct = try SeriesLoader.loadCT(choice.entry)
         let (tl, _, _) = try Analysis.unite(truthLiver, ct: ct), (tt, _, _) = try Analysis.unite(truthLesions, ct: ct)
-        let (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
+        var (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
+        // Judged masks not given are htb's own, made as `analyze` makes them.
+        var source = predLiver.isEmpty && predLesions.isEmpty ? "automatic" : predLiver.isEmpty || predLesions.isEmpty ? "mixed" : "given"
+        var seconds: Double?
+        if predLiver.isEmpty || predLesions.isEmpty {
+            let auto: AutoSegmentation.Result
+            do { auto = try AutoSegmentation.segment(ct.volume, liver: predLiver.isEmpty ? nil : pl) } catch let e as AutoSegmentationError {
+                throw AnalysisError.segmentationFailed(study: c.studyPath, reason: "\(e)")
+            }
+            if predLiver.isEmpty { pl = auto.liver }
+            if predLesions.isEmpty { pt = auto.lesions }
+            seconds = auto.info.seconds
+            if source == "mixed" { source = predLiver.isEmpty ? "automatic liver, given lesions" : "given liver, automatic lesions" }
+        }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         let pred = try Volumetry.measure(liver: pl, lesions: pt)
         let g = ct.volume.geometry
-        return QAResult(name: c.name, series: choice.entry.key,
+        return QAResult(name: c.name, series: choice.entry.key, predictedSource: source, segmentationSeconds: seconds,
                         liver: try Metrics.overlap(predicted: pl.union(pt), truth: tl.union(tt)),
                         lesions: try Metrics.overlap(predicted: pt, truth: tt),
                         detection: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g),

@@ -1,3 +1,4 @@
+import AutoSegmentation
 import DicomIO
 import Foundation
 import Guidelines
@@ -24,6 +25,8 @@ public struct Report: Codable, Sendable {
     public var masks: [String]?
     /// The guideline rule engine's conclusions (treatments, flags, notes, ENETS type, dosimetry).
     public var guidelines: GuidelinesReport?
+    /// What the automatic segmentation measured and chose, when it ran (any mask with source "automatic").
+    public var automatic: AutoSegmentation.Info?
 
     public struct Tool: Codable, Sendable {
         public var name = "htb"
@@ -65,12 +68,15 @@ public struct Report: Codable, Sendable {
         }
     }
     public struct MaskInput: Codable, Sendable {
-        public var path: String
+        /// The mask's file (expert masks); absent for automatic ones.
+        public var path: String?
         public var kind: String
         public var selector: String?
         public var segments: [String]?
-        /// "expert" (given on the command line); "automatic" once htb segments by itself.
+        /// "expert" (given on the command line or found in the study) or "automatic" (htb's own).
         public var source: String
+        /// The automatic method's identifier (`AutoSegmentation.method`).
+        public var method: String?
         public var voxelCount: Int
         enum CodingKeys: String, CodingKey {
             case path
@@ -78,6 +84,7 @@ public struct Report: Codable, Sendable {
             case selector
             case segments
             case source
+            case method
             case voxelCount = "voxel_count"
         }
     }

@@ -269,7 +269,7 @@ public enum BatchRunner {
                 if liver.isEmpty { liver = found.liver }
                 if lesions.isEmpty { lesions = found.lesions }
             }
-            guard !liver.isEmpty, !lesions.isEmpty else { throw AnalysisError.noMasks(study: folder) }
+            // Whatever is still missing, the analysis segments automatically (report inputs say which).
             // Memory: the largest image series, at ~16 bytes a voxel through the analysis.
             let voxels = inventory.imageSeries().map { $0.first.rows * $0.first.columns * $0.slices.count }.max() ?? 0
             let estimate = voxels * 16 + (64 << 20)

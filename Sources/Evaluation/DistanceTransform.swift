@@ -1,3 +1,4 @@
+import Foundation
 import VolumeModel
 
 /// Exact squared Euclidean distance transform in mm² (Felzenszwalb & Huttenlocher 2012,
@@ -9,19 +10,26 @@ public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
     let sp = [feature.geometry.spacingMM.x, feature.geometry.spacingMM.y, feature.geometry.spacingMM.z]
     var f = feature.voxels.map { $0 != 0 ? 0.0 : Double.infinity }
     let strides = [1, d.x, d.x * d.y], counts = [d.x, d.y, d.z]
-    var line = [Double](), out = [Double](), v = [Int](), z = [Double]()
-    for axis in 0..<3 {
-        let n = counts[axis], stride = strides[axis], w2 = sp[axis] * sp[axis]
-        line = [Double](repeating: 0, count: n); out = line
-        v = [Int](repeating: 0, count: n); z = [Double](repeating: 0, count: n + 1)
-        // Every line along `axis`: its start offset runs over the other two axes.
-        let others = (0..<3).filter { $0 != axis }
-        for b in 0..<counts[others[1]] { for a in 0..<counts[others[0]] {
-            let base = a * strides[others[0]] + b * strides[others[1]]
-            for i in 0..<n { line[i] = f[base + i * stride] }
-            envelope(line, &out, &v, &z, w2)
-            for i in 0..<n { f[base + i * stride] = out[i] }
-        } }
+    f.withUnsafeMutableBufferPointer { buffer in
+        let shared = UncheckedSendable(buffer)
+        for axis in 0..<3 {
+            let n = counts[axis], stride = strides[axis], w2 = sp[axis] * sp[axis]
+            // Every line along `axis`: its start offset runs over the other two axes. Lines with
+            // different `b` never share a voxel, so chunks of `b` run in parallel.
+            let others = (0..<3).filter { $0 != axis }
+            let countA = counts[others[0]], strideA = strides[others[0]], strideB = strides[others[1]]
+            concurrentChunks(counts[others[1]]) { range in
+                let f = shared.value
+                var line = [Double](repeating: 0, count: n), out = line
+                var v = [Int](repeating: 0, count: n), z = [Double](repeating: 0, count: n + 1)
+                for b in range { for a in 0..<countA {
+                    let base = a * strideA + b * strideB
+                    for i in 0..<n { line[i] = f[base + i * stride] }
+                    envelope(line, &out, &v, &z, w2)
+                    for i in 0..<n { f[base + i * stride] = out[i] }
+                } }
+            }
+        }
     }
     return Volume(voxels: f, geometry: feature.geometry)
 }

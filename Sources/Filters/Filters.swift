@@ -22,16 +22,25 @@ public enum Filters {
             kernel = kernel.map { $0 / sum }
             let n = counts[axis], stride = strides[axis]
             let others = (0..<3).filter { $0 != axis }
-            var line = [Float](repeating: 0, count: n)
-            for b in 0..<counts[others[1]] { for a in 0..<counts[others[0]] {
-                let base = a * strides[others[0]] + b * strides[others[1]]
-                for i in 0..<n { line[i] = data[base + i * stride] }
-                for i in 0..<n {
-                    var acc: Float = 0
-                    for k in -r...r { acc += kernel[k + r] * line[min(n - 1, max(0, i + k))] }
-                    data[base + i * stride] = acc
+            let countA = counts[others[0]], strideA = strides[others[0]], strideB = strides[others[1]]
+            let taps = kernel
+            // Lines with different `b` share no voxel: chunks of `b` run in parallel.
+            data.withUnsafeMutableBufferPointer { buffer in
+                let shared = UncheckedSendable(buffer)
+                concurrentChunks(counts[others[1]]) { range in
+                    let data = shared.value
+                    var line = [Float](repeating: 0, count: n)
+                    for b in range { for a in 0..<countA {
+                        let base = a * strideA + b * strideB
+                        for i in 0..<n { line[i] = data[base + i * stride] }
+                        for i in 0..<n {
+                            var acc: Float = 0
+                            for k in -r...r { acc += taps[k + r] * line[min(n - 1, max(0, i + k))] }
+                            data[base + i * stride] = acc
+                        }
+                    } }
                 }
-            } }
+            }
         }
         return Volume(voxels: data, geometry: v.geometry)
     }
@@ -44,30 +53,40 @@ public enum Filters {
     }
 
     /// Erosion by a ball of `radiusMM`: voxels farther than the radius from every outside voxel
-    /// (outside the grid counts as outside). Exact, through the distance transform.
+    /// (outside the grid counts as outside). Exact, through the distance transform; computed
+    /// within the mask's bounding box (one voxel more), where all of the answer lies.
     public static func erode(_ m: Mask, radiusMM: Double) -> Mask {
+        guard let box = m.boundingBox?.expanded(byMM: 0, in: m.geometry) else { return m }
+        if box.dims != m.dims { return Mask(repeating: 0, geometry: m.geometry).pasting(erodeWhole(m.cropped(to: box), radiusMM: radiusMM, grid: m.geometry, box: box), at: box) }
+        return erodeWhole(m, radiusMM: radiusMM, grid: m.geometry, box: box)
+    }
+
+    private static func erodeWhole(_ m: Mask, radiusMM: Double, grid: Geometry, box: VoxelBox) -> Mask {
         var outside = Mask(repeating: 0, geometry: m.geometry)
         for i in 0..<m.voxels.count where m.voxels[i] == 0 { outside.voxels[i] = 1 }
         let d2 = squaredDistanceToFeatures(outside).voxels
         let r2 = radiusMM * radiusMM
-        let d = m.dims, sp = m.geometry.spacingMM
+        let d = m.dims, full = grid.dims, sp = m.geometry.spacingMM
         var out = Mask(repeating: 0, geometry: m.geometry)
         for v in 0..<out.voxels.count where m.voxels[v] != 0 && d2[v] > r2 {
-            // The world beyond the grid starts one voxel past the border.
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            let edge = min(Double(min(i + 1, d.x - i)) * sp.x, Double(min(j + 1, d.y - j)) * sp.y, Double(min(k + 1, d.z - k)) * sp.z)
+            // The world beyond the full grid starts one voxel past its border.
+            let i = v % d.x + box.lo.x, j = (v / d.x) % d.y + box.lo.y, k = v / d.sliceCount + box.lo.z
+            let edge = min(Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y, Double(min(k + 1, full.z - k)) * sp.z)
             if edge * edge > r2 { out.voxels[v] = 1 }
         }
         return out
     }
 
-    /// Dilation by a ball of `radiusMM`: voxels within the radius of an inside voxel.
+    /// Dilation by a ball of `radiusMM`: voxels within the radius of an inside voxel (computed
+    /// within the mask's bounding box grown by the radius).
     public static func dilate(_ m: Mask, radiusMM: Double) -> Mask {
-        let d2 = squaredDistanceToFeatures(m).voxels
+        guard let box = m.boundingBox?.expanded(byMM: radiusMM, in: m.geometry) else { return m }
+        let part = box.dims == m.dims ? m : m.cropped(to: box)
+        let d2 = squaredDistanceToFeatures(part).voxels
         let r2 = radiusMM * radiusMM
-        var out = Mask(repeating: 0, geometry: m.geometry)
+        var out = Mask(repeating: 0, geometry: part.geometry)
         for i in 0..<out.voxels.count where d2[i] <= r2 { out.voxels[i] = 1 }
-        return out
+        return box.dims == m.dims ? out : Mask(repeating: 0, geometry: m.geometry).pasting(out, at: box)
     }
 
     /// The largest connected component (nil-safe: an empty mask stays empty).
@@ -136,10 +155,7 @@ extension Filters {
     /// orientation; the new voxel centres are the block centres.
     public static func downsample(_ v: CTVolume, factor f: Int) -> CTVolume {
         guard f > 1 else { return v }
-        let d = v.dims, nx = d.x / f, ny = d.y / f
-        let g = v.geometry
-        let geometry = Geometry(dims: Dims(nx, ny, d.z), originMM: g.positionMM(Double(f - 1) / 2, Double(f - 1) / 2, 0),
-                                spacingMM: Vector3(g.spacingMM.x * Double(f), g.spacingMM.y * Double(f), g.spacingMM.z), axes: g.axes)
+        let d = v.dims, geometry = blockGeometry(v.geometry, factor: f), nx = geometry.dims.x, ny = geometry.dims.y
         var out = [Int16](repeating: 0, count: nx * ny * d.z)
         for k in 0..<d.z { for j in 0..<ny { for i in 0..<nx {
             var acc = 0
@@ -149,6 +165,13 @@ extension Filters {
         return Volume(voxels: out, geometry: geometry)
     }
 
+    /// The grid of f x f in-plane blocks (slices unchanged): same orientation, voxel centres at
+    /// the block centres; a partial block at the end of a row or column is dropped.
+    public static func blockGeometry(_ g: Geometry, factor f: Int) -> Geometry {
+        Geometry(dims: Dims(g.dims.x / f, g.dims.y / f, g.dims.z), originMM: g.positionMM(Double(f - 1) / 2, Double(f - 1) / 2, 0),
+                 spacingMM: Vector3(g.spacingMM.x * Double(f), g.spacingMM.y * Double(f), g.spacingMM.z), axes: g.axes)
+    }
+
     /// A mask made on a `downsample(_:factor:)` grid, back on the full grid (nearest block).
     public static func upsample(_ m: Mask, factor f: Int, onto full: Geometry) -> Mask {
         guard f > 1 else { return Mask(voxels: m.voxels, geometry: full) }
@@ -156,6 +179,21 @@ extension Filters {
         var out = Mask(repeating: 0, geometry: full)
         for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
             out[i, j, k] = m[min(md.x - 1, i / f), min(md.y - 1, j / f), k]
+        } } }
+        return out
+    }
+}
+
+extension Filters {
+    /// A mask on the `downsample(_:factor:)` grid: a block is inside when at least half of it is.
+    public static func downsample(_ m: Mask, factor f: Int) -> Mask {
+        guard f > 1 else { return m }
+        let d = m.dims, geometry = blockGeometry(m.geometry, factor: f), nx = geometry.dims.x, ny = geometry.dims.y
+        var out = Mask(repeating: 0, geometry: geometry)
+        for k in 0..<d.z { for j in 0..<ny { for i in 0..<nx {
+            var n = 0
+            for b in 0..<f { for a in 0..<f where m[i * f + a, j * f + b, k] != 0 { n += 1 } }
+            if 2 * n >= f * f { out[i, j, k] = 1 }
         } } }
         return out
     }

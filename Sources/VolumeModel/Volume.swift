@@ -4,27 +4,27 @@ public struct Volume<Voxel: Sendable>: Sendable {
     public var voxels: [Voxel]
     public let geometry: Geometry
 
-    public init(voxels: [Voxel], geometry: Geometry) {
+    @inlinable public init(voxels: [Voxel], geometry: Geometry) {
         precondition(voxels.count == geometry.dims.count, "voxel count \(voxels.count) != \(geometry.dims)")
         self.voxels = voxels
         self.geometry = geometry
     }
 
-    public init(repeating value: Voxel, geometry: Geometry) {
+    @inlinable public init(repeating value: Voxel, geometry: Geometry) {
         self.voxels = Array(repeating: value, count: geometry.dims.count)
         self.geometry = geometry
     }
 
-    public var dims: Dims { geometry.dims }
+    @inlinable public var dims: Dims { geometry.dims }
 
-    @inline(__always) public func offset(_ i: Int, _ j: Int, _ k: Int) -> Int {
+    @inlinable @inline(__always) public func offset(_ i: Int, _ j: Int, _ k: Int) -> Int {
         i + geometry.dims.x * (j + geometry.dims.y * k)
     }
 
     /// The same voxels described by `geometry` (the same grid, e.g. up to DICOM's decimal rounding).
     public func withGeometry(_ geometry: Geometry) -> Volume<Voxel> { Volume(voxels: voxels, geometry: geometry) }
 
-    public subscript(i: Int, j: Int, k: Int) -> Voxel {
+    @inlinable public subscript(i: Int, j: Int, k: Int) -> Voxel {
         get { voxels[offset(i, j, k)] }
         set { voxels[offset(i, j, k)] = newValue }
     }

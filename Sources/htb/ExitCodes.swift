@@ -28,6 +28,8 @@ enum HTBExit: Int32, CaseIterable {
     case unsupported = 69
     /// The clinical facts or the rules file are invalid (unknown key, wrong type or unit, out of range).
     case badFacts = 70
+    /// Automatic segmentation found no liver (no body, no liver-like soft tissue on the right).
+    case segmentationFailed = 71
     /// An output could not be written.
     case cannotWrite = 73
     /// Batch: some studies failed (their rows say why), the others succeeded.
@@ -45,7 +47,8 @@ enum HTBExit: Int32, CaseIterable {
             return .usage
         }
         switch FailureClass.of(error) {
-        case .noInput, .noMasks: return .noInput
+        case .noInput: return .noInput
+        case .segmentationFailed: return .segmentationFailed
         case .badDicom: return .badDicom
         case .unsupported: return .unsupported
         case .badGeometry: return .badGeometry

@@ -6,8 +6,8 @@ struct QACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qa",
         abstract: "How far a segmentation is from the expert's: Dice, Jaccard, RVD, ASSD, HD95, lesion detection, HTB error.",
-        discussion: "Masks in any form analyze accepts. The judged masks are given with --pred-liver/--pred-lesion "
-            + "(automatic segmentation is not built yet). Thresholds make it a gate: exit 82 when one fails.")
+        discussion: "Masks in any form analyze accepts. Judged: htb's automatic segmentation, or masks given with "
+            + "--pred-liver/--pred-lesion (one kind given: the other is automatic). Thresholds make it a gate: exit 82 when one fails.")
 
     @Argument(help: "The study (omit with --manifest).") var study: String?
     @Option(name: .customLong("truth-liver"), help: "Expert liver mask (repeatable).") var truthLiver: [String] = []

@@ -1,37 +1,113 @@
 import Analysis
-import AutoSegmentation
+@testable import AutoSegmentation
 import DicomIO
 import Evaluation
 import Foundation
 import Testing
 import VolumeModel
 
-/// The liver segmenter (version 0) on the real cases and a sample, measured with Dice against
-/// the expert masks. The floor asserted here is the current baseline, not issue 4's target
-/// (0.92 real, 0.95 phantoms): it catches regressions while the method is improved.
-@Suite("Automatic liver segmentation (v0)", .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)))
-struct AutoSegmentationTests {
-    static func dice(study: String, liver: [String], lesions: [String]) throws -> Double {
-        let a = try Analysis.run(.init(studyPath: study, liverMasks: liver.map(MaskSpec.init), lesionMasks: lesions.map(MaskSpec.init)))
-        let whole = a.liver.union(a.lesions)
-        let result = try #require(LiverSegmenter.segment(a.ct.volume))
-        let m = try Metrics.overlap(predicted: result.liver, truth: whole)
-        print("liver v0 \(study.split(separator: "/").suffix(2).joined(separator: "/")): Dice \(String(format: "%.3f", m.dice)), "
-              + String(format: "%.0f mL vs %.0f mL, mode %.0f HU, SD %.1f", m.predictedVolumeML, m.truthVolumeML, result.modeHU, result.robustSDHU))
-        return m.dice
+/// Automatic segmentation judged against the expert's masks, through `htb qa`'s own code.
+/// The floors asserted here are the figures measured when the method last changed (a regression
+/// net), printed on every run; issue 4's targets (liver Dice 0.92 real / 0.95 phantoms, lesion
+/// Dice 0.60 where the truth holds >= 5 mL, HTB within 2 points) are tracked in README.
+enum AutoSegmentationFigures {
+    static func judge(_ name: String, study: String, liver: [String], lesions: [String]) throws -> QAResult {
+        let r = try QualityAssurance.evaluate(QACase(name: name, studyPath: study, truthLiver: liver.map(MaskSpec.init), truthLesions: lesions.map(MaskSpec.init),
+                                                     predictedLiver: [], predictedLesions: []))
+        print(String(format: "automatic %@: liver Dice %.3f (%.0f vs %.0f mL), lesion Dice %.3f (%.1f vs %.1f mL), HTB %.2f vs %.2f (error %.2f), category %@, %.2f s",
+                     name, r.liver.dice, r.liver.predictedVolumeML, r.liver.truthVolumeML, r.lesions.dice, r.lesions.predictedVolumeML, r.lesions.truthVolumeML,
+                     r.htbPredictedPercent, r.htbTruthPercent, r.htbAbsoluteErrorPoints, r.categoryAgrees ? "same" : "differs", r.segmentationSeconds ?? 0))
+        return r
     }
+}
 
-    static let cases: [(String, [String], [String])] = [
-        ("3Dircadb1.17", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"]),
-        ("HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"]),
-        ("HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"]),
+@Suite("Automatic segmentation on the real cases", .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)))
+struct AutoSegmentationRealTests {
+    /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
+    static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
+        ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
+         0.90, 0.02, 6.5),
+        ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
+         0.87, 0.20, 5.5),
+        ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
+         0.93, nil, 6),
     ]
 
-    /// Measured when written: 0.910 (IRCADb 17), 0.877 (1720, leaks ~350 mL), 0.942 (0697).
-    @Test("liver Dice on a real case stays at or above the v0 baseline (0.85)", arguments: 0..<3)
+    @Test("liver, lesions and HTB stay at or above the measured floors", arguments: 0..<3)
     func realCase(_ n: Int) throws {
         let d = Paths.realData + "/", c = Self.cases[n]
-        let dice = try Self.dice(study: d + c.0, liver: c.1.map { d + $0 }, lesions: c.2.map { d + $0 })
-        #expect(dice >= 0.85)
+        let r = try AutoSegmentationFigures.judge(c.0, study: d + c.1, liver: c.2.map { d + $0 }, lesions: c.3.map { d + $0 })
+        #expect(r.liver.dice >= c.4)
+        if let floor = c.5 { #expect(r.lesions.dice >= floor) }
+        #expect(r.htbAbsoluteErrorPoints <= c.6)
+        #expect(r.segmentationSeconds != nil)
+    }
+}
+
+@Suite("Automatic segmentation on the sample phantoms")
+struct AutoSegmentationPhantomTests {
+    /// Measured when written (liver Dice): 0.789, 0.710, 0.827. HTB is far off on all three
+    /// (17, 61 and 81 points): lesions at the surface and tumour-dominated livers are this
+    /// method's known failure, asserted as a floor only on the low-burden sample.
+    @Test("liver Dice on each sample stays at or above the measured floor",
+          arguments: [("phantom-htb-low", 0.77), ("phantom-htb-mid", 0.69), ("phantom-htb-high", 0.80)])
+    func sample(_ name: String, _ floor: Double) throws {
+        let s = Paths.packageRoot + "/SampleStudies/" + name
+        let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
+        #expect(r.liver.dice >= floor)
+        if name == "phantom-htb-low" { #expect(r.htbAbsoluteErrorPoints <= 18) }
+    }
+
+    @Test("analyze without masks: automatic inputs, method figures and a warning in the report; lesions inside the liver")
+    func analyzeWithoutMasks() throws {
+        let s = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
+        let a = try Analysis.run(.init(studyPath: s, liverMasks: [], lesionMasks: []))
+        #expect(a.report.inputs.liverMasks.map(\.source) == ["automatic"] && a.report.inputs.lesionMasks.map(\.source) == ["automatic"])
+        #expect(a.report.inputs.liverMasks[0].method == AutoSegmentation.method && a.report.inputs.liverMasks[0].path == nil)
+        let info = try #require(a.report.automatic)
+        #expect(info.liverModeHU != nil && info.lesionThresholdHU != nil)
+        #expect(a.report.study.warnings.contains { $0.code == "automatic_segmentation" })
+        #expect(a.report.liver.volumeML > 500)
+        #expect(a.lesions.union(a.liver).insideCount == a.liver.insideCount)
+        // A liver mask given: only lesions are automatic, inside that liver.
+        let b = try Analysis.run(.init(studyPath: s, liverMasks: [MaskSpec(s + "/truth/seg.dcm:Liver")], lesionMasks: []))
+        #expect(b.report.inputs.liverMasks.map(\.source) == ["expert"] && b.report.inputs.lesionMasks.map(\.source) == ["automatic"])
+        #expect(b.report.automatic?.liverModeHU == nil)
+    }
+
+    @Test("elongation: 1 for a ball, about 5.8 for a 1:20 rod (uniform rod: length / (2 sqrt 3) over radius / 2)")
+    func elongation() throws {
+        let g = Geometry(dims: Dims(41, 41, 41), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1, 1, 1), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        var ball: [Int] = [], rod: [Int] = []
+        for k in 0..<41 { for j in 0..<41 { for i in 0..<41 {
+            let v = i + 41 * (j + 41 * k), dx = Double(i - 20), dy = Double(j - 20), dz = Double(k - 20)
+            if dx * dx + dy * dy + dz * dz <= 100 { ball.append(v) }
+            if dy * dy + dz * dz <= 1 && abs(dx) <= 20 { rod.append(v) }
+        } } }
+        #expect(abs(LesionSegmenter.elongation(ball, g) - 1) < 0.01)
+        #expect(LesionSegmenter.elongation(rod, g) > 5)
+        let e = LesionSegmenter.symmetricEigenvalues(2, 3, 4, 1, 0, 0.5)
+        // Trace and determinant of [[2,1,0],[1,3,0.5],[0,0.5,4]] are 9 and 19.5.
+        #expect(abs(e.0 + e.1 + e.2 - 9) < 1e-9 && abs(e.0 * e.1 * e.2 - 19.5) < 1e-9 && e.0 <= e.1 && e.1 <= e.2)
+    }
+
+    @Test("crop and paste: positions in mm are kept, the round trip is exact")
+    func cropPaste() throws {
+        let g = Geometry(dims: Dims(9, 8, 7), originMM: Vector3(-5, 3, 10), spacingMM: Vector3(0.5, 0.7, 2), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        var m = Mask(repeating: 0, geometry: g)
+        m[3, 2, 4] = 1; m[5, 6, 5] = 1
+        let box = try #require(m.boundingBox)
+        #expect(box == VoxelBox(lo: (3, 2, 4), dims: Dims(3, 5, 2)))
+        let c = m.cropped(to: box)
+        #expect(c.geometry.positionMM(0, 0, 0) == g.positionMM(3, 2, 4) && c[0, 0, 0] == 1 && c[2, 4, 1] == 1 && c.insideCount == 2)
+        #expect(Mask(repeating: 0, geometry: g).pasting(c, at: box).voxels == m.voxels)
+        #expect(box.expanded(byMM: 1, in: g) == VoxelBox(lo: (1, 0, 3), dims: Dims(7, 8, 4)))
+    }
+
+    @Test("a CT without a body is refused with a clear error, not a silent zero")
+    func noBody() throws {
+        let g = Geometry(dims: Dims(40, 40, 10), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1, 1, 2), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let air = CTVolume(repeating: -1000, geometry: g)
+        #expect(throws: AutoSegmentationError.self) { try AutoSegmentation.segment(air) }
     }
 }

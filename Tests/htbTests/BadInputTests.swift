@@ -187,7 +187,7 @@ struct BadInputTests {
         #expect(r2.stderr.contains("IM0002.dcm: missing (0020,0032) Image Position (Patient)"))
     }
 
-    @Test("masks: another grid (68), an empty liver (68), none given (64)")
+    @Test("masks: another grid (68), an empty liver (68); none given: automatic, or exit 71 on a CT with no liver")
     func masks() throws {
         let dir = try Self.study()
         var other = PhantomSpec()
@@ -202,9 +202,19 @@ struct BadInputTests {
                              "--lesion-mask", dir + "/truth/labels.nii.gz:8", "--out", dir + "/o"])
         #expect(r2.status == 68)
         #expect(r2.stderr.contains("empty"))
-        let r3 = try runHTB(["analyze", dir + "/ct", "--out", dir + "/o"])
-        #expect(r3.status == 64)
-        #expect(!FileManager.default.fileExists(atPath: dir + "/o/report.json"))
+        let r3 = try runHTB(["analyze", dir + "/ct", "--out", dir + "/o", "--json", "--no-png"])
+        #expect(r3.status == 0, "\(r3.stderr)")
+        #expect(r3.stdout.contains("\"source\" : \"automatic\""))
+        // Air only: nothing to segment is an error with its own code, and no report.
+        let g = Geometry(dims: Dims(32, 32, 6), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1.5, 1.5, 3), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let airDir = Paths.temporaryDirectory("air")
+        try SeriesWriter.writeCT(CTVolume(repeating: -1000, geometry: g), identity: SeriesIdentity(
+            patientName: "Air^Test", patientID: "AIR", studyUID: "2.25.1001", seriesUID: "2.25.1002", frameOfReferenceUID: "2.25.1003",
+            studyDate: "20260101", seriesNumber: 1, seriesDescription: "air", studyDescription: "air", instanceUID: { "2.25.1004.\($0 + 1)" }), to: airDir + "/ct")
+        let r4 = try runHTB(["analyze", airDir + "/ct", "--out", airDir + "/o"])
+        #expect(r4.status == 71, "\(r4.stderr)")
+        #expect(r4.stderr.contains("automatic segmentation found no liver: no body"))
+        #expect(!FileManager.default.fileExists(atPath: airDir + "/o/report.json"))
     }
 
     @Test("a NIfTI mask with flipped rows and slices lands on the same voxels")

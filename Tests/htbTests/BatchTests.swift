@@ -85,7 +85,13 @@ struct BatchTests {
         #expect(try Self.byStudy(rows, root, "E")?["error_class"] == "bad_dicom")
         let f = try Self.byStudy(rows, root, "F")
         #expect(f?["status"] == "ok" && f?["patient_id"] == "../../x")
-        #expect(try Self.byStudy(rows, root, "G")?["error_class"] == "no_masks")
+        // No masks anywhere: segmented automatically, and the report says so.
+        let g = try #require(try Self.byStudy(rows, root, "G"))
+        #expect(g["status"] == "ok", "\(g)")
+        let gReport = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + g["key"]! + "/report.json"))) as! [String: Any]
+        let gInputs = gReport["inputs"] as! [String: Any]
+        #expect(((gInputs["liver_masks"] as! [[String: Any]])[0]["source"] as? String) == "automatic")
+        #expect(((gInputs["lesion_masks"] as! [[String: Any]])[0]["source"] as? String) == "automatic")
         // Nothing outside DIR; DIR holds only study folders and the two tables.
         #expect(!FileManager.default.fileExists(atPath: (out as NSString).deletingLastPathComponent + "/x"))
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: out))

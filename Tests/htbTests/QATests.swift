@@ -29,7 +29,7 @@ struct QATests {
         #expect(gates.failures(same).isEmpty)
     }
 
-    @Test("htb qa through the CLI: manifest, CSV, gate exit 82, no judged masks exit 64")
+    @Test("htb qa through the CLI: manifest, CSV, gate exit 82, no judged masks: automatic")
     func cli() throws {
         let dir = Paths.temporaryDirectory()
         let manifest = """
@@ -48,6 +48,10 @@ struct QATests {
         let gated = try runHTB(["qa", "--manifest", dir + "/cases.json", "--max-htb-error", "2"])
         #expect(gated.status == 82 && gated.stderr.contains("partial: HTB error"))
         let noPred = try runHTB(["qa", Self.sample, "--truth-liver", Self.sample + "/truth/seg.dcm:Liver", "--truth-lesion", Self.sample + "/truth/seg.dcm:Lesion*"])
-        #expect(noPred.status == 64 && noPred.stderr.contains("automatic segmentation is not built yet"))
+        // No judged masks: htb's automatic segmentation is judged.
+        #expect(noPred.status == 0, "\(noPred.stderr)")
+        let auto = try runHTB(["qa", Self.sample, "--truth-liver", Self.sample + "/truth/seg.dcm:Liver", "--truth-lesion", Self.sample + "/truth/seg.dcm:Lesion*", "--json"])
+        let results = try JSONSerialization.jsonObject(with: Data(auto.stdout.utf8)) as! [[String: Any]]
+        #expect(results.first?["predicted_source"] as? String == "automatic")
     }
 }

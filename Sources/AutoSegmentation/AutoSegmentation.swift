@@ -1,0 +1,88 @@
+import Filters
+import Foundation
+import VolumeModel
+import Volumetry
+
+public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The image has no region that looks like a liver: no body, no soft tissue in the patient's
+    /// right half, or no parenchyma-like core thick enough to seed from.
+    case noLiverFound(reason: String)
+
+    public var description: String {
+        switch self {
+        case .noLiverFound(let r): return "automatic segmentation found no liver: \(r)"
+        }
+    }
+}
+
+/// Automatic liver and lesion segmentation: classical, image-adaptive (every threshold from the
+/// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
+public enum AutoSegmentation {
+    /// Method identifier written to reports; bumped whenever results can change.
+    public static let method = "htb-auto/1"
+
+    /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
+    public struct Info: Codable, Sendable, Equatable {
+        public var method: String
+        public var gridSpacingMM: Vector3
+        /// Liver parenchyma: histogram mode and robust SD of the smoothed HU (automatic liver only).
+        public var liverModeHU: Double?
+        public var liverRobustSDHU: Double?
+        /// Parenchyma statistics inside the liver used for lesions, and the hypodensity threshold.
+        public var parenchymaModeHU: Double?
+        public var parenchymaRobustSDHU: Double?
+        public var lesionThresholdHU: Double?
+        public var lesionsRejectedAsElongated: Int?
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case method
+            case gridSpacingMM = "grid_spacing_mm"
+            case liverModeHU = "liver_mode_hu"
+            case liverRobustSDHU = "liver_robust_sd_hu"
+            case parenchymaModeHU = "parenchyma_mode_hu"
+            case parenchymaRobustSDHU = "parenchyma_robust_sd_hu"
+            case lesionThresholdHU = "lesion_threshold_hu"
+            case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
+            case seconds
+        }
+    }
+
+    public struct Result: Sendable {
+        /// Whole liver on the CT grid (parenchyma, vessels and lesions).
+        public var liver: Mask
+        /// Lesions on the CT grid, inside `liver`.
+        public var lesions: Mask
+        public var info: Info
+    }
+
+    /// In-plane block factor that brings the spacing to about 1.5 mm.
+    public static func blockFactor(_ g: Geometry) -> Int { max(1, Int((1.5 / min(g.spacingMM.x, g.spacingMM.y)).rounded())) }
+
+    /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in it.
+    public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
+        let t0 = Date()
+        let f = blockFactor(ct.geometry)
+        let small = Filters.downsample(ct, factor: f)
+        var info = Info(method: method, gridSpacingMM: small.geometry.spacingMM, seconds: 0)
+        let liverSmall: Mask
+        if let given {
+            liverSmall = Filters.downsample(given, factor: f)
+        } else {
+            let l = try LiverSegmenter.segment(small)
+            liverSmall = l.liver
+            info.liverModeHU = Double(l.modeHU)
+            info.liverRobustSDHU = Double(l.robustSDHU)
+        }
+        let lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
+        info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
+        info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)
+        info.lesionThresholdHU = lesionSmall.thresholdHU.map(Double.init)
+        info.lesionsRejectedAsElongated = lesionSmall.rejectedElongated
+        let liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
+        var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
+        for v in 0..<lesions.voxels.count where liverFull.voxels[v] == 0 { lesions.voxels[v] = 0 }
+        info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
+        return Result(liver: liverFull, lesions: lesions, info: info)
+    }
+}

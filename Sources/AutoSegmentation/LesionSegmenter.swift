@@ -1,0 +1,109 @@
+import Filters
+import Foundation
+import VolumeModel
+import Volumetry
+
+/// Lesions inside a liver mask: regions darker than the parenchyma, compact, at least 5 mm.
+///
+/// On the block-averaged grid: smoothing (Gaussian, 2 mm); parenchyma statistics (histogram mode
+/// and robust SD) from the liver eroded by 3 mm, so the partial-volume rim does not bias them;
+/// "dark" = inside the liver and below mode - max(2 SD, 10 HU). Seeds are the dark voxels deeper
+/// than 3 mm in the liver and 3 mm in the dark region (an opening that drops rims, fissures and
+/// thin vessels); seed components elongated like vessels (principal-axis ratio > 2.5) are
+/// rejected; kept seeds regrow up to 7 mm within the dark region, and regions smaller than a
+/// 5 mm sphere are dropped. Hyper-enhancing lesions are not segmented yet (they are told from
+/// enhancing vessels only by shape, which this version does not attempt).
+public enum LesionSegmenter {
+    public struct Result: Sendable {
+        public var lesions: Mask
+        public var modeHU: Float?
+        public var robustSDHU: Float?
+        public var thresholdHU: Float?
+        public var rejectedElongated: Int
+    }
+
+    public static let smoothingSigmaMM = 2.0
+    public static let rimMM = 3.0
+    public static let minimumContrastSD: Float = 2
+    public static let minimumContrastHU: Float = 10
+    public static let seedDepthMM = 3.0
+    public static let regrowMM = 7.0
+    public static let maximumElongation = 2.5
+    public static let minimumDiameterMM = 5.0
+
+    public static func segment(_ ct: CTVolume, liver: Mask) -> Result {
+        // All of the work lies within the liver's box; 10 mm more covers the smoothing's reach.
+        guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else {
+            return Result(lesions: Mask(repeating: 0, geometry: ct.geometry), rejectedElongated: 0)
+        }
+        var r = segmentWithin(ct.cropped(to: box), liver: liver.cropped(to: box))
+        r.lesions = Mask(repeating: 0, geometry: ct.geometry).pasting(r.lesions, at: box)
+        return r
+    }
+
+    static func segmentWithin(_ ct: CTVolume, liver: Mask) -> Result {
+        let g = ct.geometry
+        let empty = Mask(repeating: 0, geometry: g)
+        let smooth = Filters.gaussian(ct, sigmaMM: smoothingSigmaMM)
+        var inner = Filters.erode(liver, radiusMM: rimMM)
+        if inner.insideCount < 100 { inner = liver }
+        guard let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else {
+            return Result(lesions: empty, rejectedElongated: 0)
+        }
+        let threshold = mode - max(minimumContrastSD * sd, minimumContrastHU)
+        var dark = empty, deepDark = empty
+        for v in 0..<dark.voxels.count where liver.voxels[v] != 0 && smooth.voxels[v] < threshold {
+            dark.voxels[v] = 1
+            if inner.voxels[v] != 0 { deepDark.voxels[v] = 1 }
+        }
+        let seeds = components(of: Filters.erode(deepDark, radiusMM: seedDepthMM), connectivity: .faces6)
+        var kept = empty
+        var rejected = 0
+        for c in seeds.voxels {
+            if elongation(c, g) <= maximumElongation { for v in c { kept.voxels[v] = 1 } } else { rejected += 1 }
+        }
+        var grown = Filters.dilate(kept, radiusMM: seedDepthMM + regrowMM)
+        for v in 0..<grown.voxels.count where dark.voxels[v] == 0 { grown.voxels[v] = 0 }
+        let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / g.voxelVolumeMM3
+        var out = empty
+        for c in components(of: grown, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
+            for v in c { out.voxels[v] = 1 }
+        }
+        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, rejectedElongated: rejected)
+    }
+
+    /// sqrt(largest / smallest eigenvalue) of the voxel positions' covariance in mm: 1 for a
+    /// ball, large for a vessel segment. Fewer than 4 voxels count as compact.
+    static func elongation(_ voxels: [Int], _ g: Geometry) -> Double {
+        guard voxels.count >= 4 else { return 1 }
+        let d = g.dims
+        var m = [Double](repeating: 0, count: 3), c = [Double](repeating: 0, count: 6)
+        for v in voxels {
+            let p = [Double(v % d.x) * g.spacingMM.x, Double((v / d.x) % d.y) * g.spacingMM.y, Double(v / d.sliceCount) * g.spacingMM.z]
+            m[0] += p[0]; m[1] += p[1]; m[2] += p[2]
+            c[0] += p[0] * p[0]; c[1] += p[1] * p[1]; c[2] += p[2] * p[2]; c[3] += p[0] * p[1]; c[4] += p[0] * p[2]; c[5] += p[1] * p[2]
+        }
+        let n = Double(voxels.count)
+        for i in 0..<3 { m[i] /= n }
+        let a = c[0] / n - m[0] * m[0], b = c[1] / n - m[1] * m[1], cc = c[2] / n - m[2] * m[2]
+        let dxy = c[3] / n - m[0] * m[1], dxz = c[4] / n - m[0] * m[2], dyz = c[5] / n - m[1] * m[2]
+        let e = symmetricEigenvalues(a, b, cc, dxy, dxz, dyz)
+        return (max(e.2, 0) / max(e.0, 1e-6)).squareRoot()
+    }
+
+    /// Eigenvalues, ascending, of the symmetric matrix [[a, d, e], [d, b, f], [e, f, c]]
+    /// (trigonometric solution of the characteristic cubic).
+    static func symmetricEigenvalues(_ a: Double, _ b: Double, _ c: Double, _ d: Double, _ e: Double, _ f: Double) -> (Double, Double, Double) {
+        let p1 = d * d + e * e + f * f
+        if p1 == 0 { let s = [a, b, c].sorted(); return (s[0], s[1], s[2]) }
+        let q = (a + b + c) / 3
+        let p2 = (a - q) * (a - q) + (b - q) * (b - q) + (c - q) * (c - q) + 2 * p1
+        let p = (p2 / 6).squareRoot()
+        let ba = (a - q) / p, bb = (b - q) / p, bc = (c - q) / p, bd = d / p, be = e / p, bf = f / p
+        let det = ba * (bb * bc - bf * bf) - bd * (bd * bc - bf * be) + be * (bd * bf - bb * be)
+        let r = min(1, max(-1, det / 2))
+        let phi = acos(r) / 3
+        let l3 = q + 2 * p * cos(phi), l1 = q + 2 * p * cos(phi + 2 * Double.pi / 3)
+        return (l1, 3 * q - l1 - l3, l3)
+    }
+}

@@ -1,0 +1,64 @@
+/// A box of voxel indices on a grid: `lo` inclusive, `dims` voxels along each axis.
+public struct VoxelBox: Sendable, Equatable {
+    public var lo: (x: Int, y: Int, z: Int)
+    public var dims: Dims
+    public init(lo: (x: Int, y: Int, z: Int), dims: Dims) { self.lo = lo; self.dims = dims }
+    public static func == (a: VoxelBox, b: VoxelBox) -> Bool { a.lo == b.lo && a.dims == b.dims }
+
+    /// This box grown by `marginMM` on every side (at least one voxel), clipped to `grid`.
+    public func expanded(byMM marginMM: Double, in grid: Geometry) -> VoxelBox {
+        let sp = grid.spacingMM
+        let m = [sp.x, sp.y, sp.z].map { max(1, Int((marginMM / $0).rounded(.up))) }
+        let x0 = max(0, lo.x - m[0]), y0 = max(0, lo.y - m[1]), z0 = max(0, lo.z - m[2])
+        let x1 = min(grid.dims.x, lo.x + dims.x + m[0]), y1 = min(grid.dims.y, lo.y + dims.y + m[1]), z1 = min(grid.dims.z, lo.z + dims.z + m[2])
+        return VoxelBox(lo: (x0, y0, z0), dims: Dims(x1 - x0, y1 - y0, z1 - z0))
+    }
+}
+
+extension Volume where Voxel == UInt8 {
+    /// The smallest box holding every inside voxel; nil for an empty mask.
+    public var boundingBox: VoxelBox? {
+        let d = dims
+        var x0 = d.x, y0 = d.y, z0 = d.z, x1 = -1, y1 = -1, z1 = -1
+        voxels.withUnsafeBufferPointer { p in
+            for k in 0..<d.z { for j in 0..<d.y {
+                let row = (k * d.y + j) * d.x
+                for i in 0..<d.x where p[row + i] != 0 {
+                    x0 = min(x0, i); x1 = max(x1, i); y0 = min(y0, j); y1 = max(y1, j); z0 = min(z0, k); z1 = max(z1, k)
+                }
+            } }
+        }
+        guard x1 >= 0 else { return nil }
+        return VoxelBox(lo: (x0, y0, z0), dims: Dims(x1 - x0 + 1, y1 - y0 + 1, z1 - z0 + 1))
+    }
+}
+
+extension Volume {
+    /// The voxels inside `box`, on a grid with the same spacing and axes whose origin is the
+    /// box's first voxel: positions in mm are unchanged.
+    public func cropped(to box: VoxelBox) -> Volume<Voxel> {
+        let g = geometry, d = dims, b = box.dims
+        precondition(box.lo.x >= 0 && box.lo.y >= 0 && box.lo.z >= 0 && box.lo.x + b.x <= d.x && box.lo.y + b.y <= d.y && box.lo.z + b.z <= d.z,
+                     "crop box outside the grid")
+        let cg = Geometry(dims: b, originMM: g.positionMM(Double(box.lo.x), Double(box.lo.y), Double(box.lo.z)), spacingMM: g.spacingMM, axes: g.axes)
+        var out: [Voxel] = []
+        out.reserveCapacity(b.count)
+        for k in 0..<b.z { for j in 0..<b.y {
+            let row = box.lo.x + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k))
+            out.append(contentsOf: voxels[row..<(row + b.x)])
+        } }
+        return Volume(voxels: out, geometry: cg)
+    }
+
+    /// `part` (cropped from this grid at `box`) written back over this volume's voxels there.
+    public func pasting(_ part: Volume<Voxel>, at box: VoxelBox) -> Volume<Voxel> {
+        precondition(part.dims == box.dims, "pasted volume does not fit its box")
+        var out = self
+        let d = dims, b = box.dims
+        for k in 0..<b.z { for j in 0..<b.y {
+            let row = box.lo.x + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k)), src = b.x * (j + b.y * k)
+            out.voxels.replaceSubrange(row..<(row + b.x), with: part.voxels[src..<(src + b.x)])
+        } }
+        return out
+    }
+}
