@@ -160,6 +160,7 @@ public struct Analysis: Sendable {
             let parts = [liverLoaded.isEmpty ? "liver" : nil, lesionLoaded.isEmpty ? "lesions" : nil].compactMap { $0 }.joined(separator: " and ")
             warnings.append(LoadWarning("automatic_segmentation", "\(parts) segmented automatically (\(automatic.method)); this method misses lesions at the liver's surface and "
                 + "fails on tumour-dominated livers (README, 'Automatic segmentation'): confirm the contours on the overlays before acting on HTB"))
+            for c in automatic.concerns { warnings.append(LoadWarning("automatic_liver_implausible", c)) }
         }
         if !r.liverTouchesFieldOfView.isEmpty {
             warnings.append(LoadWarning("liver_at_fov_edge", "the liver reaches the \(r.liverTouchesFieldOfView.joined(separator: ", ")) of the field of view: its volume (and HTB's denominator) is a lower bound"))
@@ -179,11 +180,16 @@ public struct Analysis: Sendable {
         for key in ["htb_percent", "lesion_count", "liver_volume_ml", "lesion_volume_ml", "largest_lesion_mm"] where clinical[key] != nil {
             warnings.append(LoadWarning("clinical_figure_ignored", "--clinical gives \(key); the value measured by htb is used"))
         }
-        facts.set("htb_percent", .number(r.htbPercent))
-        facts.set("lesion_count", .number(Double(r.lesions.count)))
-        facts.set("liver_volume_ml", .number(r.liverVolumeML))
-        facts.set("lesion_volume_ml", .number(r.lesionVolumeML))
-        if let d = r.lesions.map(\.diameters.longestMM).max() { facts.set("largest_lesion_mm", .number(d)) }
+        // An automatic liver that fails a plausibility check gives no imaging figures to the rules:
+        // they answer "needs" instead of recommending from a number that is likely wrong.
+        let doubtful = !(automatic?.concerns.isEmpty ?? true)
+        if !doubtful {
+            facts.set("htb_percent", .number(r.htbPercent))
+            facts.set("lesion_count", .number(Double(r.lesions.count)))
+            facts.set("liver_volume_ml", .number(r.liverVolumeML))
+            facts.set("lesion_volume_ml", .number(r.lesionVolumeML))
+            if let d = r.lesions.map(\.diameters.longestMM).max() { facts.set("largest_lesion_mm", .number(d)) }
+        }
         let guidelines = GuidelineEngine.evaluate(facts, rules: ruleSet, enets: enets)
         var report = Report(
             tool: Report.Tool(),
@@ -203,7 +209,7 @@ public struct Analysis: Sendable {
                                                           shortAxisMM: round($0.diameters.shortAxisMM, 3), diameterSliceIndex: $0.diameters.slice)
                                     }),
             htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
-            flags: r.flags)
+            flags: doubtful ? ["automatic_liver_implausible"] : r.flags)
         report.guidelines = guidelines
         report.automatic = automatic
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)

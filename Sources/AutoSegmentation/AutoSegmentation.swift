@@ -33,6 +33,8 @@ public enum AutoSegmentation {
         public var parenchymaRobustSDHU: Double?
         public var lesionThresholdHU: Double?
         public var lesionsRejectedAsElongated: Int?
+        /// Reasons to doubt the automatic liver (see `plausibilityConcerns`); empty when none.
+        public var concerns: [String] = []
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
@@ -44,6 +46,7 @@ public enum AutoSegmentation {
             case parenchymaRobustSDHU = "parenchyma_robust_sd_hu"
             case lesionThresholdHU = "lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
+            case concerns
             case seconds
         }
     }
@@ -54,6 +57,29 @@ public enum AutoSegmentation {
         /// Lesions on the CT grid, inside `liver`.
         public var lesions: Mask
         public var info: Info
+    }
+
+    /// Liver parenchyma HU that an adult liver shows in some phase: about 45-70 unenhanced (less
+    /// when fatty), 60-100 arterial, 90-140 portal venous, 80-110 delayed. A mode outside this
+    /// range means the "liver" found is most likely tumour (a tumour-dominated liver) or another
+    /// organ.
+    public static let plausibleParenchymaHU = 50.0...160.0
+    /// Whole-liver volumes outside this range (mL) are implausible for an adult, even with
+    /// hepatomegaly from metastases.
+    public static let plausibleLiverML = 600.0...5000.0
+
+    /// Reasons, in words, why an automatic liver is doubtful. They do not change the masks; the
+    /// analysis turns them into a warning so a pipeline can route the study to a reader.
+    public static func plausibilityConcerns(modeHU: Double?, liverML: Double) -> [String] {
+        var out: [String] = []
+        if let m = modeHU, !plausibleParenchymaHU.contains(m) {
+            out.append(String(format: "the tissue taken for liver parenchyma has a mode of %.0f HU, outside %.0f-%.0f HU: it may be tumour (a tumour-dominated liver) or another organ",
+                              m, plausibleParenchymaHU.lowerBound, plausibleParenchymaHU.upperBound))
+        }
+        if !plausibleLiverML.contains(liverML) {
+            out.append(String(format: "the automatic liver measures %.0f mL, outside %.0f-%.0f mL", liverML, plausibleLiverML.lowerBound, plausibleLiverML.upperBound))
+        }
+        return out
     }
 
     /// In-plane block factor that brings the spacing to about 1.5 mm.
@@ -82,6 +108,7 @@ public enum AutoSegmentation {
         let liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
         for v in 0..<lesions.voxels.count where liverFull.voxels[v] == 0 { lesions.voxels[v] = 0 }
+        if given == nil { info.concerns = plausibilityConcerns(modeHU: info.liverModeHU, liverML: liverFull.volumeML) }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         return Result(liver: liverFull, lesions: lesions, info: info)
     }

@@ -9,8 +9,8 @@ import Volumetry
 /// and robust SD) from the liver eroded by 3 mm, so the partial-volume rim does not bias them;
 /// "dark" = inside the liver and below mode - max(2 SD, 10 HU). Seeds are the dark voxels deeper
 /// than 3 mm in the liver and 3 mm in the dark region (an opening that drops rims, fissures and
-/// thin vessels); seed components elongated like vessels (principal-axis ratio > 2.5) are
-/// rejected; kept seeds regrow up to 7 mm within the dark region, and regions smaller than a
+/// thin vessels); seeds of fewer than 4 voxels and seed components elongated like vessels (principal-axis ratio > 2.5) are
+/// rejected; kept seeds regrow up to 7 mm (from the opened seed) within the dark region, and regions smaller than a
 /// 5 mm sphere are dropped. Hyper-enhancing lesions are not segmented yet (they are told from
 /// enhancing vessels only by shape, which this version does not attempt).
 public enum LesionSegmenter {
@@ -59,10 +59,11 @@ public enum LesionSegmenter {
         let seeds = components(of: Filters.erode(deepDark, radiusMM: seedDepthMM), connectivity: .faces6)
         var kept = empty
         var rejected = 0
-        for c in seeds.voxels {
+        // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.
+        for c in seeds.voxels where c.count >= 4 {
             if elongation(c, g) <= maximumElongation { for v in c { kept.voxels[v] = 1 } } else { rejected += 1 }
         }
-        var grown = Filters.dilate(kept, radiusMM: seedDepthMM + regrowMM)
+        var grown = Filters.dilate(kept, radiusMM: regrowMM)
         for v in 0..<grown.voxels.count where dark.voxels[v] == 0 { grown.voxels[v] = 0 }
         let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / g.voxelVolumeMM3
         var out = empty
