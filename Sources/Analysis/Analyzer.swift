@@ -30,7 +30,9 @@ public struct SeriesChoice: Sendable {
 
 public enum SeriesChooser {
     /// `--series` if given; else the series the masks belong to (a SEG's referenced series, or
-    /// the series whose grid the masks match); else the axial CT series with the most slices.
+    /// the series whose grid the masks match); else the axial CT series of the phase best suited to
+    /// liver segmentation (portal venous, then no phase named, delayed, arterial, non-contrast,
+    /// from the series description), then with the most slices.
     public static func choose(in inventory: Inventory, selector: String?, masks: [LoadedMask]) throws -> SeriesChoice {
         if let selector {
             let e = try inventory.select(selector)
@@ -39,10 +41,10 @@ public enum SeriesChooser {
         let excluded = masks.reduce(into: Set<String>()) { $0.formUnion($1.ownSeriesUIDs) }
         let cts = inventory.imageSeries().filter { !excluded.contains($0.seriesUID) }
         let ranked = cts.sorted {
-            // Axial first, then the main part of a UID, more slices, more bits (a 16-bit CT before an
-            // 8-bit mask series on the same grid), then a stable order.
-            ($0.orientationName == "axial" ? 0 : 1, $0.splitIndex, -$0.slices.count, -($0.first.pixelFormat?.bitsStored ?? 0), $0.key)
-                < ($1.orientationName == "axial" ? 0 : 1, $1.splitIndex, -$1.slices.count, -($1.first.pixelFormat?.bitsStored ?? 0), $1.key)
+            // Axial first, then the main part of a UID, the phase, more slices, more bits (a 16-bit CT
+            // before an 8-bit mask series on the same grid), then a stable order.
+            ($0.orientationName == "axial" ? 0 : 1, $0.splitIndex, phaseRank($0.phaseHint), -$0.slices.count, -($0.first.pixelFormat?.bitsStored ?? 0), $0.key)
+                < ($1.orientationName == "axial" ? 0 : 1, $1.splitIndex, phaseRank($1.phaseHint), -$1.slices.count, -($1.first.pixelFormat?.bitsStored ?? 0), $1.key)
         }
         guard !ranked.isEmpty else {
             // Image series of another modality only: say so rather than "nothing found".
@@ -76,7 +78,22 @@ public enum SeriesChooser {
             throw AnalysisError.noMatchingSeries(detail: "no CT series under \(inventory.root) has the masks' grid; tried: \(tried.joined(separator: "; ")). Pass --series to see the measured mismatch")
         }
         let e = ranked[0]
-        return SeriesChoice(entry: e, reason: e.orientationName == "axial" ? "the axial CT series with the most slices" : "the CT series with the most slices (no axial series found)")
+        let phase = e.phaseHint.map { "phase hint \($0.replacingOccurrences(of: "_", with: " "))" } ?? "no phase named"
+        return SeriesChoice(entry: e, reason: e.orientationName == "axial"
+            ? "the axial CT series of the preferred phase (portal venous, none named, delayed, arterial, non-contrast: \(phase)), then the most slices"
+            : "the CT series of the preferred phase (\(phase)), then the most slices (no axial series found)")
+    }
+
+    /// Portal venous shows the liver best against its neighbours; a series without a named phase
+    /// comes next (often portal venous in routine abdominal CT), then delayed, arterial, non-contrast.
+    static func phaseRank(_ hint: String?) -> Int {
+        switch hint {
+        case "portal_venous": return 0
+        case nil: return 1
+        case "delayed": return 2
+        case "arterial": return 3
+        default: return 4
+        }
     }
 }
 

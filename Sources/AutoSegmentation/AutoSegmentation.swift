@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/1"
+    public static let method = "htb-auto/2"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -33,6 +33,8 @@ public enum AutoSegmentation {
         public var parenchymaRobustSDHU: Double?
         public var lesionThresholdHU: Double?
         public var lesionsRejectedAsElongated: Int?
+        /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
+        public var surfaceLesionsAddedML: Double?
         /// Reasons to doubt the automatic liver (see `plausibilityConcerns`); empty when none.
         public var concerns: [String] = []
         public var seconds: Double
@@ -46,6 +48,7 @@ public enum AutoSegmentation {
             case parenchymaRobustSDHU = "parenchyma_robust_sd_hu"
             case lesionThresholdHU = "lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
+            case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case concerns
             case seconds
         }
@@ -96,7 +99,9 @@ public enum AutoSegmentation {
             liverSmall = Filters.downsample(given, factor: f)
         } else {
             let l = try LiverSegmenter.segment(small)
-            liverSmall = l.liver
+            let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
+            liverSmall = withSurface.liver
+            info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
         }

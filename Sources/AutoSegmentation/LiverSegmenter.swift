@@ -14,6 +14,8 @@ import Volumetry
 public enum LiverSegmenter {
     public struct Result: Sendable {
         public var liver: Mask
+        /// The body (largest region above -300 HU), for later steps.
+        public var body: Mask
         public var modeHU: Float
         public var robustSDHU: Float
     }
@@ -52,7 +54,7 @@ public enum LiverSegmenter {
         for v in 0..<liver.voxels.count where band.voxels[v] == 0 { liver.voxels[v] = 0 }
         liver = Filters.erode(Filters.dilate(liver, radiusMM: 4), radiusMM: 4)
         liver = Filters.fillHolesPerSlice(liver)
-        return Result(liver: liver, modeHU: mode, robustSDHU: sd)
+        return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd)
     }
 
     @inline(__always) static func x(of v: Int, _ g: Geometry) -> Double {

@@ -1,6 +1,7 @@
 import Analysis
 @testable import AutoSegmentation
 import DicomIO
+import Filters
 import Evaluation
 import Foundation
 import Testing
@@ -26,7 +27,7 @@ struct AutoSegmentationRealTests {
     /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-         0.90, 0.01, 9),
+         0.92, 0.55, 4.5),
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
          0.87, 0.30, 1.5),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
@@ -46,17 +47,17 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (liver Dice): 0.789, 0.710, 0.827. HTB is far off on all three
-    /// (18, 62 and 84 points): lesions at the surface and tumour-dominated livers are this
-    /// method's known failure; the mid and high samples are caught by the plausibility check
+    /// Measured when written (liver Dice): 0.856, 0.714, 0.827. HTB is off on all three
+    /// (5, 62 and 84 points): hyper-enhancing lesions and tumour-dominated livers are this
+    /// method's known failures; the mid and high samples are caught by the plausibility check
     /// (next test), the low one is not.
     @Test("liver Dice on each sample stays at or above the measured floor",
-          arguments: [("phantom-htb-low", 0.77), ("phantom-htb-mid", 0.69), ("phantom-htb-high", 0.80)])
+          arguments: [("phantom-htb-low", 0.84), ("phantom-htb-mid", 0.69), ("phantom-htb-high", 0.80)])
     func sample(_ name: String, _ floor: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
         #expect(r.liver.dice >= floor)
-        if name == "phantom-htb-low" { #expect(r.htbAbsoluteErrorPoints <= 19) }
+        if name == "phantom-htb-low" { #expect(r.htbAbsoluteErrorPoints <= 6 && r.lesions.dice >= 0.55) }
     }
 
     @Test("tumour-dominated samples: the implausible parenchyma is flagged, and the rules get no imaging figures")
@@ -106,6 +107,21 @@ struct AutoSegmentationPhantomTests {
         let e = LesionSegmenter.symmetricEigenvalues(2, 3, 4, 1, 0, 0.5)
         // Trace and determinant of [[2,1,0],[1,3,0.5],[0,0.5,4]] are 9 and 19.5.
         #expect(abs(e.0 + e.1 + e.2 - 9) < 1e-9 && abs(e.0 * e.1 * e.2 - 19.5) < 1e-9 && e.0 <= e.1 && e.1 <= e.2)
+    }
+
+    @Test("convex hull per slice: an L-shape fills to its triangle hull, edges included; empty slices stay empty")
+    func hull() throws {
+        let g = Geometry(dims: Dims(7, 7, 2), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1, 1, 1), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        var m = Mask(repeating: 0, geometry: g)
+        for i in 1...5 { m[i, 5, 0] = 1 }   // bottom bar
+        for j in 1...5 { m[1, j, 0] = 1 }   // left bar
+        let h = Filters.convexHullPerSlice(m)
+        // Hull = triangle (1,1), (1,5), (5,5): inside when i - 1 <= j - 1, i.e. i <= j.
+        for j in 0..<7 { for i in 0..<7 {
+            let inside = i >= 1 && j <= 5 && i <= j && j >= 1
+            #expect((h[i, j, 0] != 0) == inside, "(\(i), \(j))")
+        } }
+        #expect((0..<49).allSatisfy { h.voxels[49 + $0] == 0 })
     }
 
     @Test("crop and paste: positions in mm are kept, the round trip is exact")
