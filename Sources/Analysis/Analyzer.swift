@@ -175,7 +175,7 @@ public struct Analysis: Sendable {
         var warnings = ct.warnings + w1 + w2
         if let automatic {
             let parts = [liverLoaded.isEmpty ? "liver" : nil, lesionLoaded.isEmpty ? "lesions" : nil].compactMap { $0 }.joined(separator: " and ")
-            warnings.append(LoadWarning("automatic_segmentation", "\(parts) segmented automatically (\(automatic.method)); this method misses lesions at the liver's surface and "
+            warnings.append(LoadWarning("automatic_segmentation", "\(parts) segmented automatically (\(automatic.method)); this method misses lesions that are not darker than the liver and "
                 + "fails on tumour-dominated livers (README, 'Automatic segmentation'): confirm the contours on the overlays before acting on HTB"))
             for c in automatic.concerns { warnings.append(LoadWarning("automatic_liver_implausible", c)) }
         }

@@ -34,6 +34,14 @@ struct AutoSegmentationRealTests {
          0.93, nil, 0.8),
     ]
 
+    @Test("without masks, HCC 1720's delayed series is chosen over its arterial one (phase preference)")
+    func phaseChoice() throws {
+        let inventory = try Inventory.scan(Paths.realData + "/HCC-TACE-Seg/1720")
+        let choice = try SeriesChooser.choose(in: inventory, selector: nil, masks: [])
+        #expect(choice.entry.seriesDescription == "31_EQP_Ax5.00mm" && choice.entry.phaseHint == "delayed")
+        #expect(choice.reason.contains("preferred phase"))
+    }
+
     @Test("liver, lesions and HTB stay at or above the measured floors", arguments: 0..<3)
     func realCase(_ n: Int) throws {
         let d = Paths.realData + "/", c = Self.cases[n]
