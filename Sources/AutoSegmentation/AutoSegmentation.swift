@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/2"
+    public static let method = "htb-auto/3"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -32,6 +32,8 @@ public enum AutoSegmentation {
         public var parenchymaModeHU: Double?
         public var parenchymaRobustSDHU: Double?
         public var lesionThresholdHU: Double?
+        /// Hyper-enhancing lesions lie above this (smoothed HU).
+        public var brightLesionThresholdHU: Double?
         public var lesionsRejectedAsElongated: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
@@ -47,6 +49,7 @@ public enum AutoSegmentation {
             case parenchymaModeHU = "parenchyma_mode_hu"
             case parenchymaRobustSDHU = "parenchyma_robust_sd_hu"
             case lesionThresholdHU = "lesion_threshold_hu"
+            case brightLesionThresholdHU = "bright_lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case concerns
@@ -109,6 +112,7 @@ public enum AutoSegmentation {
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
         info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)
         info.lesionThresholdHU = lesionSmall.thresholdHU.map(Double.init)
+        info.brightLesionThresholdHU = lesionSmall.brightThresholdHU.map(Double.init)
         info.lesionsRejectedAsElongated = lesionSmall.rejectedElongated
         let liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)

@@ -11,14 +11,16 @@ import Volumetry
 /// than 3 mm in the liver and 3 mm in the dark region (an opening that drops rims, fissures and
 /// thin vessels); seeds of fewer than 4 voxels and seed components elongated like vessels (principal-axis ratio > 2.5) are
 /// rejected; kept seeds regrow up to 7 mm (from the opened seed) within the dark region, and regions smaller than a
-/// 5 mm sphere are dropped. Hyper-enhancing lesions are not segmented yet (they are told from
-/// enhancing vessels only by shape, which this version does not attempt).
+/// 5 mm sphere are dropped. Hyper-enhancing lesions: the same on regions brighter than
+/// mode + max(3 SD, 20 HU), with seeds of at least 0.1 mL and a principal-axis ratio of at most 2,
+/// as enhancing vessels are the bright structure a liver usually holds.
 public enum LesionSegmenter {
     public struct Result: Sendable {
         public var lesions: Mask
         public var modeHU: Float?
         public var robustSDHU: Float?
         public var thresholdHU: Float?
+        public var brightThresholdHU: Float?
         public var rejectedElongated: Int
     }
 
@@ -30,6 +32,13 @@ public enum LesionSegmenter {
     public static let regrowMM = 7.0
     public static let maximumElongation = 2.5
     public static let minimumDiameterMM = 5.0
+    /// Hyper-enhancing lesions: brighter than mode + max(3 SD, 20 HU), seeds of >= 0.1 mL and a
+    /// principal-axis ratio <= 2 (enhancing vessels, the usual bright structure in the liver, are
+    /// tubes: stricter than for dark regions).
+    public static let brightContrastSD: Float = 3
+    public static let brightContrastHU: Float = 20
+    public static let maximumBrightElongation = 2.0
+    public static let minimumBrightSeedML = 0.1
 
     public static func segment(_ ct: CTVolume, liver: Mask) -> Result {
         // All of the work lies within the liver's box; 10 mm more covers the smoothing's reach.
@@ -51,26 +60,40 @@ public enum LesionSegmenter {
             return Result(lesions: empty, rejectedElongated: 0)
         }
         let threshold = mode - max(minimumContrastSD * sd, minimumContrastHU)
-        var dark = empty, deepDark = empty
-        for v in 0..<dark.voxels.count where liver.voxels[v] != 0 && smooth.voxels[v] < threshold {
-            dark.voxels[v] = 1
-            if inner.voxels[v] != 0 { deepDark.voxels[v] = 1 }
+        let brightThreshold = mode + max(brightContrastSD * sd, brightContrastHU)
+        var dark = empty, bright = empty
+        for v in 0..<dark.voxels.count where liver.voxels[v] != 0 {
+            if smooth.voxels[v] < threshold { dark.voxels[v] = 1 } else if smooth.voxels[v] > brightThreshold { bright.voxels[v] = 1 }
         }
-        let seeds = components(of: Filters.erode(deepDark, radiusMM: seedDepthMM), connectivity: .faces6)
-        var kept = empty
         var rejected = 0
-        // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.
-        for c in seeds.voxels where c.count >= 4 {
-            if elongation(c, g) <= maximumElongation { for v in c { kept.voxels[v] = 1 } } else { rejected += 1 }
-        }
-        var grown = Filters.dilate(kept, radiusMM: regrowMM)
-        for v in 0..<grown.voxels.count where dark.voxels[v] == 0 { grown.voxels[v] = 0 }
+        let darkLesions = blobs(in: dark, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, rejected: &rejected)
+        let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumBrightElongation, minimumSeedML: minimumBrightSeedML, rejected: &rejected)
+        let grown = darkLesions.union(brightLesions)
         let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / g.voxelVolumeMM3
         var out = empty
         for c in components(of: grown, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
             for v in c { out.voxels[v] = 1 }
         }
-        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, rejectedElongated: rejected)
+        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected)
+    }
+
+    /// Compact regions of `region`: seeds deeper than `seedDepthMM` in it and in `inner`, of at
+    /// least 4 voxels and `minimumSeedML`, no more elongated than `maximumElongation`, regrown by
+    /// `regrowMM` within `region`.
+    static func blobs(in region: Mask, inner: Mask, maximumElongation: Double, minimumSeedML: Double, rejected: inout Int) -> Mask {
+        let g = region.geometry
+        var deep = region
+        for v in 0..<deep.voxels.count where inner.voxels[v] == 0 { deep.voxels[v] = 0 }
+        let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6)
+        var kept = Mask(repeating: 0, geometry: g)
+        let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
+        // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.
+        for c in seeds.voxels where Double(c.count) >= minimumVoxels {
+            if elongation(c, g) <= maximumElongation { for v in c { kept.voxels[v] = 1 } } else { rejected += 1 }
+        }
+        var grown = Filters.dilate(kept, radiusMM: regrowMM)
+        for v in 0..<grown.voxels.count where region.voxels[v] == 0 { grown.voxels[v] = 0 }
+        return grown
     }
 
     /// sqrt(largest / smallest eigenvalue) of the voxel positions' covariance in mm: 1 for a
