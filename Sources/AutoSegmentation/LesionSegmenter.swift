@@ -71,7 +71,7 @@ public enum LesionSegmenter {
         let grown = darkLesions.union(brightLesions)
         let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / g.voxelVolumeMM3
         var out = empty
-        for c in components(of: grown, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
+        for c in components(of: grown, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
             for v in c { out.voxels[v] = 1 }
         }
         return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected)
@@ -84,7 +84,7 @@ public enum LesionSegmenter {
         let g = region.geometry
         var deep = region
         for v in 0..<deep.voxels.count where inner.voxels[v] == 0 { deep.voxels[v] = 0 }
-        let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6)
+        let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false)
         var kept = Mask(repeating: 0, geometry: g)
         let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
         // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.

@@ -39,7 +39,7 @@ public enum LiverSegmenter {
         let width = max(3 * sd, 15)
         let band = Filters.band(smooth, lo: mode - width, hi: mode + width, within: body)
         let core = Filters.erode(band, radiusMM: 10)
-        let parts = components(of: core, connectivity: .faces6)
+        let parts = components(of: core, connectivity: .faces6, sortedVoxels: false)
         var best: [Int]? = nil
         for p in parts.voxels {
             let onRight = p.reduce(0) { $0 + (right.voxels[$1] != 0 ? 1 : 0) }

@@ -46,7 +46,7 @@ enum SurfaceLesions {
             dark.voxels[v] = 1
             if hull.voxels[v] != 0 { candidates.voxels[v] = 1 }
         }
-        let cores = components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6)
+        let cores = components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false)
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
         for core in cores.voxels where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
             // The core's box, grown by the regrowth and one voxel for the boundary.

@@ -29,16 +29,22 @@ public enum Filters {
                 let shared = UncheckedSendable(buffer)
                 concurrentChunks(counts[others[1]]) { range in
                     let data = shared.value
-                    var line = [Float](repeating: 0, count: n)
-                    for b in range { for a in 0..<countA {
-                        let base = a * strideA + b * strideB
-                        for i in 0..<n { line[i] = data[base + i * stride] }
-                        for i in 0..<n {
-                            var acc: Float = 0
-                            for k in -r...r { acc += taps[k + r] * line[min(n - 1, max(0, i + k))] }
-                            data[base + i * stride] = acc
+                    // The line padded by r replicated border values on each side: no clamping per tap.
+                    var line = [Float](repeating: 0, count: n + 2 * r)
+                    line.withUnsafeMutableBufferPointer { padded in
+                        taps.withUnsafeBufferPointer { kernel in
+                            for b in range { for a in 0..<countA {
+                                let base = a * strideA + b * strideB
+                                for i in 0..<n { padded[i + r] = data[base + i * stride] }
+                                for i in 0..<r { padded[i] = padded[r]; padded[n + r + i] = padded[n + r - 1] }
+                                for i in 0..<n {
+                                    var acc: Float = 0
+                                    for k in 0...(2 * r) { acc += kernel[k] * padded[i + k] }
+                                    data[base + i * stride] = acc
+                                }
+                            } }
                         }
-                    } }
+                    }
                 }
             }
         }
@@ -91,7 +97,7 @@ public enum Filters {
 
     /// The largest connected component (nil-safe: an empty mask stays empty).
     public static func largestComponent(_ m: Mask, connectivity: Connectivity = .faces6) -> Mask {
-        let c = components(of: m, connectivity: connectivity)
+        let c = components(of: m, connectivity: connectivity, sortedVoxels: false)
         var out = Mask(repeating: 0, geometry: m.geometry)
         if let biggest = c.voxels.first { for v in biggest { out.voxels[v] = 1 } }
         return out
@@ -124,7 +130,7 @@ public enum Filters {
 
     /// The most frequent value of `v` inside `mask` between lo and hi (histogram of `binWidth`,
     /// smoothed over `smoothBins`), and a robust spread: 1.4826 x the median absolute deviation
-    /// of the values within 50 of the mode (an SD for Gaussian data).
+    /// of the values within 50 of the mode (an SD for Gaussian data; the median to 0.01 HU).
     public static func mode(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
                             smoothBins: Int = 3) -> (mode: Float, robustSD: Float)? {
         let bins = Int(((hi - lo) / binWidth).rounded(.up))
@@ -143,10 +149,21 @@ public enum Filters {
         }
         let peak = s.indices.max { s[$0] < s[$1] }!
         let m = lo + (Float(peak) + 0.5) * binWidth
-        var dev: [Float] = []
-        for i in 0..<v.voxels.count where mask.voxels[i] != 0 && abs(v.voxels[i] - m) < 50 { dev.append(abs(v.voxels[i] - m)) }
-        dev.sort()
-        return (m, dev.isEmpty ? 0 : 1.4826 * dev[dev.count / 2])
+        // The median absolute deviation from a histogram of 0.01 HU bins (no sort of millions of values).
+        let devBins = 5000
+        var dh = [Int](repeating: 0, count: devBins)
+        var n = 0
+        for i in 0..<v.voxels.count where mask.voxels[i] != 0 {
+            let dv = abs(v.voxels[i] - m)
+            if dv < 50 { dh[min(devBins - 1, Int(dv * 100))] += 1; n += 1 }
+        }
+        guard n > 0 else { return (m, 0) }
+        var seen = 0, median: Float = 0
+        for b in 0..<devBins {
+            seen += dh[b]
+            if seen > n / 2 { median = (Float(b) + 0.5) / 100; break }
+        }
+        return (m, 1.4826 * median)
     }
 }
 
