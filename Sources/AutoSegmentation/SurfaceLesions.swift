@@ -9,11 +9,13 @@ import Volumetry
 /// parenchyma in any slice, so hole filling cannot bring them back. Candidates are tissue darker
 /// than the parenchyma (below mode - max(2 SD, 10 HU), statistics from the liver eroded by 3 mm,
 /// Gaussian 2 mm) but above 30 HU (bile, fluid and fat stay out), outside the liver and inside
-/// its convex hull, slice by slice. A 2 mm erosion separates them from thin neighbours; a core of
-/// at least 0.5 mL, compact (principal-axis ratio <= 3, unlike bowel and vessels; the hull can cut
-/// a lesion into a crescent, hence more than the lesion step's 2.5), regrows by
-/// 4 mm more within the dark tissue, and is added when at least 20 % of the regrown region's
-/// boundary faces the liver (it sits in the liver's outline rather than beside it).
+/// its convex hull, slice by slice (the hull of the liver within +-7.5 mm of the slice, as a
+/// lesion at the dome reaches above the last slice where parenchyma surrounds it). A 2 mm
+/// erosion separates them from thin neighbours; a core of at least 0.5 mL, compact
+/// (principal-axis ratio <= 3, unlike bowel and vessels; the hull can cut a lesion into a
+/// crescent, hence more than the lesion step's 2.5), regrows by 4 mm more within the dark
+/// tissue, and is added when at least 20 % of the regrown region's boundary faces the liver (it
+/// sits in the liver's outline rather than beside it).
 enum SurfaceLesions {
     static let smoothingSigmaMM = 2.0
     static let minimumHU: Float = 30
@@ -22,6 +24,8 @@ enum SurfaceLesions {
     static let minimumCoreML = 0.5
     static let maximumElongation = 3.0
     static let minimumContact = 0.2
+    /// Half-height of the slab whose liver makes each slice's hull (see `within`).
+    static let slabMM = 7.5
 
     /// The liver with the surface lesions found, and the volume added (mL).
     static func include(_ ct: CTVolume, body: Mask, liver: Mask) -> (liver: Mask, addedML: Double) {
@@ -40,7 +44,16 @@ enum SurfaceLesions {
         let inner = Filters.erode(liver, radiusMM: 3)
         guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else { return (added, 0) }
         let threshold = mode - max(2 * sd, 10)
-        let hull = Filters.convexHullPerSlice(liver)
+        // The hull of each slice takes in the liver of the slices within `slabMM`: a lesion at the
+        // dome reaches above the last slice where parenchyma surrounds it.
+        var slab = liver
+        let n = Int(slabMM / g.spacingMM.z), per = d.sliceCount
+        if n > 0 {
+            for k in 0..<d.z { for k2 in max(0, k - n)...min(d.z - 1, k + n) where k2 != k {
+                for p in 0..<per where liver.voxels[k2 * per + p] != 0 { slab.voxels[k * per + p] = 1 }
+            } }
+        }
+        let hull = Filters.convexHullPerSlice(slab)
         var dark = Mask(repeating: 0, geometry: g), candidates = dark
         for v in 0..<dark.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU && smooth.voxels[v] < threshold {
             dark.voxels[v] = 1

@@ -27,7 +27,7 @@ struct AutoSegmentationRealTests {
     /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-         0.92, 0.55, 4.5),
+         0.92, 0.58, 3),
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
          0.87, 0.30, 1.5),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
@@ -55,17 +55,17 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (liver Dice): 0.856, 0.714, 0.827. HTB is off on all three
-    /// (5, 62 and 84 points): hyper-enhancing lesions and tumour-dominated livers are this
+    /// Measured when written (liver Dice): 0.860, 0.816, 0.825. HTB is off on all three
+    /// (6, 37 and 84 points): hyper-enhancing lesions and tumour-dominated livers are this
     /// method's known failures; the mid and high samples are caught by the plausibility check
     /// (next test), the low one is not.
     @Test("liver Dice on each sample stays at or above the measured floor",
-          arguments: [("phantom-htb-low", 0.84), ("phantom-htb-mid", 0.69), ("phantom-htb-high", 0.80)])
+          arguments: [("phantom-htb-low", 0.84), ("phantom-htb-mid", 0.79), ("phantom-htb-high", 0.80)])
     func sample(_ name: String, _ floor: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
         #expect(r.liver.dice >= floor)
-        if name == "phantom-htb-low" { #expect(r.htbAbsoluteErrorPoints <= 6 && r.lesions.dice >= 0.55) }
+        if name == "phantom-htb-low" { #expect(r.htbAbsoluteErrorPoints <= 6.5 && r.lesions.dice >= 0.55) }
     }
 
     @Test("tumour-dominated samples: the implausible parenchyma is flagged, and the rules get no imaging figures")
