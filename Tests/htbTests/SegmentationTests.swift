@@ -110,12 +110,13 @@ struct SegmentationTests {
 }
 
 extension SegmentationTests {
-    @Test("--save-masks writes a SEG over the source series and a label map that give the same volumes back")
-    func saveMasks() throws {
+    @Test("--save-masks writes a SEG over the source series and a label map that give the same volumes back (expert and automatic masks)",
+          arguments: [false, true])
+    func saveMasks(automatic: Bool) throws {
         let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-mid"
         let out = Paths.temporaryDirectory()
-        let r = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
-                            "--out", out, "--no-png", "--save-masks"])
+        let masks = automatic ? [] : ["--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*"]
+        let r = try runHTB(["analyze", sample] + masks + ["--out", out, "--no-png", "--save-masks"])
         #expect(r.status == 0, "\(r.stderr)")
         let first = try Report.decode(Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
         #expect(first.masks == ["masks.seg.dcm", "labels.nii.gz"])
