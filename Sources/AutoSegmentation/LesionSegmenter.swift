@@ -13,7 +13,9 @@ import Volumetry
 /// rejected; kept seeds regrow up to 7 mm (from the opened seed) within the dark region, and regions smaller than a
 /// 5 mm sphere are dropped. Hyper-enhancing lesions: the same on regions brighter than
 /// mode + max(3 SD, 20 HU), with seeds of at least 0.1 mL and a principal-axis ratio of at most 2,
-/// as enhancing vessels are the bright structure a liver usually holds.
+/// as enhancing vessels are the bright structure a liver usually holds. Finally each lesion takes
+/// in its margin: voxels within 5 mm that lie more than 1.5 SD from the parenchyma mode, darker
+/// or brighter (enhancing rims, capsules, calcifications, partial volume at the edge).
 public enum LesionSegmenter {
     public struct Result: Sendable {
         public var lesions: Mask
@@ -39,6 +41,9 @@ public enum LesionSegmenter {
     public static let brightContrastHU: Float = 20
     public static let maximumBrightElongation = 2.0
     public static let minimumBrightSeedML = 0.1
+    /// Lesion margin: within 5 mm of a lesion, voxels more than 1.5 SD from the parenchyma mode.
+    public static let marginMM = 5.0
+    public static let marginContrastSD: Float = 1.5
 
     public static func segment(_ ct: CTVolume, liver: Mask) -> Result {
         // All of the work lies within the liver's box; 10 mm more covers the smoothing's reach.
@@ -68,7 +73,12 @@ public enum LesionSegmenter {
         var rejected = 0
         let darkLesions = blobs(in: dark, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, rejected: &rejected)
         let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumBrightElongation, minimumSeedML: minimumBrightSeedML, rejected: &rejected)
-        let grown = darkLesions.union(brightLesions)
+        var grown = darkLesions.union(brightLesions)
+        // The margin: voxels near a lesion that do not look like parenchyma (rims, capsules,
+        // calcifications, partial volume at the edge) belong to it.
+        var margin = Filters.dilate(grown, radiusMM: marginMM)
+        for v in 0..<margin.voxels.count where liver.voxels[v] == 0 || abs(smooth.voxels[v] - mode) <= marginContrastSD * sd { margin.voxels[v] = 0 }
+        grown = grown.union(margin)
         let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / g.voxelVolumeMM3
         var out = empty
         for c in components(of: grown, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {

@@ -27,11 +27,11 @@ struct AutoSegmentationRealTests {
     /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-         0.92, 0.58, 3),
+         0.92, 0.58, 1.5),
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.87, 0.30, 1.5),
+         0.87, 0.38, 1.5),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.93, nil, 0.8),
+         0.93, nil, 1),
     ]
 
     @Test("without masks, HCC 1720's delayed series is chosen over its arterial one (phase preference)")
@@ -56,7 +56,7 @@ struct AutoSegmentationRealTests {
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
     /// Measured when written (liver Dice): 0.860, 0.816, 0.825. HTB is off on all three
-    /// (6, 37 and 84 points): hyper-enhancing lesions and tumour-dominated livers are this
+    /// (4.8, 34 and 84 points): hyper-enhancing lesions and tumour-dominated livers are this
     /// method's known failures; the mid and high samples are caught by the plausibility check
     /// (next test), the low one is not.
     @Test("liver Dice on each sample stays at or above the measured floor",
