@@ -144,7 +144,7 @@ public enum QualityAssurance {
     public static func csv(_ results: [QAResult]) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
         var out = "case,series,liver_dice,liver_jaccard,liver_rvd,liver_assd_mm,liver_hd95_mm,lesion_dice,lesion_jaccard,lesion_rvd,lesion_assd_mm,lesion_hd95_mm,"
-            + "lesion_recall,lesion_precision,lesion_f1,lesion_recall_10mm,lesion_precision_10mm,lesion_f1_10mm,htb_pred,htb_truth,htb_abs_error,category_pred,category_truth,category_agrees\n"
+            + "lesion_recall,lesion_precision,lesion_f1,lesion_recall_10mm,lesion_precision_10mm,lesion_f1_10mm,htb_pred,htb_truth,htb_abs_error,category_pred,category_truth,category_agrees,predicted_source,segmentation_seconds\n"
         for r in results {
             let cells: [String] = [
                 r.name.contains(",") ? "\"\(r.name)\"" : r.name, r.series,
@@ -152,6 +152,7 @@ public enum QualityAssurance {
                 f(r.lesions.dice), f(r.lesions.jaccard), f(r.lesions.relativeVolumeDifference), f(r.lesions.averageSymmetricSurfaceDistanceMM), f(r.lesions.hausdorff95MM),
                 f(r.detection.recall), f(r.detection.precision), f(r.detection.f1), f(r.detection10mm.recall), f(r.detection10mm.precision), f(r.detection10mm.f1),
                 f(r.htbPredictedPercent), f(r.htbTruthPercent), f(r.htbAbsoluteErrorPoints), r.categoryPredicted, r.categoryTruth, r.categoryAgrees ? "yes" : "no",
+                r.predictedSource.contains(",") ? "\"\(r.predictedSource)\"" : r.predictedSource, f(r.segmentationSeconds),
             ]
             out += cells.joined(separator: ",") + "\n"
         }
