@@ -225,23 +225,24 @@ extension Filters {
         for k in 0..<d.z {
             let base = k * d.sliceCount
             // Row extremes are enough: the hull of all inside pixels is the hull of these.
-            var points: [(Int, Int)] = []
+            var points: [(Double, Double)] = []
             for j in 0..<d.y {
                 var lo = -1, hi = -1
                 for i in 0..<d.x where m.voxels[base + j * d.x + i] != 0 { if lo < 0 { lo = i }; hi = i }
-                if lo >= 0 { points.append((lo, j)); if hi != lo { points.append((hi, j)) } }
+                if lo >= 0 { points.append((Double(lo), Double(j))); if hi != lo { points.append((Double(hi), Double(j))) } }
             }
             guard !points.isEmpty else { continue }
             let hull = convexHull(points)
-            let jMin = hull.map(\.1).min()!, jMax = hull.map(\.1).max()!
+            let jMin = Int(hull.map(\.1).min()!), jMax = Int(hull.map(\.1).max()!)
             for j in jMin...jMax {
+                let y = Double(j)
                 // The hull's extent along this row: where its edges cross the row.
                 var xMin = Double.infinity, xMax = -Double.infinity
                 for e in 0..<hull.count {
                     let p = hull[e], q = hull[(e + 1) % hull.count]
-                    if p.1 == j { xMin = min(xMin, Double(p.0)); xMax = max(xMax, Double(p.0)) }
-                    if (p.1 - j) * (q.1 - j) < 0 {
-                        let x = Double(p.0) + Double(q.0 - p.0) * Double(j - p.1) / Double(q.1 - p.1)
+                    if p.1 == y { xMin = min(xMin, p.0); xMax = max(xMax, p.0) }
+                    if (p.1 - y) * (q.1 - y) < 0 {
+                        let x = p.0 + (q.0 - p.0) * (y - p.1) / (q.1 - p.1)
                         xMin = min(xMin, x); xMax = max(xMax, x)
                     }
                 }
@@ -251,23 +252,5 @@ extension Filters {
             }
         }
         return out
-    }
-
-    /// Andrew's monotone chain: hull vertices in counter-clockwise order, collinear points dropped
-    /// (one or two points come back as they are).
-    static func convexHull(_ points: [(Int, Int)]) -> [(Int, Int)] {
-        let p = points.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        guard p.count > 2 else { return p }
-        func cross(_ o: (Int, Int), _ a: (Int, Int), _ b: (Int, Int)) -> Int { (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0) }
-        var lower: [(Int, Int)] = [], upper: [(Int, Int)] = []
-        for q in p {
-            while lower.count >= 2 && cross(lower[lower.count - 2], lower[lower.count - 1], q) <= 0 { lower.removeLast() }
-            lower.append(q)
-        }
-        for q in p.reversed() {
-            while upper.count >= 2 && cross(upper[upper.count - 2], upper[upper.count - 1], q) <= 0 { upper.removeLast() }
-            upper.append(q)
-        }
-        return Array(lower.dropLast() + upper.dropLast())
     }
 }

@@ -52,7 +52,7 @@ public func axialDiameters(voxels: [Int], geometry g: Geometry) -> AxialDiameter
 
 /// Andrew's monotone chain; returns the hull vertices counter-clockwise (a single point or a
 /// segment degenerates gracefully).
-func convexHull(_ points: [(Double, Double)]) -> [(Double, Double)] {
+public func convexHull(_ points: [(Double, Double)]) -> [(Double, Double)] {
     let p = points.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
     if p.count < 3 { return p }
     func cross(_ o: (Double, Double), _ a: (Double, Double), _ b: (Double, Double)) -> Double {
