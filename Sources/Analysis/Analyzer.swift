@@ -158,12 +158,7 @@ public struct Analysis: Sendable {
         // alone = lesions inside it; lesion masks alone = the liver around them.
         var automatic: AutoSegmentation.Info?
         if liverLoaded.isEmpty || lesionLoaded.isEmpty {
-            let auto: AutoSegmentation.Result
-            do {
-                auto = try AutoSegmentation.segment(ct.volume, liver: liverLoaded.isEmpty ? nil : liver)
-            } catch let e as AutoSegmentationError {
-                throw AnalysisError.segmentationFailed(study: request.studyPath, reason: "\(e)")
-            }
+            let auto = try segmentAutomatically(ct, liver: liverLoaded.isEmpty ? nil : liver, study: request.studyPath)
             automatic = auto.info
             func input(_ m: Mask) -> Report.MaskInput {
                 Report.MaskInput(path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic", method: auto.info.method, voxelCount: m.insideCount)
@@ -230,6 +225,16 @@ public struct Analysis: Sendable {
         report.guidelines = guidelines
         report.automatic = automatic
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)
+    }
+
+    /// The automatic segmentation of `ct` (lesions only, inside `liver`, when one is given), its
+    /// failure as an analysis error naming the study.
+    static func segmentAutomatically(_ ct: LoadedSeries, liver: Mask?, study: String) throws -> AutoSegmentation.Result {
+        do {
+            return try AutoSegmentation.segment(ct.volume, liver: liver)
+        } catch let e as AutoSegmentationError {
+            throw AnalysisError.segmentationFailed(study: study, reason: "\(e)")
+        }
     }
 
     /// Liver 1, lesion 2 (lesion wins), on the CT grid.

@@ -92,10 +92,7 @@ public enum QualityAssurance {
         var source = predLiver.isEmpty && predLesions.isEmpty ? "automatic" : predLiver.isEmpty || predLesions.isEmpty ? "mixed" : "given"
         var seconds: Double?
         if predLiver.isEmpty || predLesions.isEmpty {
-            let auto: AutoSegmentation.Result
-            do { auto = try AutoSegmentation.segment(ct.volume, liver: predLiver.isEmpty ? nil : pl) } catch let e as AutoSegmentationError {
-                throw AnalysisError.segmentationFailed(study: c.studyPath, reason: "\(e)")
-            }
+            let auto = try Analysis.segmentAutomatically(ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath)
             if predLiver.isEmpty { pl = auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
