@@ -89,14 +89,18 @@ public enum QualityAssurance {
         let (tl, _, _) = try Analysis.unite(truthLiver, ct: ct), (tt, _, _) = try Analysis.unite(truthLesions, ct: ct)
         var (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
         // Judged masks not given are htb's own, made as `analyze` makes them.
-        var source = predLiver.isEmpty && predLesions.isEmpty ? "automatic" : predLiver.isEmpty || predLesions.isEmpty ? "mixed" : "given"
+        let source = switch (predLiver.isEmpty, predLesions.isEmpty) {
+        case (true, true): "automatic"
+        case (true, false): "automatic liver, given lesions"
+        case (false, true): "given liver, automatic lesions"
+        case (false, false): "given"
+        }
         var seconds: Double?
         if predLiver.isEmpty || predLesions.isEmpty {
             let auto = try Analysis.segmentAutomatically(ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath)
             if predLiver.isEmpty { pl = auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
-            if source == "mixed" { source = predLiver.isEmpty ? "automatic liver, given lesions" : "given liver, automatic lesions" }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         let pred = try Volumetry.measure(liver: pl, lesions: pt)

@@ -70,13 +70,16 @@ enum SurfaceLesions {
             }
             let box = VoxelBox(lo: (lo.0, lo.1, lo.2), dims: Dims(hi.0 - lo.0 + 1, hi.1 - lo.1 + 1, hi.2 - lo.2 + 1))
                 .expanded(byMM: seedDepthMM + regrowMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
-            var seed = Mask(repeating: 0, geometry: g)
-            for v in core { seed.voxels[v] = 1 }
-            let localDark = dark.cropped(to: box), localLiver = liver.cropped(to: box)
-            var grown = Filters.dilate(seed.cropped(to: box), radiusMM: seedDepthMM + regrowMM)
+            // Work in the box only: the seed is laid there, the accepted region written back from it.
+            let b = box.dims, localDark = dark.cropped(to: box), localLiver = liver.cropped(to: box)
+            var seed = Mask(repeating: 0, geometry: localDark.geometry)
+            for v in core { seed.voxels[(v % d.x - box.lo.x) + b.x * (((v / d.x) % d.y - box.lo.y) + b.y * (v / d.sliceCount - box.lo.z))] = 1 }
+            var grown = Filters.dilate(seed, radiusMM: seedDepthMM + regrowMM)
             for v in 0..<grown.voxels.count where localDark.voxels[v] == 0 { grown.voxels[v] = 0 }
             if contact(grown, with: localLiver) >= minimumContact {
-                added = added.pasting(added.cropped(to: box).union(grown), at: box)
+                for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
+                    added.voxels[(v % b.x + box.lo.x) + d.x * ((v / b.x) % b.y + box.lo.y + d.y * (v / b.sliceCount + box.lo.z))] = 1
+                }
             }
         }
         return (added, added.volumeML)
