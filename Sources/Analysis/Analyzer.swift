@@ -170,8 +170,12 @@ public struct Analysis: Sendable {
         var warnings = ct.warnings + w1 + w2
         if let automatic {
             let parts = [liverLoaded.isEmpty ? "liver" : nil, lesionLoaded.isEmpty ? "lesions" : nil].compactMap { $0 }.joined(separator: " and ")
-            warnings.append(LoadWarning("automatic_segmentation", "\(parts) segmented automatically (\(automatic.method)); this method misses lesions that are not darker than the liver and "
-                + "fails on tumour-dominated livers (README, 'Automatic segmentation'): confirm the contours on the overlays before acting on HTB"))
+            warnings.append(LoadWarning("automatic_segmentation", "\(parts) segmented automatically (\(automatic.method)); this method misses lesions that differ little from the liver "
+                + "(README, 'Automatic segmentation'): confirm the contours on the overlays before acting on HTB"))
+            if automatic.tumourDominated == true, let t = automatic.tumourModeHU, let p = automatic.parenchymaModeHU {
+                warnings.append(LoadWarning("automatic_tumour_dominated", String(format: "the liver's most frequent tissue (%.0f HU) is implausible for parenchyma and was taken for tumour; "
+                    + "the parenchyma is the tissue around it (%.0f HU): a tumour-dominated liver, check the overlays", t, p)))
+            }
             for c in automatic.concerns { warnings.append(LoadWarning("automatic_liver_implausible", c)) }
         }
         if !r.liverTouchesFieldOfView.isEmpty {

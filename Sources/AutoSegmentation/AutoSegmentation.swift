@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/5"
+    public static let method = "htb-auto/6"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -37,6 +37,10 @@ public enum AutoSegmentation {
         public var lesionsRejectedAsElongated: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
+        /// True when the liver step's tissue was implausible for parenchyma and a second tissue
+        /// around it was taken for parenchyma (`TumourDominatedLiver`); the tumour's mode then.
+        public var tumourDominated: Bool?
+        public var tumourModeHU: Double?
         /// Reasons to doubt the automatic liver (see `plausibilityConcerns`); empty when none.
         public var concerns: [String] = []
         public var seconds: Double
@@ -52,6 +56,8 @@ public enum AutoSegmentation {
             case brightLesionThresholdHU = "bright_lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
+            case tumourDominated = "tumour_dominated"
+            case tumourModeHU = "tumour_mode_hu"
             case concerns
             case seconds
         }
@@ -97,18 +103,27 @@ public enum AutoSegmentation {
         let f = blockFactor(ct.geometry)
         let small = Filters.downsample(ct, factor: f)
         var info = Info(method: method, gridSpacingMM: small.geometry.spacingMM, seconds: 0)
-        let liverSmall: Mask
+        let liverSmall: Mask, lesionSmall: LesionSegmenter.Result
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
+            lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
         } else {
             let l = try LiverSegmenter.segment(small)
-            let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
-            liverSmall = withSurface.liver
-            info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
+            if let td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
+                liverSmall = td.liver
+                lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
+                info.tumourDominated = true
+                info.tumourModeHU = Double(td.tumourModeHU)
+            } else {
+                let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
+                liverSmall = withSurface.liver
+                info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
+                info.tumourDominated = false
+                lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
+            }
         }
-        let lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
         info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)
         info.lesionThresholdHU = lesionSmall.thresholdHU.map(Double.init)
@@ -117,7 +132,7 @@ public enum AutoSegmentation {
         let liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
         for v in 0..<lesions.voxels.count where liverFull.voxels[v] == 0 { lesions.voxels[v] = 0 }
-        if given == nil { info.concerns = plausibilityConcerns(modeHU: info.liverModeHU, liverML: liverFull.volumeML) }
+        if given == nil { info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML) }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         return Result(liver: liverFull, lesions: lesions, info: info)
     }

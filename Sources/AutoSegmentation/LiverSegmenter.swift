@@ -18,6 +18,8 @@ public enum LiverSegmenter {
         public var body: Mask
         public var modeHU: Float
         public var robustSDHU: Float
+        /// The CT smoothed by a 1 mm Gaussian, from which the band was cut.
+        public var smooth: Volume<Float>
     }
 
     public static func segment(_ small: CTVolume) throws -> Result {
@@ -54,7 +56,7 @@ public enum LiverSegmenter {
         for v in 0..<liver.voxels.count where band.voxels[v] == 0 { liver.voxels[v] = 0 }
         liver = Filters.erode(Filters.dilate(liver, radiusMM: 4), radiusMM: 4)
         liver = Filters.fillHolesPerSlice(liver)
-        return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd)
+        return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth)
     }
 
     @inline(__always) static func x(of v: Int, _ g: Geometry) -> Double {

@@ -55,30 +55,64 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (liver Dice): 0.860, 0.816, 0.825. HTB is off on all three
-    /// (4.8, 34 and 84 points): hyper-enhancing lesions and tumour-dominated livers are this
-    /// method's known failures; the mid and high samples are caught by the plausibility check
-    /// (next test), the low one is not.
-    @Test("liver Dice on each sample stays at or above the measured floor",
-          arguments: [("phantom-htb-low", 0.84), ("phantom-htb-mid", 0.79), ("phantom-htb-high", 0.80)])
-    func sample(_ name: String, _ floor: Double) throws {
+    /// Measured when written (htb-auto/6; liver Dice, HTB error): low 0.860 / 4.76 (its left
+    /// lobe beyond a large lesion is lost), mid 0.926 / 1.11, high 0.896 / 0.41 (tumour-dominated:
+    /// parenchyma found as the second tissue). Floors a little below; HTB on mid and high at
+    /// the target of 2 points.
+    @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
+          arguments: [("phantom-htb-low", 0.84, 0.55, 6.5), ("phantom-htb-mid", 0.91, 0.92, 2.0), ("phantom-htb-high", 0.88, 0.86, 2.0)])
+    func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
-        #expect(r.liver.dice >= floor)
-        if name == "phantom-htb-low" { #expect(r.htbAbsoluteErrorPoints <= 6.5 && r.lesions.dice >= 0.55) }
+        #expect(r.liver.dice >= liverFloor)
+        #expect(r.lesions.dice >= lesionFloor)
+        #expect(r.htbAbsoluteErrorPoints <= htbError)
+        #expect(r.categoryAgrees)
     }
 
-    @Test("tumour-dominated samples: the implausible parenchyma is flagged, and the rules get no imaging figures")
-    func implausible() throws {
-        for (name, flagged) in [("phantom-htb-low", false), ("phantom-htb-mid", true), ("phantom-htb-high", true)] {
+    @Test("tumour-dominated samples are recognised: parenchyma from the second tissue, figures to the rules, a warning")
+    func tumourDominated() throws {
+        for (name, dominated) in [("phantom-htb-low", false), ("phantom-htb-mid", true), ("phantom-htb-high", true)] {
             let a = try Analysis.run(.init(studyPath: Paths.packageRoot + "/SampleStudies/" + name, liverMasks: [], lesionMasks: []))
-            let concerns = try #require(a.report.automatic).concerns
-            #expect(concerns.isEmpty != flagged, "\(name): \(concerns)")
-            #expect(a.report.study.warnings.contains { $0.code == "automatic_liver_implausible" } == flagged)
-            #expect((a.report.flags == ["automatic_liver_implausible"]) == flagged)
+            let info = try #require(a.report.automatic)
+            #expect(info.tumourDominated == dominated, "\(name)")
+            #expect(info.concerns.isEmpty, "\(name): \(info.concerns)")
+            #expect(a.report.study.warnings.contains { $0.code == "automatic_tumour_dominated" } == dominated)
+            #expect(!a.report.flags.contains("automatic_liver_implausible"))
+            if dominated {
+                // The tumour's mode lies outside the plausible parenchyma range; the parenchyma's inside it.
+                #expect(!AutoSegmentation.plausibleParenchymaHU.contains(try #require(info.tumourModeHU)))
+                #expect(AutoSegmentation.plausibleParenchymaHU.contains(try #require(info.parenchymaModeHU)))
+            }
             let needs = a.report.guidelines?.treatments.values.flatMap(\.needs) ?? []
-            #expect(needs.contains("htb_percent") == flagged, "\(name)")
+            #expect(!needs.contains("htb_percent"), "\(name)")
         }
+    }
+
+    @Test("a liver-like object of implausible density with no second tissue around it is flagged; the rules get no imaging figures")
+    func implausible() throws {
+        // Fat body, a 200 HU ellipsoid (about 1.2 L) on the patient's right: no parenchyma anywhere.
+        let g = Geometry(dims: Dims(96, 80, 36), originMM: Vector3(-144, -120, -90), spacingMM: Vector3(3, 3, 5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        var ct = CTVolume(repeating: -1000, geometry: g)
+        for k in 0..<36 { for j in 0..<80 { for i in 0..<96 {
+            let p = g.positionMM(Double(i), Double(j), Double(k))
+            let body = (p.x / 140) * (p.x / 140) + (p.y / 110) * (p.y / 110) <= 1
+            let organ = pow((p.x + 60) / 70, 2) + pow(p.y / 60, 2) + pow(p.z / 70, 2) <= 1
+            if body { ct[i, j, k] = organ ? Int16(200 + (i * 7 + j * 13 + k * 5) % 11 - 5) : -100 }
+        } } }
+        let dir = Paths.temporaryDirectory("implausible")
+        try SeriesWriter.writeCT(ct, identity: SeriesIdentity(
+            patientName: "Implausible^Test", patientID: "IMPL", studyUID: "2.25.2001", seriesUID: "2.25.2002", frameOfReferenceUID: "2.25.2003",
+            studyDate: "20260101", seriesNumber: 1, seriesDescription: "implausible", studyDescription: "implausible", instanceUID: { "2.25.2004.\($0 + 1)" }), to: dir + "/ct")
+        let a = try Analysis.run(.init(studyPath: dir + "/ct", liverMasks: [], lesionMasks: []))
+        let info = try #require(a.report.automatic)
+        #expect(info.tumourDominated == false)
+        #expect(info.concerns.count == 1 && info.concerns[0].contains("outside 50-160 HU"), "\(info.concerns)")
+        #expect(abs(try #require(info.liverModeHU) - 200) < 8)
+        #expect(a.report.study.warnings.contains { $0.code == "automatic_liver_implausible" })
+        #expect(a.report.flags == ["automatic_liver_implausible"])
+        let needs = a.report.guidelines?.treatments.values.flatMap(\.needs) ?? []
+        #expect(needs.contains("htb_percent"))
         #expect(AutoSegmentation.plausibilityConcerns(modeHU: 105, liverML: 1600).isEmpty)
         #expect(AutoSegmentation.plausibilityConcerns(modeHU: 45, liverML: 1600).count == 1)
         #expect(AutoSegmentation.plausibilityConcerns(modeHU: 105, liverML: 300).first?.contains("300 mL") == true)

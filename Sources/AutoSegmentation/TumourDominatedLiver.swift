@@ -1,0 +1,83 @@
+import Filters
+import Foundation
+import VolumeModel
+import Volumetry
+
+/// A liver where tumour outweighs parenchyma.
+///
+/// The liver step takes the most frequent soft tissue of the patient's right half for liver
+/// parenchyma. When tumour makes up most of the liver, that tissue is tumour: its mode falls
+/// outside what an adult liver's parenchyma shows in any phase (`AutoSegmentation.plausibleParenchymaHU`),
+/// and the true parenchyma is left beside it, a second tissue wrapped around the tumour mass.
+/// This step runs only then: it looks in a 10 mm shell around the tumour-based liver for tissue
+/// inside the plausible range and more than 3 robust SDs from the tumour mode; if at least 10 %
+/// of the shell lies within 2 SDs of that tissue's mode, it is the parenchyma. The liver becomes
+/// the tumour-based liver plus the parenchyma band (its mode +- max(3 SD, 15 HU)) within 25 mm
+/// of it, opened by 6 mm (the abdominal wall and bowel loops at parenchyma density are thinner
+/// than 12 mm; the parenchyma wrapped around a tumour mass is thicker), connected to it, closed
+/// by 4 mm with holes filled slice by slice; the lesions are the liver's
+/// voxels nearer the tumour mode than the parenchyma mode, opened by 3 mm, components of at
+/// least a 5 mm sphere.
+///
+/// A tumour-dominated liver whose tumour density is plausible for parenchyma (a hypodense
+/// metastasis at 60 HU in the portal venous phase) is not recognised: the mode's range is the
+/// only trigger, chosen because it cannot fire on a liver whose parenchyma dominates.
+enum TumourDominatedLiver {
+    static let shellMM = 10.0
+    static let separationSD: Float = 3
+    static let minimumShellFraction = 0.10
+    static let growMM = 25.0
+    static let openBandMM = 6.0
+    static let closeMM = 4.0
+    static let openMM = 3.0
+
+    struct Result {
+        var liver: Mask
+        var lesions: Mask
+        var parenchymaModeHU: Float
+        var parenchymaRobustSDHU: Float
+        var tumourModeHU: Float
+    }
+
+    /// `liver` is the liver step's result, `mode`/`sd` its tissue statistics, `smooth` the CT
+    /// it was cut from. Nil when the tissue is plausible parenchyma or no second tissue is found.
+    static func detect(smooth: Volume<Float>, body: Mask, liver: Mask, modeHU m1: Float, robustSDHU sd1: Float) -> Result? {
+        let plausible = AutoSegmentation.plausibleParenchymaHU
+        guard !plausible.contains(Double(m1)) else { return nil }
+        let g = liver.geometry
+        var shell = Filters.dilate(liver, radiusMM: shellMM)
+        for v in 0..<shell.voxels.count where liver.voxels[v] != 0 || body.voxels[v] == 0 { shell.voxels[v] = 0 }
+        let shellCount = shell.insideCount
+        guard shellCount > 0 else { return nil }
+        var candidates = shell
+        for v in 0..<candidates.voxels.count where candidates.voxels[v] != 0 {
+            let x = smooth.voxels[v]
+            if !plausible.contains(Double(x)) || abs(x - m1) <= separationSD * sd1 { candidates.voxels[v] = 0 }
+        }
+        guard let (m2, sd2) = Filters.mode(smooth, within: candidates, lo: Float(plausible.lowerBound), hi: Float(plausible.upperBound)) else { return nil }
+        var near = 0
+        for v in 0..<shell.voxels.count where shell.voxels[v] != 0 && abs(smooth.voxels[v] - m2) <= 2 * sd2 { near += 1 }
+        guard Double(near) >= minimumShellFraction * Double(shellCount) else { return nil }
+
+        let width = max(3 * sd2, 15)
+        var reach = Filters.dilate(liver, radiusMM: growMM)
+        for v in 0..<reach.voxels.count where liver.voxels[v] == 0 && !(body.voxels[v] != 0 && abs(smooth.voxels[v] - m2) < width) { reach.voxels[v] = 0 }
+        // Opening cuts what is thinner than 12 mm (the abdominal wall, bowel loops) from the band.
+        reach = Filters.dilate(Filters.erode(reach, radiusMM: openBandMM), radiusMM: openBandMM).union(liver)
+        var grown = Mask(repeating: 0, geometry: g)
+        for c in components(of: reach, connectivity: .faces6, sortedVoxels: false).voxels where c.contains(where: { liver.voxels[$0] != 0 }) {
+            for v in c { grown.voxels[v] = 1 }
+        }
+        grown = Filters.fillHolesPerSlice(Filters.erode(Filters.dilate(grown, radiusMM: closeMM), radiusMM: closeMM).union(grown))
+
+        var tumour = Mask(repeating: 0, geometry: g)
+        for v in 0..<tumour.voxels.count where grown.voxels[v] != 0 && abs(smooth.voxels[v] - m1) < abs(smooth.voxels[v] - m2) { tumour.voxels[v] = 1 }
+        tumour = Filters.dilate(Filters.erode(tumour, radiusMM: openMM), radiusMM: openMM)
+        let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / g.voxelVolumeMM3
+        var lesions = Mask(repeating: 0, geometry: g)
+        for c in components(of: tumour, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
+            for v in c where grown.voxels[v] != 0 { lesions.voxels[v] = 1 }
+        }
+        return Result(liver: grown, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1)
+    }
+}
