@@ -37,6 +37,10 @@ public enum AutoSegmentation {
         public var lesionsRejectedAsElongated: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
+        /// Removed from the liver by the refinement (`LiverSegmenter.refine`) and as a tail
+        /// leaving it downwards (`InferiorTail`), mL.
+        public var refinementRemovedML: Double?
+        public var inferiorTailRemovedML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
         /// around it was taken for parenchyma (`TumourDominatedLiver`); the tumour's mode then.
         public var tumourDominated: Bool?
@@ -56,6 +60,8 @@ public enum AutoSegmentation {
             case brightLesionThresholdHU = "bright_lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
+            case refinementRemovedML = "refinement_removed_ml"
+            case inferiorTailRemovedML = "inferior_tail_removed_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
             case concerns
@@ -97,7 +103,9 @@ public enum AutoSegmentation {
     /// In-plane block factor that brings the spacing to about 1.5 mm.
     public static func blockFactor(_ g: Geometry) -> Int { max(1, Int((1.5 / min(g.spacingMM.x, g.spacingMM.y)).rounded())) }
 
-    /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in it.
+    /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
+    /// it: the liver step; then either the tumour-dominated liver (`TumourDominatedLiver`) or the
+    /// surface lesions, the lesions, the refinement and the inferior tail (`parenchymaDominated`).
     public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
@@ -117,11 +125,8 @@ public enum AutoSegmentation {
                 info.tumourDominated = true
                 info.tumourModeHU = Double(td.tumourModeHU)
             } else {
-                let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
-                liverSmall = withSurface.liver
-                info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
                 info.tumourDominated = false
-                lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
+                (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, info: &info)
             }
         }
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
@@ -135,5 +140,27 @@ public enum AutoSegmentation {
         if given == nil { info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML) }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         return Result(liver: liverFull, lesions: lesions, info: info)
+    }
+
+    /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's
+    /// result; lesions are found in it; the liver is refined with the lesions kept (a lesion the
+    /// refined liver still reaches stays whole, one it left out goes) and loses any tail leaving
+    /// it downwards.
+    private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
+        let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
+        info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
+        var lesions = LesionSegmenter.segment(small, liver: withSurface.liver)
+        var keep = lesions.lesions
+        for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 { keep.voxels[v] = 1 }
+        var refined = LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
+        for c in components(of: lesions.lesions, connectivity: .faces6, sortedVoxels: false).voxels {
+            let reached = c.contains { refined.voxels[$0] != 0 }
+            for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
+        }
+        info.refinementRemovedML = ((withSurface.liver.volumeML - refined.volumeML) * 100).rounded() / 100
+        let tail = InferiorTail.remove(refined)
+        info.inferiorTailRemovedML = (tail.removedML * 100).rounded() / 100
+        for v in 0..<tail.liver.voxels.count where tail.liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
+        return (tail.liver, lesions)
     }
 }

@@ -254,3 +254,28 @@ extension Filters {
         return out
     }
 }
+
+extension Filters {
+    /// Connected regions of one slice of `m` (4-connected in plane): a label per pixel of the
+    /// slice (0 outside, 1... inside) and the number of regions.
+    public static func sliceRegions(_ m: Mask, slice k: Int) -> (labels: [Int32], count: Int) {
+        let d = m.dims, base = k * d.sliceCount
+        var labels = [Int32](repeating: 0, count: d.sliceCount)
+        var count: Int32 = 0
+        var stack: [Int] = []
+        for start in 0..<d.sliceCount where m.voxels[base + start] != 0 && labels[start] == 0 {
+            count += 1
+            labels[start] = count
+            stack.append(start)
+            while let p = stack.popLast() {
+                let i = p % d.x, j = p / d.x
+                for q in [i > 0 ? p - 1 : -1, i + 1 < d.x ? p + 1 : -1, j > 0 ? p - d.x : -1, j + 1 < d.y ? p + d.x : -1]
+                where q >= 0 && labels[q] == 0 && m.voxels[base + q] != 0 {
+                    labels[q] = count
+                    stack.append(q)
+                }
+            }
+        }
+        return (labels, Int(count))
+    }
+}

@@ -27,11 +27,11 @@ struct AutoSegmentationRealTests {
     /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-         0.92, 0.58, 1.5),
+         0.925, 0.60, 1.6),
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.87, 0.38, 1.5),
+         0.935, 0.40, 1.3),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.93, nil, 1),
+         0.925, nil, 0.8),
     ]
 
     @Test("without masks, HCC 1720's delayed series is chosen over its arterial one (phase preference)")
@@ -55,12 +55,12 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (htb-auto/6; liver Dice, HTB error): low 0.860 / 4.76 (its left
+    /// Measured when written (htb-auto/6; liver Dice, HTB error): low 0.858 / 5.34 (its left
     /// lobe beyond a large lesion is lost), mid 0.926 / 1.11, high 0.896 / 0.41 (tumour-dominated:
     /// parenchyma found as the second tissue). Floors a little below; HTB on mid and high at
     /// the target of 2 points.
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.84, 0.55, 6.5), ("phantom-htb-mid", 0.91, 0.92, 2.0), ("phantom-htb-high", 0.88, 0.86, 2.0)])
+          arguments: [("phantom-htb-low", 0.85, 0.55, 6.0), ("phantom-htb-mid", 0.91, 0.92, 2.0), ("phantom-htb-high", 0.88, 0.86, 2.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -177,6 +177,39 @@ struct AutoSegmentationPhantomTests {
         #expect(c.geometry.positionMM(0, 0, 0) == g.positionMM(3, 2, 4) && c[0, 0, 0] == 1 && c[2, 4, 1] == 1 && c.insideCount == 2)
         #expect(Mask(repeating: 0, geometry: g).pasting(c, at: box).voxels == m.voxels)
         #expect(box.expanded(byMM: 1, in: g) == VoxelBox(lo: (1, 0, 3), dims: Dims(7, 8, 4)))
+    }
+
+    @Test("inferior tail: a tube leaving the liver downwards is cut whatever the slice order; a lobe ending with the liver stays")
+    func inferiorTail() throws {
+        for headFirst in [true, false] {
+            // 40 x 40 x 20 voxels of 2 x 2 x 5 mm; slice k at z = 5k (head up) or -5k (k towards the feet).
+            let axes = (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, headFirst ? 1 : -1))
+            let g = Geometry(dims: Dims(40, 40, 20), originMM: Vector3(0, 0, 0), spacingMM: Vector3(2, 2, 5), axes: axes)
+            var m = Mask(repeating: 0, geometry: g)
+            // Height above the feet for slice k: 0 ... 19.
+            func level(_ k: Int) -> Int { headFirst ? k : 19 - k }
+            for k in 0..<20 { for j in 0..<40 { for i in 0..<40 {
+                let h = level(k)
+                let body = h >= 8 && h <= 17 && i >= 4 && i < 24 && j >= 4 && j < 30          // main liver
+                let lobe = h >= 8 && h <= 12 && i >= 28 && i < 36 && j >= 4 && j < 12         // separate lobe, ends with it
+                let tube = h >= 1 && h <= 13 && i >= 28 && i < 33 && j >= 20 && j < 25         // IVC-like tube
+                let join = h == 13 && i >= 24 && i < 28 && j >= 20 && j < 25                  // joins the tube to the body
+                if body || lobe || tube || join { m[i, j, k] = 1 }
+            } } }
+            let (out, removedML) = InferiorTail.remove(m)
+            var tubeLeft = 0, lobeLeft = 0, bodyLeft = 0
+            for k in 0..<20 { for j in 0..<40 { for i in 0..<40 where out[i, j, k] != 0 {
+                if i >= 28 && i < 33 && j >= 20 && j < 25 { tubeLeft += 1 } else if i >= 28 { lobeLeft += 1 } else { bodyLeft += 1 }
+            } } }
+            // The tube's part beside the body (levels 8-12) goes with it; the level where it joins stays.
+            #expect(tubeLeft == 25, "headFirst \(headFirst)")
+            #expect(lobeLeft == 5 * 8 * 8 && bodyLeft == 10 * 20 * 26 + 4 * 5)
+            #expect(abs(removedML - Double(12 * 25) * 0.02) < 1e-9)
+        }
+        let (regions, count) = Filters.sliceRegions(Mask(voxels: [1, 0, 1, 1, 0, 1, 0, 0, 1], geometry: Geometry(dims: Dims(3, 3, 1), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1, 1, 1), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))), slice: 0)
+        // Two regions: the left column's top two pixels, and the right column.
+        #expect(count == 2 && regions[0] == regions[3] && regions[2] == regions[5] && regions[5] == regions[8] && regions[0] != regions[2])
+        #expect([1, 4, 6, 7].allSatisfy { regions[$0] == 0 } && regions[0] != 0 && regions[2] != 0)
     }
 
     @Test("a CT without a body is refused with a clear error, not a silent zero")
