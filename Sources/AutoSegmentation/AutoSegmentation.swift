@@ -114,7 +114,14 @@ public enum AutoSegmentation {
         let liverSmall: Mask, lesionSmall: LesionSegmenter.Result
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
-            lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
+            if let td = TumourDominatedLiver.lesionsInside(small, liver: liverSmall) {
+                lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
+                info.tumourDominated = true
+                info.tumourModeHU = Double(td.tumourModeHU)
+            } else {
+                lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
+                info.tumourDominated = false
+            }
         } else {
             let l = try LiverSegmenter.segment(small)
             info.liverModeHU = Double(l.modeHU)

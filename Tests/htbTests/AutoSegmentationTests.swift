@@ -87,6 +87,11 @@ struct AutoSegmentationPhantomTests {
             let needs = a.report.guidelines?.treatments.values.flatMap(\.needs) ?? []
             #expect(!needs.contains("htb_percent"), "\(name)")
         }
+        // The expert's liver given: the lesions inside it come from the same two-tissue reading.
+        let s = Paths.packageRoot + "/SampleStudies/phantom-htb-high"
+        let r = try QualityAssurance.evaluate(QACase(name: "high, expert liver", studyPath: s, truthLiver: [MaskSpec(s + "/truth/seg.dcm:Liver")],
+                                                     truthLesions: [MaskSpec(s + "/truth/seg.dcm:Lesion*")], predictedLiver: [MaskSpec(s + "/truth/seg.dcm:Liver")], predictedLesions: []))
+        #expect(r.lesions.dice >= 0.95 && r.htbAbsoluteErrorPoints <= 4, "\(r.lesions.dice) \(r.htbAbsoluteErrorPoints)")
     }
 
     @Test("a liver-like object of implausible density with no second tissue around it is flagged; the rules get no imaging figures")
