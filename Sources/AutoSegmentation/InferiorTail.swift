@@ -9,11 +9,17 @@ import Volumetry
 /// slice, the in-plane region that overlaps most the main body of the slice above; it ends
 /// where no region overlaps). What lies beside the main body in those slices and below them
 /// forms 3D parts; a part that reaches more than 15 mm below the main body's lowest slice is a
-/// tube leaving the liver, not liver (nothing of the liver hangs below its own lowest point
+/// structure leaving the liver, not liver (nothing of the liver hangs below its own lowest point
 /// apart from it), and is removed whole. In the delayed phase the IVC has the liver's density,
-/// runs through its bare area and down beside the spine: this is where it is cut.
+/// runs through its bare area and down beside the spine: this is where it is cut. Below the main
+/// body the part must look like a tube (no slice of it wider than 15 cm²), so a lobe's tip that
+/// the main body's path did not follow is never cut.
 enum InferiorTail {
     static let minimumExtentMM = 15.0
+    static let maximumTubeAreaMM2 = 1500.0
+
+    /// Area of the pixel's parallelogram relative to spacing x spacing (1 unless rows and columns are skewed).
+    static func inPlaneAreaFactor(_ g: Geometry) -> Double { g.axes.0.cross(g.axes.1).length }
 
     /// The liver without such parts, and the volume removed (mL).
     static func remove(_ liver: Mask) -> (liver: Mask, removedML: Double) {
@@ -54,6 +60,12 @@ enum InferiorTail {
         for part in components(of: beside, connectivity: .faces6, sortedVoxels: false).voxels {
             let lowest = part.reduce(0) { max($0, positionOf[$1 / d.sliceCount]) }
             guard Double(lowest - endPosition) * stepMM > minimumExtentMM else { continue }
+            // Below the main body it must be tube-like: no slice wider than 15 cm² (a lobe's tip
+            // that the main body's path missed is broader where it leaves the body).
+            var below = [Int](repeating: 0, count: d.z)
+            for v in part where positionOf[v / d.sliceCount] > endPosition { below[v / d.sliceCount] += 1 }
+            let pixelMM2 = g.spacingMM.x * g.spacingMM.y * Self.inPlaneAreaFactor(g)
+            guard below.allSatisfy({ Double($0) * pixelMM2 <= maximumTubeAreaMM2 }) else { continue }
             for v in part { out.voxels[v] = 0 }
             removed += part.count
         }

@@ -184,7 +184,7 @@ struct AutoSegmentationPhantomTests {
         #expect(box.expanded(byMM: 1, in: g) == VoxelBox(lo: (1, 0, 3), dims: Dims(7, 8, 4)))
     }
 
-    @Test("inferior tail: a tube leaving the liver downwards is cut whatever the slice order; a lobe ending with the liver stays")
+    @Test("inferior tail: a tube leaving the liver downwards is cut whatever the slice order; a lobe ending with the liver and a broad part below it stay")
     func inferiorTail() throws {
         for headFirst in [true, false] {
             // 40 x 40 x 20 voxels of 2 x 2 x 5 mm; slice k at z = 5k (head up) or -5k (k towards the feet).
@@ -210,6 +210,10 @@ struct AutoSegmentationPhantomTests {
             #expect(tubeLeft == 25, "headFirst \(headFirst)")
             #expect(lobeLeft == 5 * 8 * 8 && bodyLeft == 10 * 20 * 26 + 4 * 5)
             #expect(abs(removedML - Double(12 * 25) * 0.02) < 1e-9)
+            // A broad part below the body (16 cm² in its slices) is a lobe's tip, not a tube: kept.
+            var broad = m
+            for k in 0..<20 where (1...7).contains(level(k)) { for j in 14..<40 { for i in 24..<40 { broad[i, j, k] = 1 } } }
+            #expect(InferiorTail.remove(broad).removedML == 0)
         }
         let (regions, count) = Filters.sliceRegions(Mask(voxels: [1, 0, 1, 1, 0, 1, 0, 0, 1], geometry: Geometry(dims: Dims(3, 3, 1), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1, 1, 1), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))), slice: 0)
         // Two regions: the left column's top two pixels, and the right column.
