@@ -66,7 +66,7 @@ public enum LiverSegmenter {
     /// liver eroded by 3 mm) give a tight band, mode +- 4 SD (SD at least 5 HU); the liver's
     /// voxels within it are opened by 5 mm (cutting what joins through necks thinner than 10 mm),
     /// the largest part kept and dilated back by 5 mm within the liver; voxels of the liver within
-    /// 3 mm of that and within 3 mm of fat (< -30 HU) come back too (the partial-volume rim where
+    /// 8 mm of that part (3 mm beyond) and within 3 mm of fat (< -30 HU) come back too (the partial-volume rim where
     /// the liver meets fat, not where it meets muscle); holes are filled slice by slice (vessels
     /// and enclosed lesions).
     static let refineSD: Float = 4
@@ -75,6 +75,13 @@ public enum LiverSegmenter {
     static let fatHU: Float = -30
 
     static func refine(_ liver: Mask, smooth: Volume<Float>, keeping lesions: Mask) -> Mask {
+        // All of it lies within the liver's box; the fat it looks for, within 3 mm more.
+        guard let box = liver.boundingBox?.expanded(byMM: refineRimMM + 2, in: liver.geometry) else { return liver }
+        let part = refineWithin(liver.cropped(to: box), smooth: smooth.cropped(to: box), keeping: lesions.cropped(to: box))
+        return Mask(repeating: 0, geometry: liver.geometry).pasting(part, at: box)
+    }
+
+    static func refineWithin(_ liver: Mask, smooth: Volume<Float>, keeping lesions: Mask) -> Mask {
         var inner = Filters.erode(liver, radiusMM: 3)
         if inner.insideCount < 100 { inner = liver }
         guard let (m, sdRaw) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else { return liver }
@@ -83,12 +90,27 @@ public enum LiverSegmenter {
         for v in 0..<tight.voxels.count where tight.voxels[v] != 0 && lesions.voxels[v] == 0 && abs(smooth.voxels[v] - m) >= width { tight.voxels[v] = 0 }
         let core = Filters.largestComponent(Filters.erode(tight, radiusMM: refineOpenMM))
         guard core.insideCount > 0 else { return liver }
-        var back = Filters.dilate(core, radiusMM: refineOpenMM)
-        for v in 0..<back.voxels.count where liver.voxels[v] == 0 { back.voxels[v] = 0 }
-        if refineRimMM > 0 {
-            let fat = Filters.band(smooth, lo: -Float.greatestFiniteMagnitude, hi: fatHU)
-            let nearFat = Filters.dilate(fat, radiusMM: refineRimMM), nearBack = Filters.dilate(back, radiusMM: refineRimMM)
-            for v in 0..<back.voxels.count where liver.voxels[v] != 0 && nearFat.voxels[v] != 0 && nearBack.voxels[v] != 0 { back.voxels[v] = 1 }
+        // One distance map from the opened core serves both the dilation back and the rim.
+        let d2 = Filters.squaredDistanceMM2(to: core).voxels
+        let r2 = refineOpenMM * refineOpenMM, outer2 = (refineOpenMM + refineRimMM) * (refineOpenMM + refineRimMM)
+        var back = Mask(repeating: 0, geometry: liver.geometry)
+        for v in 0..<back.voxels.count where liver.voxels[v] != 0 && d2[v] <= r2 { back.voxels[v] = 1 }
+        // The rim: liver voxels within 3 mm more of it that have fat within 3 mm (a thin shell,
+        // so each looks around itself rather than through a distance map of all the fat).
+        let g = liver.geometry, d = g.dims, sp = g.spacingMM
+        let reach = (Int(refineRimMM / sp.x), Int(refineRimMM / sp.y), Int(refineRimMM / sp.z))
+        var offsets: [(Int, Int, Int)] = []
+        for dk in -reach.2...reach.2 { for dj in -reach.1...reach.1 { for di in -reach.0...reach.0 {
+            let x = Double(di) * sp.x, y = Double(dj) * sp.y, z = Double(dk) * sp.z
+            if x * x + y * y + z * z <= refineRimMM * refineRimMM { offsets.append((di, dj, dk)) }
+        } } }
+        for v in 0..<back.voxels.count where liver.voxels[v] != 0 && back.voxels[v] == 0 && d2[v] <= outer2 {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            for (di, dj, dk) in offsets {
+                let x = i + di, y = j + dj, z = k + dk
+                guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
+                if smooth.voxels[x + d.x * (y + d.y * z)] < fatHU { back.voxels[v] = 1; break }
+            }
         }
         return Filters.fillHolesPerSlice(back)
     }

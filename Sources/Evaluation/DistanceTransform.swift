@@ -20,12 +20,15 @@ public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
             let countA = counts[others[0]], strideA = strides[others[0]], strideB = strides[others[1]]
             concurrentChunks(counts[others[1]]) { range in
                 let f = shared.value
-                var line = [Double](repeating: 0, count: n), out = line
-                var v = [Int](repeating: 0, count: n), z = [Double](repeating: 0, count: n + 1)
+                // Scratch lines, allocated once per chunk; raw buffers keep the inner loops free of
+                // bounds and exclusivity checks.
+                let line = UnsafeMutableBufferPointer<Double>.allocate(capacity: n), out = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+                let v = UnsafeMutableBufferPointer<Int>.allocate(capacity: n), z = UnsafeMutableBufferPointer<Double>.allocate(capacity: n + 1)
+                defer { line.deallocate(); out.deallocate(); v.deallocate(); z.deallocate() }
                 for b in range { for a in 0..<countA {
                     let base = a * strideA + b * strideB
                     for i in 0..<n { line[i] = f[base + i * stride] }
-                    envelope(line, &out, &v, &z, w2)
+                    envelope(line, out, v, z, w2)
                     for i in 0..<n { f[base + i * stride] = out[i] }
                 } }
             }
@@ -35,24 +38,34 @@ public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
 }
 
 /// 1-D pass: out[q] = min_p (line[p] + w2 (q - p)^2), by the lower envelope of parabolas.
-private func envelope(_ f: [Double], _ out: inout [Double], _ v: inout [Int], _ z: inout [Double], _ w2: Double) {
+/// `v` (n) and `z` (n + 1) are scratch.
+@inline(__always)
+private func envelope(_ f: UnsafeMutableBufferPointer<Double>, _ out: UnsafeMutableBufferPointer<Double>,
+                      _ v: UnsafeMutableBufferPointer<Int>, _ z: UnsafeMutableBufferPointer<Double>, _ w2: Double) {
     let n = f.count
-    guard let first = f.firstIndex(where: { $0.isFinite }) else {
+    var first = 0
+    while first < n && !f[first].isFinite { first += 1 }
+    guard first < n else {
         for q in 0..<n { out[q] = .infinity }
         return
     }
     var k = 0
     v[0] = first
     z[0] = -.infinity; z[1] = .infinity
-    for q in (first + 1)..<max(first + 1, n) where f[q].isFinite {
-        var s: Double
-        repeat {
-            let p = v[k]
-            s = ((f[q] + w2 * Double(q * q)) - (f[p] + w2 * Double(p * p))) / (2 * w2 * Double(q - p))
-            if s <= z[k] { k -= 1 } else { break }
-        } while k >= 0
-        k += 1
-        v[k] = q; z[k] = s; z[k + 1] = .infinity
+    var q = first + 1
+    while q < n {
+        if f[q].isFinite {
+            let fq = f[q] + w2 * Double(q * q)
+            var s: Double
+            repeat {
+                let p = v[k]
+                s = (fq - (f[p] + w2 * Double(p * p))) / (2 * w2 * Double(q - p))
+                if s <= z[k] { k -= 1 } else { break }
+            } while k >= 0
+            k += 1
+            v[k] = q; z[k] = s; z[k + 1] = .infinity
+        }
+        q += 1
     }
     k = 0
     for q in 0..<n {

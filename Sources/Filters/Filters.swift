@@ -95,11 +95,18 @@ public enum Filters {
         return box.dims == m.dims ? out : Mask(repeating: 0, geometry: m.geometry).pasting(out, at: box)
     }
 
+    /// Squared distance in mm² from every voxel to the nearest inside voxel of `m` (exact;
+    /// `.infinity` when `m` is empty): for several thresholds on one distance map.
+    public static func squaredDistanceMM2(to m: Mask) -> Volume<Double> { squaredDistanceToFeatures(m) }
+
     /// The largest connected component (nil-safe: an empty mask stays empty).
     public static func largestComponent(_ m: Mask, connectivity: Connectivity = .faces6) -> Mask {
-        let c = components(of: m, connectivity: connectivity, sortedVoxels: false)
+        let (labels, sizes) = componentLabels(of: m, connectivity: connectivity)
         var out = Mask(repeating: 0, geometry: m.geometry)
-        if let biggest = c.voxels.first { for v in biggest { out.voxels[v] = 1 } }
+        // The first of the largest (the lowest first voxel on ties, as `components(of:)` orders them).
+        guard sizes.count > 1, let best = (1..<sizes.count).max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return out }
+        let label = Int32(best)
+        for v in 0..<labels.count where labels[v] == label { out.voxels[v] = 1 }
         return out
     }
 
@@ -194,9 +201,19 @@ extension Filters {
         guard f > 1 else { return Mask(voxels: m.voxels, geometry: full) }
         let d = full.dims, md = m.dims
         var out = Mask(repeating: 0, geometry: full)
-        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
-            out[i, j, k] = m[min(md.x - 1, i / f), min(md.y - 1, j / f), k]
-        } } }
+        // Row by row: a full-grid row is its small row with each value repeated f times; rows of
+        // a slice with the same small row are copies, and empty small rows are skipped.
+        out.voxels.withUnsafeMutableBufferPointer { o in
+            m.voxels.withUnsafeBufferPointer { s in
+                for k in 0..<d.z { for j in 0..<d.y {
+                    let small = (min(md.y - 1, j / f) + md.y * k) * md.x, row = (j + d.y * k) * d.x
+                    var any = false
+                    for i in 0..<md.x where s[small + i] != 0 { any = true; break }
+                    guard any else { continue }
+                    for i in 0..<d.x { o[row + i] = s[small + min(md.x - 1, i / f)] }
+                } }
+            }
+        }
         return out
     }
 }

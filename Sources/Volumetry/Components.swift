@@ -41,26 +41,87 @@ public func components(of mask: Mask, connectivity: Connectivity = .full26, sort
     var seen = [Bool](repeating: false, count: d.count)
     var groups: [[Int]] = []
     let offsets = connectivity.offsets
+    let faces = connectivity == .faces6, nxy = nx * ny
     var stack: [Int] = []
     mask.voxels.withUnsafeBufferPointer { m in
-        for start in 0..<m.count where m[start] != 0 && !seen[start] {
-            var group: [Int] = []
-            seen[start] = true
-            stack.append(start)
-            while let v = stack.popLast() {
-                group.append(v)
-                let i = v % nx, j = (v / nx) % ny, k = v / (nx * ny)
-                for (di, dj, dk) in offsets {
-                    let a = i + di, b = j + dj, c = k + dk
-                    if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
-                    let w = a + nx * (b + ny * c)
-                    if m[w] != 0 && !seen[w] { seen[w] = true; stack.append(w) }
-                }
+        seen.withUnsafeMutableBufferPointer { s in
+            @inline(__always) func visit(_ w: Int) {
+                if m[w] != 0 && !s[w] { s[w] = true; stack.append(w) }
             }
-            if sortedVoxels { group.sort() }
-            groups.append(group)
+            for start in 0..<m.count where m[start] != 0 && !s[start] {
+                var group: [Int] = []
+                s[start] = true
+                stack.append(start)
+                while let v = stack.popLast() {
+                    group.append(v)
+                    let i = v % nx, r = v / nx, j = r % ny, k = r / ny
+                    if faces {
+                        // The six face neighbours by index arithmetic (most of the work in segmentation).
+                        if i > 0 { visit(v - 1) }
+                        if i + 1 < nx { visit(v + 1) }
+                        if j > 0 { visit(v - nx) }
+                        if j + 1 < ny { visit(v + nx) }
+                        if k > 0 { visit(v - nxy) }
+                        if k + 1 < nz { visit(v + nxy) }
+                    } else {
+                        for (di, dj, dk) in offsets {
+                            let a = i + di, b = j + dj, c = k + dk
+                            if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
+                            visit(a + nx * (b + ny * c))
+                        }
+                    }
+                }
+                if sortedVoxels { group.sort() }
+                groups.append(group)
+            }
         }
     }
     groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
     return Components(geometry: mask.geometry, voxels: groups)
+}
+
+/// Component labels without voxel lists: `labels[v]` is 0 outside, else the component's number in
+/// order of first voxel (storage order); `sizes[n]` its voxel count (`sizes[0]` unused). For
+/// callers that need one component or the sizes only (cheaper than `components(of:)`).
+public func componentLabels(of mask: Mask, connectivity: Connectivity = .full26) -> (labels: [Int32], sizes: [Int]) {
+    let d = mask.dims
+    let nx = d.x, ny = d.y, nz = d.z, nxy = nx * ny
+    var labels = [Int32](repeating: 0, count: d.count)
+    var sizes = [0]
+    let offsets = connectivity.offsets, faces = connectivity == .faces6
+    var stack: [Int] = []
+    mask.voxels.withUnsafeBufferPointer { m in
+        labels.withUnsafeMutableBufferPointer { l in
+            var current: Int32 = 0, size = 0
+            @inline(__always) func visit(_ w: Int) {
+                if m[w] != 0 && l[w] == 0 { l[w] = current; stack.append(w) }
+            }
+            for start in 0..<m.count where m[start] != 0 && l[start] == 0 {
+                current += 1
+                size = 0
+                l[start] = current
+                stack.append(start)
+                while let v = stack.popLast() {
+                    size += 1
+                    let i = v % nx, r = v / nx, j = r % ny, k = r / ny
+                    if faces {
+                        if i > 0 { visit(v - 1) }
+                        if i + 1 < nx { visit(v + 1) }
+                        if j > 0 { visit(v - nx) }
+                        if j + 1 < ny { visit(v + nx) }
+                        if k > 0 { visit(v - nxy) }
+                        if k + 1 < nz { visit(v + nxy) }
+                    } else {
+                        for (di, dj, dk) in offsets {
+                            let a = i + di, b = j + dj, c = k + dk
+                            if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
+                            visit(a + nx * (b + ny * c))
+                        }
+                    }
+                }
+                sizes.append(size)
+            }
+        }
+    }
+    return (labels, sizes)
 }
