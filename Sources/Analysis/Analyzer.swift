@@ -225,7 +225,7 @@ public struct Analysis: Sendable {
                                                           shortAxisMM: round($0.diameters.shortAxisMM, 3), diameterSliceIndex: $0.diameters.slice)
                                     }),
             htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
-            flags: doubtful ? ["automatic_liver_implausible"] : r.flags)
+            flags: doubtful ? ["automatic_liver_implausible"] : r.flags + (automatic?.tumourDominated == true ? ["automatic_tumour_dominated"] : []))
         report.guidelines = guidelines
         report.automatic = automatic
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)

@@ -37,6 +37,8 @@ public enum AutoSegmentation {
         public var lesionsRejectedAsElongated: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
+        /// Lobes cut off by a surface lesion and added back (`DetachedLobes`), mL.
+        public var detachedLobesAddedML: Double?
         /// Removed from the liver by the refinement (`LiverSegmenter.refine`) and as a tail
         /// leaving it downwards (`InferiorTail`), mL.
         public var refinementRemovedML: Double?
@@ -60,6 +62,7 @@ public enum AutoSegmentation {
             case brightLesionThresholdHU = "bright_lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
+            case detachedLobesAddedML = "detached_lobes_added_ml"
             case refinementRemovedML = "refinement_removed_ml"
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
             case tumourDominated = "tumour_dominated"
@@ -105,7 +108,8 @@ public enum AutoSegmentation {
 
     /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
     /// it: the liver step; then either the tumour-dominated liver (`TumourDominatedLiver`) or the
-    /// surface lesions, the lesions, the refinement and the inferior tail (`parenchymaDominated`).
+    /// surface lesions (and lobes they cut off), the lesions, the refinement and the inferior tail
+    /// (`parenchymaDominated`).
     public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
@@ -150,16 +154,29 @@ public enum AutoSegmentation {
     }
 
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's
-    /// result; lesions are found in it; the liver is refined with the lesions kept (a lesion the
+    /// result, and lobes a surface lesion cut off (then the surface step runs again, as the
+    /// liver's outline has grown); lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes) and loses any tail leaving
     /// it downwards.
     private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
-        let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
+        var withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
+        var surface = withSurface.liver
+        for v in 0..<surface.voxels.count where l.liver.voxels[v] != 0 { surface.voxels[v] = 0 }
+        let (lobes, lobesML) = DetachedLobes.find(band: l.band, cores: l.otherCores, liver: withSurface.liver, surface: surface)
+        info.detachedLobesAddedML = (lobesML * 100).rounded() / 100
+        if lobesML > 0 {
+            // With the lobe back, the rest of the lesion that cut it off lies within the liver's outline.
+            let again = SurfaceLesions.include(small, body: l.body, liver: Filters.fillHolesPerSlice(withSurface.liver.union(lobes)))
+            withSurface = (again.liver, withSurface.addedML + again.addedML)
+            info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
+        }
         var lesions = LesionSegmenter.segment(small, liver: withSurface.liver)
         var keep = lesions.lesions
         for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 { keep.voxels[v] = 1 }
         var refined = LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
+        // The refinement keeps the largest part; a lobe joined through a lesion stays joined.
+        if lobesML > 0 { refined = Filters.fillHolesPerSlice(refined.union(lobes)) }
         for c in components(of: lesions.lesions, connectivity: .faces6, sortedVoxels: false).voxels {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }

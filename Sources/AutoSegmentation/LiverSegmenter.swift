@@ -21,6 +21,9 @@ public enum LiverSegmenter {
         public var robustSDHU: Float
         /// The CT smoothed by a 1 mm Gaussian, from which the band was cut.
         public var smooth: Volume<Float>
+        /// The band, and the cores not chosen (voxel indices), for `DetachedLobes`.
+        public var band: Mask
+        public var otherCores: [[Int]]
     }
 
     public static func segment(_ small: CTVolume) throws -> Result {
@@ -43,10 +46,10 @@ public enum LiverSegmenter {
         let band = Filters.band(smooth, lo: mode - width, hi: mode + width, within: body)
         let core = Filters.erode(band, radiusMM: 10)
         let parts = components(of: core, connectivity: .faces6, sortedVoxels: false)
-        var best: [Int]? = nil
-        for p in parts.voxels {
+        var best: [Int]? = nil, bestIndex = -1
+        for (n, p) in parts.voxels.enumerated() {
             let onRight = p.reduce(0) { $0 + (right.voxels[$1] != 0 ? 1 : 0) }
-            if onRight * 2 > p.count && p.count > (best?.count ?? 0) { best = p }
+            if onRight * 2 > p.count && p.count > (best?.count ?? 0) { best = p; bestIndex = n }
         }
         guard let seedVoxels = best else {
             throw AutoSegmentationError.noLiverFound(reason: String(format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", mode, width))
@@ -57,7 +60,9 @@ public enum LiverSegmenter {
         for v in 0..<liver.voxels.count where band.voxels[v] == 0 { liver.voxels[v] = 0 }
         liver = Filters.erode(Filters.dilate(liver, radiusMM: 4), radiusMM: 4)
         liver = Filters.fillHolesPerSlice(liver)
-        return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth)
+        var others = parts.voxels
+        others.remove(at: bestIndex)
+        return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth, band: band, otherCores: others)
     }
 
     /// Refinement: the band above is wide (its SD comes from the whole right half, muscle and

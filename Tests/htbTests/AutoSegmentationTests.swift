@@ -55,12 +55,12 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (htb-auto/6; liver Dice, HTB error): low 0.858 / 5.34 (its left
-    /// lobe beyond a large lesion is lost), mid 0.926 / 1.11, high 0.896 / 0.41 (tumour-dominated:
-    /// parenchyma found as the second tissue). Floors a little below; HTB on mid and high at
-    /// the target of 2 points.
+    /// Measured when written (htb-auto/6; liver Dice, lesion Dice, HTB error): low 0.945 / 0.788 /
+    /// 0.43 (its left lobe, cut off by a large lesion, joins as a detached lobe), mid 0.926 /
+    /// 0.943 / 1.11, high 0.896 / 0.885 / 0.41 (tumour-dominated: parenchyma found as the second
+    /// tissue). Floors a little below; HTB on mid and high at the target of 2 points.
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.85, 0.55, 6.0), ("phantom-htb-mid", 0.91, 0.92, 2.0), ("phantom-htb-high", 0.88, 0.86, 2.0)])
+          arguments: [("phantom-htb-low", 0.94, 0.77, 1.0), ("phantom-htb-mid", 0.91, 0.92, 2.0), ("phantom-htb-high", 0.88, 0.86, 2.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -76,9 +76,13 @@ struct AutoSegmentationPhantomTests {
             let a = try Analysis.run(.init(studyPath: Paths.packageRoot + "/SampleStudies/" + name, liverMasks: [], lesionMasks: []))
             let info = try #require(a.report.automatic)
             #expect(info.tumourDominated == dominated, "\(name)")
+            // phantom-low's left lobe is cut off by its largest lesion and joins through it.
+            if name == "phantom-htb-low" { #expect((info.detachedLobesAddedML ?? 0) > 50, "\(info)") }
             #expect(info.concerns.isEmpty, "\(name): \(info.concerns)")
             #expect(a.report.study.warnings.contains { $0.code == "automatic_tumour_dominated" } == dominated)
             #expect(!a.report.flags.contains("automatic_liver_implausible"))
+            #expect(a.report.flags.contains("automatic_tumour_dominated") == dominated)
+            if dominated { #expect(a.report.flags.contains("htb_below_50") == false) }
             if dominated {
                 // The tumour's mode lies outside the plausible parenchyma range; the parenchyma's inside it.
                 #expect(!AutoSegmentation.plausibleParenchymaHU.contains(try #require(info.tumourModeHU)))
