@@ -47,17 +47,7 @@ enum TumourDominatedLiver {
         let g = liver.geometry
         var shell = Filters.dilate(liver, radiusMM: shellMM)
         for v in 0..<shell.voxels.count where liver.voxels[v] != 0 || body.voxels[v] == 0 { shell.voxels[v] = 0 }
-        let shellCount = shell.insideCount
-        guard shellCount > 0 else { return nil }
-        var candidates = shell
-        for v in 0..<candidates.voxels.count where candidates.voxels[v] != 0 {
-            let x = smooth.voxels[v]
-            if !plausible.contains(Double(x)) || abs(x - m1) <= separationSD * sd1 { candidates.voxels[v] = 0 }
-        }
-        guard let (m2, sd2) = Filters.mode(smooth, within: candidates, lo: Float(plausible.lowerBound), hi: Float(plausible.upperBound)) else { return nil }
-        var near = 0
-        for v in 0..<shell.voxels.count where shell.voxels[v] != 0 && abs(smooth.voxels[v] - m2) <= 2 * sd2 { near += 1 }
-        guard Double(near) >= minimumShellFraction * Double(shellCount) else { return nil }
+        guard let (m2, sd2) = secondTissue(smooth, in: shell, apartFrom: m1, sd: sd1) else { return nil }
 
         let width = max(3 * sd2, 15)
         var reach = Filters.dilate(liver, radiusMM: growMM)
@@ -86,17 +76,26 @@ enum TumourDominatedLiver {
         if inner.insideCount < 100 { inner = l }
         let plausible = AutoSegmentation.plausibleParenchymaHU
         guard let (m1, sd1) = Filters.mode(smooth, within: inner, lo: -50, hi: 250), !plausible.contains(Double(m1)) else { return nil }
-        var candidates = inner
+        guard let (m2, sd2) = secondTissue(smooth, in: inner, apartFrom: m1, sd: sd1) else { return nil }
+        let lesions = Mask(repeating: 0, geometry: liver.geometry).pasting(classify(smooth, liver: l, tumourHU: m1, parenchymaHU: m2), at: box)
+        return Result(liver: liver, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1)
+    }
+
+    /// The second tissue of `region`: the mode of its voxels inside the plausible parenchyma
+    /// range and more than 3 SD from `m1`, when at least 10 % of the region lies within 2 SD of it.
+    static func secondTissue(_ smooth: Volume<Float>, in region: Mask, apartFrom m1: Float, sd sd1: Float) -> (Float, Float)? {
+        let plausible = AutoSegmentation.plausibleParenchymaHU
+        let count = region.insideCount
+        guard count > 0 else { return nil }
+        var candidates = region
         for v in 0..<candidates.voxels.count where candidates.voxels[v] != 0 {
             let x = smooth.voxels[v]
             if !plausible.contains(Double(x)) || abs(x - m1) <= separationSD * sd1 { candidates.voxels[v] = 0 }
         }
         guard let (m2, sd2) = Filters.mode(smooth, within: candidates, lo: Float(plausible.lowerBound), hi: Float(plausible.upperBound)) else { return nil }
         var near = 0
-        for v in 0..<inner.voxels.count where inner.voxels[v] != 0 && abs(smooth.voxels[v] - m2) <= 2 * sd2 { near += 1 }
-        guard Double(near) >= minimumShellFraction * Double(inner.insideCount) else { return nil }
-        let lesions = Mask(repeating: 0, geometry: liver.geometry).pasting(classify(smooth, liver: l, tumourHU: m1, parenchymaHU: m2), at: box)
-        return Result(liver: liver, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1)
+        for v in 0..<region.voxels.count where region.voxels[v] != 0 && abs(smooth.voxels[v] - m2) <= 2 * sd2 { near += 1 }
+        return Double(near) >= minimumShellFraction * Double(count) ? (m2, sd2) : nil
     }
 
     /// The liver's voxels nearer the tumour mode than the parenchyma mode, opened by 3 mm,

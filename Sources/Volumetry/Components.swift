@@ -32,49 +32,18 @@ public struct Components: Sendable {
     }
 }
 
-/// Labels the connected components of `mask` (non-zero voxels) by flood fill.
-/// `sortedVoxels: false` leaves each component's voxels in discovery order (the first is still the
-/// smallest index, so the components' order is the same): faster where the order does not matter.
+/// Labels the connected components of `mask` (non-zero voxels) by flood fill
+/// (`componentLabels`), then lists each one's voxels in storage order. `sortedVoxels` is kept
+/// for callers that state the order they need; the lists are always in storage order.
 public func components(of mask: Mask, connectivity: Connectivity = .full26, sortedVoxels: Bool = true) -> Components {
-    let d = mask.dims
-    let nx = d.x, ny = d.y, nz = d.z
-    var seen = [Bool](repeating: false, count: d.count)
-    var groups: [[Int]] = []
-    let offsets = connectivity.offsets
-    let faces = connectivity == .faces6, nxy = nx * ny
-    var stack: [Int] = []
-    mask.voxels.withUnsafeBufferPointer { m in
-        seen.withUnsafeMutableBufferPointer { s in
-            @inline(__always) func visit(_ w: Int) {
-                if m[w] != 0 && !s[w] { s[w] = true; stack.append(w) }
-            }
-            for start in 0..<m.count where m[start] != 0 && !s[start] {
-                var group: [Int] = []
-                s[start] = true
-                stack.append(start)
-                while let v = stack.popLast() {
-                    group.append(v)
-                    let i = v % nx, r = v / nx, j = r % ny, k = r / ny
-                    if faces {
-                        // The six face neighbours by index arithmetic (most of the work in segmentation).
-                        if i > 0 { visit(v - 1) }
-                        if i + 1 < nx { visit(v + 1) }
-                        if j > 0 { visit(v - nx) }
-                        if j + 1 < ny { visit(v + nx) }
-                        if k > 0 { visit(v - nxy) }
-                        if k + 1 < nz { visit(v + nxy) }
-                    } else {
-                        for (di, dj, dk) in offsets {
-                            let a = i + di, b = j + dj, c = k + dk
-                            if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
-                            visit(a + nx * (b + ny * c))
-                        }
-                    }
-                }
-                if sortedVoxels { group.sort() }
-                groups.append(group)
-            }
-        }
+    let (labels, sizes) = componentLabels(of: mask, connectivity: connectivity)
+    var groups = sizes.dropFirst().map { size -> [Int] in
+        var g: [Int] = []
+        g.reserveCapacity(size)
+        return g
+    }
+    labels.withUnsafeBufferPointer { l in
+        for v in 0..<l.count where l[v] != 0 { groups[Int(l[v]) - 1].append(v) }
     }
     groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
     return Components(geometry: mask.geometry, voxels: groups)
