@@ -152,19 +152,25 @@ public struct Analysis: Sendable {
         let lesionLoaded = try request.lesionMasks.map { ($0, try LoadedMask.load($0)) }
         let choice = try SeriesChooser.choose(in: inventory, selector: request.series, masks: (liverLoaded + lesionLoaded).map(\.1))
         let ct = try SeriesLoader.loadCT(choice.entry)
-        var (liver, liverInputs, w1) = try unite(liverLoaded, ct: ct)
-        var (lesions, lesionInputs, w2) = try unite(lesionLoaded, ct: ct)
+        // Masks not given are not allocated (two empty full-size masks would be a third of the
+        // automatic analysis' memory).
+        let expertLiver = liverLoaded.isEmpty ? nil : try unite(liverLoaded, ct: ct)
+        let expertLesions = lesionLoaded.isEmpty ? nil : try unite(lesionLoaded, ct: ct)
+        let w1 = expertLiver?.2 ?? [], w2 = expertLesions?.2 ?? []
+        let liver: Mask, lesions: Mask, liverInputs: [Report.MaskInput], lesionInputs: [Report.MaskInput]
         // What the expert did not give, htb segments: no masks = liver and lesions; a liver mask
         // alone = lesions inside it; lesion masks alone = the liver around them.
         var automatic: AutoSegmentation.Info?
-        if liverLoaded.isEmpty || lesionLoaded.isEmpty {
-            let auto = try segmentAutomatically(ct, liver: liverLoaded.isEmpty ? nil : liver, study: request.studyPath)
+        if let expertLiver, let expertLesions {
+            (liver, liverInputs, lesions, lesionInputs) = (expertLiver.0, expertLiver.1, expertLesions.0, expertLesions.1)
+        } else {
+            let auto = try segmentAutomatically(ct, liver: expertLiver?.0, study: request.studyPath)
             automatic = auto.info
             func input(_ m: Mask) -> Report.MaskInput {
                 Report.MaskInput(path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic", method: auto.info.method, voxelCount: m.insideCount)
             }
-            if liverLoaded.isEmpty { liver = auto.liver; liverInputs = [input(auto.liver)] }
-            if lesionLoaded.isEmpty { lesions = auto.lesions; lesionInputs = [input(auto.lesions)] }
+            (liver, liverInputs) = expertLiver.map { ($0.0, $0.1) } ?? (auto.liver, [input(auto.liver)])
+            (lesions, lesionInputs) = expertLesions.map { ($0.0, $0.1) } ?? (auto.lesions, [input(auto.lesions)])
         }
         let r = try Volumetry.measure(liver: liver, lesions: lesions, connectivity: request.connectivity)
         var warnings = ct.warnings + w1 + w2

@@ -23,25 +23,38 @@ enum DetachedLobes {
 
     /// The regions to add (on the liver's grid), and their volume in mL.
     static func find(band: Mask, cores: [[Int]], liver: Mask, surface: Mask) -> (lobes: Mask, addedML: Double) {
-        let g = band.geometry
+        let g = band.geometry, d = g.dims
         var added = Mask(repeating: 0, geometry: g)
-        guard surface.insideCount > 0 else { return (added, 0) }
+        // Contact can only happen within regrowth + contact distance of the surface tissue: all
+        // of the test runs in that box (a core voxel outside it is too far to reach the tissue).
+        guard let box = surface.boundingBox?.expanded(byMM: regrowMM + contactMM, in: g) else { return (added, 0) }
+        let bandBox = band.cropped(to: box), liverBox = liver.cropped(to: box)
+        let contact2 = Float(contactMM * contactMM), reach2 = Float((regrowMM + contactMM) * (regrowMM + contactMM))
+        let d2 = Filters.squaredDistanceMM2(to: surface.cropped(to: box), capMM2: reach2 * 2).voxels
+        let bd = box.dims
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
         let minimumContact = minimumContactML * 1000 / g.voxelVolumeMM3
-        // One distance map from the surface tissue: the contact test, and which cores are too
-        // far away to reach it at all (their regrowth is skipped).
-        let d2 = Filters.squaredDistanceMM2(to: surface).voxels
-        let contact2 = contactMM * contactMM, reach2 = (regrowMM + contactMM) * (regrowMM + contactMM)
-        for core in cores where Double(core.count) >= minimumVoxels && core.contains(where: { d2[$0] <= reach2 }) {
-            var seed = Mask(repeating: 0, geometry: g)
-            for v in core { seed.voxels[v] = 1 }
-            var grown = Filters.dilate(seed, radiusMM: regrowMM)
+        /// Index in the box of a grid voxel, or nil outside it.
+        func inBox(_ v: Int) -> Int? {
+            let i = v % d.x - box.lo.x, j = (v / d.x) % d.y - box.lo.y, k = v / d.sliceCount - box.lo.z
+            guard i >= 0, j >= 0, k >= 0, i < bd.x, j < bd.y, k < bd.z else { return nil }
+            return i + bd.x * (j + bd.y * k)
+        }
+        for core in cores where Double(core.count) >= minimumVoxels {
+            var seed = Mask(repeating: 0, geometry: bandBox.geometry)
+            var reaches = false
+            for v in core { if let b = inBox(v) { seed.voxels[b] = 1; if d2[b] <= reach2 { reaches = true } } }
+            guard reaches else { continue }
+            let grown = Filters.dilate(seed, radiusMM: regrowMM)
             var contact = 0
-            for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
-                if band.voxels[v] == 0 || liver.voxels[v] != 0 { grown.voxels[v] = 0; continue }
-                if d2[v] <= contact2 { contact += 1 }
-            }
-            if Double(contact) >= minimumContact { added = added.union(grown) }
+            for b in 0..<grown.voxels.count where grown.voxels[b] != 0 && d2[b] <= contact2 && bandBox.voxels[b] != 0 && liverBox.voxels[b] == 0 { contact += 1 }
+            guard Double(contact) >= minimumContact else { continue }
+            // Joins: its whole regrowth, on the full grid.
+            var full = Mask(repeating: 0, geometry: g)
+            for v in core { full.voxels[v] = 1 }
+            full = Filters.dilate(full, radiusMM: regrowMM)
+            for v in 0..<full.voxels.count where full.voxels[v] != 0 && (band.voxels[v] == 0 || liver.voxels[v] != 0) { full.voxels[v] = 0 }
+            added = added.union(full)
         }
         return (added, added.volumeML)
     }

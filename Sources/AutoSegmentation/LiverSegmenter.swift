@@ -96,8 +96,8 @@ public enum LiverSegmenter {
         let core = Filters.largestComponent(Filters.erode(tight, radiusMM: refineOpenMM))
         guard core.insideCount > 0 else { return liver }
         // One distance map from the opened core serves both the dilation back and the rim.
-        let d2 = Filters.squaredDistanceMM2(to: core).voxels
-        let r2 = refineOpenMM * refineOpenMM, outer2 = (refineOpenMM + refineRimMM) * (refineOpenMM + refineRimMM)
+        let r2 = Float(refineOpenMM * refineOpenMM), outer2 = Float((refineOpenMM + refineRimMM) * (refineOpenMM + refineRimMM))
+        let d2 = Filters.squaredDistanceMM2(to: core, capMM2: outer2 * 2).voxels
         var back = Mask(repeating: 0, geometry: liver.geometry)
         for v in 0..<back.voxels.count where liver.voxels[v] != 0 && d2[v] <= r2 { back.voxels[v] = 1 }
         // The rim: liver voxels within 3 mm more of it that have fat within 3 mm (a thin shell,

@@ -70,11 +70,11 @@ public enum Filters {
     private static func erodeWhole(_ m: Mask, radiusMM: Double, grid: Geometry, box: VoxelBox) -> Mask {
         var outside = Mask(repeating: 0, geometry: m.geometry)
         for i in 0..<m.voxels.count where m.voxels[i] == 0 { outside.voxels[i] = 1 }
-        let d2 = squaredDistanceToFeatures(outside).voxels
         let r2 = radiusMM * radiusMM
+        let d2 = squaredDistanceMM2(to: outside, capMM2: Self.cap(above: r2)).voxels
         let d = m.dims, full = grid.dims, sp = m.geometry.spacingMM
         var out = Mask(repeating: 0, geometry: m.geometry)
-        for v in 0..<out.voxels.count where m.voxels[v] != 0 && d2[v] > r2 {
+        for v in 0..<out.voxels.count where m.voxels[v] != 0 && Double(d2[v]) > r2 {
             // The world beyond the full grid starts one voxel past its border.
             let i = v % d.x + box.lo.x, j = (v / d.x) % d.y + box.lo.y, k = v / d.sliceCount + box.lo.z
             let edge = min(Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y, Double(min(k + 1, full.z - k)) * sp.z)
@@ -88,25 +88,20 @@ public enum Filters {
     public static func dilate(_ m: Mask, radiusMM: Double) -> Mask {
         guard let box = m.boundingBox?.expanded(byMM: radiusMM, in: m.geometry) else { return m }
         let part = box.dims == m.dims ? m : m.cropped(to: box)
-        let d2 = squaredDistanceToFeatures(part).voxels
         let r2 = radiusMM * radiusMM
+        let d2 = squaredDistanceMM2(to: part, capMM2: Self.cap(above: r2)).voxels
         var out = Mask(repeating: 0, geometry: part.geometry)
-        for i in 0..<out.voxels.count where d2[i] <= r2 { out.voxels[i] = 1 }
+        for i in 0..<out.voxels.count where Double(d2[i]) <= r2 { out.voxels[i] = 1 }
         return box.dims == m.dims ? out : Mask(repeating: 0, geometry: m.geometry).pasting(out, at: box)
     }
 
-    /// Squared distance in mm² from every voxel to the nearest inside voxel of `m` (exact;
-    /// `.infinity` when `m` is empty): for several thresholds on one distance map.
-    public static func squaredDistanceMM2(to m: Mask) -> Volume<Double> { squaredDistanceToFeatures(m) }
+    /// A cap safely above a squared radius: thresholds at r2 are exact.
+    static func cap(above r2: Double) -> Float { Float(r2 * 1.5 + 100) }
 
     /// The largest connected component (nil-safe: an empty mask stays empty).
     public static func largestComponent(_ m: Mask, connectivity: Connectivity = .faces6) -> Mask {
-        let (labels, sizes) = componentLabels(of: m, connectivity: connectivity)
         var out = Mask(repeating: 0, geometry: m.geometry)
-        // The first of the largest (the lowest first voxel on ties, as `components(of:)` orders them).
-        guard sizes.count > 1, let best = (1..<sizes.count).max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return out }
-        let label = Int32(best)
-        for v in 0..<labels.count where labels[v] == label { out.voxels[v] = 1 }
+        for v in largestComponentVoxels(of: m, connectivity: connectivity) { out.voxels[v] = 1 }
         return out
     }
 

@@ -32,7 +32,7 @@ public enum PNGFile {
                 canvas.pixels.withUnsafeBufferPointer { htb_png_encode_rgb(w, h, $0.baseAddress, out.baseAddress, &size, &err, err.count) }
             }
             if ok != 0 { png = Array(png.prefix(size)); break }
-            guard size > capacity else { throw OverlayError.encode(String(cString: err)) }
+            guard size > capacity else { throw OverlayError.encode(cMessage(err)) }
             capacity = size
         }
         // Signature (8) + IHDR (4 length + 4 type + 13 data + 4 CRC) = 33 bytes.
@@ -51,14 +51,19 @@ public enum PNGFile {
         return be(UInt32(data.count - 4)) + data + be(crc)
     }
 
+    /// A NUL-terminated C message buffer as a String.
+    static func cMessage(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Decoded RGB pixels of a PNG file.
     public static func decode(path: String) throws -> Canvas {
         var err = [CChar](repeating: 0, count: 256)
         var w: UInt32 = 0, h: UInt32 = 0
-        guard htb_png_decode_rgb(path, &w, &h, nil, &err, err.count) != 0 else { throw OverlayError.decode(file: path, reason: String(cString: err)) }
+        guard htb_png_decode_rgb(path, &w, &h, nil, &err, err.count) != 0 else { throw OverlayError.decode(file: path, reason: cMessage(err)) }
         var c = Canvas(width: Int(w), height: Int(h))
         let ok = c.pixels.withUnsafeMutableBufferPointer { htb_png_decode_rgb(path, &w, &h, $0.baseAddress, &err, err.count) }
-        guard ok != 0 else { throw OverlayError.decode(file: path, reason: String(cString: err)) }
+        guard ok != 0 else { throw OverlayError.decode(file: path, reason: cMessage(err)) }
         return c
     }
 

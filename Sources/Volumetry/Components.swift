@@ -32,65 +32,92 @@ public struct Components: Sendable {
     }
 }
 
-/// Labels the connected components of `mask` (non-zero voxels) by flood fill
-/// (`componentLabels`), then lists each one's voxels in storage order. `sortedVoxels` is kept
-/// for callers that state the order they need; the lists are always in storage order.
+/// Labels the connected components of `mask` (non-zero voxels) by flood fill.
+/// `sortedVoxels: false` leaves each component's voxels in discovery order (the first is still the
+/// smallest index, so the components' order is the same): faster where the order does not matter.
 public func components(of mask: Mask, connectivity: Connectivity = .full26, sortedVoxels: Bool = true) -> Components {
-    let (labels, sizes) = componentLabels(of: mask, connectivity: connectivity)
-    var groups = sizes.dropFirst().map { size -> [Int] in
-        var g: [Int] = []
-        g.reserveCapacity(size)
-        return g
+    struct Lists: ComponentSink {
+        var sorted: Bool
+        var groups: [[Int]] = []
+        var group: [Int] = []
+        mutating func voxel(_ v: Int) { group.append(v) }
+        mutating func end() {
+            if sorted { group.sort() }
+            groups.append(group)
+            group = []
+        }
     }
-    labels.withUnsafeBufferPointer { l in
-        for v in 0..<l.count where l[v] != 0 { groups[Int(l[v]) - 1].append(v) }
-    }
-    groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
-    return Components(geometry: mask.geometry, voxels: groups)
+    var lists = Lists(sorted: sortedVoxels)
+    floodComponents(mask, connectivity, into: &lists)
+    lists.groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
+    return Components(geometry: mask.geometry, voxels: lists.groups)
 }
 
-/// Component labels without voxel lists: `labels[v]` is 0 outside, else the component's number in
-/// order of first voxel (storage order); `sizes[n]` its voxel count (`sizes[0]` unused). For
-/// callers that need one component or the sizes only (cheaper than `components(of:)`).
-public func componentLabels(of mask: Mask, connectivity: Connectivity = .full26) -> (labels: [Int32], sizes: [Int]) {
+/// The voxels of the largest component (the first in storage order on ties, as `components(of:)`
+/// orders them), without listing the others: one pass counts, a second collects.
+public func largestComponentVoxels(of mask: Mask, connectivity: Connectivity = .full26) -> [Int] {
+    struct Sizes: ComponentSink {
+        var sizes: [Int] = [], size = 0
+        mutating func voxel(_ v: Int) { size += 1 }
+        mutating func end() { sizes.append(size); size = 0 }
+    }
+    struct Pick: ComponentSink {
+        var wanted: Int, index = 0, out: [Int] = []
+        mutating func voxel(_ v: Int) { if index == wanted { out.append(v) } }
+        mutating func end() { index += 1 }
+    }
+    var sizes = Sizes()
+    floodComponents(mask, connectivity, into: &sizes)
+    let s = sizes.sizes
+    guard let best = s.indices.max(by: { s[$0] < s[$1] || (s[$0] == s[$1] && $0 > $1) }) else { return [] }
+    var pick = Pick(wanted: best)
+    pick.out.reserveCapacity(s[best])
+    floodComponents(mask, connectivity, into: &pick)
+    return pick.out
+}
+
+/// What a flood fill reports: each voxel of a component (the first is its lowest index), then its end.
+protocol ComponentSink {
+    mutating func voxel(_ v: Int)
+    mutating func end()
+}
+
+/// Flood fill over every component in order of first voxel (storage order). One byte per voxel
+/// of bookkeeping; the sink is generic so the calls inline.
+@inline(__always)
+func floodComponents<Sink: ComponentSink>(_ mask: Mask, _ connectivity: Connectivity, into sink: inout Sink) {
     let d = mask.dims
     let nx = d.x, ny = d.y, nz = d.z, nxy = nx * ny
-    var labels = [Int32](repeating: 0, count: d.count)
-    var sizes = [0]
+    var seen = [Bool](repeating: false, count: d.count)
     let offsets = connectivity.offsets, faces = connectivity == .faces6
     var stack: [Int] = []
     mask.voxels.withUnsafeBufferPointer { m in
-        labels.withUnsafeMutableBufferPointer { l in
-            var current: Int32 = 0, size = 0
-            @inline(__always) func visit(_ w: Int) {
-                if m[w] != 0 && l[w] == 0 { l[w] = current; stack.append(w) }
-            }
-            for start in 0..<m.count where m[start] != 0 && l[start] == 0 {
-                current += 1
-                size = 0
-                l[start] = current
+        seen.withUnsafeMutableBufferPointer { s in
+            for start in 0..<m.count where m[start] != 0 && !s[start] {
+                s[start] = true
                 stack.append(start)
                 while let v = stack.popLast() {
-                    size += 1
+                    sink.voxel(v)
                     let i = v % nx, r = v / nx, j = r % ny, k = r / ny
                     if faces {
-                        if i > 0 { visit(v - 1) }
-                        if i + 1 < nx { visit(v + 1) }
-                        if j > 0 { visit(v - nx) }
-                        if j + 1 < ny { visit(v + nx) }
-                        if k > 0 { visit(v - nxy) }
-                        if k + 1 < nz { visit(v + nxy) }
+                        // The six face neighbours by index arithmetic (most of the work in segmentation).
+                        if i > 0, m[v - 1] != 0, !s[v - 1] { s[v - 1] = true; stack.append(v - 1) }
+                        if i + 1 < nx, m[v + 1] != 0, !s[v + 1] { s[v + 1] = true; stack.append(v + 1) }
+                        if j > 0, m[v - nx] != 0, !s[v - nx] { s[v - nx] = true; stack.append(v - nx) }
+                        if j + 1 < ny, m[v + nx] != 0, !s[v + nx] { s[v + nx] = true; stack.append(v + nx) }
+                        if k > 0, m[v - nxy] != 0, !s[v - nxy] { s[v - nxy] = true; stack.append(v - nxy) }
+                        if k + 1 < nz, m[v + nxy] != 0, !s[v + nxy] { s[v + nxy] = true; stack.append(v + nxy) }
                     } else {
                         for (di, dj, dk) in offsets {
                             let a = i + di, b = j + dj, c = k + dk
                             if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
-                            visit(a + nx * (b + ny * c))
+                            let w = a + nx * (b + ny * c)
+                            if m[w] != 0 && !s[w] { s[w] = true; stack.append(w) }
                         }
                     }
                 }
-                sizes.append(size)
+                sink.end()
             }
         }
     }
-    return (labels, sizes)
 }
