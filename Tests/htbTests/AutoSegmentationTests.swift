@@ -98,6 +98,21 @@ struct AutoSegmentationPhantomTests {
         #expect(r.lesions.dice >= 0.95 && r.htbAbsoluteErrorPoints <= 4, "\(r.lesions.dice) \(r.htbAbsoluteErrorPoints)")
     }
 
+    @Test("a fatty liver (phantom-low's parenchyma lowered to 30-50 HU) is flagged implausible, not read as tumour-dominated")
+    func fattyLiver() throws {
+        let s = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
+        let entry = try SeriesChooser.choose(in: try Inventory.scan(s), selector: nil, masks: []).entry
+        let ct = try SeriesLoader.loadCT(entry)
+        let truth = try LoadedMask.load(MaskSpec(s + "/truth/seg.dcm:Liver")).place(onto: ct.volume.geometry, frameOfReferenceUID: nil, name: "truth")
+        for drop: Int16 in [55, 75] {
+            var v = ct.volume
+            for i in 0..<v.voxels.count where truth.voxels[i] != 0 { v.voxels[i] -= drop }
+            let r = try AutoSegmentation.segment(v)
+            #expect(r.info.tumourDominated == false, "drop \(drop)")
+            #expect(r.info.concerns.count == 1 && r.info.concerns[0].contains("outside 50-160 HU"), "drop \(drop): \(r.info.concerns)")
+        }
+    }
+
     @Test("a liver-like object of implausible density with no second tissue around it is flagged; the rules get no imaging figures")
     func implausible() throws {
         // Fat body, a 200 HU ellipsoid (about 1.2 L) on the patient's right: no parenchyma anywhere.
