@@ -67,8 +67,8 @@ public enum LiverSegmenter {
 
     /// Refinement: the band above is wide (its SD comes from the whole right half, muscle and
     /// bowel included), so muscle of the abdominal wall and the diaphragm, the IVC and bowel at
-    /// liver density stay attached. The parenchyma's own statistics (mode and robust SD inside the
-    /// liver eroded by 3 mm) give a tight band, mode +- 4 SD (SD at least 5 HU); the liver's
+    /// liver density stay attached. The parenchyma's own statistics (mode inside the liver eroded
+    /// by 3 mm, SD from that peak's half width at half maximum) give a tight band, mode +- 4 SD (SD at least 5 HU); the liver's
     /// voxels within it are opened by 5 mm (cutting what joins through necks thinner than 10 mm),
     /// the largest part kept and dilated back by 5 mm within the liver; voxels of the liver within
     /// 8 mm of that part (3 mm beyond) and within 3 mm of fat (< -30 HU) come back too (the partial-volume rim where
@@ -89,7 +89,9 @@ public enum LiverSegmenter {
     static func refineWithin(_ liver: Mask, smooth: Volume<Float>, keeping lesions: Mask) -> Mask {
         var inner = Filters.erode(liver, radiusMM: 3)
         if inner.insideCount < 100 { inner = liver }
-        guard let (m, sdRaw) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else { return liver }
+        // The SD from the mode's own peak width: a leaked neighbour of other density (the spleen
+        // next to a fatty liver) widens the MAD but not the parenchyma's peak.
+        guard let (m, sdRaw) = Filters.mode(smooth, within: inner, lo: -50, hi: 250, peakWidthOnly: true) else { return liver }
         let width = refineSD * max(sdRaw, 5)
         var tight = liver
         for v in 0..<tight.voxels.count where tight.voxels[v] != 0 && lesions.voxels[v] == 0 && abs(smooth.voxels[v] - m) >= width { tight.voxels[v] = 0 }

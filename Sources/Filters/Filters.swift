@@ -132,9 +132,11 @@ public enum Filters {
 
     /// The most frequent value of `v` inside `mask` between lo and hi (histogram of `binWidth`,
     /// smoothed over `smoothBins`), and a robust spread: 1.4826 x the median absolute deviation
-    /// of the values within 50 of the mode (an SD for Gaussian data; the median to 0.01 HU).
+    /// of the values within 50 of the mode (an SD for Gaussian data; the median to 0.01 HU), or
+    /// with `peakWidthOnly` the peak's half width at half maximum on its narrower side / 1.1774
+    /// (blind to a second tissue's peak beside it).
     public static func mode(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
-                            smoothBins: Int = 3) -> (mode: Float, robustSD: Float)? {
+                            smoothBins: Int = 3, peakWidthOnly: Bool = false) -> (mode: Float, robustSD: Float)? {
         let bins = Int(((hi - lo) / binWidth).rounded(.up))
         guard bins > 0 else { return nil }
         var h = [Double](repeating: 0, count: bins)
@@ -151,6 +153,15 @@ public enum Filters {
         }
         let peak = s.indices.max { s[$0] < s[$1] }!
         let m = lo + (Float(peak) + 0.5) * binWidth
+        if peakWidthOnly {
+            // The peak's own half width at half maximum, on its narrower side (a neighbouring
+            // tissue's peak widens only the side it lies on): an SD for a Gaussian peak.
+            var left = peak, right = peak
+            while left > 0 && s[left] > s[peak] / 2 { left -= 1 }
+            while right < bins - 1 && s[right] > s[peak] / 2 { right += 1 }
+            let half = Float(min(peak - left, right - peak)) * binWidth
+            return (m, half / 1.1774)
+        }
         // The median absolute deviation from a histogram of 0.01 HU bins (no sort of millions of values).
         let devBins = 5000
         var dh = [Int](repeating: 0, count: devBins)

@@ -55,8 +55,8 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (htb-auto/6; liver Dice, lesion Dice, HTB error): low 0.945 / 0.788 /
-    /// 0.43 (its left lobe, cut off by a large lesion, joins as a detached lobe), mid 0.926 /
+    /// Measured when written (htb-auto/6; liver Dice, lesion Dice, HTB error): low 0.944 / 0.788 /
+    /// 0.37 (its left lobe, cut off by a large lesion, joins as a detached lobe), mid 0.926 /
     /// 0.943 / 1.11, high 0.896 / 0.885 / 0.41 (tumour-dominated: parenchyma found as the second
     /// tissue). Floors a little below; HTB on mid and high at the target of 2 points.
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
@@ -98,18 +98,26 @@ struct AutoSegmentationPhantomTests {
         #expect(r.lesions.dice >= 0.95 && r.htbAbsoluteErrorPoints <= 4, "\(r.lesions.dice) \(r.htbAbsoluteErrorPoints)")
     }
 
-    @Test("a fatty liver (phantom-low's parenchyma lowered to 30-50 HU) is flagged implausible, not read as tumour-dominated")
+    @Test("a fatty liver (phantom-low's lowered by 30-75 HU) is never read as tumour-dominated: below 50 HU it is flagged, above it stays near the truth")
     func fattyLiver() throws {
         let s = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
         let entry = try SeriesChooser.choose(in: try Inventory.scan(s), selector: nil, masks: []).entry
         let ct = try SeriesLoader.loadCT(entry)
         let truth = try LoadedMask.load(MaskSpec(s + "/truth/seg.dcm:Liver")).place(onto: ct.volume.geometry, frameOfReferenceUID: nil, name: "truth")
-        for drop: Int16 in [55, 75] {
+        for drop: Int16 in [30, 40, 55, 75] {
             var v = ct.volume
             for i in 0..<v.voxels.count where truth.voxels[i] != 0 { v.voxels[i] -= drop }
             let r = try AutoSegmentation.segment(v)
             #expect(r.info.tumourDominated == false, "drop \(drop)")
-            #expect(r.info.concerns.count == 1 && r.info.concerns[0].contains("outside 50-160 HU"), "drop \(drop): \(r.info.concerns)")
+            if drop >= 55 {
+                #expect(r.info.concerns.count == 1 && r.info.concerns[0].contains("outside 50-160 HU"), "drop \(drop): \(r.info.concerns)")
+            } else {
+                // 75 and 65 HU: plausible, and the refinement keeps the spleen and stomach wall
+                // (115 HU and more) out although the right half's SD spans them (measured 0.884, 0.913).
+                let both = zip(r.liver.voxels, truth.voxels).reduce(0) { $0 + ($1.0 != 0 && $1.1 != 0 ? 1 : 0) }
+                let dice = 2 * Double(both) / Double(r.liver.insideCount + truth.insideCount)
+                #expect(r.info.concerns.isEmpty && dice >= 0.87, "drop \(drop): Dice \(dice)")
+            }
         }
     }
 
