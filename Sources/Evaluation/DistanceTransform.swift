@@ -6,9 +6,25 @@ import VolumeModel
 /// nearest voxel where `feature` is non-zero, with the grid's spacing on each axis. Separable:
 /// one lower-envelope pass per axis. Voxels with no feature anywhere get `.infinity`.
 public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
+    squaredDistances(to: feature, cap: Double.infinity)
+}
+
+/// The same transform in Float, exact below `capMM2` (values at or above it mean "at least the
+/// cap"): precise enough for thresholded morphology, in half the memory.
+public func squaredDistancesMM2(to feature: Mask, capMM2: Float) -> Volume<Float> {
+    squaredDistances(to: feature, cap: capMM2)
+}
+
+/// Both, in any floating-point type (specialised here for the two above: a generic call from
+/// another module would run unspecialised, several times slower). Points at the cap are left
+/// out of the envelope (their parabolas never come below it), and the parabolas' intersections
+/// are computed from differences (of values and of integer squares), which keeps Float well
+/// under a voxel.
+func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: T) -> Volume<T> {
     let d = feature.dims
-    let sp = [feature.geometry.spacingMM.x, feature.geometry.spacingMM.y, feature.geometry.spacingMM.z]
-    var f = feature.voxels.map { $0 != 0 ? 0.0 : Double.infinity }
+    let sp = [T(feature.geometry.spacingMM.x), T(feature.geometry.spacingMM.y), T(feature.geometry.spacingMM.z)]
+    var f = [T](repeating: cap, count: d.count)
+    for v in 0..<f.count where feature.voxels[v] != 0 { f[v] = 0 }
     let strides = [1, d.x, d.x * d.y], counts = [d.x, d.y, d.z]
     f.withUnsafeMutableBufferPointer { buffer in
         let shared = UncheckedSendable(buffer)
@@ -22,13 +38,16 @@ public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
                 let f = shared.value
                 // Scratch lines, allocated once per chunk; raw buffers keep the inner loops free of
                 // bounds and exclusivity checks.
-                let line = UnsafeMutableBufferPointer<Double>.allocate(capacity: n), out = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-                let v = UnsafeMutableBufferPointer<Int>.allocate(capacity: n), z = UnsafeMutableBufferPointer<Double>.allocate(capacity: n + 1)
+                let line = UnsafeMutableBufferPointer<T>.allocate(capacity: n), out = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
+                let v = UnsafeMutableBufferPointer<Int>.allocate(capacity: n), z = UnsafeMutableBufferPointer<T>.allocate(capacity: n + 1)
                 defer { line.deallocate(); out.deallocate(); v.deallocate(); z.deallocate() }
                 for b in range { for a in 0..<countA {
                     let base = a * strideA + b * strideB
-                    for i in 0..<n { line[i] = f[base + i * stride] }
-                    envelope(line, out, v, z, w2)
+                    var anyBelow = false
+                    for i in 0..<n { let x = f[base + i * stride]; line[i] = x; if x < cap { anyBelow = true } }
+                    // A line all at the cap stays at the cap.
+                    guard anyBelow else { continue }
+                    envelope(line, out, v, z, w2, cap)
                     for i in 0..<n { f[base + i * stride] = out[i] }
                 } }
             }
@@ -37,29 +56,25 @@ public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
     return Volume(voxels: f, geometry: feature.geometry)
 }
 
-/// 1-D pass: out[q] = min_p (line[p] + w2 (q - p)^2), by the lower envelope of parabolas.
-/// `v` (n) and `z` (n + 1) are scratch.
+/// 1-D pass: out[q] = min(cap, min_p (line[p] + w2 (q - p)^2)) by the lower envelope of the
+/// parabolas of the points below the cap (at least one). `v` (n) and `z` (n + 1) are scratch.
 @inline(__always)
-private func envelope(_ f: UnsafeMutableBufferPointer<Double>, _ out: UnsafeMutableBufferPointer<Double>,
-                      _ v: UnsafeMutableBufferPointer<Int>, _ z: UnsafeMutableBufferPointer<Double>, _ w2: Double) {
+private func envelope<T: BinaryFloatingPoint>(_ f: UnsafeMutableBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
+                                              _ v: UnsafeMutableBufferPointer<Int>, _ z: UnsafeMutableBufferPointer<T>, _ w2: T, _ cap: T) {
     let n = f.count
     var first = 0
-    while first < n && !f[first].isFinite { first += 1 }
-    guard first < n else {
-        for q in 0..<n { out[q] = .infinity }
-        return
-    }
+    while f[first] >= cap { first += 1 }
     var k = 0
     v[0] = first
     z[0] = -.infinity; z[1] = .infinity
     var q = first + 1
     while q < n {
-        if f[q].isFinite {
-            let fq = f[q] + w2 * Double(q * q)
-            var s: Double
+        if f[q] < cap {
+            var s: T
             repeat {
                 let p = v[k]
-                s = (fq - (f[p] + w2 * Double(p * p))) / (2 * w2 * Double(q - p))
+                // Where the parabolas from p and q meet, from differences only.
+                s = ((f[q] - f[p]) / w2 + T(q * q - p * p)) / T(2 * (q - p))
                 if s <= z[k] { k -= 1 } else { break }
             } while k >= 0
             k += 1
@@ -69,8 +84,8 @@ private func envelope(_ f: UnsafeMutableBufferPointer<Double>, _ out: UnsafeMuta
     }
     k = 0
     for q in 0..<n {
-        while z[k + 1] < Double(q) { k += 1 }
-        let dq = Double(q - v[k])
-        out[q] = f[v[k]] + w2 * dq * dq
+        while z[k + 1] < T(q) { k += 1 }
+        let dq = T(q - v[k])
+        out[q] = min(cap, f[v[k]] + w2 * dq * dq)
     }
 }
