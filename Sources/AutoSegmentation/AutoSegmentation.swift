@@ -158,18 +158,21 @@ public enum AutoSegmentation {
     /// liver's outline has grown); lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes) and loses any tail leaving
     /// it downwards.
+    /// mL for the report, to 0.01.
+    private static func centi(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+
     private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
         var withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
-        info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
+        info.surfaceLesionsAddedML = centi(withSurface.addedML)
         var surface = withSurface.liver
         for v in 0..<surface.voxels.count where l.liver.voxels[v] != 0 { surface.voxels[v] = 0 }
         let (lobes, lobesML) = DetachedLobes.find(band: l.band, cores: l.otherCores, liver: withSurface.liver, surface: surface)
-        info.detachedLobesAddedML = (lobesML * 100).rounded() / 100
+        info.detachedLobesAddedML = centi(lobesML)
         if lobesML > 0 {
             // With the lobe back, the rest of the lesion that cut it off lies within the liver's outline.
             let again = SurfaceLesions.include(small, body: l.body, liver: Filters.fillHolesPerSlice(withSurface.liver.union(lobes)))
             withSurface = (again.liver, withSurface.addedML + again.addedML)
-            info.surfaceLesionsAddedML = (withSurface.addedML * 100).rounded() / 100
+            info.surfaceLesionsAddedML = centi(withSurface.addedML)
         }
         var lesions = LesionSegmenter.segment(small, liver: withSurface.liver)
         var keep = lesions.lesions
@@ -181,9 +184,9 @@ public enum AutoSegmentation {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
         }
-        info.refinementRemovedML = ((withSurface.liver.volumeML - refined.volumeML) * 100).rounded() / 100
+        info.refinementRemovedML = centi(withSurface.liver.volumeML - refined.volumeML)
         let tail = InferiorTail.remove(refined)
-        info.inferiorTailRemovedML = (tail.removedML * 100).rounded() / 100
+        info.inferiorTailRemovedML = centi(tail.removedML)
         for v in 0..<tail.liver.voxels.count where tail.liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
         return (tail.liver, lesions)
     }

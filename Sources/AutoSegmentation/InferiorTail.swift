@@ -18,9 +18,6 @@ enum InferiorTail {
     static let minimumExtentMM = 15.0
     static let maximumTubeAreaMM2 = 1500.0
 
-    /// Area of the pixel's parallelogram relative to spacing x spacing (1 unless rows and columns are skewed).
-    static func inPlaneAreaFactor(_ g: Geometry) -> Double { g.axes.0.cross(g.axes.1).length }
-
     /// The liver without such parts, and the volume removed (mL).
     static func remove(_ liver: Mask) -> (liver: Mask, removedML: Double) {
         let g = liver.geometry, d = g.dims
@@ -55,6 +52,8 @@ enum InferiorTail {
         var positionOf = [Int](repeating: 0, count: d.z)
         for (position, k) in order.enumerated() { positionOf[k] = position }
         let stepMM = g.spacingMM.z
+        // A pixel's area (its parallelogram: rows and columns need not be square to each other).
+        let pixelMM2 = g.spacingMM.x * g.spacingMM.y * g.axes.0.cross(g.axes.1).length
         var out = liver
         var removed = 0
         for part in components(of: beside, connectivity: .faces6, sortedVoxels: false).voxels {
@@ -64,7 +63,6 @@ enum InferiorTail {
             // that the main body's path missed is broader where it leaves the body).
             var below = [Int](repeating: 0, count: d.z)
             for v in part where positionOf[v / d.sliceCount] > endPosition { below[v / d.sliceCount] += 1 }
-            let pixelMM2 = g.spacingMM.x * g.spacingMM.y * Self.inPlaneAreaFactor(g)
             guard below.allSatisfy({ Double($0) * pixelMM2 <= maximumTubeAreaMM2 }) else { continue }
             for v in part { out.voxels[v] = 0 }
             removed += part.count

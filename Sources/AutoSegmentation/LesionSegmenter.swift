@@ -83,13 +83,18 @@ public enum LesionSegmenter {
         grown = grown.union(margin)
         // Opening by 3 mm: lesions are compact; thin tails grown along fissures and the hilum's
         // fat and ducts are not lesion.
-        grown = Filters.dilate(Filters.erode(grown, radiusMM: openingMM), radiusMM: openingMM)
-        let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / g.voxelVolumeMM3
-        var out = empty
-        for c in components(of: grown, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
+        let out = withoutSmallRegions(Filters.open(grown, radiusMM: openingMM))
+        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected)
+    }
+
+    /// `m` without the regions (6-connected) smaller than a sphere of `minimumDiameterMM`.
+    static func withoutSmallRegions(_ m: Mask) -> Mask {
+        let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / m.geometry.voxelVolumeMM3
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        for c in components(of: m, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
             for v in c { out.voxels[v] = 1 }
         }
-        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected)
+        return out
     }
 
     /// Compact regions of `region`: seeds deeper than `seedDepthMM` in it and in `inner`, of at

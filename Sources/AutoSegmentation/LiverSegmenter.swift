@@ -58,7 +58,7 @@ public enum LiverSegmenter {
         for v in seedVoxels { seed.voxels[v] = 1 }
         var liver = Filters.dilate(seed, radiusMM: 11)
         for v in 0..<liver.voxels.count where band.voxels[v] == 0 { liver.voxels[v] = 0 }
-        liver = Filters.erode(Filters.dilate(liver, radiusMM: 4), radiusMM: 4)
+        liver = Filters.close(liver, radiusMM: 4)
         liver = Filters.fillHolesPerSlice(liver)
         var others = parts.voxels
         others.remove(at: bestIndex)
@@ -68,12 +68,13 @@ public enum LiverSegmenter {
     /// Refinement: the band above is wide (its SD comes from the whole right half, muscle and
     /// bowel included), so muscle of the abdominal wall and the diaphragm, the IVC and bowel at
     /// liver density stay attached. The parenchyma's own statistics (mode inside the liver eroded
-    /// by 3 mm, SD from that peak's half width at half maximum) give a tight band, mode +- 4 SD (SD at least 5 HU); the liver's
-    /// voxels within it are opened by 5 mm (cutting what joins through necks thinner than 10 mm),
-    /// the largest part kept and dilated back by 5 mm within the liver; voxels of the liver within
-    /// 8 mm of that part (3 mm beyond) and within 3 mm of fat (< -30 HU) come back too (the partial-volume rim where
-    /// the liver meets fat, not where it meets muscle); holes are filled slice by slice (vessels
-    /// and enclosed lesions).
+    /// by 3 mm, SD from that peak's half width at half maximum) give a tight band, mode +- 4 SD
+    /// (SD at least 5 HU); the liver's voxels within it, and the voxels kept, are opened by 5 mm
+    /// (cutting what joins through necks thinner than 10 mm), the largest part kept and dilated
+    /// back by 5 mm within the liver; liver voxels within 8 mm of that part (3 mm beyond) and
+    /// within 3 mm of fat (< -30 HU) come back too (the partial-volume rim where the liver meets
+    /// fat, not where it meets muscle); holes are filled slice by slice (vessels and enclosed
+    /// lesions).
     static let refineSD: Float = 4
     static let refineOpenMM = 5.0
     static let refineRimMM = 3.0

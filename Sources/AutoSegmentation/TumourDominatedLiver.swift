@@ -53,12 +53,12 @@ enum TumourDominatedLiver {
         var reach = Filters.dilate(liver, radiusMM: growMM)
         for v in 0..<reach.voxels.count where liver.voxels[v] == 0 && !(body.voxels[v] != 0 && abs(smooth.voxels[v] - m2) < width) { reach.voxels[v] = 0 }
         // Opening cuts what is thinner than 12 mm (the abdominal wall, bowel loops) from the band.
-        reach = Filters.dilate(Filters.erode(reach, radiusMM: openBandMM), radiusMM: openBandMM).union(liver)
+        reach = Filters.open(reach, radiusMM: openBandMM).union(liver)
         var grown = Mask(repeating: 0, geometry: g)
         for c in components(of: reach, connectivity: .faces6, sortedVoxels: false).voxels where c.contains(where: { liver.voxels[$0] != 0 }) {
             for v in c { grown.voxels[v] = 1 }
         }
-        grown = Filters.fillHolesPerSlice(Filters.erode(Filters.dilate(grown, radiusMM: closeMM), radiusMM: closeMM).union(grown))
+        grown = Filters.fillHolesPerSlice(Filters.close(grown, radiusMM: closeMM).union(grown))
 
         let lesions = classify(smooth, liver: grown, tumourHU: m1, parenchymaHU: m2)
         return Result(liver: grown, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1)
@@ -104,12 +104,7 @@ enum TumourDominatedLiver {
         let g = liver.geometry
         var tumour = Mask(repeating: 0, geometry: g)
         for v in 0..<tumour.voxels.count where liver.voxels[v] != 0 && abs(smooth.voxels[v] - m1) < abs(smooth.voxels[v] - m2) { tumour.voxels[v] = 1 }
-        tumour = Filters.dilate(Filters.erode(tumour, radiusMM: openMM), radiusMM: openMM)
-        let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / g.voxelVolumeMM3
-        var lesions = Mask(repeating: 0, geometry: g)
-        for c in components(of: tumour, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
-            for v in c where liver.voxels[v] != 0 { lesions.voxels[v] = 1 }
-        }
-        return lesions
+        // The opening keeps it inside the liver.
+        return LesionSegmenter.withoutSmallRegions(Filters.open(tumour, radiusMM: openMM))
     }
 }

@@ -95,6 +95,12 @@ public enum Filters {
         return box.dims == m.dims ? out : Mask(repeating: 0, geometry: m.geometry).pasting(out, at: box)
     }
 
+    /// Opening: erosion then dilation by the same ball (removes what is thinner than 2 x radius).
+    public static func open(_ m: Mask, radiusMM: Double) -> Mask { dilate(erode(m, radiusMM: radiusMM), radiusMM: radiusMM) }
+
+    /// Closing: dilation then erosion by the same ball (bridges gaps narrower than 2 x radius).
+    public static func close(_ m: Mask, radiusMM: Double) -> Mask { erode(dilate(m, radiusMM: radiusMM), radiusMM: radiusMM) }
+
     /// A cap safely above a squared radius: thresholds at r2 are exact.
     static func cap(above r2: Double) -> Float { Float(r2 * 1.5 + 100) }
 
