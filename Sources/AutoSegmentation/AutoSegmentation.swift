@@ -43,6 +43,8 @@ public enum AutoSegmentation {
         /// leaving it downwards (`InferiorTail`), mL.
         public var refinementRemovedML: Double?
         public var inferiorTailRemovedML: Double?
+        /// Water-density regions on the liver's surface (the gallbladder) removed, mL.
+        public var fluidRemovedML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
         /// around it was taken for parenchyma (`TumourDominatedLiver`); the tumour's mode then.
         public var tumourDominated: Bool?
@@ -65,6 +67,7 @@ public enum AutoSegmentation {
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case refinementRemovedML = "refinement_removed_ml"
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
+            case fluidRemovedML = "surface_fluid_removed_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
             case concerns
@@ -153,13 +156,40 @@ public enum AutoSegmentation {
         return Result(liver: liverFull, lesions: lesions, info: info)
     }
 
+    /// mL for the report, to 0.01.
+    private static func centi(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+
+    /// Water-density "lesion" on the liver's surface is the gallbladder (or fluid beside the
+    /// liver), not liver: lesion voxels below `fluidCeilingHU` (1 mm smoothing) form regions;
+    /// one at least the size of a 5 mm sphere that touches the liver's outside leaves both masks
+    /// (the lesion it may abut stays). A cyst inside the liver does not touch its outside and stays
+    /// a lesion. Returns the mL removed.
+    static let fluidCeilingHU: Float = 20
+    static func removeSurfaceFluid(_ liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>) -> Double {
+        let d = liver.dims
+        var fluid = Mask(repeating: 0, geometry: liver.geometry)
+        for v in 0..<fluid.voxels.count where lesions.voxels[v] != 0 && smooth.voxels[v] < fluidCeilingHU { fluid.voxels[v] = 1 }
+        let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / liver.geometry.voxelVolumeMM3
+        var removed = 0
+        for c in components(of: fluid, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
+            let touches = c.contains { v in
+                let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+                return (i > 0 && liver.voxels[v - 1] == 0) || (i + 1 < d.x && liver.voxels[v + 1] == 0)
+                    || (j > 0 && liver.voxels[v - d.x] == 0) || (j + 1 < d.y && liver.voxels[v + d.x] == 0)
+                    || (k > 0 && liver.voxels[v - d.sliceCount] == 0) || (k + 1 < d.z && liver.voxels[v + d.sliceCount] == 0)
+            }
+            guard touches else { continue }
+            for v in c { lesions.voxels[v] = 0; liver.voxels[v] = 0 }
+            removed += c.count
+        }
+        return Double(removed) * liver.geometry.voxelVolumeMM3 / 1000
+    }
+
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's
     /// result, and lobes a surface lesion cut off (then the surface step runs again, as the
     /// liver's outline has grown); lesions are found in it; the liver is refined with the lesions kept (a lesion the
-    /// refined liver still reaches stays whole, one it left out goes) and loses any tail leaving
-    /// it downwards.
-    /// mL for the report, to 0.01.
-    private static func centi(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+    /// refined liver still reaches stays whole, one it left out goes), loses any tail leaving
+    /// it downwards and any water-density region on its surface (the gallbladder).
 
     private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
         var withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
@@ -185,9 +215,10 @@ public enum AutoSegmentation {
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
         }
         info.refinementRemovedML = centi(withSurface.liver.volumeML - refined.volumeML)
-        let tail = InferiorTail.remove(refined)
-        info.inferiorTailRemovedML = centi(tail.removedML)
-        for v in 0..<tail.liver.voxels.count where tail.liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
-        return (tail.liver, lesions)
+        var (liver, tailML) = InferiorTail.remove(refined)
+        info.inferiorTailRemovedML = centi(tailML)
+        for v in 0..<liver.voxels.count where liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
+        info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
+        return (liver, lesions)
     }
 }

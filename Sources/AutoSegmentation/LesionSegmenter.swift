@@ -34,6 +34,8 @@ public enum LesionSegmenter {
     public static let seedDepthMM = 3.0
     public static let regrowMM = 7.0
     public static let maximumElongation = 2.5
+    /// Extra erosions that split a lesion from a vessel or fissure it touches (see `blobs`).
+    public static let splitStepsMM = [3.0, 6.0, 9.0]
     public static let minimumDiameterMM = 5.0
     /// Hyper-enhancing lesions: brighter than mode + max(3 SD, 20 HU), seeds of >= 0.1 mL and a
     /// principal-axis ratio <= 2 (enhancing vessels, the usual bright structure in the liver, are
@@ -73,8 +75,8 @@ public enum LesionSegmenter {
             if smooth.voxels[v] < threshold { dark.voxels[v] = 1 } else if smooth.voxels[v] > brightThreshold { bright.voxels[v] = 1 }
         }
         var rejected = 0
-        let darkLesions = blobs(in: dark, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, rejected: &rejected)
-        let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumBrightElongation, minimumSeedML: minimumBrightSeedML, rejected: &rejected)
+        let darkLesions = blobs(in: dark, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
+        let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumBrightElongation, minimumSeedML: minimumBrightSeedML, splitting: splitStepsMM, rejected: &rejected)
         var grown = darkLesions.union(brightLesions)
         // The margin: voxels near a lesion that do not look like parenchyma (rims, capsules,
         // calcifications, partial volume at the edge) belong to it.
@@ -99,19 +101,41 @@ public enum LesionSegmenter {
 
     /// Compact regions of `region`: seeds deeper than `seedDepthMM` in it and in `inner`, of at
     /// least 4 voxels and `minimumSeedML`, no more elongated than `maximumElongation`, regrown by
-    /// `regrowMM` within `region`.
-    static func blobs(in region: Mask, inner: Mask, maximumElongation: Double, minimumSeedML: Double, rejected: inout Int) -> Mask {
+    /// `regrowMM` within `region`. A seed too elongated may be a lesion joined to a vessel (or a
+    /// fissure): it is eroded further, by `splitStepsMM`, and the compact parts that appear (the
+    /// lesion outlasts the thinner tube) are kept and regrown by `regrowMM` plus the extra depth.
+    static func blobs(in region: Mask, inner: Mask, maximumElongation: Double, minimumSeedML: Double, splitting steps: [Double], rejected: inout Int) -> Mask {
         let g = region.geometry
         var deep = region
         for v in 0..<deep.voxels.count where inner.voxels[v] == 0 { deep.voxels[v] = 0 }
         let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false)
         var kept = Mask(repeating: 0, geometry: g)
+        var elongated = Mask(repeating: 0, geometry: g)
         let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
         // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.
         for c in seeds.voxels where Double(c.count) >= minimumVoxels {
-            if elongation(c, g) <= maximumElongation { for v in c { kept.voxels[v] = 1 } } else { rejected += 1 }
+            if elongation(c, g) <= maximumElongation {
+                for v in c { kept.voxels[v] = 1 }
+            } else {
+                for v in c { elongated.voxels[v] = 1 }
+            }
         }
         var grown = Filters.dilate(kept, radiusMM: regrowMM)
+        var split = Mask(repeating: 0, geometry: g)
+        for extra in steps where elongated.insideCount > 0 {
+            var found = Mask(repeating: 0, geometry: g)
+            for c in components(of: Filters.erode(elongated, radiusMM: extra), connectivity: .faces6, sortedVoxels: false).voxels
+            where Double(c.count) >= minimumVoxels && elongation(c, g) <= maximumElongation && !c.contains(where: { split.voxels[$0] != 0 }) {
+                for v in c { found.voxels[v] = 1 }
+            }
+            guard found.insideCount > 0 else { continue }
+            split = split.union(Filters.dilate(found, radiusMM: extra))
+            grown = grown.union(Filters.dilate(found, radiusMM: regrowMM + extra))
+        }
+        // What stayed elongated at every depth is a vessel (or a fissure).
+        for c in components(of: elongated, connectivity: .faces6, sortedVoxels: false).voxels where !c.contains(where: { split.voxels[$0] != 0 }) {
+            rejected += 1
+        }
         for v in 0..<grown.voxels.count where region.voxels[v] == 0 { grown.voxels[v] = 0 }
         return grown
     }

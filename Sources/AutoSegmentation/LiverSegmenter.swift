@@ -39,28 +39,63 @@ public enum LiverSegmenter {
         let centre = (xs.min()! + xs.max()!) / 2
         var right = Mask(repeating: 0, geometry: g)
         for v in 0..<body.voxels.count where body.voxels[v] != 0 && x(of: v, g) < centre { right.voxels[v] = 1 }
-        guard let (mode, sd) = Filters.mode(smooth, within: right, lo: 40, hi: 250) else {
+        // Candidates for the liver's tissue: the histogram's peaks (the highest, and any other at
+        // least a quarter as high and 20 HU from a higher one). The abdominal wall's muscle or a
+        // hypodense tumour can outnumber the parenchyma in the right half; the liver is the
+        // candidate whose band holds the largest right-sided core thicker than 20 mm. For that
+        // comparison each band stops halfway to the next candidate's peak (a muscle band must not
+        // take in the liver). The chosen band is mode +- 3 robust SDs (at least 15 HU), cut at those
+        // halfway points only when the chosen peak is not the highest.
+        let candidates = Filters.modes(smooth, within: right, lo: 40, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
+        guard let top = candidates.first else {
             throw AutoSegmentationError.noLiverFound(reason: "no soft tissue between 40 and 250 HU in the patient's right half")
         }
-        let width = max(3 * sd, 15)
-        let band = Filters.band(smooth, lo: mode - width, hi: mode + width, within: body)
-        let core = Filters.erode(band, radiusMM: 10)
-        let parts = components(of: core, connectivity: .faces6, sortedVoxels: false)
-        var best: [Int]? = nil, bestIndex = -1
-        for (n, p) in parts.voxels.enumerated() {
-            let onRight = p.reduce(0) { $0 + (right.voxels[$1] != 0 ? 1 : 0) }
-            if onRight * 2 > p.count && p.count > (best?.count ?? 0) { best = p; bestIndex = n }
+        let peaks = candidates.prefix(3).map(\.mode)
+        let widths = Filters.modes(smooth, within: right, lo: 40, hi: 250, peakWidthOnly: true, minimumRelativeHeight: 0.25, separation: 20).map(\.robustSD)
+        func liverCore(_ band: Mask) -> (parts: [[Int]], best: Int) {
+            let parts = components(of: Filters.erode(band, radiusMM: 10), connectivity: .faces6, sortedVoxels: false).voxels
+            var best = -1
+            for (n, p) in parts.enumerated() {
+                let onRight = p.reduce(0) { $0 + (right.voxels[$1] != 0 ? 1 : 0) }
+                if onRight * 2 > p.count && p.count > (best < 0 ? 0 : parts[best].count) { best = n }
+            }
+            return (parts, best)
         }
-        guard let seedVoxels = best else {
-            throw AutoSegmentationError.noLiverFound(reason: String(format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", mode, width))
+        var chosen: (mode: Float, sd: Float, band: Mask, parts: [[Int]], best: Int)? = nil
+        for (n, (mode, sd)) in candidates.prefix(3).enumerated() {
+            let width = max(3 * sd, 15)
+            var lo = mode - width, hi = mode + width
+            if peaks.count > 1 {
+                for p in peaks where p < mode { lo = max(lo, (p + mode) / 2) }
+                for p in peaks where p > mode { hi = min(hi, (p + mode) / 2) }
+            }
+            let clipped = Filters.band(smooth, lo: lo, hi: hi, within: body)
+            let (parts, best) = liverCore(clipped)
+            if ProcessInfo.processInfo.environment["HTB_DEBUG"] != nil { print("candidate", mode, sd, lo, hi, best >= 0 ? parts[best].count : 0) }
+            guard best >= 0, parts[best].count > (chosen.map { $0.parts[$0.best].count } ?? 0) else { continue }
+            if peaks.count > 1 {
+                // The band to grow in is not cut: the highest peak keeps its own (as with a single
+                // candidate); another takes its SD from its peak's half width where the MAD is
+                // widened by the higher peak beside it.
+                let own = n == 0 ? sd : min(sd, 2 * widths[n])
+                let w = max(3 * own, 15)
+                let band = Filters.band(smooth, lo: mode - w, hi: mode + w, within: body)
+                let (p, b) = liverCore(band)
+                if b >= 0 { chosen = (mode, own, band, p, b); continue }
+            }
+            chosen = (mode, sd, clipped, parts, best)
         }
+        guard let (mode, sd, band, parts, bestIndex) = chosen else {
+            throw AutoSegmentationError.noLiverFound(reason: String(format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", top.mode, max(3 * top.robustSD, 15)))
+        }
+        let seedVoxels = parts[bestIndex]
         var seed = Mask(repeating: 0, geometry: g)
         for v in seedVoxels { seed.voxels[v] = 1 }
         var liver = Filters.dilate(seed, radiusMM: 11)
         for v in 0..<liver.voxels.count where band.voxels[v] == 0 { liver.voxels[v] = 0 }
         liver = Filters.close(liver, radiusMM: 4)
         liver = Filters.fillHolesPerSlice(liver)
-        var others = parts.voxels
+        var others = parts
         others.remove(at: bestIndex)
         return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth, band: band, otherCores: others)
     }

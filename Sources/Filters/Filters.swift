@@ -143,32 +143,59 @@ public enum Filters {
     /// (blind to a second tissue's peak beside it).
     public static func mode(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
                             smoothBins: Int = 3, peakWidthOnly: Bool = false) -> (mode: Float, robustSD: Float)? {
+        modes(v, within: mask, lo: lo, hi: hi, binWidth: binWidth, smoothBins: smoothBins, peakWidthOnly: peakWidthOnly,
+              minimumRelativeHeight: 1, separation: 0).first
+    }
+
+    /// Every peak of that histogram at least `minimumRelativeHeight` x the highest one and the
+    /// highest within +-`separation` HU, highest first, each with its spread as in `mode` (the
+    /// first is `mode`'s answer).
+    public static func modes(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
+                             smoothBins: Int = 3, peakWidthOnly: Bool = false, minimumRelativeHeight: Double,
+                             separation: Float) -> [(mode: Float, robustSD: Float)] {
         let bins = Int(((hi - lo) / binWidth).rounded(.up))
-        guard bins > 0 else { return nil }
+        guard bins > 0 else { return [] }
         var h = [Double](repeating: 0, count: bins)
         for i in 0..<v.voxels.count where mask.voxels[i] != 0 {
             let x = v.voxels[i]
             if x > lo && x < hi { h[min(bins - 1, Int((x - lo) / binWidth))] += 1 }
         }
-        guard h.contains(where: { $0 > 0 }) else { return nil }
+        guard h.contains(where: { $0 > 0 }) else { return [] }
         var s = h
         for b in 0..<bins {
             var acc = 0.0, n = 0.0
             for k in -smoothBins...smoothBins where b + k >= 0 && b + k < bins { acc += h[b + k]; n += 1 }
             s[b] = acc / n
         }
-        let peak = s.indices.max { s[$0] < s[$1] }!
-        let m = lo + (Float(peak) + 0.5) * binWidth
-        if peakWidthOnly {
-            // The peak's own half width at half maximum, on its narrower side (a neighbouring
-            // tissue's peak widens only the side it lies on): an SD for a Gaussian peak.
-            var left = peak, right = peak
-            while left > 0 && s[left] > s[peak] / 2 { left -= 1 }
-            while right < bins - 1 && s[right] > s[peak] / 2 { right += 1 }
-            let half = Float(min(peak - left, right - peak)) * binWidth
-            return (m, half / 1.1774)
+        let top = s.indices.max { s[$0] < s[$1] }!
+        var peaks = [top]
+        let reach = Int((separation / binWidth).rounded())
+        if minimumRelativeHeight < 1 {
+            for b in (smoothBins + 1)..<max(smoothBins + 1, bins - smoothBins - 1) where b != top && s[b] > 0 && s[b] >= minimumRelativeHeight * s[top] {
+                let window = max(0, b - reach)...min(bins - 1, b + reach)
+                // The highest in its window; ties go to the lowest bin.
+                if window.allSatisfy({ s[$0] < s[b] || ($0 >= b && s[$0] <= s[b]) }) { peaks.append(b) }
+            }
+            peaks = [top] + peaks.dropFirst().sorted { s[$0] > s[$1] }
         }
-        // The median absolute deviation from a histogram of 0.01 HU bins (no sort of millions of values).
+        return peaks.map { peak in
+            let m = lo + (Float(peak) + 0.5) * binWidth
+            if peakWidthOnly {
+                // The peak's own half width at half maximum, on its narrower side (a neighbouring
+                // tissue's peak widens only the side it lies on): an SD for a Gaussian peak.
+                var left = peak, right = peak
+                while left > 0 && s[left] > s[peak] / 2 { left -= 1 }
+                while right < bins - 1 && s[right] > s[peak] / 2 { right += 1 }
+                let half = Float(min(peak - left, right - peak)) * binWidth
+                return (m, half / 1.1774)
+            }
+            return (m, medianAbsoluteDeviationSD(v, within: mask, around: m))
+        }
+    }
+
+    /// 1.4826 x the median absolute deviation from `m` of the values within 50 of it, from a
+    /// histogram of 0.01 HU bins (no sort of millions of values).
+    public static func medianAbsoluteDeviationSD(_ v: Volume<Float>, within mask: Mask, around m: Float) -> Float {
         let devBins = 5000
         var dh = [Int](repeating: 0, count: devBins)
         var n = 0
@@ -176,13 +203,13 @@ public enum Filters {
             let dv = abs(v.voxels[i] - m)
             if dv < 50 { dh[min(devBins - 1, Int(dv * 100))] += 1; n += 1 }
         }
-        guard n > 0 else { return (m, 0) }
+        guard n > 0 else { return 0 }
         var seen = 0, median: Float = 0
         for b in 0..<devBins {
             seen += dh[b]
             if seen > n / 2 { median = (Float(b) + 0.5) / 100; break }
         }
-        return (m, 1.4826 * median)
+        return 1.4826 * median
     }
 }
 

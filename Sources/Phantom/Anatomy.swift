@@ -130,9 +130,20 @@ struct Anatomy: Sendable {
         return nil
     }
 
+    /// The structures drawn over the liver where they cross it: the spine, the aorta and the IVC
+    /// (retrohepatic up to the confluence). `hu` and `label` both give them precedence, so the truth
+    /// never calls liver what the image shows as vessel or bone (before v4 the truth did: ~45-65 mL
+    /// of IVC inside the sample livers).
+    @inline(__always) func inVesselOrSpine(_ p: Vector3) -> Bool {
+        inDisc(p, spine) || inDisc(p, aorta) || (inDisc(p, ivc) && p.z < zCenterMM + 55)
+    }
+
+    /// The liver as the truth and the image see it: the organ less the vessels and bone drawn over it.
+    @inline(__always) func inTruthLiver(_ p: Vector3) -> Bool { !inVesselOrSpine(p) && inLiver(p) }
+
     /// 0 outside the liver, 1 liver (parenchyma and the vessels inside it), 2 lesion.
     @inline(__always) func label(_ p: Vector3) -> UInt8 {
-        guard inLiver(p) else { return 0 }
+        guard inTruthLiver(p) else { return 0 }
         return lesionIndex(p) == nil ? 1 : 2
     }
 

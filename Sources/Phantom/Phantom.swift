@@ -111,7 +111,7 @@ public struct Phantom: Sendable {
         var liverCentres: [Vector3] = []
         for k in 0..<geometry.dims.z { for j in 0..<n { for i in 0..<n {
             let p = geometry.positionMM(Double(i), Double(j), Double(k))
-            if anatomy.inLiver(p) { liverCentres.append(p) }
+            if anatomy.inTruthLiver(p) { liverCentres.append(p) }
         } } }
         guard liverCentres.count >= 100 else {
             throw PhantomError.invalidSpec("the field of view (\(n) x \(decimalString(spec.pixelMM)) mm, \(spec.slices) x \(decimalString(spec.sliceMM)) mm) holds too little liver; enlarge it")
@@ -250,6 +250,7 @@ public struct Phantom: Sendable {
     }
 }
 
-/// Version of the phantom model; bump it whenever the anatomy changes the pixels.
-public let htbPhantomVersion = "3"
+/// Version of the phantom model; bump it whenever the anatomy changes the pixels or the truth
+/// (v4: the IVC, aorta and spine are never liver in the truth, as they never were in the image).
+public let htbPhantomVersion = "4"
 
