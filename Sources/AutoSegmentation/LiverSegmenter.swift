@@ -47,12 +47,12 @@ public enum LiverSegmenter {
         // take in the liver). The chosen band is mode +- 3 robust SDs (at least 15 HU), cut at those
         // halfway points only when the chosen peak is not the highest.
         let candidates = Filters.modes(smooth, within: right, lo: 40, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
-        guard let top = candidates.first else {
+        guard !candidates.isEmpty else {
             throw AutoSegmentationError.noLiverFound(reason: "no soft tissue between 40 and 250 HU in the patient's right half")
         }
         let peaks = candidates.prefix(3).map(\.mode)
         let widths = Filters.modes(smooth, within: right, lo: 40, hi: 250, peakWidthOnly: true, minimumRelativeHeight: 0.25, separation: 20).map(\.robustSD)
-        func liverCore(_ band: Mask) -> (parts: [[Int]], best: Int) {
+        func liverCore(_ band: Mask, right: Mask) -> (parts: [[Int]], best: Int) {
             let parts = components(of: Filters.erode(band, radiusMM: 10), connectivity: .faces6, sortedVoxels: false).voxels
             var best = -1
             for (n, p) in parts.enumerated() {
@@ -61,32 +61,31 @@ public enum LiverSegmenter {
             }
             return (parts, best)
         }
-        var chosen: (mode: Float, sd: Float, band: Mask, parts: [[Int]], best: Int)? = nil
-        for (n, (mode, sd)) in candidates.prefix(3).enumerated() {
-            let width = max(3 * sd, 15)
-            var lo = mode - width, hi = mode + width
-            if peaks.count > 1 {
+        // The comparison runs on a grid twice as coarse in-plane (a quarter of the work); a single
+        // candidate needs none.
+        var n = 0
+        if peaks.count > 1 {
+            let coarseRight = Filters.downsample(right, factor: 2)
+            var largest = 0
+            for (c, (mode, sd)) in candidates.prefix(3).enumerated() {
+                let width = max(3 * sd, 15)
+                var lo = mode - width, hi = mode + width
                 for p in peaks where p < mode { lo = max(lo, (p + mode) / 2) }
                 for p in peaks where p > mode { hi = min(hi, (p + mode) / 2) }
+                let (parts, best) = liverCore(Filters.downsample(Filters.band(smooth, lo: lo, hi: hi, within: body), factor: 2), right: coarseRight)
+                if best >= 0 && parts[best].count > largest { (n, largest) = (c, parts[best].count) }
             }
-            let clipped = Filters.band(smooth, lo: lo, hi: hi, within: body)
-            let (parts, best) = liverCore(clipped)
-            if ProcessInfo.processInfo.environment["HTB_DEBUG"] != nil { print("candidate", mode, sd, lo, hi, best >= 0 ? parts[best].count : 0) }
-            guard best >= 0, parts[best].count > (chosen.map { $0.parts[$0.best].count } ?? 0) else { continue }
-            if peaks.count > 1 {
-                // The band to grow in is not cut: the highest peak keeps its own (as with a single
-                // candidate); another takes its SD from its peak's half width where the MAD is
-                // widened by the higher peak beside it.
-                let own = n == 0 ? sd : min(sd, 2 * widths[n])
-                let w = max(3 * own, 15)
-                let band = Filters.band(smooth, lo: mode - w, hi: mode + w, within: body)
-                let (p, b) = liverCore(band)
-                if b >= 0 { chosen = (mode, own, band, p, b); continue }
-            }
-            chosen = (mode, sd, clipped, parts, best)
         }
-        guard let (mode, sd, band, parts, bestIndex) = chosen else {
-            throw AutoSegmentationError.noLiverFound(reason: String(format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", top.mode, max(3 * top.robustSD, 15)))
+        // The band to grow in is not cut: the highest peak keeps its own (as with a single
+        // candidate); another takes its SD from its peak's half width where the MAD is widened
+        // by the higher peak beside it.
+        let mode = candidates[n].mode
+        let sd = n == 0 ? candidates[n].robustSD : min(candidates[n].robustSD, 2 * widths[n])
+        let width = max(3 * sd, 15)
+        let band = Filters.band(smooth, lo: mode - width, hi: mode + width, within: body)
+        let (parts, bestIndex) = liverCore(band, right: right)
+        guard bestIndex >= 0 else {
+            throw AutoSegmentationError.noLiverFound(reason: String(format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", mode, width))
         }
         let seedVoxels = parts[bestIndex]
         var seed = Mask(repeating: 0, geometry: g)
