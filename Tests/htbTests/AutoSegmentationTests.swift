@@ -61,7 +61,7 @@ struct AutoSegmentationPhantomTests {
     /// diaphragm between, joins it; large hyper-enhancing lesions on the surface are cut off),
     /// mid 0.788 / 0.822 / 0.87 (the arterial-phase kidney at tumour density joins the tumour),
     /// high 0.904 / 0.903 / 0.11 (bowel at tumour density). A regression net, floors a little
-    /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.sh).
+    /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
           arguments: [("phantom-htb-low", 0.78, 0.17, 18.0), ("phantom-htb-mid", 0.78, 0.81, 1.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
