@@ -122,9 +122,10 @@ public enum LesionSegmenter {
         }
         var grown = Filters.dilate(kept, radiusMM: regrowMM)
         var split = Mask(repeating: 0, geometry: g)
-        for extra in steps where elongated.insideCount > 0 {
+        let deeper = steps.isEmpty || elongated.insideCount == 0 ? [] : Filters.erode(elongated, radiiMM: steps)
+        for (extra, eroded) in zip(steps, deeper) {
             var found = Mask(repeating: 0, geometry: g)
-            for c in components(of: Filters.erode(elongated, radiusMM: extra), connectivity: .faces6, sortedVoxels: false).voxels
+            for c in components(of: eroded, connectivity: .faces6, sortedVoxels: false).voxels
             where Double(c.count) >= minimumVoxels && elongation(c, g) <= maximumElongation && !c.contains(where: { split.voxels[$0] != 0 }) {
                 for v in c { found.voxels[v] = 1 }
             }

@@ -61,26 +61,35 @@ public enum Filters {
     /// Erosion by a ball of `radiusMM`: voxels farther than the radius from every outside voxel
     /// (outside the grid counts as outside). Exact, through the distance transform; computed
     /// within the mask's bounding box (one voxel more), where all of the answer lies.
-    public static func erode(_ m: Mask, radiusMM: Double) -> Mask {
-        guard let box = m.boundingBox?.expanded(byMM: 0, in: m.geometry) else { return m }
-        if box.dims != m.dims { return Mask(repeating: 0, geometry: m.geometry).pasting(erodeWhole(m.cropped(to: box), radiusMM: radiusMM, grid: m.geometry, box: box), at: box) }
-        return erodeWhole(m, radiusMM: radiusMM, grid: m.geometry, box: box)
+    public static func erode(_ m: Mask, radiusMM: Double) -> Mask { erode(m, radiiMM: [radiusMM])[0] }
+
+    /// Erosions by several radii from one distance map (as many masks as radii, in their order).
+    public static func erode(_ m: Mask, radiiMM: [Double]) -> [Mask] {
+        guard let box = m.boundingBox?.expanded(byMM: 0, in: m.geometry) else { return radiiMM.map { _ in m } }
+        if box.dims != m.dims {
+            let empty = Mask(repeating: 0, geometry: m.geometry)
+            return erodeWhole(m.cropped(to: box), radiiMM: radiiMM, grid: m.geometry, box: box).map { empty.pasting($0, at: box) }
+        }
+        return erodeWhole(m, radiiMM: radiiMM, grid: m.geometry, box: box)
     }
 
-    private static func erodeWhole(_ m: Mask, radiusMM: Double, grid: Geometry, box: VoxelBox) -> Mask {
+    private static func erodeWhole(_ m: Mask, radiiMM: [Double], grid: Geometry, box: VoxelBox) -> [Mask] {
         var outside = Mask(repeating: 0, geometry: m.geometry)
         for i in 0..<m.voxels.count where m.voxels[i] == 0 { outside.voxels[i] = 1 }
-        let r2 = radiusMM * radiusMM
-        let d2 = squaredDistanceMM2(to: outside, capMM2: Self.cap(above: r2)).voxels
+        let largest = radiiMM.max() ?? 0
+        let d2 = squaredDistanceMM2(to: outside, capMM2: Self.cap(above: largest * largest)).voxels
         let d = m.dims, full = grid.dims, sp = m.geometry.spacingMM
-        var out = Mask(repeating: 0, geometry: m.geometry)
-        for v in 0..<out.voxels.count where m.voxels[v] != 0 && Double(d2[v]) > r2 {
-            // The world beyond the full grid starts one voxel past its border.
-            let i = v % d.x + box.lo.x, j = (v / d.x) % d.y + box.lo.y, k = v / d.sliceCount + box.lo.z
-            let edge = min(Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y, Double(min(k + 1, full.z - k)) * sp.z)
-            if edge * edge > r2 { out.voxels[v] = 1 }
+        return radiiMM.map { radiusMM in
+            let r2 = radiusMM * radiusMM
+            var out = Mask(repeating: 0, geometry: m.geometry)
+            for v in 0..<out.voxels.count where m.voxels[v] != 0 && Double(d2[v]) > r2 {
+                // The world beyond the full grid starts one voxel past its border.
+                let i = v % d.x + box.lo.x, j = (v / d.x) % d.y + box.lo.y, k = v / d.sliceCount + box.lo.z
+                let edge = min(Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y, Double(min(k + 1, full.z - k)) * sp.z)
+                if edge * edge > r2 { out.voxels[v] = 1 }
+            }
+            return out
         }
-        return out
     }
 
     /// Dilation by a ball of `radiusMM`: voxels within the radius of an inside voxel (computed
