@@ -3,7 +3,8 @@
 #   make test   set up, build, run every test (real-data tests need ../shared/data)
 #   make bench  set up (+ dcm2niix, SimpleITK), build (release), run the benchmarks (load vs
 #               dcm2niix, automatic analysis vs SimpleITK with the overlays' share, overlay share
-#               of an expert-mask analysis, batch vs one analyze per study)
+#               of an expert-mask analysis, batch vs one analyze per study, automatic
+#               segmentation's accuracy over phantom seeds)
 
 SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
@@ -34,6 +35,7 @@ bench: setup
 	python3 Benchmarks/bench_auto.py
 	python3 Benchmarks/bench_overlay.py
 	python3 Benchmarks/bench_batch.py
+	python3 Benchmarks/phantom_sweep.py
 
 clean:
 	rm -rf .build $(OUT)
