@@ -110,7 +110,7 @@ public enum LesionSegmenter {
         for v in 0..<deep.voxels.count where inner.voxels[v] == 0 { deep.voxels[v] = 0 }
         let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false)
         var kept = Mask(repeating: 0, geometry: g)
-        var elongated = Mask(repeating: 0, geometry: g)
+        var elongated = Mask(repeating: 0, geometry: g), elongatedSeeds: [[Int]] = []
         let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
         // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.
         for c in seeds.voxels where Double(c.count) >= minimumVoxels {
@@ -118,6 +118,7 @@ public enum LesionSegmenter {
                 for v in c { kept.voxels[v] = 1 }
             } else {
                 for v in c { elongated.voxels[v] = 1 }
+                elongatedSeeds.append(c)
             }
         }
         var grown = Filters.dilate(kept, radiusMM: regrowMM)
@@ -134,9 +135,7 @@ public enum LesionSegmenter {
             grown = grown.union(Filters.dilate(found, radiusMM: regrowMM + extra))
         }
         // What stayed elongated at every depth is a vessel (or a fissure).
-        for c in components(of: elongated, connectivity: .faces6, sortedVoxels: false).voxels where !c.contains(where: { split.voxels[$0] != 0 }) {
-            rejected += 1
-        }
+        rejected += elongatedSeeds.filter { c in !c.contains { split.voxels[$0] != 0 } }.count
         for v in 0..<grown.voxels.count where region.voxels[v] == 0 { grown.voxels[v] = 0 }
         return grown
     }

@@ -51,7 +51,6 @@ public enum LiverSegmenter {
             throw AutoSegmentationError.noLiverFound(reason: "no soft tissue between 40 and 250 HU in the patient's right half")
         }
         let peaks = candidates.prefix(3).map(\.mode)
-        let widths = Filters.modes(smooth, within: right, lo: 40, hi: 250, peakWidthOnly: true, minimumRelativeHeight: 0.25, separation: 20).map(\.robustSD)
         func liverCore(_ band: Mask, right: Mask) -> (parts: [[Int]], best: Int) {
             let parts = components(of: Filters.erode(band, radiusMM: 10), connectivity: .faces6, sortedVoxels: false).voxels
             var best = -1
@@ -67,7 +66,7 @@ public enum LiverSegmenter {
         if peaks.count > 1 {
             let coarseRight = Filters.downsample(right, factor: 2)
             var largest = 0
-            for (c, (mode, sd)) in candidates.prefix(3).enumerated() {
+            for (c, (mode, sd, _)) in candidates.prefix(3).enumerated() {
                 let width = max(3 * sd, 15)
                 var lo = mode - width, hi = mode + width
                 for p in peaks where p < mode { lo = max(lo, (p + mode) / 2) }
@@ -80,7 +79,7 @@ public enum LiverSegmenter {
         // candidate); another takes its SD from its peak's half width where the MAD is widened
         // by the higher peak beside it.
         let mode = candidates[n].mode
-        let sd = n == 0 ? candidates[n].robustSD : min(candidates[n].robustSD, 2 * widths[n])
+        let sd = n == 0 ? candidates[n].robustSD : min(candidates[n].robustSD, 2 * candidates[n].halfWidthSD)
         let width = max(3 * sd, 15)
         let band = Filters.band(smooth, lo: mode - width, hi: mode + width, within: body)
         let (parts, bestIndex) = liverCore(band, right: right)

@@ -153,15 +153,15 @@ public enum Filters {
     public static func mode(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
                             smoothBins: Int = 3, peakWidthOnly: Bool = false) -> (mode: Float, robustSD: Float)? {
         modes(v, within: mask, lo: lo, hi: hi, binWidth: binWidth, smoothBins: smoothBins, peakWidthOnly: peakWidthOnly,
-              minimumRelativeHeight: 1, separation: 0).first
+              minimumRelativeHeight: 1, separation: 0).first.map { ($0.mode, $0.robustSD) }
     }
 
     /// Every peak of that histogram at least `minimumRelativeHeight` x the highest one and the
     /// highest within +-`separation` HU, highest first, each with its spread as in `mode` (the
-    /// first is `mode`'s answer).
+    /// first is `mode`'s answer) and, whichever that is, its half-width SD.
     public static func modes(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
                              smoothBins: Int = 3, peakWidthOnly: Bool = false, minimumRelativeHeight: Double,
-                             separation: Float) -> [(mode: Float, robustSD: Float)] {
+                             separation: Float) -> [(mode: Float, robustSD: Float, halfWidthSD: Float)] {
         let bins = Int(((hi - lo) / binWidth).rounded(.up))
         guard bins > 0 else { return [] }
         var h = [Double](repeating: 0, count: bins)
@@ -189,16 +189,13 @@ public enum Filters {
         }
         return peaks.map { peak in
             let m = lo + (Float(peak) + 0.5) * binWidth
-            if peakWidthOnly {
-                // The peak's own half width at half maximum, on its narrower side (a neighbouring
-                // tissue's peak widens only the side it lies on): an SD for a Gaussian peak.
-                var left = peak, right = peak
-                while left > 0 && s[left] > s[peak] / 2 { left -= 1 }
-                while right < bins - 1 && s[right] > s[peak] / 2 { right += 1 }
-                let half = Float(min(peak - left, right - peak)) * binWidth
-                return (m, half / 1.1774)
-            }
-            return (m, medianAbsoluteDeviationSD(v, within: mask, around: m))
+            // The peak's own half width at half maximum, on its narrower side (a neighbouring
+            // tissue's peak widens only the side it lies on): an SD for a Gaussian peak.
+            var left = peak, right = peak
+            while left > 0 && s[left] > s[peak] / 2 { left -= 1 }
+            while right < bins - 1 && s[right] > s[peak] / 2 { right += 1 }
+            let halfWidthSD = Float(min(peak - left, right - peak)) * binWidth / 1.1774
+            return (m, peakWidthOnly ? halfWidthSD : medianAbsoluteDeviationSD(v, within: mask, around: m), halfWidthSD)
         }
     }
 
