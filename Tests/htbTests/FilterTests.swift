@@ -81,4 +81,31 @@ struct FilterTests {
         let m = Filters.mode(v, within: Mask(repeating: 1, geometry: Self.g), lo: 0, hi: 200)
         #expect(m != nil && abs(m!.mode - 100.5) <= 1.5)
     }
+
+    @Test("histogram peaks: the highest first, a lower one kept when a quarter as high and apart, each with its half-width SD")
+    func peaks() {
+        // Gaussian-shaped counts: 3000 voxels around 50 (SD 4), 1200 around 105 (SD 6), 200 around 160.
+        let big = Geometry(dims: Dims(50, 50, 2), originMM: .zero, spacingMM: Vector3(1, 1, 1), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        var v = Volume<Float>(repeating: 0, geometry: big)
+        var rng = SeededGenerator(seed: 7)
+        func gauss() -> Float { Float((-2 * log(max(rng.uniform(), 1e-12))).squareRoot() * cos(2 * Double.pi * rng.uniform())) }
+        for i in 0..<v.voxels.count {
+            v.voxels[i] = i < 3000 ? 50 + 4 * gauss() : i < 4200 ? 105 + 6 * gauss() : i < 4400 ? 160 + 5 * gauss() : -500
+        }
+        let all = Mask(repeating: 1, geometry: big)
+        let p = Filters.modes(v, within: all, lo: 0, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
+        #expect(p.count == 2, "\(p)")
+        #expect(abs(p[0].mode - 50) <= 2 && abs(p[1].mode - 105) <= 3, "\(p)")
+        #expect(abs(p[0].halfWidthSD - 4) <= 1.5 && abs(p[1].halfWidthSD - 6) <= 2, "\(p)")
+        // `mode` is the first peak; a separation wider than the gap merges them into one.
+        #expect(Filters.mode(v, within: all, lo: 0, hi: 250)!.mode == p[0].mode)
+        #expect(Filters.modes(v, within: all, lo: 0, hi: 250, minimumRelativeHeight: 0.25, separation: 60).count == 1)
+    }
+
+    @Test("several erosions from one distance map equal one erosion each", arguments: [11, 12])
+    func erosions(_ seed: UInt64) {
+        let m = Filters.dilate(Self.random(seed: seed, density: 0.05), radiusMM: 2.5)
+        let many = Filters.erode(m, radiiMM: [1, 2.4, 3.1])
+        for (r, e) in zip([1, 2.4, 3.1], many) { #expect(e.voxels == Filters.erode(m, radiusMM: r).voxels, "radius \(r)") }
+    }
 }
