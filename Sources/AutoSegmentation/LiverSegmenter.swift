@@ -7,7 +7,8 @@ import Volumetry
 ///
 /// Classical and image-adaptive, every parameter from the study itself: the body is the largest
 /// region above -300 HU; the liver's HU mode and spread come from a histogram of smoothed soft
-/// tissue in the patient's right half; voxels within 3 robust SDs of it form a band; a 10 mm
+/// tissue in the patient's right half (of its peaks, the one whose band holds the thickest
+/// right-sided core); voxels within 3 robust SDs of it form a band; a 10 mm
 /// erosion cuts thin bridges to neighbours of similar density; the largest right-sided core is
 /// regrown within the band, closed and its holes filled slice by slice (vessels and enclosed
 /// lesions become liver). `refine` tightens the result once the lesions are known (the order is
@@ -44,8 +45,7 @@ public enum LiverSegmenter {
         // hypodense tumour can outnumber the parenchyma in the right half; the liver is the
         // candidate whose band holds the largest right-sided core thicker than 20 mm. For that
         // comparison each band stops halfway to the next candidate's peak (a muscle band must not
-        // take in the liver). The chosen band is mode +- 3 robust SDs (at least 15 HU), cut at those
-        // halfway points only when the chosen peak is not the highest.
+        // take in the liver).
         let candidates = Filters.modes(smooth, within: right, lo: 40, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
         guard !candidates.isEmpty else {
             throw AutoSegmentationError.noLiverFound(reason: "no soft tissue between 40 and 250 HU in the patient's right half")
