@@ -194,7 +194,13 @@ struct Anatomy: Sendable {
             return portal ? 105 : 75
         }
         if gallbladder.contains(p) { return 8 }
-        if heart.contains(p) { return portal ? 115 : 250 }
+        if heart.contains(p) {
+            // A 10 mm myocardial wall around the chambers' blood, which enhances like the great
+            // vessels' (v5; before, one uniform 115 HU in the portal phase, below the aorta's blood).
+            let chambers = Ellipsoid(center: heart.center, semiAxesMM: heart.semiAxesMM - Vector3(10, 10, 10))
+            if chambers.contains(p) { return portal ? 160 : 280 }
+            return portal ? 110 : 125
+        }
         if rightKidney.contains(p) || leftKidney.contains(p) { return portal ? 165 : 200 }
         if spleen.contains(p) { return portal ? 115 : 130 }
         if stomach.contains(p) { return p.y < stomach.center.y - 12 ? -900 : 18 }  // air over fluid

@@ -251,6 +251,7 @@ public struct Phantom: Sendable {
 }
 
 /// Version of the phantom model; bump it whenever the anatomy changes the pixels or the truth
-/// (v4: the IVC, aorta and spine are never liver in the truth, as they never were in the image).
-public let htbPhantomVersion = "4"
+/// (v4: the IVC, aorta and spine are never liver in the truth, as they never were in the image;
+/// v5: the heart is a myocardial wall around enhanced blood, no longer one uniform density).
+public let htbPhantomVersion = "5"
 

@@ -56,14 +56,14 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (htb-auto/7, phantom v4; liver Dice, lesion Dice, HTB error): low
-    /// 0.791 / 0.188 / 17.2 (the heart above the dome, 10 HU brighter than the liver with no
-    /// diaphragm between, joins it; large hyper-enhancing lesions on the surface are cut off),
+    /// Measured when written (htb-auto/7, phantom v5; liver Dice, lesion Dice, HTB error): low
+    /// 0.869 / 0.179 / 15.8 (large hyper-enhancing lesions on the surface and a hypodense one
+    /// filling the left lobe's tip are cut off),
     /// mid 0.788 / 0.822 / 0.87 (the arterial-phase kidney at tumour density joins the tumour),
-    /// high 0.904 / 0.903 / 0.11 (bowel at tumour density). A regression net, floors a little
+    /// high 0.904 / 0.903 / 0.10 (bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.78, 0.17, 18.0), ("phantom-htb-mid", 0.78, 0.81, 1.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.86, 0.17, 16.5), ("phantom-htb-mid", 0.78, 0.81, 1.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -115,19 +115,21 @@ struct AutoSegmentationPhantomTests {
         for i in 0..<truth.voxels.count where p.labels.voxels[i] != 0 { truth.voxels[i] = 1 }
         for drop: Int16 in [0, 30, 40, 55, 75] {
             var v = ct
-            for i in 0..<v.voxels.count where truth.voxels[i] != 0 { v.voxels[i] -= drop }
+            // Steatosis lowers the parenchyma, not the blood in its vessels (portal 175, hepatic
+            // veins 160 HU in this phantom): voxels above 140 HU keep their density.
+            for i in 0..<v.voxels.count where truth.voxels[i] != 0 && v.voxels[i] <= 140 { v.voxels[i] -= drop }
             let r = try AutoSegmentation.segment(v)
             #expect(r.info.tumourDominated == false, "drop \(drop)")
             let both = zip(r.liver.voxels, truth.voxels).reduce(0) { $0 + ($1.0 != 0 && $1.1 != 0 ? 1 : 0) }
             let dice = 2 * Double(both) / Double(r.liver.insideCount + truth.insideCount)
-            print("fatty liver, drop \(drop) HU: liver Dice \(dice), concerns \(r.info.concerns)")
+            print("fatty liver, drop \(drop) HU: liver Dice \(dice), concerns \(r.info.concerns) modes \(String(describing: r.info.liverModeHU)) \(String(describing: r.info.tumourModeHU)) \(String(describing: r.info.parenchymaModeHU)) ml \(r.liver.volumeML)")
             if drop >= 55 {
                 #expect(r.info.concerns.count >= 1 && r.info.concerns[0].contains("outside 50-160 HU"), "drop \(drop): \(r.info.concerns)")
             } else {
-                // 105, 75 and 65 HU: plausible. Measured 0.948, 0.787, 0.832: at 75 and 65 HU the
-                // liver's peak merges with the abdominal wall's (50 HU) into one wide band and
-                // the liver leaks (README, "Automatic segmentation", known limits).
-                let floor: Double = [0: 0.94, 30: 0.77, 40: 0.82][drop]!
+                // 105, 75 and 65 HU: plausible. Measured 0.949, 0.884, 0.824 (phantom v5): at 75
+                // and 65 HU the liver's peak nears the abdominal wall's (50 HU) and the band
+                // widens (README, "Automatic segmentation", Refinement).
+                let floor: Double = [0: 0.94, 30: 0.87, 40: 0.81][drop]!
                 #expect(r.info.concerns.isEmpty && dice >= floor, "drop \(drop): Dice \(dice)")
             }
         }
