@@ -99,6 +99,14 @@ struct AutoSegmentationPhantomTests {
         #expect(r.lesions.dice >= 0.95 && r.htbAbsoluteErrorPoints <= 4, "\(r.lesions.dice) \(r.htbAbsoluteErrorPoints)")
     }
 
+    /// phantom-htb-low's spec (SampleStudies/phantom-htb-low/truth.json) with another seed, in memory.
+    static func lowSpecPhantom(seed: UInt64) throws -> Phantom {
+        var spec = PhantomSpec()
+        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (seed, 128, 40, 5, 2.8)
+        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (6, 20, "mixed", .portal)
+        return try Phantom.build(spec)
+    }
+
     @Test("a fatty liver (a low-burden phantom's lowered by 30-75 HU) is never read as tumour-dominated: below 50 HU it is flagged, above it stays at the measured Dice")
     func fattyLiver() throws {
         // Seed 2 of phantom-low's spec, built in memory: its normal liver is segmented well
@@ -106,10 +114,7 @@ struct AutoSegmentationPhantomTests {
         // density this also tests the choice of the liver's tissue among the histogram's peaks:
         // the abdominal wall's 45-50 HU peak is the highest (the liver step took it before
         // htb-auto/7: Dice 0.419).
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (2, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (6, 20, "mixed", .portal)
-        let p = try Phantom.build(spec)
+        let p = try Self.lowSpecPhantom(seed: 2)
         let ct = p.ct
         var truth = Mask(repeating: 0, geometry: ct.geometry)
         for i in 0..<truth.voxels.count where p.labels.voxels[i] != 0 { truth.voxels[i] = 1 }
@@ -249,10 +254,7 @@ struct AutoSegmentationPhantomTests {
     @Test("a hyper-enhancing lesion touching a vessel is split from it (low spec, seed 4, expert liver)")
     func brightSplit() throws {
         // Without the split its seed, joined to the IVC, was rejected as a vessel: lesion Dice 0.559.
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (4, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (6, 20, "mixed", .portal)
-        let p = try Phantom.build(spec)
+        let p = try Self.lowSpecPhantom(seed: 4)
         var liver = Mask(repeating: 0, geometry: p.ct.geometry), truth = liver
         for i in 0..<liver.voxels.count { liver.voxels[i] = p.labels.voxels[i] != 0 ? 1 : 0; truth.voxels[i] = p.labels.voxels[i] == 2 ? 1 : 0 }
         let r = try AutoSegmentation.segment(p.ct, liver: liver)
