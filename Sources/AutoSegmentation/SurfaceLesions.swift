@@ -3,7 +3,7 @@ import Foundation
 import VolumeModel
 import Volumetry
 
-/// Hypodense lesions at the liver's surface, added to an automatic liver.
+/// Hypodense and hyper-enhancing lesions at the liver's surface, added to an automatic liver.
 ///
 /// The parenchyma band leaves out lesions that reach the capsule: they are not enclosed by
 /// parenchyma in any slice, so hole filling cannot bring them back. Candidates are tissue darker
@@ -15,7 +15,11 @@ import Volumetry
 /// (principal-axis ratio <= 3, unlike bowel and vessels; the hull can cut a lesion into a
 /// crescent, hence more than the lesion step's 2.5), regrows by 4 mm more within the dark
 /// tissue, and is added when at least 20 % of the regrown region's boundary faces the liver (it
-/// sits in the liver's outline rather than beside it).
+/// sits in the liver's outline rather than beside it). Hyper-enhancing lesions on the capsule
+/// (the band leaves them out from above): bright tissue (the lesion step's bright threshold,
+/// below 300 HU) outside the liver, whose whole 2 mm core (not cut by the hull) lies >= 70 %
+/// inside the hull and is no more elongated than the lesion step's dark seeds (2.5: the liver
+/// cuts the lesion into a cap), regrown within the bright tissue inside the hull; same contact test.
 enum SurfaceLesions {
     static let smoothingSigmaMM = 2.0
     static let minimumHU: Float = 30
@@ -24,6 +28,11 @@ enum SurfaceLesions {
     static let minimumCoreML = 0.5
     static let maximumElongation = 3.0
     static let minimumContact = 0.2
+    /// Hyper-enhancing surface lesions (see `within`): bright tissue below this (bone, calcium and
+    /// excreted contrast stay out), with at least this share of the core inside the hull (a
+    /// lesion's cap outside the liver had 0.85 in the phantoms; the kidney, IVC and aorta 0-0.31).
+    static let maximumBrightHU: Float = 300
+    static let minimumBrightInHull = 0.7
     /// Half-height of the slab whose liver makes each slice's hull (see `within`).
     static let slabMM = 7.5
 
@@ -59,9 +68,31 @@ enum SurfaceLesions {
             dark.voxels[v] = 1
             if hull.voxels[v] != 0 { candidates.voxels[v] = 1 }
         }
-        let cores = components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false)
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
-        for core in cores.voxels where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
+        var cores: [(voxels: [Int], tissue: Mask)] = []
+        for core in components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false).voxels
+        where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
+            cores.append((core, dark))
+        }
+        // Hyper-enhancing lesions on the capsule: bright tissue outside the liver (brighter than
+        // mode + max(3 SD, 20 HU), as in the lesion step, below `maximumBrightHU`) whose 2 mm core,
+        // judged whole rather than cut by the hull, lies mostly (>= `minimumBrightInHull`) inside
+        // it: a lesion sits in the liver's outline; the kidney, IVC, aorta and heart reach far
+        // beyond it. The core may be a cap (the liver cuts the lesion), hence the dark seeds'
+        // principal-axis ratio; it regrows within the bright tissue inside the hull.
+        let brightThreshold = mode + max(LesionSegmenter.brightContrastSD * sd, LesionSegmenter.brightContrastHU)
+        var bright = Mask(repeating: 0, geometry: g)
+        for v in 0..<bright.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > brightThreshold && smooth.voxels[v] < maximumBrightHU {
+            bright.voxels[v] = 1
+        }
+        var brightInHull = bright
+        for v in 0..<brightInHull.voxels.count where hull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
+        for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false).voxels
+        where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= LesionSegmenter.maximumElongation {
+            let inHull = core.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }
+            if Double(inHull) >= minimumBrightInHull * Double(core.count) { cores.append((core, brightInHull)) }
+        }
+        for (core, tissue) in cores {
             // The core's box, grown by the regrowth and one voxel for the boundary.
             var lo = (d.x, d.y, d.z), hi = (0, 0, 0)
             for v in core {
@@ -71,11 +102,11 @@ enum SurfaceLesions {
             let box = VoxelBox(lo: (lo.0, lo.1, lo.2), dims: Dims(hi.0 - lo.0 + 1, hi.1 - lo.1 + 1, hi.2 - lo.2 + 1))
                 .expanded(byMM: seedDepthMM + regrowMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
             // Work in the box only: the seed is laid there, the accepted region written back from it.
-            let b = box.dims, localDark = dark.cropped(to: box), localLiver = liver.cropped(to: box)
-            var seed = Mask(repeating: 0, geometry: localDark.geometry)
+            let b = box.dims, localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
+            var seed = Mask(repeating: 0, geometry: localTissue.geometry)
             for v in core { seed.voxels[(v % d.x - box.lo.x) + b.x * (((v / d.x) % d.y - box.lo.y) + b.y * (v / d.sliceCount - box.lo.z))] = 1 }
             var grown = Filters.dilate(seed, radiusMM: seedDepthMM + regrowMM)
-            for v in 0..<grown.voxels.count where localDark.voxels[v] == 0 { grown.voxels[v] = 0 }
+            for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
             if contact(grown, with: localLiver) >= minimumContact {
                 for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
                     added.voxels[(v % b.x + box.lo.x) + d.x * ((v / b.x) % b.y + box.lo.y + d.y * (v / b.sliceCount + box.lo.z))] = 1
