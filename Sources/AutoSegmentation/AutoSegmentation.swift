@@ -159,12 +159,14 @@ public enum AutoSegmentation {
     /// mL for the report, to 0.01.
     private static func centi(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 
-    /// Water-density "lesion" on the liver's surface is the gallbladder (or fluid beside the
-    /// liver), not liver: lesion voxels below `fluidCeilingHU` (1 mm smoothing) form regions;
-    /// one at least the size of a 5 mm sphere that touches the liver's outside leaves both masks
-    /// (the lesion it may abut stays). A cyst inside the liver does not touch its outside and stays
-    /// a lesion. Returns the mL removed.
+    /// Bile, cyst fluid and water stay below this (HU, 1 mm smoothing); tumour lies above it.
     static let fluidCeilingHU: Float = 20
+
+    /// Water-density "lesion" on the liver's surface is the gallbladder (or fluid beside the
+    /// liver), not liver: lesion voxels below `fluidCeilingHU` form regions; one at least the size
+    /// of a 5 mm sphere that touches the liver's outside leaves both masks (the lesion it may abut
+    /// stays). A cyst inside the liver does not touch its outside and stays a lesion. Returns the
+    /// mL removed.
     static func removeSurfaceFluid(_ liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>) -> Double {
         let d = liver.dims
         var fluid = Mask(repeating: 0, geometry: liver.geometry)
@@ -190,7 +192,6 @@ public enum AutoSegmentation {
     /// liver's outline has grown); lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes), loses any tail leaving
     /// it downwards and any water-density region on its surface (the gallbladder).
-
     private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
         var withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)

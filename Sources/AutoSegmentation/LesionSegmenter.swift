@@ -123,7 +123,7 @@ public enum LesionSegmenter {
         }
         var grown = Filters.dilate(kept, radiusMM: regrowMM)
         var split = Mask(repeating: 0, geometry: g)
-        let deeper = steps.isEmpty || elongated.insideCount == 0 ? [] : Filters.erode(elongated, radiiMM: steps)
+        let deeper = steps.isEmpty || elongatedSeeds.isEmpty ? [] : Filters.erode(elongated, radiiMM: steps)
         for (extra, eroded) in zip(steps, deeper) {
             var found = Mask(repeating: 0, geometry: g)
             for c in components(of: eroded, connectivity: .faces6, sortedVoxels: false).voxels

@@ -62,6 +62,8 @@ struct Anatomy: Sendable {
     var hepaticVeins: [Tube]
     // Neighbours of similar density.
     var heart: Ellipsoid
+    /// The heart's chambers: the heart less a 10 mm myocardial wall (v5).
+    var heartChambers: Ellipsoid
     var rightKidney: Ellipsoid
     var leftKidney: Ellipsoid
     var stomach: Ellipsoid
@@ -87,6 +89,7 @@ struct Anatomy: Sendable {
         visceralPlane = (Vector3(0.25, 0.45, -0.86).normalized, j(48, 0.15))
         gallbladder = Ellipsoid(center: Vector3(j(-38, 0.1), j(-22, 0.2), zc - j(40, 0.1)), semiAxesMM: Vector3(j(15, 0.2), j(14, 0.2), j(30, 0.2)))
         heart = Ellipsoid(center: Vector3(j(15, 0.3), j(-25, 0.2), zc + j(112, 0.06)), semiAxesMM: Vector3(j(75, 0.1), j(60, 0.1), j(50, 0.1)))
+        heartChambers = Ellipsoid(center: heart.center, semiAxesMM: heart.semiAxesMM - Vector3(10, 10, 10))
         rightKidney = Ellipsoid(center: Vector3(j(-70, 0.08), j(64, 0.08), zc - j(62, 0.1)), semiAxesMM: Vector3(28, 24, 50))
         leftKidney = Ellipsoid(center: Vector3(j(72, 0.08), j(62, 0.08), zc - j(50, 0.1)), semiAxesMM: Vector3(27, 23, 50))
         stomach = Ellipsoid(center: Vector3(j(68, 0.1), j(-18, 0.3), zc + j(18, 0.3)), semiAxesMM: Vector3(j(45, 0.15), j(38, 0.15), j(45, 0.15)))
@@ -135,8 +138,11 @@ struct Anatomy: Sendable {
     /// never calls liver what the image shows as vessel or bone (before v4 the truth did: ~45-65 mL
     /// of IVC inside the sample livers).
     @inline(__always) func inVesselOrSpine(_ p: Vector3) -> Bool {
-        inDisc(p, spine) || inDisc(p, aorta) || (inDisc(p, ivc) && p.z < zCenterMM + 55)
+        inDisc(p, spine) || inDisc(p, aorta) || inIVC(p)
     }
+
+    /// The IVC: a vertical tube up to the hepatic veins' confluence.
+    @inline(__always) func inIVC(_ p: Vector3) -> Bool { inDisc(p, ivc) && p.z < zCenterMM + 55 }
 
     /// The liver as the truth and the image see it: the organ less the vessels and bone drawn over it.
     @inline(__always) func inTruthLiver(_ p: Vector3) -> Bool { !inVesselOrSpine(p) && inLiver(p) }
@@ -179,7 +185,7 @@ struct Anatomy: Sendable {
             return 50  // abdominal wall muscle
         }
         if inDisc(p, aorta) { return portal ? 165 : 320 }
-        if inDisc(p, ivc) && p.z < zCenterMM + 55 { return portal ? 145 : 85 }
+        if inIVC(p) { return portal ? 145 : 85 }
         if inLiver(p) {
             if let n = lesionIndex(p) {
                 let l = lesions[n]
@@ -197,8 +203,7 @@ struct Anatomy: Sendable {
         if heart.contains(p) {
             // A 10 mm myocardial wall around the chambers' blood, which enhances like the great
             // vessels' (v5; before, one uniform 115 HU in the portal phase, below the aorta's blood).
-            let chambers = Ellipsoid(center: heart.center, semiAxesMM: heart.semiAxesMM - Vector3(10, 10, 10))
-            if chambers.contains(p) { return portal ? 160 : 280 }
+            if heartChambers.contains(p) { return portal ? 160 : 280 }
             return portal ? 110 : 125
         }
         if rightKidney.contains(p) || leftKidney.contains(p) { return portal ? 165 : 200 }
