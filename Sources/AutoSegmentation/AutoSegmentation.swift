@@ -173,7 +173,7 @@ public enum AutoSegmentation {
         for v in 0..<fluid.voxels.count where lesions.voxels[v] != 0 && smooth.voxels[v] < fluidCeilingHU { fluid.voxels[v] = 1 }
         let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / liver.geometry.voxelVolumeMM3
         var removed = 0
-        for c in components(of: fluid, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
+        for c in components(of: fluid, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
             let touches = c.contains { v in
                 let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
                 return (i > 0 && liver.voxels[v - 1] == 0) || (i + 1 < d.x && liver.voxels[v + 1] == 0)
@@ -211,7 +211,7 @@ public enum AutoSegmentation {
         var refined = LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
         // The refinement keeps the largest part; a lobe joined through a lesion stays joined.
         if lobesML > 0 { refined = Filters.fillHolesPerSlice(refined.union(lobes)) }
-        for c in components(of: lesions.lesions, connectivity: .faces6, sortedVoxels: false).voxels {
+        for c in components(of: lesions.lesions, connectivity: .faces6).voxels {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
         }

@@ -56,7 +56,7 @@ enum InferiorTail {
         let pixelMM2 = g.spacingMM.x * g.spacingMM.y * g.axes.0.cross(g.axes.1).length
         var out = liver
         var removed = 0
-        for part in components(of: beside, connectivity: .faces6, sortedVoxels: false).voxels {
+        for part in components(of: beside, connectivity: .faces6).voxels {
             let lowest = part.reduce(0) { max($0, positionOf[$1 / d.sliceCount]) }
             guard Double(lowest - endPosition) * stepMM > minimumExtentMM else { continue }
             // Below the main body it must be tube-like: no slice wider than 15 cm² (a lobe's tip

@@ -93,7 +93,7 @@ public enum LesionSegmenter {
     static func withoutSmallRegions(_ m: Mask) -> Mask {
         let minimumVoxels = Double.pi / 6 * pow(minimumDiameterMM, 3) / m.geometry.voxelVolumeMM3
         var out = Mask(repeating: 0, geometry: m.geometry)
-        for c in components(of: m, connectivity: .faces6, sortedVoxels: false).voxels where Double(c.count) >= minimumVoxels {
+        for c in components(of: m, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
             for v in c { out.voxels[v] = 1 }
         }
         return out
@@ -108,7 +108,7 @@ public enum LesionSegmenter {
         let g = region.geometry
         var deep = region
         for v in 0..<deep.voxels.count where inner.voxels[v] == 0 { deep.voxels[v] = 0 }
-        let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false)
+        let seeds = components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6)
         var kept = Mask(repeating: 0, geometry: g)
         var elongated = Mask(repeating: 0, geometry: g), elongatedSeeds: [[Int]] = []
         let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
@@ -126,7 +126,7 @@ public enum LesionSegmenter {
         let deeper = steps.isEmpty || elongatedSeeds.isEmpty ? [] : Filters.erode(elongated, radiiMM: steps)
         for (extra, eroded) in zip(steps, deeper) {
             var found = Mask(repeating: 0, geometry: g)
-            for c in components(of: eroded, connectivity: .faces6, sortedVoxels: false).voxels
+            for c in components(of: eroded, connectivity: .faces6).voxels
             where Double(c.count) >= minimumVoxels && elongation(c, g) <= maximumElongation && !c.contains(where: { split.voxels[$0] != 0 }) {
                 for v in c { found.voxels[v] = 1 }
             }

@@ -52,7 +52,7 @@ public enum LiverSegmenter {
         }
         let peaks = candidates.prefix(3).map(\.mode)
         func liverCore(_ band: Mask, right: Mask) -> (parts: [[Int]], best: Int) {
-            let parts = components(of: Filters.erode(band, radiusMM: 10), connectivity: .faces6, sortedVoxels: false).voxels
+            let parts = components(of: Filters.erode(band, radiusMM: 10), connectivity: .faces6).voxels
             var best = -1
             for (n, p) in parts.enumerated() {
                 let onRight = p.reduce(0) { $0 + (right.voxels[$1] != 0 ? 1 : 0) }

@@ -70,7 +70,7 @@ enum SurfaceLesions {
         }
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
         var cores: [(voxels: [Int], tissue: Mask)] = []
-        for core in components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false).voxels
+        for core in components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6).voxels
         where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
             cores.append((core, dark))
         }
@@ -87,7 +87,7 @@ enum SurfaceLesions {
         }
         var brightInHull = bright
         for v in 0..<brightInHull.voxels.count where hull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
-        for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6, sortedVoxels: false).voxels
+        for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6).voxels
         where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= LesionSegmenter.maximumElongation {
             let inHull = core.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }
             if Double(inHull) >= minimumBrightInHull * Double(core.count) { cores.append((core, brightInHull)) }

@@ -55,7 +55,7 @@ enum TumourDominatedLiver {
         // Opening cuts what is thinner than 12 mm (the abdominal wall, bowel loops) from the band.
         reach = Filters.open(reach, radiusMM: openBandMM).union(liver)
         var grown = Mask(repeating: 0, geometry: g)
-        for c in components(of: reach, connectivity: .faces6, sortedVoxels: false).voxels where c.contains(where: { liver.voxels[$0] != 0 }) {
+        for c in components(of: reach, connectivity: .faces6).voxels where c.contains(where: { liver.voxels[$0] != 0 }) {
             for v in c { grown.voxels[v] = 1 }
         }
         grown = Filters.fillHolesPerSlice(Filters.close(grown, radiusMM: closeMM).union(grown))

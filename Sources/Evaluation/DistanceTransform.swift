@@ -24,11 +24,33 @@ func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: 
     let d = feature.dims
     let sp = [T(feature.geometry.spacingMM.x), T(feature.geometry.spacingMM.y), T(feature.geometry.spacingMM.z)]
     var f = [T](repeating: cap, count: d.count)
-    for v in 0..<f.count where feature.voxels[v] != 0 { f[v] = 0 }
     let strides = [1, d.x, d.x * d.y], counts = [d.x, d.y, d.z]
     f.withUnsafeMutableBufferPointer { buffer in
         let shared = UncheckedSendable(buffer)
-        for axis in 0..<3 {
+        // The first axis sees a binary input: the distance along a row to its nearest feature
+        // voxel, from one scan each way, is already the exact 1-D transform.
+        feature.voxels.withUnsafeBufferPointer { fv in
+            let src = UncheckedSendable(fv)
+            let n = d.x, w = sp[0], rows = d.y * d.z
+            concurrentChunks(rows) { range in
+                let f = shared.value, m = src.value
+                for r in range {
+                    let base = r * n
+                    var last = -1
+                    for i in 0..<n {
+                        if m[base + i] != 0 { last = i; f[base + i] = 0 }
+                        else if last >= 0 { let t = T(i - last) * w; f[base + i] = min(cap, t * t) }
+                    }
+                    guard last >= 0 else { continue }
+                    last = -1
+                    for i in stride(from: n - 1, through: 0, by: -1) {
+                        if m[base + i] != 0 { last = i }
+                        else if last >= 0 { let t = T(last - i) * w; f[base + i] = min(f[base + i], cap, t * t) }
+                    }
+                }
+            }
+        }
+        for axis in 1..<3 {
             let n = counts[axis], stride = strides[axis], w2 = sp[axis] * sp[axis]
             // Every line along `axis`: its start offset runs over the other two axes. Lines with
             // different `b` never share a voxel, so chunks of `b` run in parallel.
@@ -69,7 +91,10 @@ private func envelope<T: BinaryFloatingPoint>(_ f: UnsafeMutableBufferPointer<T>
     z[0] = -.infinity; z[1] = .infinity
     var q = first + 1
     while q < n {
-        if f[q] < cap {
+        // A zero with zeros on both sides is nearest only to itself: left out of the envelope
+        // (the nearest zero at either end of its run serves every other point), it reads as
+        // zero below. Feature runs are long in morphology, so this skips most of their points.
+        if f[q] < cap && !(f[q] == 0 && q + 1 < n && f[q - 1] == 0 && f[q + 1] == 0) {
             var s: T
             repeat {
                 let p = v[k]
@@ -86,6 +111,6 @@ private func envelope<T: BinaryFloatingPoint>(_ f: UnsafeMutableBufferPointer<T>
     for q in 0..<n {
         while z[k + 1] < T(q) { k += 1 }
         let dq = T(q - v[k])
-        out[q] = min(cap, f[v[k]] + w2 * dq * dq)
+        out[q] = min(cap, f[q], f[v[k]] + w2 * dq * dq)
     }
 }

@@ -123,24 +123,41 @@ public enum Filters {
     /// Fills, slice by slice, the background regions that do not reach the slice's border
     /// (4-connected in plane): vessels and lesions enclosed by the liver become liver.
     public static func fillHolesPerSlice(_ m: Mask) -> Mask {
+        guard let box = m.boundingBox else { return m }
         let d = m.dims
+        // Only the mask's box, one voxel wider, needs a flood: that ring is background (or the
+        // grid's border) and connected, so what it does not reach is what the slice's border does not.
+        let x0 = max(0, box.lo.x - 1), x1 = min(d.x - 1, box.lo.x + box.dims.x), y0 = max(0, box.lo.y - 1), y1 = min(d.y - 1, box.lo.y + box.dims.y)
+        let w = x1 - x0 + 1, h = y1 - y0 + 1
         var out = m
-        var reached = [Bool](repeating: false, count: d.sliceCount)
-        var stack: [Int] = []
-        for k in 0..<d.z {
-            let base = k * d.sliceCount
-            for i in 0..<reached.count { reached[i] = false }
-            func push(_ p: Int) { if !reached[p] && m.voxels[base + p] == 0 { reached[p] = true; stack.append(p) } }
-            for i in 0..<d.x { push(i); push(i + d.x * (d.y - 1)) }
-            for j in 0..<d.y { push(d.x * j); push(d.x - 1 + d.x * j) }
-            while let p = stack.popLast() {
-                let i = p % d.x, j = p / d.x
-                if i > 0 { push(p - 1) }
-                if i + 1 < d.x { push(p + 1) }
-                if j > 0 { push(p - d.x) }
-                if j + 1 < d.y { push(p + d.x) }
+        out.voxels.withUnsafeMutableBufferPointer { o in
+            let shared = UncheckedSendable(o)
+            m.voxels.withUnsafeBufferPointer { src in
+                let input = UncheckedSendable(src)
+                // Slices are independent: chunks of them run in parallel, each with its own scratch.
+                concurrentChunks(box.dims.z) { range in
+                    let o = shared.value, mv = input.value
+                    var reached = [Bool](repeating: false, count: w * h)
+                    var stack: [Int] = []
+                    for k in range.lowerBound + box.lo.z..<range.upperBound + box.lo.z {
+                        let base = k * d.sliceCount + y0 * d.x + x0
+                        for i in 0..<reached.count { reached[i] = false }
+                        func push(_ p: Int) {
+                            if !reached[p] && mv[base + (p / w) * d.x + p % w] == 0 { reached[p] = true; stack.append(p) }
+                        }
+                        for i in 0..<w { push(i); push(i + w * (h - 1)) }
+                        for j in 0..<h { push(w * j); push(w - 1 + w * j) }
+                        while let p = stack.popLast() {
+                            let i = p % w, j = p / w
+                            if i > 0 { push(p - 1) }
+                            if i + 1 < w { push(p + 1) }
+                            if j > 0 { push(p - w) }
+                            if j + 1 < h { push(p + w) }
+                        }
+                        for p in 0..<reached.count where !reached[p] { o[base + (p / w) * d.x + p % w] = 1 }
+                    }
+                }
             }
-            for p in 0..<d.sliceCount where !reached[p] { out.voxels[base + p] = 1 }
         }
         return out
     }

@@ -4,17 +4,6 @@ import VolumeModel
 public enum Connectivity: String, Sendable, Codable {
     case faces6 = "faces_6"
     case full26 = "full_26"
-
-    var offsets: [(Int, Int, Int)] {
-        var out: [(Int, Int, Int)] = []
-        for dk in -1...1 { for dj in -1...1 { for di in -1...1 {
-            let n = abs(di) + abs(dj) + abs(dk)
-            if n == 0 { continue }
-            if self == .faces6 && n > 1 { continue }
-            out.append((di, dj, dk))
-        } } }
-        return out
-    }
 }
 
 /// Connected components of a mask, numbered by size, largest first (ties by first voxel in
@@ -32,92 +21,107 @@ public struct Components: Sendable {
     }
 }
 
-/// Labels the connected components of `mask` (non-zero voxels) by flood fill.
-/// `sortedVoxels: false` leaves each component's voxels in discovery order (the first is still the
-/// smallest index, so the components' order is the same): faster where the order does not matter.
-public func components(of mask: Mask, connectivity: Connectivity = .full26, sortedVoxels: Bool = true) -> Components {
-    struct Lists: ComponentSink {
-        var sorted: Bool
-        var groups: [[Int]] = []
-        var group: [Int] = []
-        mutating func voxel(_ v: Int) { group.append(v) }
-        mutating func end() {
-            if sorted { group.sort() }
-            groups.append(group)
-            group = []
-        }
+/// Labels the connected components of `mask` (non-zero voxels); each component's voxels come in
+/// storage order.
+public func components(of mask: Mask, connectivity: Connectivity = .full26) -> Components {
+    let runs = RunComponents(mask, connectivity)
+    var groupOfRoot = [Int32](repeating: -1, count: runs.count)
+    var groups: [[Int]] = []
+    for r in 0..<runs.count where runs.root[r] == r {
+        groupOfRoot[r] = Int32(groups.count)
+        groups.append([])
+        groups[groups.count - 1].reserveCapacity(runs.size[r])
     }
-    var lists = Lists(sorted: sortedVoxels)
-    floodComponents(mask, connectivity, into: &lists)
-    lists.groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
-    return Components(geometry: mask.geometry, voxels: lists.groups)
+    for r in 0..<runs.count {
+        let g = Int(groupOfRoot[Int(runs.root[r])])
+        groups[g].append(contentsOf: runs.start[r]..<runs.start[r] + Int(runs.length[r]))
+    }
+    groups.sort { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
+    return Components(geometry: mask.geometry, voxels: groups)
 }
 
 /// The voxels of the largest component (the first in storage order on ties, as `components(of:)`
-/// orders them), without listing the others: one pass counts, a second collects.
+/// orders them), in storage order, without listing the others.
 public func largestComponentVoxels(of mask: Mask, connectivity: Connectivity = .full26) -> [Int] {
-    struct Sizes: ComponentSink {
-        var sizes: [Int] = [], size = 0
-        mutating func voxel(_ v: Int) { size += 1 }
-        mutating func end() { sizes.append(size); size = 0 }
-    }
-    struct Pick: ComponentSink {
-        var wanted: Int, index = 0, out: [Int] = []
-        mutating func voxel(_ v: Int) { if index == wanted { out.append(v) } }
-        mutating func end() { index += 1 }
-    }
-    var sizes = Sizes()
-    floodComponents(mask, connectivity, into: &sizes)
-    let s = sizes.sizes
-    guard let best = s.indices.max(by: { s[$0] < s[$1] || (s[$0] == s[$1] && $0 > $1) }) else { return [] }
-    var pick = Pick(wanted: best)
-    pick.out.reserveCapacity(s[best])
-    floodComponents(mask, connectivity, into: &pick)
-    return pick.out
+    let runs = RunComponents(mask, connectivity)
+    var best = -1
+    // Roots are each component's first run, so scanning them in order breaks ties by first voxel.
+    for r in 0..<runs.count where runs.root[r] == r && (best < 0 || runs.size[r] > runs.size[best]) { best = r }
+    guard best >= 0 else { return [] }
+    var out: [Int] = []
+    out.reserveCapacity(runs.size[best])
+    for r in best..<runs.count where runs.root[r] == best { out.append(contentsOf: runs.start[r]..<runs.start[r] + Int(runs.length[r])) }
+    return out
 }
 
-/// What a flood fill reports: each voxel of a component (the first is its lowest index), then its end.
-protocol ComponentSink {
-    mutating func voxel(_ v: Int)
-    mutating func end()
-}
+/// Connected components by runs: the mask's runs of inside voxels along x, in storage order,
+/// joined by union-find where they touch a run of the previous row or slice (overlapping in x
+/// for face connectivity; within one voxel, and on the diagonal rows too, for full connectivity).
+/// A run's root is its component's first run; `size` holds each root's voxel count.
+struct RunComponents {
+    var start: [Int] = []
+    var length: [Int32] = []
+    var root: [Int32] = []
+    var size: [Int] = []
+    var count: Int { start.count }
 
-/// Flood fill over every component in order of first voxel (storage order). One byte per voxel
-/// of bookkeeping; the sink is generic so the calls inline.
-@inline(__always)
-func floodComponents<Sink: ComponentSink>(_ mask: Mask, _ connectivity: Connectivity, into sink: inout Sink) {
-    let d = mask.dims
-    let nx = d.x, ny = d.y, nz = d.z, nxy = nx * ny
-    var seen = [Bool](repeating: false, count: d.count)
-    let offsets = connectivity.offsets, faces = connectivity == .faces6
-    var stack: [Int] = []
-    mask.voxels.withUnsafeBufferPointer { m in
-        seen.withUnsafeMutableBufferPointer { s in
-            for start in 0..<m.count where m[start] != 0 && !s[start] {
-                s[start] = true
-                stack.append(start)
-                while let v = stack.popLast() {
-                    sink.voxel(v)
-                    let i = v % nx, r = v / nx, j = r % ny, k = r / ny
-                    if faces {
-                        // The six face neighbours by index arithmetic (most of the work in segmentation).
-                        if i > 0, m[v - 1] != 0, !s[v - 1] { s[v - 1] = true; stack.append(v - 1) }
-                        if i + 1 < nx, m[v + 1] != 0, !s[v + 1] { s[v + 1] = true; stack.append(v + 1) }
-                        if j > 0, m[v - nx] != 0, !s[v - nx] { s[v - nx] = true; stack.append(v - nx) }
-                        if j + 1 < ny, m[v + nx] != 0, !s[v + nx] { s[v + nx] = true; stack.append(v + nx) }
-                        if k > 0, m[v - nxy] != 0, !s[v - nxy] { s[v - nxy] = true; stack.append(v - nxy) }
-                        if k + 1 < nz, m[v + nxy] != 0, !s[v + nxy] { s[v + nxy] = true; stack.append(v + nxy) }
-                    } else {
-                        for (di, dj, dk) in offsets {
-                            let a = i + di, b = j + dj, c = k + dk
-                            if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz { continue }
-                            let w = a + nx * (b + ny * c)
-                            if m[w] != 0 && !s[w] { s[w] = true; stack.append(w) }
-                        }
-                    }
+    init(_ mask: Mask, _ connectivity: Connectivity) {
+        let d = mask.dims
+        let nx = d.x, rows = d.y * d.z
+        var rowFirst = [Int](repeating: 0, count: rows + 1)
+        mask.voxels.withUnsafeBufferPointer { m in
+            for row in 0..<rows {
+                rowFirst[row] = start.count
+                let base = row * nx
+                var i = 0
+                while i < nx {
+                    if m[base + i] == 0 { i += 1; continue }
+                    let s = i
+                    while i < nx && m[base + i] != 0 { i += 1 }
+                    start.append(base + s)
+                    length.append(Int32(i - s))
                 }
-                sink.end()
             }
         }
+        rowFirst[rows] = start.count
+        var parent = [Int32](repeating: 0, count: start.count)
+        for r in 0..<parent.count { parent[r] = Int32(r) }
+        let full = connectivity == .full26, tolerance = full ? 1 : 0
+        parent.withUnsafeMutableBufferPointer { p in
+            func find(_ a: Int) -> Int {
+                var a = a
+                while Int(p[a]) != a { p[a] = p[Int(p[a])]; a = Int(p[a]) }
+                return a
+            }
+            func join(_ row: Int, _ other: Int) {
+                var a = rowFirst[row], b = rowFirst[other]
+                let aEnd = rowFirst[row + 1], bEnd = rowFirst[other + 1]
+                let aBase = row * nx, bBase = other * nx
+                while a < aEnd && b < bEnd {
+                    let sa = start[a] - aBase, ea = sa + Int(length[a]) - 1
+                    let sb = start[b] - bBase, eb = sb + Int(length[b]) - 1
+                    if ea + tolerance < sb { a += 1; continue }
+                    if eb + tolerance < sa { b += 1; continue }
+                    let ra = find(a), rb = find(b)
+                    if ra != rb { if ra < rb { p[rb] = Int32(ra) } else { p[ra] = Int32(rb) } }
+                    if ea < eb { a += 1 } else { b += 1 }
+                }
+            }
+            for row in 0..<rows where rowFirst[row] < rowFirst[row + 1] {
+                let j = row % d.y, k = row / d.y
+                if j > 0 { join(row, row - 1) }
+                if k > 0 {
+                    join(row, row - d.y)
+                    if full {
+                        if j > 0 { join(row, row - d.y - 1) }
+                        if j + 1 < d.y { join(row, row - d.y + 1) }
+                    }
+                }
+            }
+            for r in 0..<p.count { p[r] = Int32(find(r)) }
+        }
+        root = parent
+        size = [Int](repeating: 0, count: start.count)
+        for r in 0..<start.count { size[Int(root[r])] += Int(length[r]) }
     }
 }

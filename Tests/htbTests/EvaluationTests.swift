@@ -36,7 +36,7 @@ struct EvaluationTests {
         return out
     }
 
-    @Test("distance transform equals brute force (anisotropic spacing)", arguments: [0.02, 0.1, 0.4])
+    @Test("distance transform equals brute force (anisotropic spacing)", arguments: [0.02, 0.1, 0.4, 0.8])
     func distanceTransform(density: Double) {
         let g = Self.grid(9, 7, 6, Vector3(0.7, 1.1, 2.5))
         for seed in 1...4 {

@@ -67,6 +67,31 @@ struct FilterTests {
         #expect(abs(Double(s[6, 4, 3]) - expected) < 0.01)
     }
 
+    @Test("hole filling equals a flood from each slice's border on random masks")
+    func holesAgainstReference() {
+        for seed in 1...6 {
+            var m = Self.random(seed: UInt64(seed) + 10, density: 0.3 + 0.1 * Double(seed))
+            let d = m.dims
+            // Half the masks keep off the grid's border (the fill then works in their box).
+            if seed % 2 == 0 {
+                for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x where i < 2 || j < 1 || i >= d.x - 1 || j >= d.y - 2 { m[i, j, k] = 0 } } }
+            }
+            var expected = m
+            for k in 0..<d.z {
+                // Background reached from the slice's border, 4-connected, the obvious way.
+                var reached = Set<Int>(), todo: [(Int, Int)] = []
+                for i in 0..<d.x { todo += [(i, 0), (i, d.y - 1)] }
+                for j in 0..<d.y { todo += [(0, j), (d.x - 1, j)] }
+                while let (i, j) = todo.popLast() {
+                    guard i >= 0, j >= 0, i < d.x, j < d.y, m[i, j, k] == 0, reached.insert(i + d.x * j).inserted else { continue }
+                    todo += [(i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)]
+                }
+                for j in 0..<d.y { for i in 0..<d.x where !reached.contains(i + d.x * j) { expected[i, j, k] = 1 } }
+            }
+            #expect(Filters.fillHolesPerSlice(m).voxels == expected.voxels)
+        }
+    }
+
     @Test("holes fill slice by slice; the largest component wins; the mode is found")
     func holesComponentsMode() {
         var ring = Mask(repeating: 0, geometry: Self.g)

@@ -14,7 +14,7 @@ struct VolumeTests {
     }
 
     /// Reference: union-find over all voxel pairs within the neighbourhood, written the obvious way.
-    static func referenceComponentCount(_ m: Mask, connectivity: Connectivity) -> Int {
+    static func referenceComponents(_ m: Mask, connectivity: Connectivity) -> Set<[Int]> {
         let d = m.dims
         var parent = Array(0..<d.count)
         func find(_ a: Int) -> Int { var a = a; while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }; return a }
@@ -27,20 +27,23 @@ struct VolumeTests {
                 parent[find(m.offset(i, j, k))] = find(m.offset(a, b, c))
             } } }
         } } }
-        return Set((0..<d.count).filter { m.voxels[$0] != 0 }.map(find)).count
+        let inside = (0..<d.count).filter { m.voxels[$0] != 0 }
+        return Set(Dictionary(grouping: inside, by: find).values.map { $0.sorted() })
     }
 
-    @Test("components match a union-find reference on random masks", arguments: [Connectivity.faces6, .full26], [0.05, 0.2, 0.4])
+    @Test("components match a union-find reference on random masks", arguments: [Connectivity.faces6, .full26], [0.05, 0.2, 0.4, 0.7])
     func componentsAgainstReference(connectivity: Connectivity, density: Double) {
         var rng = SeededGenerator(seed: UInt64(density * 1000))
         for _ in 0..<5 {
             var m = Mask(repeating: 0, geometry: Self.grid(9, 7, 5))
             for v in 0..<m.voxels.count where rng.uniform() < density { m.voxels[v] = 1 }
             let c = components(of: m, connectivity: connectivity)
-            #expect(c.count == Self.referenceComponentCount(m, connectivity: connectivity))
-            // Every inside voxel is labelled once; sizes are sorted largest first.
-            #expect(c.voxels.map(\.count).reduce(0, +) == m.insideCount)
-            #expect(c.voxels.map(\.count) == c.voxels.map(\.count).sorted(by: >))
+            // The same partition, each component's voxels in storage order, sizes largest first
+            // (ties by first voxel), and the largest alone equal to the first.
+            #expect(Set(c.voxels) == Self.referenceComponents(m, connectivity: connectivity))
+            #expect(c.voxels.allSatisfy { $0 == $0.sorted() })
+            #expect(zip(c.voxels, c.voxels.dropFirst()).allSatisfy { $0.count > $1.count || ($0.count == $1.count && $0[0] < $1[0]) })
+            #expect(largestComponentVoxels(of: m, connectivity: connectivity) == (c.voxels.first ?? []))
         }
     }
 
