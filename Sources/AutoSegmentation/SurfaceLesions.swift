@@ -35,6 +35,7 @@ enum SurfaceLesions {
     static let minimumBrightInHull = 0.7
     /// Half-height of the slab whose liver makes each slice's hull (see `within`).
     static let slabMM = 7.5
+    static let wideSlabMM = 15.0
 
     /// The liver with the surface lesions found, and the volume added (mL).
     static func include(_ ct: CTVolume, body: Mask, liver: Mask) -> (liver: Mask, addedML: Double) {
@@ -54,25 +55,25 @@ enum SurfaceLesions {
         guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else { return (added, 0) }
         let threshold = mode - max(2 * sd, 10)
         // The hull of each slice takes in the liver of the slices within `slabMM`: a lesion at the
-        // dome reaches above the last slice where parenchyma surrounds it.
-        var slab = liver
-        let n = Int(slabMM / g.spacingMM.z), per = d.sliceCount
-        if n > 0 {
-            for k in 0..<d.z { for k2 in max(0, k - n)...min(d.z - 1, k + n) where k2 != k {
-                for p in 0..<per where liver.voxels[k2 * per + p] != 0 { slab.voxels[k * per + p] = 1 }
-            } }
-        }
-        let hull = Filters.convexHullPerSlice(slab)
-        var dark = Mask(repeating: 0, geometry: g), candidates = dark
+        // dome reaches above the last slice where parenchyma surrounds it. A second, wider slab
+        // (`wideSlabMM`) reaches a lesion that ends a lobe (the lobe runs on beyond it in the
+        // slices below or above); its candidates are searched apart, as the wider hull also takes in
+        // more dark tissue beside the liver, which can join a lesion's core into an elongated one.
+        let hull = Filters.convexHullPerSlice(slab(of: liver, halfHeightMM: slabMM))
+        let wideHull = Filters.convexHullPerSlice(slab(of: liver, halfHeightMM: wideSlabMM))
+        var dark = Mask(repeating: 0, geometry: g)
         for v in 0..<dark.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU && smooth.voxels[v] < threshold {
             dark.voxels[v] = 1
-            if hull.voxels[v] != 0 { candidates.voxels[v] = 1 }
         }
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
         var cores: [(voxels: [Int], tissue: Mask)] = []
-        for core in components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6).voxels
-        where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
-            cores.append((core, dark))
+        for h in [hull, wideHull] {
+            var candidates = dark
+            for v in 0..<candidates.voxels.count where h.voxels[v] == 0 { candidates.voxels[v] = 0 }
+            for core in components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6).voxels
+            where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
+                cores.append((core, dark))
+            }
         }
         // Hyper-enhancing lesions on the capsule: bright tissue outside the liver (brighter than
         // mode + max(3 SD, 20 HU), as in the lesion step, below `maximumBrightHU`) whose 2 mm core,
@@ -114,6 +115,22 @@ enum SurfaceLesions {
             }
         }
         return (added, added.volumeML)
+    }
+
+    /// Each slice with the mask of the slices within `halfHeightMM` added (a running count per
+    /// pixel over the window).
+    static func slab(of m: Mask, halfHeightMM: Double) -> Mask {
+        let d = m.dims, per = d.sliceCount, n = Int(halfHeightMM / m.geometry.spacingMM.z)
+        guard n > 0 else { return m }
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        var count = [Int32](repeating: 0, count: per)
+        for k2 in 0..<min(d.z, n) { for p in 0..<per where m.voxels[k2 * per + p] != 0 { count[p] += 1 } }
+        for k in 0..<d.z {
+            if k + n < d.z { for p in 0..<per where m.voxels[(k + n) * per + p] != 0 { count[p] += 1 } }
+            if k - n - 1 >= 0 { for p in 0..<per where m.voxels[(k - n - 1) * per + p] != 0 { count[p] -= 1 } }
+            for p in 0..<per where count[p] > 0 { out.voxels[k * per + p] = 1 }
+        }
+        return out
     }
 
     /// The share of the region's outer boundary (face neighbours outside it) that lies in `other`.
