@@ -10,7 +10,8 @@ import Volumetry
 /// than the parenchyma (below mode - max(2 SD, 10 HU), statistics from the liver eroded by 3 mm,
 /// Gaussian 2 mm) but above 30 HU (bile, fluid and fat stay out), outside the liver and inside
 /// its convex hull, slice by slice (the hull of the liver within +-7.5 mm of the slice, as a
-/// lesion at the dome reaches above the last slice where parenchyma surrounds it). A 2 mm
+/// lesion at the dome reaches above the last slice where parenchyma surrounds it; and apart, of
+/// the liver within +-15 mm, as a lesion that ends a lobe lies beyond its own slices' hull). A 2 mm
 /// erosion separates them from thin neighbours; a core of at least 0.5 mL, compact
 /// (principal-axis ratio <= 3, unlike bowel and vessels; the hull can cut a lesion into a
 /// crescent, hence more than the lesion step's 2.5), regrows by 4 mm more within the dark
@@ -18,8 +19,9 @@ import Volumetry
 /// sits in the liver's outline rather than beside it). Hyper-enhancing lesions on the capsule
 /// (the band leaves them out from above): bright tissue (the lesion step's bright threshold,
 /// below 300 HU) outside the liver, whose whole 2 mm core (not cut by the hull) lies >= 70 %
-/// inside the hull and is no more elongated than the lesion step's dark seeds (2.5: the liver
-/// cuts the lesion into a cap), regrown within the bright tissue inside the hull; same contact test.
+/// inside the wide (+-15 mm) hull and is no more elongated than the lesion step's dark seeds
+/// (2.5: the liver cuts the lesion into a cap), regrown within the bright tissue inside that
+/// hull; same contact test.
 enum SurfaceLesions {
     static let smoothingSigmaMM = 2.0
     static let minimumHU: Float = 30
@@ -33,7 +35,7 @@ enum SurfaceLesions {
     /// lesion's cap outside the liver had 0.85 in the phantoms; the kidney, IVC and aorta 0-0.31).
     static let maximumBrightHU: Float = 300
     static let minimumBrightInHull = 0.7
-    /// Half-height of the slab whose liver makes each slice's hull (see `within`).
+    /// Half-heights of the slabs whose liver makes each slice's hull (see `within`).
     static let slabMM = 7.5
     static let wideSlabMM = 15.0
 
@@ -78,19 +80,19 @@ enum SurfaceLesions {
         // Hyper-enhancing lesions on the capsule: bright tissue outside the liver (brighter than
         // mode + max(3 SD, 20 HU), as in the lesion step, below `maximumBrightHU`) whose 2 mm core,
         // judged whole rather than cut by the hull, lies mostly (>= `minimumBrightInHull`) inside
-        // it: a lesion sits in the liver's outline; the kidney, IVC, aorta and heart reach far
-        // beyond it. The core may be a cap (the liver cuts the lesion), hence the dark seeds'
-        // principal-axis ratio; it regrows within the bright tissue inside the hull.
+        // the wide hull: a lesion sits in the liver's outline; the kidney, IVC, aorta and heart
+        // reach far beyond it. The core may be a cap (the liver cuts the lesion), hence the dark
+        // seeds' principal-axis ratio; it regrows within the bright tissue inside that hull.
         let brightThreshold = mode + max(LesionSegmenter.brightContrastSD * sd, LesionSegmenter.brightContrastHU)
         var bright = Mask(repeating: 0, geometry: g)
         for v in 0..<bright.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > brightThreshold && smooth.voxels[v] < maximumBrightHU {
             bright.voxels[v] = 1
         }
         var brightInHull = bright
-        for v in 0..<brightInHull.voxels.count where hull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
+        for v in 0..<brightInHull.voxels.count where wideHull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
         for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6).voxels
         where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= LesionSegmenter.maximumElongation {
-            let inHull = core.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }
+            let inHull = core.reduce(0) { $0 + (wideHull.voxels[$1] != 0 ? 1 : 0) }
             if Double(inHull) >= minimumBrightInHull * Double(core.count) { cores.append((core, brightInHull)) }
         }
         for (core, tissue) in cores {
