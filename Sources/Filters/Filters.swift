@@ -243,11 +243,24 @@ extension Filters {
         guard f > 1 else { return v }
         let d = v.dims, geometry = blockGeometry(v.geometry, factor: f), nx = geometry.dims.x, ny = geometry.dims.y
         var out = [Int16](repeating: 0, count: nx * ny * d.z)
-        for k in 0..<d.z { for j in 0..<ny { for i in 0..<nx {
-            var acc = 0
-            for b in 0..<f { for a in 0..<f { acc += Int(v[i * f + a, j * f + b, k]) } }
-            out[i + nx * (j + ny * k)] = Int16(acc / (f * f))
-        } } }
+        out.withUnsafeMutableBufferPointer { o in
+            let shared = UncheckedSendable(o)
+            v.voxels.withUnsafeBufferPointer { src in
+                let input = UncheckedSendable(src)
+                // Slices are independent: chunks of them run in parallel.
+                concurrentChunks(d.z) { range in
+                    let o = shared.value, s = input.value
+                    for k in range { for j in 0..<ny { for i in 0..<nx {
+                        var acc = 0
+                        for b in 0..<f {
+                            let row = (j * f + b + d.y * k) * d.x + i * f
+                            for a in 0..<f { acc += Int(s[row + a]) }
+                        }
+                        o[i + nx * (j + ny * k)] = Int16(acc / (f * f))
+                    } } }
+                }
+            }
+        }
         return Volume(voxels: out, geometry: geometry)
     }
 
@@ -266,14 +279,19 @@ extension Filters {
         // Row by row: a full-grid row is its small row with each value repeated f times; rows of
         // a slice with the same small row are copies, and empty small rows are skipped.
         out.voxels.withUnsafeMutableBufferPointer { o in
-            m.voxels.withUnsafeBufferPointer { s in
-                for k in 0..<d.z { for j in 0..<d.y {
-                    let small = (min(md.y - 1, j / f) + md.y * k) * md.x, row = (j + d.y * k) * d.x
-                    var any = false
-                    for i in 0..<md.x where s[small + i] != 0 { any = true; break }
-                    guard any else { continue }
-                    for i in 0..<d.x { o[row + i] = s[small + min(md.x - 1, i / f)] }
-                } }
+            let shared = UncheckedSendable(o)
+            m.voxels.withUnsafeBufferPointer { src in
+                let input = UncheckedSendable(src)
+                concurrentChunks(d.z) { range in
+                    let o = shared.value, s = input.value
+                    for k in range { for j in 0..<d.y {
+                        let small = (min(md.y - 1, j / f) + md.y * k) * md.x, row = (j + d.y * k) * d.x
+                        var any = false
+                        for i in 0..<md.x where s[small + i] != 0 { any = true; break }
+                        guard any else { continue }
+                        for i in 0..<d.x { o[row + i] = s[small + min(md.x - 1, i / f)] }
+                    } }
+                }
             }
         }
         return out
@@ -286,11 +304,23 @@ extension Filters {
         guard f > 1 else { return m }
         let d = m.dims, geometry = blockGeometry(m.geometry, factor: f), nx = geometry.dims.x, ny = geometry.dims.y
         var out = Mask(repeating: 0, geometry: geometry)
-        for k in 0..<d.z { for j in 0..<ny { for i in 0..<nx {
-            var n = 0
-            for b in 0..<f { for a in 0..<f where m[i * f + a, j * f + b, k] != 0 { n += 1 } }
-            if 2 * n >= f * f { out[i, j, k] = 1 }
-        } } }
+        out.voxels.withUnsafeMutableBufferPointer { o in
+            let shared = UncheckedSendable(o)
+            m.voxels.withUnsafeBufferPointer { src in
+                let input = UncheckedSendable(src)
+                concurrentChunks(d.z) { range in
+                    let o = shared.value, s = input.value
+                    for k in range { for j in 0..<ny { for i in 0..<nx {
+                        var n = 0
+                        for b in 0..<f {
+                            let row = (j * f + b + d.y * k) * d.x + i * f
+                            for a in 0..<f where s[row + a] != 0 { n += 1 }
+                        }
+                        if 2 * n >= f * f { o[i + nx * (j + ny * k)] = 1 }
+                    } } }
+                }
+            }
+        }
         return out
     }
 }

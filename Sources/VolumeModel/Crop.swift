@@ -21,11 +21,19 @@ extension Volume where Voxel == UInt8 {
         let d = dims
         var x0 = d.x, y0 = d.y, z0 = d.z, x1 = -1, y1 = -1, z1 = -1
         voxels.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            let raw = UnsafeRawPointer(base)
             for k in 0..<d.z { for j in 0..<d.y {
                 let row = (k * d.y + j) * d.x
-                for i in 0..<d.x where p[row + i] != 0 {
-                    x0 = min(x0, i); x1 = max(x1, i); y0 = min(y0, j); y1 = max(y1, j); z0 = min(z0, k); z1 = max(z1, k)
-                }
+                // Eight voxels at a time while they are all zero (most rows of a mask are empty).
+                var i = 0
+                while i + 8 <= d.x && raw.loadUnaligned(fromByteOffset: row + i, as: UInt64.self) == 0 { i += 8 }
+                while i < d.x && p[row + i] == 0 { i += 1 }
+                guard i < d.x else { continue }
+                var last = d.x - 1
+                while last >= 8 && raw.loadUnaligned(fromByteOffset: row + last - 7, as: UInt64.self) == 0 { last -= 8 }
+                while p[row + last] == 0 { last -= 1 }
+                x0 = min(x0, i); x1 = max(x1, last); y0 = min(y0, j); y1 = max(y1, j); z0 = min(z0, k); z1 = max(z1, k)
             } }
         }
         guard x1 >= 0 else { return nil }

@@ -47,6 +47,28 @@ struct VolumeTests {
         }
     }
 
+    @Test("bounding box equals the inside voxels' extremes on sparse random masks")
+    func boundingBox() {
+        var rng = SeededGenerator(seed: 77)
+        for trial in 0..<20 {
+            // Rows of 21 voxels: the eight-at-a-time scan meets partial words at both ends.
+            var m = Mask(repeating: 0, geometry: Self.grid(21, 6, 4))
+            for v in 0..<m.voxels.count where rng.uniform() < 0.004 * Double(trial) { m.voxels[v] = 1 }
+            let inside = (0..<m.voxels.count).filter { m.voxels[$0] != 0 }
+            guard let box = m.boundingBox else { #expect(inside.isEmpty); continue }
+            let d = m.dims
+            let xs = inside.map { $0 % d.x }, ys = inside.map { ($0 / d.x) % d.y }, zs = inside.map { $0 / d.sliceCount }
+            #expect(box.lo == (xs.min()!, ys.min()!, zs.min()!))
+            #expect(box.dims == Dims(xs.max()! - xs.min()! + 1, ys.max()! - ys.min()! + 1, zs.max()! - zs.min()! + 1))
+        }
+        // Every pair of first and last voxel in a row.
+        for a in 0..<21 { for b in a..<21 {
+            var m = Mask(repeating: 0, geometry: Self.grid(21, 3, 2))
+            m[a, 1, 1] = 1; m[b, 1, 1] = 1
+            #expect(m.boundingBox == VoxelBox(lo: (a, 1, 1), dims: Dims(b - a + 1, 1, 1)))
+        } }
+    }
+
     @Test("degenerate masks: empty, full, diagonal neighbours")
     func degenerate() {
         let g = Self.grid(4, 4, 4)
