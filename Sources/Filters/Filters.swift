@@ -241,22 +241,29 @@ extension Filters {
     /// orientation; the new voxel centres are the block centres.
     public static func downsample(_ v: CTVolume, factor f: Int) -> CTVolume {
         guard f > 1 else { return v }
+        return blocks(v, factor: f)
+    }
+
+    /// Each f x f in-plane block of `v` made one voxel of the block grid (`BlockVoxel`: the mean
+    /// of CT values, the majority of mask voxels). Slices are independent: chunks of them run in
+    /// parallel. Generic over the voxel type through a protocol, not closures, so each use is
+    /// specialised (a closure per voxel cost twice the time).
+    private static func blocks<T: BlockVoxel>(_ v: Volume<T>, factor f: Int) -> Volume<T> {
         let d = v.dims, geometry = blockGeometry(v.geometry, factor: f), nx = geometry.dims.x, ny = geometry.dims.y
-        var out = [Int16](repeating: 0, count: nx * ny * d.z)
+        var out = [T](repeating: .zero, count: nx * ny * d.z)
         out.withUnsafeMutableBufferPointer { o in
             let shared = UncheckedSendable(o)
             v.voxels.withUnsafeBufferPointer { src in
                 let input = UncheckedSendable(src)
-                // Slices are independent: chunks of them run in parallel.
                 concurrentChunks(d.z) { range in
                     let o = shared.value, s = input.value
                     for k in range { for j in 0..<ny { for i in 0..<nx {
                         var acc = 0
                         for b in 0..<f {
                             let row = (j * f + b + d.y * k) * d.x + i * f
-                            for a in 0..<f { acc += Int(s[row + a]) }
+                            for a in 0..<f { acc += s[row + a].blockValue }
                         }
-                        o[i + nx * (j + ny * k)] = Int16(acc / (f * f))
+                        o[i + nx * (j + ny * k)] = T(blockSum: acc, count: f * f)
                     } } }
                 }
             }
@@ -302,26 +309,7 @@ extension Filters {
     /// A mask on the `downsample(_:factor:)` grid: a block is inside when at least half of it is.
     public static func downsample(_ m: Mask, factor f: Int) -> Mask {
         guard f > 1 else { return m }
-        let d = m.dims, geometry = blockGeometry(m.geometry, factor: f), nx = geometry.dims.x, ny = geometry.dims.y
-        var out = Mask(repeating: 0, geometry: geometry)
-        out.voxels.withUnsafeMutableBufferPointer { o in
-            let shared = UncheckedSendable(o)
-            m.voxels.withUnsafeBufferPointer { src in
-                let input = UncheckedSendable(src)
-                concurrentChunks(d.z) { range in
-                    let o = shared.value, s = input.value
-                    for k in range { for j in 0..<ny { for i in 0..<nx {
-                        var n = 0
-                        for b in 0..<f {
-                            let row = (j * f + b + d.y * k) * d.x + i * f
-                            for a in 0..<f where s[row + a] != 0 { n += 1 }
-                        }
-                        if 2 * n >= f * f { o[i + nx * (j + ny * k)] = 1 }
-                    } } }
-                }
-            }
-        }
-        return out
+        return blocks(m, factor: f)
     }
 }
 
@@ -387,4 +375,25 @@ extension Filters {
         }
         return (labels, Int(count))
     }
+}
+
+/// How a voxel type enters a block and comes out of it (`Filters.downsample`).
+protocol BlockVoxel: Sendable {
+    static var zero: Self { get }
+    /// The voxel's share of its block's sum.
+    var blockValue: Int { get }
+    /// The block's voxel from the sum of `count` shares.
+    init(blockSum: Int, count: Int)
+}
+
+extension Int16: BlockVoxel {
+    /// CT: the block's mean HU (stored value), truncated toward zero.
+    var blockValue: Int { Int(self) }
+    init(blockSum: Int, count: Int) { self = Int16(blockSum / count) }
+}
+
+extension UInt8: BlockVoxel {
+    /// Masks: inside when at least half of the block is.
+    var blockValue: Int { self != 0 ? 1 : 0 }
+    init(blockSum: Int, count: Int) { self = 2 * blockSum >= count ? 1 : 0 }
 }

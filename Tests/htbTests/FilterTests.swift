@@ -67,6 +67,26 @@ struct FilterTests {
         #expect(abs(Double(s[6, 4, 3]) - expected) < 0.01)
     }
 
+    @Test("block downsampling: CT means and mask majorities per block, partial blocks dropped, centres kept")
+    func blocks() {
+        // 11 x 9 in-plane with factor 2: 5 x 4 blocks, the last column and row dropped.
+        var ct = CTVolume(repeating: 0, geometry: Self.g)
+        for v in 0..<ct.voxels.count { ct.voxels[v] = Int16(v % 37) - 18 }
+        let m = Self.random(seed: 5, density: 0.5)
+        let smallCT = Filters.downsample(ct, factor: 2), smallMask = Filters.downsample(m, factor: 2)
+        #expect(smallCT.dims == Dims(5, 4, 7) && smallMask.dims == Dims(5, 4, 7))
+        for k in 0..<7 { for j in 0..<4 { for i in 0..<5 {
+            let cells = [(0, 0), (1, 0), (0, 1), (1, 1)].map { (2 * i + $0.0, 2 * j + $0.1) }
+            let sum = cells.reduce(0) { $0 + Int(ct[$1.0, $1.1, k]) }
+            let inside = cells.filter { m[$0.0, $0.1, k] != 0 }.count
+            #expect(smallCT[i, j, k] == Int16(sum / 4))
+            #expect(smallMask[i, j, k] == (inside >= 2 ? 1 : 0))
+            // The block's voxel sits at the centre of its four voxels.
+            let a = smallCT.geometry.positionMM(Double(i), Double(j), Double(k)), b = Self.g.positionMM(Double(2 * i) + 0.5, Double(2 * j) + 0.5, Double(k))
+            #expect(abs(a.x - b.x) < 1e-9 && abs(a.y - b.y) < 1e-9 && abs(a.z - b.z) < 1e-9)
+        } } }
+    }
+
     @Test("hole filling equals a flood from each slice's border on random masks")
     func holesAgainstReference() {
         for seed in 1...6 {
