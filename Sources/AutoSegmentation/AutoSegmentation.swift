@@ -37,7 +37,9 @@ public enum AutoSegmentation {
         public var lesionsRejectedAsElongated: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
-        /// Lobes cut off by a surface lesion and added back (`DetachedLobes`), mL.
+        /// Lobes cut off by a surface lesion and added back (`DetachedLobes`), mL; in a
+        /// tumour-dominated liver, tumour cores of another lobe added back
+        /// (`TumourDominatedLiver.joinOtherTumourCores`).
         public var detachedLobesAddedML: Double?
         /// Removed from the liver by the refinement (`LiverSegmenter.refine`) and as a tail
         /// leaving it downwards (`InferiorTail`), mL.
@@ -133,7 +135,8 @@ public enum AutoSegmentation {
             let l = try LiverSegmenter.segment(small)
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
-            if let td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
+            if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
+                info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
                 info.tumourDominated = true

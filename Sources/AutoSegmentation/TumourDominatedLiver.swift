@@ -30,6 +30,7 @@ enum TumourDominatedLiver {
     static let openBandMM = 6.0
     static let closeMM = 4.0
     static let openMM = 3.0
+    static let minimumCoreInHull = 0.5
 
     struct Result {
         var liver: Mask
@@ -62,6 +63,26 @@ enum TumourDominatedLiver {
 
         let lesions = classify(smooth, liver: grown, tumourHU: m1, parenchymaHU: m2)
         return Result(liver: grown, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1)
+    }
+
+    /// Tumour filling another lobe: the liver step keeps one core of its tissue (here the
+    /// tumour's), so a lesion filling a lobe beyond the parenchyma grown above is left out with
+    /// the lobe. Each other core of the liver step joins as a detached lobe does
+    /// (`DetachedLobes`: regrown by 26 mm within the liver step's band, when >= 0.3 mL of it
+    /// lies within 3 mm of the parenchyma grown here) if at least half of it lies inside the
+    /// liver's hull of the slices within +-15 mm (`SurfaceLesions`' wide slab): the kidney, the
+    /// spleen and the heart, at tumour density in some phases, lie mostly beyond it. The lesions
+    /// are then classified again. Returns the mL added.
+    static func joinOtherTumourCores(_ td: inout Result, first l: LiverSegmenter.Result) -> Double {
+        var parenchyma = td.liver
+        for v in 0..<parenchyma.voxels.count where l.liver.voxels[v] != 0 { parenchyma.voxels[v] = 0 }
+        let hull = Filters.convexHullPerSlice(SurfaceLesions.slab(of: td.liver, halfHeightMM: SurfaceLesions.wideSlabMM))
+        let inside = l.otherCores.filter { c in Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) }
+        let (lobes, ml) = DetachedLobes.find(band: l.band, cores: inside, liver: td.liver, surface: parenchyma)
+        guard ml > 0 else { return 0 }
+        td.liver = Filters.fillHolesPerSlice(td.liver.union(lobes))
+        td.lesions = classify(l.smooth, liver: td.liver, tumourHU: td.tumourModeHU, parenchymaHU: td.parenchymaModeHU)
+        return ml
     }
 
     /// With a liver given (an expert's): when the mode inside it (eroded by 3 mm, CT smoothed by
