@@ -15,8 +15,8 @@ import Volumetry
 /// erosion separates them from thin neighbours; a core of at least 0.5 mL, compact
 /// (principal-axis ratio <= 3, unlike bowel and vessels; the hull can cut a lesion into a
 /// crescent, hence more than the lesion step's 2.5), regrows by 4 mm more within the dark
-/// tissue, and is added when at least 20 % of the regrown region's boundary faces the liver (it
-/// sits in the liver's outline rather than beside it). Hyper-enhancing lesions on the capsule
+/// tissue, and is added, regrown by 8 mm, when at least 20 % of the 4 mm region's boundary faces
+/// the liver (it sits in the liver's outline rather than beside it). Hyper-enhancing lesions on the capsule
 /// (the band leaves them out from above): bright tissue (the lesion step's bright threshold,
 /// below 300 HU) outside the liver, whose whole 2 mm core (not cut by the hull) lies >= 70 %
 /// inside the wide (+-15 mm) hull and is no more elongated than the lesion step's dark seeds
@@ -27,6 +27,11 @@ enum SurfaceLesions {
     static let minimumHU: Float = 30
     static let seedDepthMM = 2.0
     static let regrowMM = 4.0
+    /// An accepted core regrows this far (beyond its 2 mm depth) within its tissue: a lesion
+    /// bulging beyond the parenchyma's outline reaches past the hull that cut its core. The
+    /// contact test keeps the 4 mm region (`regrowMM`): tested on the wider one, the share facing
+    /// the liver shrinks with the radius and a lesion can fail it (IRCADb lost one at 6 mm).
+    static let addMM = 8.0
     static let minimumCoreML = 0.5
     static let maximumElongation = 3.0
     static let minimumContact = 0.2
@@ -103,7 +108,7 @@ enum SurfaceLesions {
                 lo = (min(lo.0, i), min(lo.1, j), min(lo.2, k)); hi = (max(hi.0, i), max(hi.1, j), max(hi.2, k))
             }
             let box = VoxelBox(lo: (lo.0, lo.1, lo.2), dims: Dims(hi.0 - lo.0 + 1, hi.1 - lo.1 + 1, hi.2 - lo.2 + 1))
-                .expanded(byMM: seedDepthMM + regrowMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
+                .expanded(byMM: seedDepthMM + addMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
             // Work in the box only: the seed is laid there, the accepted region written back from it.
             let b = box.dims, localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
             var seed = Mask(repeating: 0, geometry: localTissue.geometry)
@@ -111,6 +116,9 @@ enum SurfaceLesions {
             var grown = Filters.dilate(seed, radiusMM: seedDepthMM + regrowMM)
             for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
             if contact(grown, with: localLiver) >= minimumContact {
+                // Accepted: the region added reaches further than the one tested (see `addMM`).
+                grown = Filters.dilate(seed, radiusMM: seedDepthMM + addMM)
+                for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
                 for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
                     added.voxels[(v % b.x + box.lo.x) + d.x * ((v / b.x) % b.y + box.lo.y + d.y * (v / b.sliceCount + box.lo.z))] = 1
                 }

@@ -28,7 +28,7 @@ struct AutoSegmentationRealTests {
     /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-         0.925, 0.60, 1.3),
+         0.925, 0.62, 1.1),
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
          0.935, 0.40, 1.3),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
@@ -57,14 +57,14 @@ struct AutoSegmentationRealTests {
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
     /// Measured when written (htb-auto/8, phantom v5; liver Dice, lesion Dice, HTB error): low
-    /// 0.936 / 0.696 / 5.68 (0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
+    /// 0.938 / 0.706 / 5.44 (0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
     /// hypodense lesion ending the left lobe; part of a hyper-enhancing capsule lesion is still cut off),
     /// mid 0.808 / 0.850 / 0.17 (0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
     /// the arterial-phase kidney at tumour density joins the tumour),
     /// high 0.904 / 0.903 / 0.10 (bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.93, 0.68, 6.0), ("phantom-htb-mid", 0.80, 0.84, 0.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.93, 0.70, 5.7), ("phantom-htb-mid", 0.80, 0.84, 0.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
