@@ -66,8 +66,8 @@ enum SurfaceLesions {
         // (`wideSlabMM`) reaches a lesion that ends a lobe (the lobe runs on beyond it in the
         // slices below or above); its candidates are searched apart, as the wider hull also takes in
         // more dark tissue beside the liver, which can join a lesion's core into an elongated one.
-        let hull = Filters.convexHullPerSlice(slab(of: liver, halfHeightMM: slabMM))
-        let wideHull = Filters.convexHullPerSlice(slab(of: liver, halfHeightMM: wideSlabMM))
+        let hull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: slabMM))
+        let wideHull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: wideSlabMM))
         var dark = Mask(repeating: 0, geometry: g)
         for v in 0..<dark.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU && smooth.voxels[v] < threshold {
             dark.voxels[v] = 1
@@ -125,22 +125,6 @@ enum SurfaceLesions {
             }
         }
         return (added, added.volumeML)
-    }
-
-    /// Each slice with the mask of the slices within `halfHeightMM` added (a running count per
-    /// pixel over the window).
-    static func slab(of m: Mask, halfHeightMM: Double) -> Mask {
-        let d = m.dims, per = d.sliceCount, n = Int(halfHeightMM / m.geometry.spacingMM.z)
-        guard n > 0 else { return m }
-        var out = Mask(repeating: 0, geometry: m.geometry)
-        var count = [Int32](repeating: 0, count: per)
-        for k2 in 0..<min(d.z, n) { for p in 0..<per where m.voxels[k2 * per + p] != 0 { count[p] += 1 } }
-        for k in 0..<d.z {
-            if k + n < d.z { for p in 0..<per where m.voxels[(k + n) * per + p] != 0 { count[p] += 1 } }
-            if k - n - 1 >= 0 { for p in 0..<per where m.voxels[(k - n - 1) * per + p] != 0 { count[p] -= 1 } }
-            for p in 0..<per where count[p] > 0 { out.voxels[k * per + p] = 1 }
-        }
-        return out
     }
 
     /// The share of the region's outer boundary (face neighbours outside it) that lies in `other`.

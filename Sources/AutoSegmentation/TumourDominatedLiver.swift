@@ -76,7 +76,7 @@ enum TumourDominatedLiver {
     static func joinOtherTumourCores(_ td: inout Result, first l: LiverSegmenter.Result) -> Double {
         var parenchyma = td.liver
         for v in 0..<parenchyma.voxels.count where l.liver.voxels[v] != 0 { parenchyma.voxels[v] = 0 }
-        let hull = Filters.convexHullPerSlice(SurfaceLesions.slab(of: td.liver, halfHeightMM: SurfaceLesions.wideSlabMM))
+        let hull = Filters.convexHullPerSlice(Filters.slab(td.liver, halfHeightMM: SurfaceLesions.wideSlabMM))
         let inside = l.otherCores.filter { c in Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) }
         let (lobes, ml) = DetachedLobes.find(band: l.band, cores: inside, liver: td.liver, surface: parenchyma)
         guard ml > 0 else { return 0 }

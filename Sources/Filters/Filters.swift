@@ -314,6 +314,22 @@ extension Filters {
 }
 
 extension Filters {
+    /// Each slice becomes the union of the mask's slices within +-`halfHeightMM` (whole slices
+    /// of spacing): a running count per pixel over the window.
+    public static func slab(_ m: Mask, halfHeightMM: Double) -> Mask {
+        let d = m.dims, per = d.sliceCount, n = Int(halfHeightMM / m.geometry.spacingMM.z)
+        guard n > 0 else { return m }
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        var count = [Int32](repeating: 0, count: per)
+        for k2 in 0..<min(d.z, n) { for p in 0..<per where m.voxels[k2 * per + p] != 0 { count[p] += 1 } }
+        for k in 0..<d.z {
+            if k + n < d.z { for p in 0..<per where m.voxels[(k + n) * per + p] != 0 { count[p] += 1 } }
+            if k - n - 1 >= 0 { for p in 0..<per where m.voxels[(k - n - 1) * per + p] != 0 { count[p] -= 1 } }
+            for p in 0..<per where count[p] > 0 { out.voxels[k * per + p] = 1 }
+        }
+        return out
+    }
+
     /// Slice by slice, the convex hull of the inside voxels' centres (in index space: convexity
     /// does not depend on the pixel spacing), filled. Voxels on the hull's edges are inside.
     public static func convexHullPerSlice(_ m: Mask) -> Mask {

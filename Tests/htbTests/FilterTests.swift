@@ -87,6 +87,18 @@ struct FilterTests {
         } } }
     }
 
+    @Test("a slab is the union of the slices within its half height", arguments: [2.4, 5.0, 7.5, 30.0])
+    func slab(halfHeightMM: Double) {
+        // Slices 2.5 mm apart: 2.4 mm takes none beside the slice itself, 5 mm two each side.
+        let m = Self.random(seed: 9, density: 0.08), d = m.dims
+        let n = Int(halfHeightMM / Self.g.spacingMM.z)
+        let s = Filters.slab(m, halfHeightMM: halfHeightMM)
+        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
+            let any = (max(0, k - n)...min(d.z - 1, k + n)).contains { m[i, j, $0] != 0 }
+            #expect((s[i, j, k] != 0) == any)
+        } } }
+    }
+
     @Test("hole filling equals a flood from each slice's border on random masks")
     func holesAgainstReference() {
         for seed in 1...6 {
