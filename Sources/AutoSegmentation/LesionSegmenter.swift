@@ -12,8 +12,8 @@ import Volumetry
 /// thin vessels); seeds of fewer than 4 voxels and seed components elongated like vessels (principal-axis ratio > 2.5) are
 /// rejected; kept seeds regrow up to 7 mm (from the opened seed) within the dark region, and regions smaller than a
 /// 5 mm sphere are dropped. Hyper-enhancing lesions: the same on regions brighter than
-/// mode + max(3 SD, 20 HU), with seeds of at least 0.1 mL and a principal-axis ratio of at most 2,
-/// as enhancing vessels are the bright structure a liver usually holds. Finally each lesion takes
+/// mode + max(3 SD, 20 HU), with seeds of at least 0.1 mL (the same principal-axis ratio: a
+/// lesion on the liver's edge is cut into a cap, and a stricter 2 rejected it). Finally each lesion takes
 /// in its margin: voxels within 5 mm that lie more than 1.5 SD from the parenchyma mode, darker
 /// or brighter (enhancing rims, capsules, calcifications, partial volume at the edge), and the
 /// result is opened by 3 mm (tails grown along fissures and the hilum's fat are cut).
@@ -37,12 +37,12 @@ public enum LesionSegmenter {
     /// Extra erosions that split a lesion from a vessel or fissure it touches (see `blobs`).
     public static let splitStepsMM = [3.0, 6.0, 9.0]
     public static let minimumDiameterMM = 5.0
-    /// Hyper-enhancing lesions: brighter than mode + max(3 SD, 20 HU), seeds of >= 0.1 mL and a
-    /// principal-axis ratio <= 2 (enhancing vessels, the usual bright structure in the liver, are
-    /// tubes: stricter than for dark regions).
+    /// Hyper-enhancing lesions: brighter than mode + max(3 SD, 20 HU), seeds of >= 0.1 mL and the
+    /// dark seeds' principal-axis ratio (htb-auto/8; 2 before, as enhancing vessels are the liver's
+    /// usual bright structure, but a hyper-enhancing lesion on the automatic liver's edge is a cap
+    /// of ratio 2.3-2.5 and was rejected; vessels are thinner than the 3 mm seed depth or longer).
     public static let brightContrastSD: Float = 3
     public static let brightContrastHU: Float = 20
-    public static let maximumBrightElongation = 2.0
     public static let minimumBrightSeedML = 0.1
     /// Lesion margin: within 5 mm of a lesion, voxels more than 1.5 SD from the parenchyma mode.
     public static let marginMM = 5.0
@@ -76,7 +76,7 @@ public enum LesionSegmenter {
         }
         var rejected = 0
         let darkLesions = blobs(in: dark, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
-        let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumBrightElongation, minimumSeedML: minimumBrightSeedML, splitting: splitStepsMM, rejected: &rejected)
+        let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumElongation, minimumSeedML: minimumBrightSeedML, splitting: splitStepsMM, rejected: &rejected)
         var grown = darkLesions.union(brightLesions)
         // The margin: voxels near a lesion that do not look like parenchyma (rims, capsules,
         // calcifications, partial volume at the edge) belong to it.

@@ -57,14 +57,15 @@ struct AutoSegmentationRealTests {
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
     /// Measured when written (htb-auto/8, phantom v5; liver Dice, lesion Dice, HTB error): low
-    /// 0.938 / 0.706 / 5.44 (0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
-    /// hypodense lesion ending the left lobe; part of a hyper-enhancing capsule lesion is still cut off),
+    /// 0.938 / 0.819 / 0.61 (0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
+    /// hypodense lesion ending the left lobe, 0.938 / 0.706 / 5.44 before bright seeds had the dark
+    /// seeds' ratio limit; part of a hyper-enhancing capsule lesion is still cut off),
     /// mid 0.808 / 0.850 / 0.17 (0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
     /// the arterial-phase kidney at tumour density joins the tumour),
     /// high 0.904 / 0.903 / 0.10 (bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.93, 0.70, 5.7), ("phantom-htb-mid", 0.80, 0.84, 0.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.93, 0.81, 0.9), ("phantom-htb-mid", 0.80, 0.84, 0.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -254,7 +255,8 @@ struct AutoSegmentationPhantomTests {
 
     @Test("a hyper-enhancing lesion touching a vessel is split from it (low spec, seed 4, expert liver)")
     func brightSplit() throws {
-        // Without the split its seed, joined to the IVC, was rejected as a vessel: lesion Dice 0.559.
+        // Without the split its seed, joined to the IVC, was rejected as a vessel: lesion Dice 0.559;
+        // with it 0.804 under the bright seeds' former ratio limit of 2, 0.917 under 2.5 (htb-auto/8).
         let p = try Self.lowSpecPhantom(seed: 4)
         var liver = Mask(repeating: 0, geometry: p.ct.geometry), truth = liver
         for i in 0..<liver.voxels.count { liver.voxels[i] = p.labels.voxels[i] != 0 ? 1 : 0; truth.voxels[i] = p.labels.voxels[i] == 2 ? 1 : 0 }
@@ -262,7 +264,7 @@ struct AutoSegmentationPhantomTests {
         let both = zip(r.lesions.voxels, truth.voxels).reduce(0) { $0 + ($1.0 != 0 && $1.1 != 0 ? 1 : 0) }
         let dice = 2 * Double(both) / Double(r.lesions.insideCount + truth.insideCount)
         print("bright split, low spec seed 4, expert liver: lesion Dice \(dice)")
-        #expect(dice >= 0.79)
+        #expect(dice >= 0.90)
     }
 
     @Test("inferior tail: a tube leaving the liver downwards is cut whatever the slice order; a lobe ending with the liver and a broad part below it stay")
