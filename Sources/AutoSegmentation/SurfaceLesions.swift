@@ -74,11 +74,15 @@ enum SurfaceLesions {
         }
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
         var cores: [(voxels: [Int], tissue: Mask)] = []
-        for h in [hull, wideHull] {
+        var narrowCores = Set<[Int]>()
+        for (n, h) in [hull, wideHull].enumerated() {
             var candidates = dark
             for v in 0..<candidates.voxels.count where h.voxels[v] == 0 { candidates.voxels[v] = 0 }
             for core in components(of: Filters.erode(candidates, radiusMM: seedDepthMM), connectivity: .faces6).voxels
             where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= maximumElongation {
+                // Where the wide hull adds nothing near a lesion its core is the narrow one
+                // (voxels listed in storage order): tested and grown once.
+                if n == 0 { narrowCores.insert(core) } else if narrowCores.contains(core) { continue }
                 cores.append((core, dark))
             }
         }
