@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/8"
+    public static let method = "htb-auto/9"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -47,6 +47,8 @@ public enum AutoSegmentation {
         public var inferiorTailRemovedML: Double?
         /// Water-density regions on the liver's surface (the gallbladder) removed, mL.
         public var fluidRemovedML: Double?
+        /// The inferior vena cava's discs removed from the automatic liver (`VenaCava`), mL.
+        public var venaCavaRemovedML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
         /// around it was taken for parenchyma (`TumourDominatedLiver`); the tumour's mode then.
         public var tumourDominated: Bool?
@@ -70,6 +72,7 @@ public enum AutoSegmentation {
             case refinementRemovedML = "refinement_removed_ml"
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
             case fluidRemovedML = "surface_fluid_removed_ml"
+            case venaCavaRemovedML = "vena_cava_removed_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
             case concerns
@@ -137,6 +140,11 @@ public enum AutoSegmentation {
             info.liverRobustSDHU = Double(l.robustSDHU)
             if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
                 info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
+                info.venaCavaRemovedML = 0
+                if let cava = VenaCava.find(smooth: l.smooth, liver: td.liver, modeHU: td.parenchymaModeHU) {
+                    info.venaCavaRemovedML = centi(Double(VenaCava.remove(cava, from: &td.liver)) * small.geometry.voxelVolumeMM3 / 1000)
+                    VenaCava.remove(cava, from: &td.lesions)
+                }
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
                 info.tumourDominated = true
@@ -223,6 +231,11 @@ public enum AutoSegmentation {
         info.inferiorTailRemovedML = centi(tailML)
         for v in 0..<liver.voxels.count where liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
         info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
+        info.venaCavaRemovedML = 0
+        if let cava = VenaCava.find(smooth: l.smooth, liver: liver, modeHU: l.modeHU) {
+            info.venaCavaRemovedML = centi(Double(VenaCava.remove(cava, from: &liver)) * small.geometry.voxelVolumeMM3 / 1000)
+            VenaCava.remove(cava, from: &lesions.lesions)
+        }
         return (liver, lesions)
     }
 }

@@ -29,8 +29,9 @@ struct AutoSegmentationRealTests {
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
          0.925, 0.62, 1.1),
+        // 1720's liver floor needs the vena cava step (htb-auto/9: 0.952; 0.940 without it).
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.935, 0.40, 1.3),
+         0.945, 0.41, 1.1),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
          0.925, nil, 0.8),
     ]
@@ -56,16 +57,17 @@ struct AutoSegmentationRealTests {
 
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
-    /// Measured when written (htb-auto/8, phantom v5; liver Dice, lesion Dice, HTB error): low
-    /// 0.938 / 0.819 / 0.61 (0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
+    /// Measured when written (htb-auto/9, phantom v5; liver Dice, lesion Dice, HTB error): low
+    /// 0.943 / 0.829 / 0.89 (htb-auto/8 0.938 / 0.819 / 0.61, before the vena cava step took the
+    /// IVC out of the right lobe; 0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
     /// hypodense lesion ending the left lobe, 0.938 / 0.706 / 5.44 before bright seeds had the dark
     /// seeds' ratio limit; part of a hyper-enhancing capsule lesion is still cut off),
-    /// mid 0.808 / 0.850 / 0.17 (0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
+    /// mid 0.809 / 0.850 / 0.41 (htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
     /// the arterial-phase kidney at tumour density joins the tumour),
     /// high 0.904 / 0.903 / 0.10 (bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.93, 0.81, 0.9), ("phantom-htb-mid", 0.80, 0.84, 0.5), ("phantom-htb-high", 0.89, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.935, 0.82, 1.1), ("phantom-htb-mid", 0.80, 0.84, 0.6), ("phantom-htb-high", 0.89, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -302,6 +304,53 @@ struct AutoSegmentationPhantomTests {
         // Two regions: the left column's top two pixels, and the right column.
         #expect(count == 2 && regions[0] == regions[3] && regions[2] == regions[5] && regions[5] == regions[8] && regions[0] != regions[2])
         #expect([1, 4, 6, 7].allSatisfy { regions[$0] == 0 } && regions[0] != 0 && regions[2] != 0)
+    }
+
+    @Test("vena cava: the tube beside the aorta leaves the liver it runs into; a tall lesion inside the liver stays; no aorta, no removal")
+    func venaCava() throws {
+        // 120 x 120 x 30 voxels of 1.5 x 1.5 x 5 mm, LPS axes (i towards the patient's left, k up).
+        let g = Geometry(dims: Dims(120, 120, 30), originMM: .zero, spacingMM: Vector3(1.5, 1.5, 5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func inDisc(_ i: Int, _ j: Int, _ ci: Double, _ cj: Double, _ rMM: Double) -> Bool {
+            let x = (Double(i) - ci) * 1.5, y = (Double(j) - cj) * 1.5
+            return x * x + y * y <= rMM * rMM
+        }
+        func scene(aorta: Bool, ivc: Bool = true) -> (smooth: Volume<Float>, liver: Mask) {
+            var smooth = Volume<Float>(repeating: -100, geometry: g)     // fat
+            var liver = Mask(repeating: 0, geometry: g)
+            for k in 0..<30 { for j in 0..<120 { for i in 0..<120 {
+                // The liver (100 HU) from slice 10 up; from slice 18 it reaches over the IVC, as an
+                // automatic liver does in the delayed phase.
+                let inLiver = k >= 10 && k < 28 && j >= 20 && j < 95 && i >= 10 && i < (k >= 18 ? 90 : 66)
+                if inLiver { smooth[i, j, k] = 100; liver[i, j, k] = 1 }
+                if inLiver && k >= 11 && k < 25 && inDisc(i, j, 55, 40, 12) { smooth[i, j, k] = 60 }   // lesion, 70 mm tall
+                if ivc && inDisc(i, j, 78, 70, 12) { smooth[i, j, k] = 85 }                              // IVC, 33 mm right of the aorta
+                if aorta && inDisc(i, j, 100, 60, 10) { smooth[i, j, k] = 150 }
+            } } }
+            return (smooth, liver)
+        }
+        let (smooth, liver) = scene(aorta: true)
+        let found = VenaCava.find(smooth: smooth, liver: liver, modeHU: 100)
+        let track = try #require(found)
+        for k in 18..<28 {
+            let c = try #require(track[k], "slice \(k)")
+            #expect(abs(c.i - 78) <= 1.5 && abs(c.j - 70) <= 1.5 && abs(c.radiusMM - 12) <= 2, "slice \(k): \(c)")
+        }
+        var out = liver
+        let cleared = VenaCava.remove(track, from: &out)
+        var lesionKept = true, farCleared = 0, ivcLeft = 0
+        for k in 0..<30 { for j in 0..<120 { for i in 0..<120 {
+            if liver[i, j, k] != 0 && out[i, j, k] == 0 && !inDisc(i, j, 78, 70, 12 + VenaCava.marginMM + 2 * 1.5) { farCleared += 1 }
+            if inDisc(i, j, 55, 40, 12) && liver[i, j, k] != 0 && out[i, j, k] == 0 { lesionKept = false }
+            if inDisc(i, j, 78, 70, 11) && out[i, j, k] != 0 { ivcLeft += 1 }
+        } } }
+        #expect(cleared > 10 * 150 && farCleared == 0 && lesionKept && ivcLeft == 0, "cleared \(cleared), far \(farCleared), IVC left \(ivcLeft)")
+        // Without the aorta nothing anchors the IVC; without the IVC, the lesion (beside the aorta
+        // as the IVC would be, but never outside the liver) is not taken for it: nothing is removed.
+        for (aorta, ivc) in [(false, true), (true, false)] {
+            let other = scene(aorta: aorta, ivc: ivc)
+            let none = VenaCava.find(smooth: other.smooth, liver: other.liver, modeHU: 100)
+            #expect(none == nil, "aorta \(aorta), IVC \(ivc)")
+        }
     }
 
     @Test("a CT without a body is refused with a clear error, not a silent zero")

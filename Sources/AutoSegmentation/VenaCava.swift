@@ -1,0 +1,352 @@
+import Filters
+import Foundation
+import VolumeModel
+
+/// The inferior vena cava (IVC), where the automatic liver took it in.
+///
+/// In the portal and delayed phases the IVC has about the liver's density where it runs through
+/// the liver's bare area, so no threshold separates them; its shape does: a vertical tube of 8-18
+/// mm radius beside the aorta, round in every axial slice, whose edge shows against fat below
+/// and behind the liver and faintly against the parenchyma inside it.
+///
+/// 1. Circles in each slice of the liver's range: a Hough transform of the edges (smoothed
+///    gradient above 6 HU/mm, each voting at 8-18 mm along its direction, both ways); the local
+///    maxima are measured again by sampling the circle (its support: the share of 36 points on
+///    it where the radial gradient exceeds 6 HU/mm; its radius: the best-supported one). A circle
+///    whose inside is not vessel or soft tissue (median below the liver's mode - 40 HU or above
+///    its mode + 260 HU) or whose ring holds bone (over 10 % above 400 HU: the vertebral body and
+///    the spinal canal) is dropped; ten remain per slice.
+/// 2. Tracks: dynamic programming links one circle per slice into the best-supported vertical
+///    path (a centre may move 2 mm plus 0.3 mm per mm of height between slices, penalised
+///    beyond; up to 20 mm of slices may be skipped, at a cost; radius changes cost a little). The
+///    best track is the aorta (the most constant tube in the abdomen); two more are found with
+///    the earlier tracks' circles excluded.
+/// 3. The IVC is the first of those two whose mean centre lies 15-70 mm to the patient's right
+///    of the aorta's and within 40 mm of it front to back, that is at least 40 mm long, runs at
+///    least 10 mm outside the liver (below or above it: a lesion inside the liver does not) and
+///    enters it (a circle at least half inside). Its discs, 1.5 mm wider than the circle, leave
+///    the liver in every slice of the track (gaps interpolated).
+enum VenaCava {
+    struct Circle: Sendable, Equatable {
+        /// Centre, in voxel indices of the slice.
+        var i: Double
+        var j: Double
+        var radiusMM: Double
+        /// Share of the circle where the edge shows (0...1).
+        var support: Double
+    }
+
+    static let radiiMM: [Double] = Array(stride(from: 8.0, through: 18.0, by: 1.0))
+    /// The Hough transform's radii (the circle's own radius is then measured at `radiiMM`).
+    static let houghRadiiMM: [Double] = Array(stride(from: 8.0, through: 18.0, by: 2.0))
+    static let edgeHUPerMM: Float = 2
+    /// A point of the circle supports it when the gradient there exceeds this and points within
+    /// 26.6 degrees of the radius (noise points any way: about 30 % of points).
+    static let supportHUPerMM: Float = 2
+    static let candidatesPerSlice = 10
+    static let marginMM = 1.5
+    static let minimumStepMM = 3.0
+    static let tracksSought = 5
+
+    /// The IVC's circle in each slice of its track (nil elsewhere), or nil when no track passes
+    /// the tests. `modeHU` is the parenchyma's mode.
+    static func find(smooth: Volume<Float>, liver: Mask, modeHU: Float) -> [Circle?]? {
+        let g = liver.geometry, d = g.dims, sp = g.spacingMM
+        var lo = (i: d.x, j: d.y, k: d.z), hi = (i: -1, j: -1, k: -1)
+        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x where liver.voxels[i + d.x * (j + d.y * k)] != 0 {
+            lo = (min(lo.i, i), min(lo.j, j), min(lo.k, k)); hi = (max(hi.i, i), max(hi.j, j), max(hi.k, k))
+        } } }
+        guard hi.k > lo.k else { return nil }
+        // Circles are looked for within the liver's in-plane box widened by 30 mm (the IVC and
+        // the aorta lie beside it), in slices about 3 mm apart or more (thin slices add time, not
+        // information: the tube is vertical).
+        let wi = Int((30 / sp.x).rounded(.up)), wj = Int((30 / sp.y).rounded(.up))
+        let box = Box(i: max(0, lo.i - wi)...min(d.x - 1, hi.i + wi), j: max(0, lo.j - wj)...min(d.y - 1, hi.j + wj))
+        let step = max(1, Int((minimumStepMM / sp.z).rounded()))
+        let slices = Array(stride(from: lo.k, through: hi.k, by: step))
+        let found = parallelMap(slices.count) { n in circles(smooth, slice: slices[n], within: box, modeHU: modeHU) }
+        let candidates: [[Circle]] = found.map { (try? $0.get()) ?? [] }
+        let stepMM = Double(step) * sp.z
+        var tracks: [[Circle?]] = []
+        for _ in 0..<tracksSought {
+            guard let t = track(candidates, excluding: tracks, stepMM: stepMM, geometry: g) else { break }
+            tracks.append(t)
+        }
+        guard tracks.count >= 2, let aorta = mean(tracks[0]) else { return nil }
+        for t in tracks.dropFirst() {
+            guard let c = mean(t) else { continue }
+            // The offset from the aorta in patient coordinates (LPS: +x left, +y posterior).
+            let offset = g.axes.0 * ((c.i - aorta.i) * sp.x) + g.axes.1 * ((c.j - aorta.j) * sp.y)
+            let rightMM = -offset.x, anteriorMM = -offset.y
+            guard (15...70).contains(rightMM), abs(anteriorMM) <= 40 else { continue }
+            let defined = t.indices.filter { t[$0] != nil }
+            guard let a = defined.first, let b = defined.last, Double(b - a + 1) * stepMM >= 40 else { continue }
+            var outsideMM = 0.0, enters = false
+            for n in defined {
+                if insideShare(t[n]!, slice: slices[n], liver) >= 0.5 { enters = true } else { outsideMM += stepMM }
+            }
+            guard enters, outsideMM >= 10 else { continue }
+            // Every slice of the track: the circles of the slices searched, interpolated between.
+            var out = [Circle?](repeating: nil, count: d.z)
+            for n in a..<b {
+                let c0 = t[n]!, c1 = t[n + 1]!
+                for k in slices[n]..<slices[n + 1] {
+                    let w = Double(k - slices[n]) / Double(step)
+                    out[k] = Circle(i: c0.i + w * (c1.i - c0.i), j: c0.j + w * (c1.j - c0.j),
+                                    radiusMM: c0.radiusMM + w * (c1.radiusMM - c0.radiusMM), support: c0.support)
+                }
+            }
+            out[slices[b]] = t[b]
+            return out
+        }
+        return nil
+    }
+
+    /// Clears the track's discs (widened by `marginMM`) in `mask`; returns the voxels cleared.
+    @discardableResult
+    static func remove(_ track: [Circle?], from mask: inout Mask) -> Int {
+        let g = mask.geometry, d = g.dims, sp = g.spacingMM
+        var cleared = 0
+        for k in 0..<min(d.z, track.count) {
+            guard let c = track[k] else { continue }
+            let r = c.radiusMM + marginMM
+            let ri = Int((r / sp.x).rounded(.up)), rj = Int((r / sp.y).rounded(.up))
+            let ci = Int(c.i.rounded()), cj = Int(c.j.rounded())
+            for j in max(0, cj - rj)...min(d.y - 1, cj + rj) {
+                for i in max(0, ci - ri)...min(d.x - 1, ci + ri) {
+                    let x = (Double(i) - c.i) * sp.x, y = (Double(j) - c.j) * sp.y
+                    guard x * x + y * y <= r * r else { continue }
+                    let v = i + d.x * (j + d.y * k)
+                    if mask.voxels[v] != 0 { mask.voxels[v] = 0; cleared += 1 }
+                }
+            }
+        }
+        return cleared
+    }
+
+    // MARK: - Circles in one slice
+
+    /// An in-plane box of the slice: i in `i`, j in `j`.
+    struct Box: Sendable { var i: ClosedRange<Int>; var j: ClosedRange<Int> }
+
+    static func circles(_ smooth: Volume<Float>, slice k: Int, within box: Box, modeHU: Float) -> [Circle] {
+        let g = smooth.geometry, d = g.dims, sp = g.spacingMM
+        let nx = d.x, base = k * d.sliceCount
+        let i0 = max(1, box.i.lowerBound), i1 = min(nx - 2, box.i.upperBound)
+        let j0 = max(1, box.j.lowerBound), j1 = min(d.y - 2, box.j.upperBound)
+        guard i1 - i0 >= 6, j1 - j0 >= 6 else { return [] }
+        // The slice averaged with its neighbours (1-2-1: a vertical tube's edge stays, noise
+        // drops), then its Sobel gradient in HU per mm.
+        let below = max(0, k - 1) * d.sliceCount, above = min(d.z - 1, k + 1) * d.sliceCount
+        var plane = [Float](repeating: 0, count: d.sliceCount)
+        for j in (j0 - 1)...(j1 + 1) { for i in (i0 - 1)...(i1 + 1) {
+            let p = i + nx * j
+            plane[p] = (smooth.voxels[below + p] + 2 * smooth.voxels[base + p] + smooth.voxels[above + p]) / 4
+        } }
+        var gx = [Float](repeating: 0, count: d.sliceCount), gy = gx
+        let sx = Float(8 * sp.x), sy = Float(8 * sp.y)
+        plane.withUnsafeBufferPointer { s in
+            for j in j0...j1 {
+                for i in i0...i1 {
+                    let p = i + nx * j
+                    let a = s[p - nx - 1], b = s[p - nx], c = s[p - nx + 1]
+                    let l = s[p - 1], r = s[p + 1]
+                    let e = s[p + nx - 1], f = s[p + nx], h = s[p + nx + 1]
+                    gx[p] = ((c + 2 * r + h) - (a + 2 * l + e)) / sx
+                    gy[p] = ((e + 2 * f + h) - (a + 2 * b + c)) / sy
+                }
+            }
+        }
+        // Votes: each edge pixel votes for centres at each Hough radius along its gradient, both
+        // ways (targets outside the box are dropped).
+        let nr = houghRadiiMM.count
+        var votes = [Int32](repeating: 0, count: nr * d.sliceCount)
+        let t2 = edgeHUPerMM * edgeHUPerMM
+        let stepsI = houghRadiiMM.map { Float($0 / sp.x) }, stepsJ = houghRadiiMM.map { Float($0 / sp.y) }
+        votes.withUnsafeMutableBufferPointer { v in
+            for j in j0...j1 {
+                for i in i0...i1 {
+                    let p = i + nx * j
+                    let m2 = gx[p] * gx[p] + gy[p] * gy[p]
+                    guard m2 >= t2 else { continue }
+                    let m = m2.squareRoot(), ux = gx[p] / m, uy = gy[p] / m
+                    let fi = Float(i), fj = Float(j)
+                    for n in 0..<nr {
+                        let di = stepsI[n] * ux, dj = stepsJ[n] * uy
+                        // Truncation rounds (a target below 0 fails the box test either way).
+                        var ci = Int(fi + di + 0.5), cj = Int(fj + dj + 0.5)
+                        if ci >= i0, ci <= i1, cj >= j0, cj <= j1 { v[n * d.sliceCount + ci + nx * cj] += 1 }
+                        ci = Int(fi - di + 0.5); cj = Int(fj - dj + 0.5)
+                        if ci >= i0, ci <= i1, cj >= j0, cj <= j1 { v[n * d.sliceCount + ci + nx * cj] += 1 }
+                    }
+                }
+            }
+        }
+        // Score: votes in the 3x3 neighbourhood per pixel of circumference, best radius (sums by
+        // rows, then by columns).
+        let pixelMM = (sp.x + sp.y) / 2
+        var score = [Float](repeating: 0, count: d.sliceCount)
+        var rows = [Int32](repeating: 0, count: d.sliceCount)
+        for (n, r) in houghRadiiMM.enumerated() {
+            let perimeter = Float(2 * Double.pi * r / pixelMM), o = n * d.sliceCount
+            for j in j0...j1 { for i in (i0 + 1)...(i1 - 1) {
+                let p = i + nx * j
+                rows[p] = votes[o + p - 1] + votes[o + p] + votes[o + p + 1]
+            } }
+            for j in (j0 + 1)...(j1 - 1) { for i in (i0 + 1)...(i1 - 1) {
+                let p = i + nx * j
+                let s = Float(rows[p - nx] + rows[p] + rows[p + nx]) / perimeter
+                if s > score[p] { score[p] = s }
+            } }
+        }
+        // Local maxima (7x7) above 0.3, strongest first.
+        var maxima: [(p: Int, s: Float)] = []
+        for j in (j0 + 3)...max(j0 + 3, j1 - 3) {
+            for i in (i0 + 3)...max(i0 + 3, i1 - 3) {
+                let p = i + nx * j, s = score[p]
+                guard s > 0.3 else { continue }
+                var top = true
+                search: for dj in -3...3 { for di in -3...3 where (di, dj) != (0, 0) {
+                    let q = p + di + nx * dj
+                    // Ties go to the first in storage order.
+                    if score[q] > s || (score[q] == s && q < p) { top = false; break search }
+                } }
+                if top { maxima.append((p, s)) }
+            }
+        }
+        maxima.sort { $0.s != $1.s ? $0.s > $1.s : $0.p < $1.p }
+        let ny = d.y
+        var out: [Circle] = []
+        let cosines = (0..<36).map { cos(Double($0) * 2 * Double.pi / 36) }, sines = (0..<36).map { sin(Double($0) * 2 * Double.pi / 36) }
+        for (p, _) in maxima.prefix(40) {
+            let ci = Double(p % nx), cj = Double(p / nx)
+            // The radius the edge supports best, by sampling the circle.
+            var best = (support: 0.0, r: 0.0)
+            for r in radiiMM {
+                var hits = 0
+                for a in 0..<cosines.count {
+                    let c = cosines[a], sn = sines[a]
+                    let i = Int((ci + r * c / sp.x).rounded()), j = Int((cj + r * sn / sp.y).rounded())
+                    guard i >= 0, i < nx, j >= 0, j < ny else { continue }
+                    let q = i + nx * j
+                    let radial = abs(gx[q] * Float(c) + gy[q] * Float(sn))
+                    let tangential = abs(gy[q] * Float(c) - gx[q] * Float(sn))
+                    if radial > supportHUPerMM && radial >= 2 * tangential { hits += 1 }
+                }
+                let s = Double(hits) / Double(cosines.count)
+                if s > best.support { best = (s, r) }
+            }
+            guard best.r > 0 else { continue }
+            // Inside: vessel or soft tissue; the ring out to 1.4 radii: no bone.
+            var inner: [Float] = [], ring = 0, bone = 0
+            let outer = 1.4 * best.r, reachI = Int((outer / sp.x).rounded(.up)), reachJ = Int((outer / sp.y).rounded(.up))
+            let pi0 = Int(ci), pj0 = Int(cj)
+            for j in max(0, pj0 - reachJ)...min(ny - 1, pj0 + reachJ) {
+                for i in max(0, pi0 - reachI)...min(nx - 1, pi0 + reachI) {
+                    let x = (Double(i) - ci) * sp.x, y = (Double(j) - cj) * sp.y, r2 = x * x + y * y
+                    let value = smooth.voxels[base + i + nx * j]
+                    if r2 <= 0.49 * best.r * best.r { inner.append(value) }
+                    else if r2 > best.r * best.r && r2 <= outer * outer {
+                        ring += 1
+                        if value > 400 { bone += 1 }
+                    }
+                }
+            }
+            guard !inner.isEmpty else { continue }
+            inner.sort()
+            let median = inner[inner.count / 2]
+            guard median >= modeHU - 40, median <= modeHU + 260, bone * 10 <= ring else { continue }
+            out.append(Circle(i: ci, j: cj, radiusMM: best.r, support: best.support))
+            if out.count == candidatesPerSlice { break }
+        }
+        return out
+    }
+
+    // MARK: - Tracks
+
+    /// The best-supported vertical path through `candidates` (one list per slice of the range),
+    /// avoiding the circles of `excluding`; one circle per slice from its first to its last
+    /// (gaps interpolated), indexed like `candidates`.
+    static func track(_ candidates: [[Circle]], excluding: [[Circle?]], stepMM stepZ: Double, geometry g: Geometry) -> [Circle?]? {
+        let sp = g.spacingMM
+        let maxGap = max(1, Int((20 / stepZ).rounded()))
+        func distanceMM(_ a: Circle, _ b: Circle) -> Double {
+            let x = (a.i - b.i) * sp.x, y = (a.j - b.j) * sp.y
+            return (x * x + y * y).squareRoot()
+        }
+        let n = candidates.count
+        // best[z][c]: the best path ending at candidate c of slice z, and where it came from.
+        var best: [[(score: Double, from: (z: Int, c: Int)?)]] = []
+        for z in 0..<n {
+            var row: [(score: Double, from: (z: Int, c: Int)?)] = []
+            for c in candidates[z] {
+                let excluded = excluding.contains { t in
+                    guard let e = t[z] else { return false }
+                    return distanceMM(c, e) < 0.8 * (c.radiusMM + e.radiusMM)
+                }
+                guard !excluded else { row.append((-.infinity, nil)); continue }
+                var here: (score: Double, from: (z: Int, c: Int)?) = (c.support, nil)
+                for gap in 1...maxGap where z - gap >= 0 {
+                    let allow = 2 + 0.3 * stepZ * Double(gap)
+                    for (m, p) in candidates[z - gap].enumerated() {
+                        let previous = best[z - gap][m].score
+                        guard previous > -.infinity else { continue }
+                        let dist = distanceMM(c, p)
+                        guard dist <= allow + 10 else { continue }
+                        let s = previous + c.support - 0.24 * max(0, dist - allow) - 0.15 * Double(gap - 1) - 0.02 * abs(c.radiusMM - p.radiusMM)
+                        if s > here.score { here = (s, (z - gap, m)) }
+                    }
+                }
+                row.append(here)
+            }
+            best.append(row)
+        }
+        var end: (z: Int, c: Int)?
+        var top = -Double.infinity
+        for z in 0..<n { for c in best[z].indices where best[z][c].score > top { top = best[z][c].score; end = (z, c) } }
+        guard var at = end else { return nil }
+        var path: [(z: Int, c: Circle)] = []
+        while true {
+            path.append((at.z, candidates[at.z][at.c]))
+            guard let from = best[at.z][at.c].from else { break }
+            at = from
+        }
+        path.reverse()
+        var out = [Circle?](repeating: nil, count: n)
+        for (a, b) in zip(path, path.dropFirst() + [path[path.count - 1]]) {
+            for z in a.z...b.z {
+                let w = b.z > a.z ? Double(z - a.z) / Double(b.z - a.z) : 0
+                out[z] = Circle(i: a.c.i + w * (b.c.i - a.c.i), j: a.c.j + w * (b.c.j - a.c.j),
+                                radiusMM: a.c.radiusMM + w * (b.c.radiusMM - a.c.radiusMM), support: a.c.support)
+            }
+        }
+        return out
+    }
+
+    /// The mean centre of a track.
+    static func mean(_ t: [Circle?]) -> Circle? {
+        let cs = t.compactMap { $0 }
+        guard !cs.isEmpty else { return nil }
+        let n = Double(cs.count)
+        return Circle(i: cs.reduce(0) { $0 + $1.i } / n, j: cs.reduce(0) { $0 + $1.j } / n,
+                      radiusMM: cs.reduce(0) { $0 + $1.radiusMM } / n, support: cs.reduce(0) { $0 + $1.support } / n)
+    }
+
+    /// The share of a circle's disc inside `mask` in slice `k`.
+    static func insideShare(_ c: Circle, slice k: Int, _ mask: Mask) -> Double {
+        let d = mask.dims, sp = mask.geometry.spacingMM
+        let ri = Int((c.radiusMM / sp.x).rounded(.up)), rj = Int((c.radiusMM / sp.y).rounded(.up))
+        let ci = Int(c.i.rounded()), cj = Int(c.j.rounded())
+        var inside = 0, total = 0
+        for j in (cj - rj)...(cj + rj) {
+            for i in (ci - ri)...(ci + ri) {
+                let x = (Double(i) - c.i) * sp.x, y = (Double(j) - c.j) * sp.y
+                guard x * x + y * y <= c.radiusMM * c.radiusMM else { continue }
+                total += 1
+                guard i >= 0, i < d.x, j >= 0, j < d.y else { continue }
+                if mask.voxels[i + d.x * (j + d.y * k)] != 0 { inside += 1 }
+            }
+        }
+        return total > 0 ? Double(inside) / Double(total) : 0
+    }
+}
