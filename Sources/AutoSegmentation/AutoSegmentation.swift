@@ -49,6 +49,8 @@ public enum AutoSegmentation {
         public var fluidRemovedML: Double?
         /// The inferior vena cava's discs removed from the automatic liver (`VenaCava`), mL.
         public var venaCavaRemovedML: Double?
+        /// Surface voxels more than half liver added on the CT's grid (`PartialVolumeRim`), mL.
+        public var partialVolumeRimML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
         /// around it was taken for parenchyma (`TumourDominatedLiver`); the tumour's mode then.
         public var tumourDominated: Bool?
@@ -73,6 +75,7 @@ public enum AutoSegmentation {
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
             case fluidRemovedML = "surface_fluid_removed_ml"
             case venaCavaRemovedML = "vena_cava_removed_ml"
+            case partialVolumeRimML = "partial_volume_rim_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
             case concerns
@@ -159,9 +162,14 @@ public enum AutoSegmentation {
         info.lesionThresholdHU = lesionSmall.thresholdHU.map(Double.init)
         info.brightLesionThresholdHU = lesionSmall.brightThresholdHU.map(Double.init)
         info.lesionsRejectedAsElongated = lesionSmall.rejectedElongated
-        let liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
+        var liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
         for v in 0..<lesions.voxels.count where liverFull.voxels[v] == 0 { lesions.voxels[v] = 0 }
+        if given == nil {
+            let before = liverFull.volumeML
+            (liverFull, lesions) = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
+            info.partialVolumeRimML = centi(liverFull.volumeML - before)
+        }
         if given == nil { info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML) }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         return Result(liver: liverFull, lesions: lesions, info: info)

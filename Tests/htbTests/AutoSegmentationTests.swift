@@ -29,7 +29,7 @@ struct AutoSegmentationRealTests {
     static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
          0.925, 0.62, 1.1),
-        // 1720's liver floor needs the vena cava step (htb-auto/9: 0.952; 0.940 without it).
+        // 1720's liver floor needs the vena cava step (htb-auto/9: 0.951; 0.940 without it).
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
          0.945, 0.41, 1.1),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
@@ -58,16 +58,17 @@ struct AutoSegmentationRealTests {
 @Suite("Automatic segmentation on the sample phantoms")
 struct AutoSegmentationPhantomTests {
     /// Measured when written (htb-auto/9, phantom v5; liver Dice, lesion Dice, HTB error): low
-    /// 0.943 / 0.829 / 0.89 (htb-auto/8 0.938 / 0.819 / 0.61, before the vena cava step took the
-    /// IVC out of the right lobe; 0.896 / 0.334 / 13.3 before the wide-slab hull brought back a
+    /// 0.950 / 0.838 / 0.73 (0.943 / 0.829 / 0.89 before the partial-volume rim; htb-auto/8 0.938 /
+    /// 0.819 / 0.61, before the vena cava step took the IVC out of the right lobe; 0.896 / 0.334 /
+    /// 13.3 before the wide-slab hull brought back a
     /// hypodense lesion ending the left lobe, 0.938 / 0.706 / 5.44 before bright seeds had the dark
     /// seeds' ratio limit; part of a hyper-enhancing capsule lesion is still cut off),
-    /// mid 0.809 / 0.850 / 0.41 (htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
+    /// mid 0.814 / 0.853 / 0.65 (htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
     /// the arterial-phase kidney at tumour density joins the tumour),
-    /// high 0.904 / 0.903 / 0.10 (bowel at tumour density). A regression net, floors a little
+    /// high 0.903 / 0.899 / 0.70 (htb-auto/8 0.904 / 0.903 / 0.10; bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.935, 0.82, 1.1), ("phantom-htb-mid", 0.80, 0.84, 0.6), ("phantom-htb-high", 0.89, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.805, 0.845, 0.9), ("phantom-htb-high", 0.895, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -350,6 +351,32 @@ struct AutoSegmentationPhantomTests {
             let other = scene(aorta: aorta, ivc: ivc)
             let none = VenaCava.find(smooth: other.smooth, liver: other.liver, modeHU: 100)
             #expect(none == nil, "aorta \(aorta), IVC \(ivc)")
+        }
+    }
+
+    @Test("partial-volume rim: a surface voxel more than half liver joins (a lesion's neighbour as lesion); less than half, or beside brighter tissue, it does not")
+    func partialVolumeRim() {
+        let g = Geometry(dims: Dims(20, 20, 3), originMM: .zero, spacingMM: Vector3(1, 1, 3), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        for beyond in [Int16(-100), 200] {      // fat, or a kidney
+            var ct = CTVolume(repeating: beyond, geometry: g)
+            var liver = Mask(repeating: 0, geometry: g), lesions = liver
+            for k in 0..<3 { for j in 0..<20 {
+                for i in 0..<10 { ct[i, j, k] = 100; liver[i, j, k] = 1; if j < 5 { lesions[i, j, k] = 1 } }
+                // The surface column: 60 % liver above j = 10, 40 % below (against fat: 20 and -20 HU).
+                let share: Int16 = j < 10 ? 60 : 40
+                ct[10, j, k] = (share * 100 + (100 - share) * beyond) / 100
+            } }
+            let (out, outLesions) = PartialVolumeRim.add(to: liver, lesions: lesions, ct: ct)
+            var added = 0, addedLesion = 0, wrong = 0
+            for k in 0..<3 { for j in 0..<20 { for i in 0..<20 where out[i, j, k] != liver[i, j, k] {
+                if i == 10 && j < 10 { added += 1; if outLesions[i, j, k] != 0 { addedLesion += 1; if j >= 5 { wrong += 1 } } else if j < 5 { wrong += 1 } } else { wrong += 1 }
+            } } }
+            if beyond < 0 {
+                #expect(added == 30 && addedLesion == 15 && wrong == 0, "added \(added), as lesion \(addedLesion), wrong \(wrong)")
+            } else {
+                #expect(added == 0 && wrong == 0, "beside brighter tissue: added \(added), wrong \(wrong)")
+            }
+            #expect(zip(outLesions.voxels, out.voxels).allSatisfy { $0.0 == 0 || $0.1 != 0 })
         }
     }
 
