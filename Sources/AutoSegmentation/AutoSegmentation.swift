@@ -166,9 +166,9 @@ public enum AutoSegmentation {
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
         for v in 0..<lesions.voxels.count where liverFull.voxels[v] == 0 { lesions.voxels[v] = 0 }
         if given == nil {
-            let before = liverFull.volumeML
-            (liverFull, lesions) = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
-            info.partialVolumeRimML = centi(liverFull.volumeML - before)
+            let rim = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
+            (liverFull, lesions) = (rim.liver, rim.lesions)
+            info.partialVolumeRimML = centi(Double(rim.added) * ct.geometry.voxelVolumeMM3 / 1000)
         }
         if given == nil { info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML) }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
