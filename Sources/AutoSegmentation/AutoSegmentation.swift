@@ -164,7 +164,12 @@ public enum AutoSegmentation {
         info.lesionsRejectedAsElongated = lesionSmall.rejectedElongated
         var liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
-        for v in 0..<lesions.voxels.count where liverFull.voxels[v] == 0 { lesions.voxels[v] = 0 }
+        // Lesions clipped to the liver (one pass; a write only where a lesion voxel lies outside).
+        liverFull.voxels.withUnsafeBufferPointer { liver in
+            lesions.voxels.withUnsafeMutableBufferPointer { l in
+                for v in 0..<l.count where l[v] != 0 && liver[v] == 0 { l[v] = 0 }
+            }
+        }
         if given == nil {
             let rim = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
             (liverFull, lesions) = (rim.liver, rim.lesions)

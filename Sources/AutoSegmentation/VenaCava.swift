@@ -45,7 +45,7 @@ enum VenaCava {
     static let supportHUPerMM: Float = 2
     static let candidatesPerSlice = 10
     static let marginMM = 1.5
-    static let minimumStepMM = 3.0
+    static let minimumStepMM = 4.5
     static let tracksSought = 5
 
     /// The IVC's circle in each slice of its track (nil elsewhere), or nil when no track passes
@@ -64,8 +64,16 @@ enum VenaCava {
         let box = Box(i: max(0, lo.i - wi)...min(d.x - 1, hi.i + wi), j: max(0, lo.j - wj)...min(d.y - 1, hi.j + wj))
         let step = max(1, Int((minimumStepMM / sp.z).rounded()))
         let slices = Array(stride(from: lo.k, through: hi.k, by: step))
-        let found = parallelMap(slices.count) { n in circles(smooth, slice: slices[n], within: box, modeHU: modeHU) }
-        let candidates: [[Circle]] = found.map { (try? $0.get()) ?? [] }
+        // A few chunks of slices a core, each with one workspace (fresh slice-sized buffers per
+        // slice cost more in page faults than the transform itself).
+        var candidates = [[Circle]](repeating: [], count: slices.count)
+        candidates.withUnsafeMutableBufferPointer { out in
+            let shared = UncheckedSendable(out)
+            concurrentChunks(slices.count) { chunk in
+                var work = Workspace(sliceCount: d.sliceCount)
+                for n in chunk { shared.value[n] = circles(smooth, slice: slices[n], within: box, modeHU: modeHU, work: &work) }
+            }
+        }
         let stepMM = Double(step) * sp.z
         var tracks: [[Circle?]] = []
         for _ in 0..<tracksSought {
@@ -129,21 +137,48 @@ enum VenaCava {
     /// An in-plane box of the slice: i in `i`, j in `j`.
     struct Box: Sendable { var i: ClosedRange<Int>; var j: ClosedRange<Int> }
 
+    /// Buffers for `circles`, reused from slice to slice. Outside the box nothing is ever written,
+    /// so it stays zero; inside it every buffer is written (or cleared) before it is read.
+    struct Workspace {
+        var plane, gx, gy, score: [Float]
+        var votes, rows: [Int32]
+        init(sliceCount: Int) {
+            plane = [Float](repeating: 0, count: sliceCount); gx = plane; gy = plane; score = plane
+            votes = [Int32](repeating: 0, count: houghRadiiMM.count * sliceCount); rows = [Int32](repeating: 0, count: sliceCount)
+        }
+    }
+
     static func circles(_ smooth: Volume<Float>, slice k: Int, within box: Box, modeHU: Float) -> [Circle] {
+        var work = Workspace(sliceCount: smooth.dims.sliceCount)
+        return circles(smooth, slice: k, within: box, modeHU: modeHU, work: &work)
+    }
+
+    static func circles(_ smooth: Volume<Float>, slice k: Int, within box: Box, modeHU: Float, work: inout Workspace) -> [Circle] {
         let g = smooth.geometry, d = g.dims, sp = g.spacingMM
         let nx = d.x, base = k * d.sliceCount
         let i0 = max(1, box.i.lowerBound), i1 = min(nx - 2, box.i.upperBound)
         let j0 = max(1, box.j.lowerBound), j1 = min(d.y - 2, box.j.upperBound)
         guard i1 - i0 >= 6, j1 - j0 >= 6 else { return [] }
+        // The workspace's buffers, moved out (no copy) and back.
+        var plane: [Float] = [], gx: [Float] = [], gy: [Float] = [], score: [Float] = [], votes: [Int32] = [], rows: [Int32] = []
+        swap(&plane, &work.plane); swap(&gx, &work.gx); swap(&gy, &work.gy); swap(&score, &work.score); swap(&votes, &work.votes); swap(&rows, &work.rows)
+        defer { swap(&plane, &work.plane); swap(&gx, &work.gx); swap(&gy, &work.gy); swap(&score, &work.score); swap(&votes, &work.votes); swap(&rows, &work.rows) }
+        score.withUnsafeMutableBufferPointer { score in
+            votes.withUnsafeMutableBufferPointer { votes in
+                for j in j0...j1 {
+                    let row = i0 + nx * j
+                    for p in row...(row + i1 - i0) { score[p] = 0 }
+                    for n in 0..<houghRadiiMM.count { for p in row...(row + i1 - i0) { votes[n * d.sliceCount + p] = 0 } }
+                }
+            }
+        }
         // The slice averaged with its neighbours (1-2-1: a vertical tube's edge stays, noise
         // drops), then its Sobel gradient in HU per mm.
         let below = max(0, k - 1) * d.sliceCount, above = min(d.z - 1, k + 1) * d.sliceCount
-        var plane = [Float](repeating: 0, count: d.sliceCount)
         for j in (j0 - 1)...(j1 + 1) { for i in (i0 - 1)...(i1 + 1) {
             let p = i + nx * j
             plane[p] = (smooth.voxels[below + p] + 2 * smooth.voxels[base + p] + smooth.voxels[above + p]) / 4
         } }
-        var gx = [Float](repeating: 0, count: d.sliceCount), gy = gx
         let sx = Float(8 * sp.x), sy = Float(8 * sp.y)
         plane.withUnsafeBufferPointer { s in
             for j in j0...j1 {
@@ -160,10 +195,11 @@ enum VenaCava {
         // Votes: each edge pixel votes for centres at each Hough radius along its gradient, both
         // ways (targets outside the box are dropped).
         let nr = houghRadiiMM.count
-        var votes = [Int32](repeating: 0, count: nr * d.sliceCount)
         let t2 = edgeHUPerMM * edgeHUPerMM
         let stepsI = houghRadiiMM.map { Float($0 / sp.x) }, stepsJ = houghRadiiMM.map { Float($0 / sp.y) }
         votes.withUnsafeMutableBufferPointer { v in
+          gx.withUnsafeBufferPointer { gx in
+            gy.withUnsafeBufferPointer { gy in
             for j in j0...j1 {
                 for i in i0...i1 {
                     let p = i + nx * j
@@ -181,23 +217,29 @@ enum VenaCava {
                     }
                 }
             }
+            }
+          }
         }
         // Score: votes in the 3x3 neighbourhood per pixel of circumference, best radius (sums by
         // rows, then by columns).
         let pixelMM = (sp.x + sp.y) / 2
-        var score = [Float](repeating: 0, count: d.sliceCount)
-        var rows = [Int32](repeating: 0, count: d.sliceCount)
-        for (n, r) in houghRadiiMM.enumerated() {
-            let perimeter = Float(2 * Double.pi * r / pixelMM), o = n * d.sliceCount
-            for j in j0...j1 { for i in (i0 + 1)...(i1 - 1) {
-                let p = i + nx * j
-                rows[p] = votes[o + p - 1] + votes[o + p] + votes[o + p + 1]
-            } }
-            for j in (j0 + 1)...(j1 - 1) { for i in (i0 + 1)...(i1 - 1) {
-                let p = i + nx * j
-                let s = Float(rows[p - nx] + rows[p] + rows[p + nx]) / perimeter
-                if s > score[p] { score[p] = s }
-            } }
+        votes.withUnsafeBufferPointer { votes in
+          rows.withUnsafeMutableBufferPointer { rows in
+            score.withUnsafeMutableBufferPointer { score in
+            for (n, r) in houghRadiiMM.enumerated() {
+                let scale = 1 / Float(2 * Double.pi * r / pixelMM), o = n * d.sliceCount
+                for j in j0...j1 { for i in (i0 + 1)...(i1 - 1) {
+                    let p = i + nx * j
+                    rows[p] = votes[o + p - 1] &+ votes[o + p] &+ votes[o + p + 1]
+                } }
+                for j in (j0 + 1)...(j1 - 1) { for i in (i0 + 1)...(i1 - 1) {
+                    let p = i + nx * j
+                    let s = Float(rows[p - nx] &+ rows[p] &+ rows[p + nx]) * scale
+                    if s > score[p] { score[p] = s }
+                } }
+            }
+            }
+          }
         }
         // Local maxima (7x7) above 0.3, strongest first.
         var maxima: [(p: Int, s: Float)] = []
