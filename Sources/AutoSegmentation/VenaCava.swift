@@ -58,7 +58,7 @@ enum VenaCava {
         } } }
         guard hi.k > lo.k else { return nil }
         // Circles are looked for within the liver's in-plane box widened by 30 mm (the IVC and
-        // the aorta lie beside it), in slices about 3 mm apart or more (thin slices add time, not
+        // the aorta lie beside it), in slices 4.5 mm apart or more (thin slices add time, not
         // information: the tube is vertical).
         let wi = Int((30 / sp.x).rounded(.up)), wj = Int((30 / sp.y).rounded(.up))
         let box = Box(i: max(0, lo.i - wi)...min(d.x - 1, hi.i + wi), j: max(0, lo.j - wj)...min(d.y - 1, hi.j + wj))
