@@ -9,23 +9,26 @@ import VolumeModel
 /// mm radius beside the aorta, round in every axial slice, whose edge shows against fat below
 /// and behind the liver and faintly against the parenchyma inside it.
 ///
-/// 1. Circles in each slice of the liver's range: a Hough transform of the edges (smoothed
-///    gradient above 6 HU/mm, each voting at 8-18 mm along its direction, both ways); the local
-///    maxima are measured again by sampling the circle (its support: the share of 36 points on
-///    it where the radial gradient exceeds 6 HU/mm; its radius: the best-supported one). A circle
+/// 1. Circles in each slice of the liver's range (slices 4.5 mm apart or more): a Hough
+///    transform of the edges (the slice averaged 1-2-1 with its neighbours, Sobel gradient above
+///    2 HU/mm, each edge voting at 8-18 mm, every 2 mm, along its direction, both ways); the
+///    local maxima are measured again by sampling the circle (its support: the share of 36
+///    points on it where the gradient exceeds 2 HU/mm and points within 26.6 degrees of the
+///    radius; its radius: the best-supported, 8-18 mm in 1 mm steps). A circle
 ///    whose inside is not vessel or soft tissue (median below the liver's mode - 40 HU or above
 ///    its mode + 260 HU) or whose ring holds bone (over 10 % above 400 HU: the vertebral body and
 ///    the spinal canal) is dropped; ten remain per slice.
 /// 2. Tracks: dynamic programming links one circle per slice into the best-supported vertical
 ///    path (a centre may move 2 mm plus 0.3 mm per mm of height between slices, penalised
 ///    beyond; up to 20 mm of slices may be skipped, at a cost; radius changes cost a little). The
-///    best track is the aorta (the most constant tube in the abdomen); two more are found with
-///    the earlier tracks' circles excluded.
-/// 3. The IVC is the first of those two whose mean centre lies 15-70 mm to the patient's right
-///    of the aorta's and within 40 mm of it front to back, that is at least 40 mm long, runs at
-///    least 10 mm outside the liver (below or above it: a lesion inside the liver does not) and
-///    enters it (a circle at least half inside). Its discs, 1.5 mm wider than the circle, leave
-///    the liver in every slice of the track (gaps interpolated).
+///    five best tracks are found, each with the earlier tracks' circles excluded.
+/// 3. The aorta is the best track at least 40 mm long that never enters the liver (no circle
+///    half inside it; usually the best track of all, but a bright IVC can outdo it). The IVC is
+///    the best other track whose mean centre lies 15-70 mm to the patient's right of the aorta's
+///    and within 40 mm of it front to back, that is at least 40 mm long, runs at least 10 mm
+///    outside the liver (below or above it: a lesion inside the liver does not) and enters it.
+///    Its discs, 1.5 mm wider than the circles, leave the liver in every slice of the track
+///    (interpolated between the slices searched).
 enum VenaCava {
     struct Circle: Sendable, Equatable {
         /// Centre, in voxel indices of the slice.
@@ -80,20 +83,29 @@ enum VenaCava {
             guard let t = track(candidates, excluding: tracks, stepMM: stepMM, geometry: g) else { break }
             tracks.append(t)
         }
-        guard tracks.count >= 2, let aorta = mean(tracks[0]) else { return nil }
-        for t in tracks.dropFirst() {
-            guard let c = mean(t) else { continue }
-            // The offset from the aorta in patient coordinates (LPS: +x left, +y posterior).
-            let offset = g.axes.0 * ((c.i - aorta.i) * sp.x) + g.axes.1 * ((c.j - aorta.j) * sp.y)
-            let rightMM = -offset.x, anteriorMM = -offset.y
-            guard (15...70).contains(rightMM), abs(anteriorMM) <= 40 else { continue }
+        // Each track measured: its slices, length, how much of it lies outside the liver and
+        // whether it enters it (a circle at least half inside).
+        struct Measured { var track: [Circle?]; var defined: [Int]; var lengthMM: Double; var outsideMM: Double; var enters: Bool; var centre: Circle }
+        let measured: [Measured] = tracks.compactMap { t in
             let defined = t.indices.filter { t[$0] != nil }
-            guard let a = defined.first, let b = defined.last, Double(b - a + 1) * stepMM >= 40 else { continue }
+            guard let a = defined.first, let b = defined.last, let centre = mean(t) else { return nil }
             var outsideMM = 0.0, enters = false
             for n in defined {
                 if insideShare(t[n]!, slice: slices[n], liver) >= 0.5 { enters = true } else { outsideMM += stepMM }
             }
-            guard enters, outsideMM >= 10 else { continue }
+            return Measured(track: t, defined: defined, lengthMM: Double(b - a + 1) * stepMM, outsideMM: outsideMM, enters: enters, centre: centre)
+        }
+        // The IVC's offset from the aorta, in patient coordinates (LPS: +x left, +y posterior).
+        func besideAorta(_ c: Circle, _ aorta: Circle) -> Bool {
+            let offset = g.axes.0 * ((c.i - aorta.i) * sp.x) + g.axes.1 * ((c.j - aorta.j) * sp.y)
+            return (15...70).contains(-offset.x) && abs(offset.y) <= 40
+        }
+        // The aorta: the best-supported track at least 40 mm long that never enters the liver
+        // (usually the best track of all; a bright IVC can outdo it, but the IVC enters the liver).
+        guard let aorta = measured.first(where: { $0.lengthMM >= 40 && !$0.enters }) else { return nil }
+        for ivc in measured where ivc.centre != aorta.centre && ivc.lengthMM >= 40 && ivc.enters && ivc.outsideMM >= 10 {
+            guard besideAorta(ivc.centre, aorta.centre) else { continue }
+            let t = ivc.track, a = ivc.defined.first!, b = ivc.defined.last!
             // Every slice of the track: the circles of the slices searched, interpolated between.
             var out = [Circle?](repeating: nil, count: d.z)
             for n in a..<b {
