@@ -119,8 +119,9 @@ public enum AutoSegmentation {
 
     /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
     /// it: the liver step; then either the tumour-dominated liver (`TumourDominatedLiver`) or the
-    /// surface lesions (and lobes they cut off), the lesions, the refinement and the inferior tail
-    /// (`parenchymaDominated`).
+    /// surface lesions (and lobes they cut off), the lesions, the refinement, the inferior tail,
+    /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`); back on the CT's
+    /// grid, the partial-volume rim (`PartialVolumeRim`).
     public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
@@ -215,7 +216,7 @@ public enum AutoSegmentation {
     /// result, and lobes a surface lesion cut off (then the surface step runs again, as the
     /// liver's outline has grown); lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes), loses any tail leaving
-    /// it downwards and any water-density region on its surface (the gallbladder).
+    /// it downwards, any water-density region on its surface (the gallbladder) and the IVC.
     private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
         var withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)

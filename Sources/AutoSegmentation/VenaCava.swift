@@ -160,11 +160,6 @@ enum VenaCava {
         }
     }
 
-    static func circles(_ smooth: Volume<Float>, slice k: Int, within box: Box, modeHU: Float) -> [Circle] {
-        var work = Workspace(sliceCount: smooth.dims.sliceCount)
-        return circles(smooth, slice: k, within: box, modeHU: modeHU, work: &work)
-    }
-
     static func circles(_ smooth: Volume<Float>, slice k: Int, within box: Box, modeHU: Float, work: inout Workspace) -> [Circle] {
         let g = smooth.geometry, d = g.dims, sp = g.spacingMM
         let nx = d.x, base = k * d.sliceCount
