@@ -144,11 +144,7 @@ public enum AutoSegmentation {
             info.liverRobustSDHU = Double(l.robustSDHU)
             if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
                 info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
-                info.venaCavaRemovedML = 0
-                if let cava = VenaCava.find(smooth: l.smooth, liver: td.liver, modeHU: td.parenchymaModeHU) {
-                    info.venaCavaRemovedML = centi(Double(VenaCava.remove(cava, from: &td.liver)) * small.geometry.voxelVolumeMM3 / 1000)
-                    VenaCava.remove(cava, from: &td.lesions)
-                }
+                info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
                 info.tumourDominated = true
@@ -175,8 +171,8 @@ public enum AutoSegmentation {
             let rim = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
             (liverFull, lesions) = (rim.liver, rim.lesions)
             info.partialVolumeRimML = centi(Double(rim.added) * ct.geometry.voxelVolumeMM3 / 1000)
+            info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML)
         }
-        if given == nil { info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML) }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         return Result(liver: liverFull, lesions: lesions, info: info)
     }
@@ -245,11 +241,7 @@ public enum AutoSegmentation {
         info.inferiorTailRemovedML = centi(tailML)
         for v in 0..<liver.voxels.count where liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
         info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
-        info.venaCavaRemovedML = 0
-        if let cava = VenaCava.find(smooth: l.smooth, liver: liver, modeHU: l.modeHU) {
-            info.venaCavaRemovedML = centi(Double(VenaCava.remove(cava, from: &liver)) * small.geometry.voxelVolumeMM3 / 1000)
-            VenaCava.remove(cava, from: &lesions.lesions)
-        }
+        info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions))
         return (liver, lesions)
     }
 }

@@ -55,11 +55,9 @@ enum VenaCava {
     /// the tests. `modeHU` is the parenchyma's mode.
     static func find(smooth: Volume<Float>, liver: Mask, modeHU: Float) -> [Circle?]? {
         let g = liver.geometry, d = g.dims, sp = g.spacingMM
-        var lo = (i: d.x, j: d.y, k: d.z), hi = (i: -1, j: -1, k: -1)
-        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x where liver.voxels[i + d.x * (j + d.y * k)] != 0 {
-            lo = (min(lo.i, i), min(lo.j, j), min(lo.k, k)); hi = (max(hi.i, i), max(hi.j, j), max(hi.k, k))
-        } } }
-        guard hi.k > lo.k else { return nil }
+        guard let liverBox = liver.boundingBox, liverBox.dims.z > 1 else { return nil }
+        let lo = (i: liverBox.lo.x, j: liverBox.lo.y, k: liverBox.lo.z)
+        let hi = (i: lo.i + liverBox.dims.x - 1, j: lo.j + liverBox.dims.y - 1, k: lo.k + liverBox.dims.z - 1)
         // Circles are looked for within the liver's in-plane box widened by 30 mm (the IVC and
         // the aorta lie beside it), in slices 4.5 mm apart or more (thin slices add time, not
         // information: the tube is vertical).
@@ -122,26 +120,44 @@ enum VenaCava {
         return nil
     }
 
+    /// Finds the IVC (see `find`) and clears its discs from the liver and the lesions; returns the
+    /// mL taken from the liver (0 when no IVC is found).
+    static func remove(smooth: Volume<Float>, modeHU: Float, liver: inout Mask, lesions: inout Mask) -> Double {
+        guard let track = find(smooth: smooth, liver: liver, modeHU: modeHU) else { return 0 }
+        let cleared = remove(track, from: &liver)
+        remove(track, from: &lesions)
+        return Double(cleared) * liver.geometry.voxelVolumeMM3 / 1000
+    }
+
     /// Clears the track's discs (widened by `marginMM`) in `mask`; returns the voxels cleared.
     @discardableResult
     static func remove(_ track: [Circle?], from mask: inout Mask) -> Int {
-        let g = mask.geometry, d = g.dims, sp = g.spacingMM
         var cleared = 0
-        for k in 0..<min(d.z, track.count) {
+        for k in 0..<min(mask.dims.z, track.count) {
             guard let c = track[k] else { continue }
-            let r = c.radiusMM + marginMM
-            let ri = Int((r / sp.x).rounded(.up)), rj = Int((r / sp.y).rounded(.up))
-            let ci = Int(c.i.rounded()), cj = Int(c.j.rounded())
-            for j in max(0, cj - rj)...min(d.y - 1, cj + rj) {
-                for i in max(0, ci - ri)...min(d.x - 1, ci + ri) {
-                    let x = (Double(i) - c.i) * sp.x, y = (Double(j) - c.j) * sp.y
-                    guard x * x + y * y <= r * r else { continue }
-                    let v = i + d.x * (j + d.y * k)
-                    if mask.voxels[v] != 0 { mask.voxels[v] = 0; cleared += 1 }
-                }
+            forEachPixel(of: c, radiusMM: c.radiusMM + marginMM, in: mask.geometry) { i, j in
+                guard let i, let j else { return }
+                let v = mask.offset(i, j, k)
+                if mask.voxels[v] != 0 { mask.voxels[v] = 0; cleared += 1 }
             }
         }
         return cleared
+    }
+
+    /// Calls `body` for each pixel centre within `radiusMM` of the circle's centre, with its
+    /// indices, or nil for those beyond the slice's edge.
+    static func forEachPixel(of c: Circle, radiusMM r: Double, in g: Geometry, _ body: (Int?, Int?) -> Void) {
+        let sp = g.spacingMM, d = g.dims
+        let ri = Int((r / sp.x).rounded(.up)), rj = Int((r / sp.y).rounded(.up))
+        let ci = Int(c.i.rounded()), cj = Int(c.j.rounded())
+        for j in (cj - rj)...(cj + rj) {
+            for i in (ci - ri)...(ci + ri) {
+                let x = (Double(i) - c.i) * sp.x, y = (Double(j) - c.j) * sp.y
+                guard x * x + y * y <= r * r else { continue }
+                let inside = i >= 0 && i < d.x && j >= 0 && j < d.y
+                body(inside ? i : nil, inside ? j : nil)
+            }
+        }
     }
 
     // MARK: - Circles in one slice
@@ -383,18 +399,10 @@ enum VenaCava {
 
     /// The share of a circle's disc inside `mask` in slice `k`.
     static func insideShare(_ c: Circle, slice k: Int, _ mask: Mask) -> Double {
-        let d = mask.dims, sp = mask.geometry.spacingMM
-        let ri = Int((c.radiusMM / sp.x).rounded(.up)), rj = Int((c.radiusMM / sp.y).rounded(.up))
-        let ci = Int(c.i.rounded()), cj = Int(c.j.rounded())
         var inside = 0, total = 0
-        for j in (cj - rj)...(cj + rj) {
-            for i in (ci - ri)...(ci + ri) {
-                let x = (Double(i) - c.i) * sp.x, y = (Double(j) - c.j) * sp.y
-                guard x * x + y * y <= c.radiusMM * c.radiusMM else { continue }
-                total += 1
-                guard i >= 0, i < d.x, j >= 0, j < d.y else { continue }
-                if mask.voxels[i + d.x * (j + d.y * k)] != 0 { inside += 1 }
-            }
+        forEachPixel(of: c, radiusMM: c.radiusMM, in: mask.geometry) { i, j in
+            total += 1
+            if let i, let j, mask[i, j, k] != 0 { inside += 1 }
         }
         return total > 0 ? Double(inside) / Double(total) : 0
     }
