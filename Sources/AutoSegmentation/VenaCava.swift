@@ -37,6 +37,11 @@ enum VenaCava {
         var radiusMM: Double
         /// Share of the circle where the edge shows (0...1).
         var support: Double
+
+        /// The circle a share `w` of the way to `other` (centre and radius; this one's support).
+        func toward(_ other: Circle, _ w: Double) -> Circle {
+            Circle(i: i + w * (other.i - i), j: j + w * (other.j - j), radiusMM: radiusMM + w * (other.radiusMM - radiusMM), support: support)
+        }
     }
 
     static let radiiMM: [Double] = Array(stride(from: 8.0, through: 18.0, by: 1.0))
@@ -56,15 +61,12 @@ enum VenaCava {
     static func find(smooth: Volume<Float>, liver: Mask, modeHU: Float) -> [Circle?]? {
         let g = liver.geometry, d = g.dims, sp = g.spacingMM
         guard let liverBox = liver.boundingBox, liverBox.dims.z > 1 else { return nil }
-        let lo = (i: liverBox.lo.x, j: liverBox.lo.y, k: liverBox.lo.z)
-        let hi = (i: lo.i + liverBox.dims.x - 1, j: lo.j + liverBox.dims.y - 1, k: lo.k + liverBox.dims.z - 1)
         // Circles are looked for within the liver's in-plane box widened by 30 mm (the IVC and
         // the aorta lie beside it), in slices 4.5 mm apart or more (thin slices add time, not
         // information: the tube is vertical).
-        let wi = Int((30 / sp.x).rounded(.up)), wj = Int((30 / sp.y).rounded(.up))
-        let box = Box(i: max(0, lo.i - wi)...min(d.x - 1, hi.i + wi), j: max(0, lo.j - wj)...min(d.y - 1, hi.j + wj))
+        let box = liverBox.expanded(byMM: 30, in: g)
         let step = max(1, Int((minimumStepMM / sp.z).rounded()))
-        let slices = Array(stride(from: lo.k, through: hi.k, by: step))
+        let slices = Array(stride(from: liverBox.lo.z, to: liverBox.lo.z + liverBox.dims.z, by: step))
         // A few chunks of slices a core, each with one workspace (fresh slice-sized buffers per
         // slice cost more in page faults than the transform itself).
         var candidates = [[Circle]](repeating: [], count: slices.count)
@@ -108,11 +110,7 @@ enum VenaCava {
             var out = [Circle?](repeating: nil, count: d.z)
             for n in a..<b {
                 let c0 = t[n]!, c1 = t[n + 1]!
-                for k in slices[n]..<slices[n + 1] {
-                    let w = Double(k - slices[n]) / Double(step)
-                    out[k] = Circle(i: c0.i + w * (c1.i - c0.i), j: c0.j + w * (c1.j - c0.j),
-                                    radiusMM: c0.radiusMM + w * (c1.radiusMM - c0.radiusMM), support: c0.support)
-                }
+                for k in slices[n]..<slices[n + 1] { out[k] = c0.toward(c1, Double(k - slices[n]) / Double(step)) }
             }
             out[slices[b]] = t[b]
             return out
@@ -162,9 +160,6 @@ enum VenaCava {
 
     // MARK: - Circles in one slice
 
-    /// An in-plane box of the slice: i in `i`, j in `j`.
-    struct Box: Sendable { var i: ClosedRange<Int>; var j: ClosedRange<Int> }
-
     /// Buffers for `circles`, reused from slice to slice. Outside the box nothing is ever written,
     /// so it stays zero; inside it every buffer is written (or cleared) before it is read.
     struct Workspace {
@@ -176,11 +171,12 @@ enum VenaCava {
         }
     }
 
-    static func circles(_ smooth: Volume<Float>, slice k: Int, within box: Box, modeHU: Float, work: inout Workspace) -> [Circle] {
+    /// Circles in slice `k`, looked for within the in-plane extent of `box`.
+    static func circles(_ smooth: Volume<Float>, slice k: Int, within box: VoxelBox, modeHU: Float, work: inout Workspace) -> [Circle] {
         let g = smooth.geometry, d = g.dims, sp = g.spacingMM
         let nx = d.x, base = k * d.sliceCount
-        let i0 = max(1, box.i.lowerBound), i1 = min(nx - 2, box.i.upperBound)
-        let j0 = max(1, box.j.lowerBound), j1 = min(d.y - 2, box.j.upperBound)
+        let i0 = max(1, box.lo.x), i1 = min(nx - 2, box.lo.x + box.dims.x - 1)
+        let j0 = max(1, box.lo.y), j1 = min(d.y - 2, box.lo.y + box.dims.y - 1)
         guard i1 - i0 >= 6, j1 - j0 >= 6 else { return [] }
         // The workspace's buffers, moved out (no copy) and back.
         var plane: [Float] = [], gx: [Float] = [], gy: [Float] = [], score: [Float] = [], votes: [Int32] = [], rows: [Int32] = []
@@ -380,9 +376,7 @@ enum VenaCava {
         var out = [Circle?](repeating: nil, count: n)
         for (a, b) in zip(path, path.dropFirst() + [path[path.count - 1]]) {
             for z in a.z...b.z {
-                let w = b.z > a.z ? Double(z - a.z) / Double(b.z - a.z) : 0
-                out[z] = Circle(i: a.c.i + w * (b.c.i - a.c.i), j: a.c.j + w * (b.c.j - a.c.j),
-                                radiusMM: a.c.radiusMM + w * (b.c.radiusMM - a.c.radiusMM), support: a.c.support)
+                out[z] = a.c.toward(b.c, b.z > a.z ? Double(z - a.z) / Double(b.z - a.z) : 0)
             }
         }
         return out
