@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/9"
+    public static let method = "htb-auto/10"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -37,9 +37,8 @@ public enum AutoSegmentation {
         public var lesionsRejectedAsElongated: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
-        /// Lobes cut off by a surface lesion and added back (`DetachedLobes`), mL; in a
-        /// tumour-dominated liver, tumour cores of another lobe added back
-        /// (`TumourDominatedLiver.joinOtherTumourCores`).
+        /// In a tumour-dominated liver, tumour cores of another lobe added back
+        /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
         /// Removed from the liver by the refinement (`LiverSegmenter.refine`) and as a tail
         /// leaving it downwards (`InferiorTail`), mL.
@@ -119,7 +118,7 @@ public enum AutoSegmentation {
 
     /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
     /// it: the liver step; then either the tumour-dominated liver (`TumourDominatedLiver`) or the
-    /// surface lesions (and lobes they cut off), the lesions, the refinement, the inferior tail,
+    /// surface lesions, the lesions, the refinement, the inferior tail,
     /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`); back on the CT's
     /// grid, the partial-volume rim (`PartialVolumeRim`).
     public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
@@ -209,29 +208,19 @@ public enum AutoSegmentation {
     }
 
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's
-    /// result, and lobes a surface lesion cut off (then the surface step runs again, as the
-    /// liver's outline has grown); lesions are found in it; the liver is refined with the lesions kept (a lesion the
+    /// result; lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes), loses any tail leaving
     /// it downwards, any water-density region on its surface (the gallbladder) and the IVC.
+    /// Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on every
+    /// phantom the surface step's wide hull takes them, and the lobe step only ever added the
+    /// heart or bowel (real cases with the enhancement changed by 20 %; see `DetachedLobes`).
     private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
-        var withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
+        let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
-        var surface = withSurface.liver
-        for v in 0..<surface.voxels.count where l.liver.voxels[v] != 0 { surface.voxels[v] = 0 }
-        let (lobes, lobesML) = DetachedLobes.find(band: l.band, cores: l.otherCores, liver: withSurface.liver, surface: surface)
-        info.detachedLobesAddedML = centi(lobesML)
-        if lobesML > 0 {
-            // With the lobe back, the rest of the lesion that cut it off lies within the liver's outline.
-            let again = SurfaceLesions.include(small, body: l.body, liver: Filters.fillHolesPerSlice(withSurface.liver.union(lobes)))
-            withSurface = (again.liver, withSurface.addedML + again.addedML)
-            info.surfaceLesionsAddedML = centi(withSurface.addedML)
-        }
         var lesions = LesionSegmenter.segment(small, liver: withSurface.liver)
         var keep = lesions.lesions
         for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 { keep.voxels[v] = 1 }
         var refined = LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
-        // The refinement keeps the largest part; a lobe joined through a lesion stays joined.
-        if lobesML > 0 { refined = Filters.fillHolesPerSlice(refined.union(lobes)) }
         for c in components(of: lesions.lesions, connectivity: .faces6).voxels {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
