@@ -9,13 +9,14 @@ changed (UIDs, geometry and masks untouched, so the expert's masks still apply) 
 - `gain0.8`, `gain1.2`: soft tissue's HU above water scaled by 0.8 or 1.2 (HU <= 0 unchanged:
   water, fat and air keep their values), what a weaker or stronger contrast enhancement does to
   parenchyma, vessels and lesions (a liver at 100 HU measured at 80 or 120 HU);
-- `noise10`: Gaussian noise of SD 10 HU added to every pixel inside the body (a lower dose).
+- `noise10`: Gaussian noise of SD 10 HU added to every pixel inside the body (a lower dose);
+  `noise10@8` draws it with seed 8 instead of 7 (another realisation of the same dose).
 
 The original is judged too. One row per case and change: liver Dice, lesion Dice, HTB error,
 category. The copies are deleted afterwards (the data's licences forbid keeping them). An
 accuracy benchmark: no timing. Needs pydicom and numpy (PyPI).
 
-usage: Benchmarks/robustness.py [--htb PATH] [--changes gain0.8,gain1.2,noise10] [--json OUT]
+usage: Benchmarks/robustness.py [--htb PATH] [--changes gain0.8,gain1.2,noise10,noise10@8] [--json OUT]
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile
 
@@ -33,10 +34,11 @@ CASES = [
 ]
 
 
-def perturb(src, dst, change, seed=7):
+def perturb(src, dst, change):
     """Copies the study folder `src` to `dst`, changing the CT images' pixels (not the masks)."""
     import numpy as np, pydicom
-    rng = np.random.default_rng(seed)
+    change, _, seed = change.partition("@")
+    rng = np.random.default_rng(int(seed or 7))
     kind = "gain" if change.startswith("gain") else "noise"
     value = float(change[len(kind):])
     for base, _, files in os.walk(src):
@@ -83,7 +85,7 @@ def qa(htb, study, liver, lesions):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
-    ap.add_argument("--changes", default="gain0.8,gain1.2,noise10")
+    ap.add_argument("--changes", default="gain0.8,gain1.2,noise10,noise10@8")
     ap.add_argument("--json")
     a = ap.parse_args()
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()
@@ -102,9 +104,9 @@ def main():
                 r.update(case=name, change=change)
                 rows.append(r)
                 if "error" in r:
-                    print(f"{name:10s} {change:9s} failed: {r['error']}")
+                    print(f"{name:10s} {change:10s} failed: {r['error']}")
                 else:
-                    print(f"{name:10s} {change:9s} liver Dice {r['liver_dice']:.3f}  lesion Dice {r['lesion_dice']:.3f}  "
+                    print(f"{name:10s} {change:10s} liver Dice {r['liver_dice']:.3f}  lesion Dice {r['lesion_dice']:.3f}  "
                           f"HTB error {r['htb_error']:5.2f}  category {'same' if r['category_agrees'] else 'differs'}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
