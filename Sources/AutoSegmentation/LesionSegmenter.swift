@@ -144,6 +144,26 @@ public enum LesionSegmenter {
     /// ball, large for a vessel segment. Fewer than 4 voxels count as compact.
     static func elongation(_ voxels: [Int], _ g: Geometry) -> Double {
         guard voxels.count >= 4 else { return 1 }
+        let e = principalVariancesMM2(voxels, g)
+        return (max(e.2, 0) / max(e.0, 1e-6)).squareRoot()
+    }
+
+    /// The share of its principal-axes ellipsoid that a region fills: its volume over that of
+    /// the solid ellipsoid with the same second moments (semi-axes sqrt(5 x each eigenvalue of
+    /// the positions' covariance)). About 1 for a ball or any solid ellipsoid, whatever its
+    /// elongation; low for a network of loops with gaps between them, whose moments span far
+    /// more than its voxels fill. Fewer than 4 voxels count as solid.
+    static func fill(_ voxels: [Int], _ g: Geometry) -> Double {
+        guard voxels.count >= 4 else { return 1 }
+        let e = principalVariancesMM2(voxels, g)
+        // A region one voxel thin along an axis still has that voxel's own extent.
+        let floor = min(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z)
+        let semiAxes = [e.0, e.1, e.2].map { max((5 * max($0, 0)).squareRoot(), floor / 2) }
+        return Double(voxels.count) * g.voxelVolumeMM3 / (4 / 3 * Double.pi * semiAxes[0] * semiAxes[1] * semiAxes[2])
+    }
+
+    /// Eigenvalues, ascending, of the covariance of the voxels' positions in mm.
+    static func principalVariancesMM2(_ voxels: [Int], _ g: Geometry) -> (Double, Double, Double) {
         let d = g.dims
         var m = [Double](repeating: 0, count: 3), c = [Double](repeating: 0, count: 6)
         for v in voxels {
@@ -155,8 +175,7 @@ public enum LesionSegmenter {
         for i in 0..<3 { m[i] /= n }
         let a = c[0] / n - m[0] * m[0], b = c[1] / n - m[1] * m[1], cc = c[2] / n - m[2] * m[2]
         let dxy = c[3] / n - m[0] * m[1], dxz = c[4] / n - m[0] * m[2], dyz = c[5] / n - m[1] * m[2]
-        let e = symmetricEigenvalues(a, b, cc, dxy, dxz, dyz)
-        return (max(e.2, 0) / max(e.0, 1e-6)).squareRoot()
+        return symmetricEigenvalues(a, b, cc, dxy, dxz, dyz)
     }
 
     /// Eigenvalues, ascending, of the symmetric matrix [[a, d, e], [d, b, f], [e, f, c]]
