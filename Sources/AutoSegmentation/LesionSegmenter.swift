@@ -157,8 +157,8 @@ public enum LesionSegmenter {
         guard voxels.count >= 4 else { return 1 }
         let e = principalVariancesMM2(voxels, g)
         // A region one voxel thin along an axis still has that voxel's own extent.
-        let floor = min(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z)
-        let semiAxes = [e.0, e.1, e.2].map { max((5 * max($0, 0)).squareRoot(), floor / 2) }
+        let thinnestMM = min(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z)
+        let semiAxes = [e.0, e.1, e.2].map { max((5 * max($0, 0)).squareRoot(), thinnestMM / 2) }
         return Double(voxels.count) * g.voxelVolumeMM3 / (4 / 3 * Double.pi * semiAxes[0] * semiAxes[1] * semiAxes[2])
     }
 
