@@ -4,7 +4,7 @@
 #   make bench  set up (+ dcm2niix, SimpleITK), build (release), run the benchmarks (load vs
 #               dcm2niix, automatic analysis vs SimpleITK with the overlays' share, overlay share
 #               of an expert-mask analysis, batch vs one analyze per study, automatic
-#               segmentation's accuracy over phantom seeds)
+#               segmentation's accuracy over phantom seeds and on perturbed real cases)
 
 SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
@@ -36,6 +36,7 @@ bench: setup
 	python3 Benchmarks/bench_overlay.py
 	python3 Benchmarks/bench_batch.py
 	python3 Benchmarks/phantom_sweep.py
+	python3 Benchmarks/robustness.py
 
 clean:
 	rm -rf .build $(OUT)
