@@ -54,20 +54,24 @@ struct AutoSegmentationRealTests {
         #expect(r.segmentationSeconds != nil)
     }
 
-    /// Liver Dice of the automatic liver on `study` with every HU above 0 scaled by `gain` (water,
-    /// fat and air unchanged): a weaker or stronger contrast enhancement, as in
+    /// Liver Dice of the automatic liver on `study` with every HU above 0 scaled by each of `gains`
+    /// (water, fat and air unchanged): a weaker or stronger contrast enhancement, as in
     /// Benchmarks/robustness.py (there through DICOM copies, here in memory; the same figures).
-    static func liverDice(_ study: String, truth: [String], enhancementGain gain: Double) throws -> Double {
+    /// The study and the truth are read once.
+    static func liverDice(_ study: String, truth: [String], enhancementGains gains: [Double]) throws -> [Double] {
         let masks = try truth.map { (MaskSpec($0), try LoadedMask.load(MaskSpec($0))) }
         let choice = try SeriesChooser.choose(in: try Inventory.scan(study), selector: nil, masks: masks.map(\.1))
-        var ct = try SeriesLoader.loadCT(choice.entry)
-        for v in ct.volume.voxels.indices where ct.volume.voxels[v] > 0 {
-            ct.volume.voxels[v] = Int16(min(Double(Int16.max), (Double(ct.volume.voxels[v]) * gain).rounded()))
-        }
+        let ct = try SeriesLoader.loadCT(choice.entry)
         let (t, _, _) = try Analysis.unite(masks, ct: ct)
-        let dice = try Metrics.overlap(predicted: try AutoSegmentation.segment(ct.volume).liver, truth: t).dice
-        print(String(format: "automatic liver, enhancement x %.1f, %@: Dice %.3f", gain, (study as NSString).lastPathComponent, dice))
-        return dice
+        return try gains.map { gain in
+            var changed = ct.volume
+            for v in changed.voxels.indices where changed.voxels[v] > 0 {
+                changed.voxels[v] = Int16(min(Double(Int16.max), (Double(changed.voxels[v]) * gain).rounded()))
+            }
+            let dice = try Metrics.overlap(predicted: try AutoSegmentation.segment(changed).liver, truth: t).dice
+            print(String(format: "automatic liver, enhancement x %.1f, %@: Dice %.3f", gain, (study as NSString).lastPathComponent, dice))
+            return dice
+        }
     }
 
     /// htb-auto/9 added the heart (0697 at 1.2: 243 mL, Dice 0.815; 1720 at 0.8: 729 + 284 mL of
@@ -79,9 +83,11 @@ struct AutoSegmentationRealTests {
     func enhancementChange() throws {
         let d = Paths.realData + "/"
         let h0697 = Self.cases[2], h1720 = Self.cases[1]
-        #expect(try Self.liverDice(d + h0697.1, truth: (h0697.2 + h0697.3).map { d + $0 }, enhancementGain: 1.2) >= 0.92)
-        #expect(try Self.liverDice(d + h1720.1, truth: (h1720.2 + h1720.3).map { d + $0 }, enhancementGain: 0.8) >= 0.80)
-        #expect(try Self.liverDice(d + h1720.1, truth: (h1720.2 + h1720.3).map { d + $0 }, enhancementGain: 1.2) >= 0.94)
+        let d0697 = try Self.liverDice(d + h0697.1, truth: (h0697.2 + h0697.3).map { d + $0 }, enhancementGains: [1.2])
+        let d1720 = try Self.liverDice(d + h1720.1, truth: (h1720.2 + h1720.3).map { d + $0 }, enhancementGains: [0.8, 1.2])
+        #expect(d0697[0] >= 0.92)
+        #expect(d1720[0] >= 0.80)
+        #expect(d1720[1] >= 0.94)
     }
 }
 
