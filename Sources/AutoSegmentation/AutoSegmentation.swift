@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/11"
+    public static let method = "htb-auto/12"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -40,6 +40,9 @@ public enum AutoSegmentation {
         /// In a tumour-dominated liver, tumour cores of another lobe added back
         /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
+        /// The right kidney, found as the mirror image of the left, removed from the liver step's
+        /// core when its tissue is implausible for parenchyma (`Kidneys`), mL.
+        public var rightKidneyRemovedML: Double?
         /// Removed from the liver by the refinement (`LiverSegmenter.refine`) and as a tail
         /// leaving it downwards (`InferiorTail`), mL.
         public var refinementRemovedML: Double?
@@ -70,6 +73,7 @@ public enum AutoSegmentation {
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
+            case rightKidneyRemovedML = "right_kidney_removed_ml"
             case refinementRemovedML = "refinement_removed_ml"
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
             case fluidRemovedML = "surface_fluid_removed_ml"
@@ -117,7 +121,8 @@ public enum AutoSegmentation {
     public static func blockFactor(_ g: Geometry) -> Int { max(1, Int((1.5 / min(g.spacingMM.x, g.spacingMM.y)).rounded())) }
 
     /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
-    /// it: the liver step; then either the tumour-dominated liver (`TumourDominatedLiver`) or the
+    /// it: the liver step; when its tissue is implausible for parenchyma, the right kidney out of
+    /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`) or the
     /// surface lesions, the lesions, the refinement, the inferior tail,
     /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`); back on the CT's
     /// grid, the partial-volume rim (`PartialVolumeRim`).
@@ -138,9 +143,12 @@ public enum AutoSegmentation {
                 info.tumourDominated = false
             }
         } else {
-            let l = try LiverSegmenter.segment(small)
+            var l = try LiverSegmenter.segment(small)
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
+            if !plausibleParenchymaHU.contains(Double(l.modeHU)) {
+                info.rightKidneyRemovedML = centi(Kidneys.removeRight(from: &l.liver, band: l.band, body: l.body))
+            }
             if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
                 info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
                 info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))

@@ -99,12 +99,13 @@ struct AutoSegmentationPhantomTests {
     /// 13.3 before the wide-slab hull brought back a
     /// hypodense lesion ending the left lobe, 0.938 / 0.706 / 5.44 before bright seeds had the dark
     /// seeds' ratio limit; part of a hyper-enhancing capsule lesion is still cut off),
-    /// mid 0.814 / 0.853 / 0.65 (htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined;
-    /// the arterial-phase kidney at tumour density joins the tumour),
+    /// mid 0.854 / 0.897 / 1.36 (htb-auto/11 0.814 / 0.853 / 0.65, before the right kidney, at
+    /// tumour density in the arterial phase, was found as the left one's mirror image and left out;
+    /// htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined),
     /// high 0.903 / 0.899 / 0.70 (htb-auto/8 0.904 / 0.903 / 0.10; bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.805, 0.845, 0.9), ("phantom-htb-high", 0.895, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.845, 0.89, 1.6), ("phantom-htb-high", 0.895, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -414,6 +415,55 @@ struct AutoSegmentationPhantomTests {
             let none = VenaCava.find(smooth: other.smooth, liver: other.liver, modeHU: 100)
             #expect(none == nil, "aorta \(aorta), IVC \(ivc)")
         }
+    }
+
+    @Test("right kidney: the left kidney's mirror image finds it and takes it out of a tumour it touches; no left kidney, or tumour all around the image, no removal")
+    func rightKidney() throws {
+        // 120 x 90 x 40 voxels of 2.5 x 2.5 x 5 mm, LPS axes (i towards the patient's left, j back,
+        // k up); the body's centre is at x = 150 mm.
+        let g = Geometry(dims: Dims(120, 90, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func inEllipsoid(_ i: Int, _ j: Int, _ k: Int, _ c: Vector3, _ r: Vector3) -> Bool {
+            let x = (Double(i) * 2.5 - c.x) / r.x, y = (Double(j) * 2.5 - c.y) / r.y, z = (Double(k) * 5 - c.z) / r.z
+            return x * x + y * y + z * z <= 1
+        }
+        let rightKidney = (Vector3(80, 172, 70), Vector3(27, 23, 50)), leftKidney = (Vector3(222, 170, 82), Vector3(27, 23, 50))
+        /// Body of fat, the kidneys at 200 HU, a tumour at 185 HU; the liver step's core is the
+        /// tumour with whatever of the band touches it; the band is 150-230 HU.
+        func scene(left: Bool, right: Bool, tumour: (Vector3, Double)) -> (band: Mask, body: Mask, liver: Mask, kidney: Mask, tumour: Mask) {
+            var band = Mask(repeating: 0, geometry: g), body = band, kidney = band, mass = band
+            for k in 0..<40 { for j in 0..<90 { for i in 0..<120 {
+                guard inEllipsoid(i, j, k, Vector3(150, 112.5, 100), Vector3(140, 100, 1e6)) else { continue }
+                body[i, j, k] = 1
+                if inEllipsoid(i, j, k, tumour.0, Vector3(tumour.1, tumour.1, tumour.1)) { mass[i, j, k] = 1; band[i, j, k] = 1 }
+                if right && inEllipsoid(i, j, k, rightKidney.0, rightKidney.1) { kidney[i, j, k] = 1; band[i, j, k] = 1 }
+                if left && inEllipsoid(i, j, k, leftKidney.0, leftKidney.1) { band[i, j, k] = 1 }
+            } } }
+            var liver = band
+            liver = Filters.largestComponent(liver)
+            for v in 0..<liver.voxels.count where mass.voxels[v] == 0 && kidney.voxels[v] == 0 { liver.voxels[v] = 0 }
+            return (band, body, liver, kidney, mass)
+        }
+        // A tumour touching the right kidney's top from the front: the kidney goes, the tumour stays.
+        let s = scene(left: true, right: true, tumour: (Vector3(80, 140, 150), 55))
+        var liver = s.liver
+        let removedML = Kidneys.removeRight(from: &liver, band: s.band, body: s.body)
+        var kidneyLeft = 0, tumourLost = 0
+        for v in 0..<liver.voxels.count {
+            if s.kidney.voxels[v] != 0 && s.tumour.voxels[v] == 0 && liver.voxels[v] != 0 { kidneyLeft += 1 }
+            if s.tumour.voxels[v] != 0 && liver.voxels[v] == 0 { tumourLost += 1 }
+        }
+        let kidneyCount = s.kidney.insideCount, tumourCount = s.tumour.insideCount
+        #expect(Double(kidneyLeft) < 0.1 * Double(kidneyCount) && Double(tumourLost) < 0.05 * Double(tumourCount),
+                "removed \(removedML) mL; kidney voxels left \(kidneyLeft) of \(kidneyCount), tumour lost \(tumourLost) of \(tumourCount)")
+        // No left kidney to mirror: nothing is removed.
+        let alone = scene(left: false, right: true, tumour: (Vector3(80, 140, 150), 55))
+        var same = alone.liver
+        #expect(Kidneys.removeRight(from: &same, band: alone.band, body: alone.body) == 0 && same.voxels == alone.liver.voxels)
+        // A tumour mass where the right kidney would be (and no kidney): wherever the image fits
+        // inside the band, tumour surrounds it, so no kidney-shaped bite is taken.
+        let mass = scene(left: true, right: false, tumour: (Vector3(85, 160, 85), 70))
+        var kept = mass.liver
+        #expect(Kidneys.removeRight(from: &kept, band: mass.band, body: mass.body) == 0 && kept.voxels == mass.liver.voxels)
     }
 
     @Test("partial-volume rim: a surface voxel more than half liver joins (a lesion's neighbour as lesion); less than half, or beside brighter tissue, it does not")
