@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/12"
+    public static let method = "htb-auto/13"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -35,6 +35,8 @@ public enum AutoSegmentation {
         /// Hyper-enhancing lesions lie above this (smoothed HU).
         public var brightLesionThresholdHU: Double?
         public var lesionsRejectedAsElongated: Int?
+        /// Lesions added by the small-lesion step (`SmallLesions`).
+        public var smallLesionsFound: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
@@ -71,6 +73,7 @@ public enum AutoSegmentation {
             case lesionThresholdHU = "lesion_threshold_hu"
             case brightLesionThresholdHU = "bright_lesion_threshold_hu"
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
+            case smallLesionsFound = "small_lesions_found"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case rightKidneyRemovedML = "right_kidney_removed_ml"
@@ -166,6 +169,7 @@ public enum AutoSegmentation {
         info.lesionThresholdHU = lesionSmall.thresholdHU.map(Double.init)
         info.brightLesionThresholdHU = lesionSmall.brightThresholdHU.map(Double.init)
         info.lesionsRejectedAsElongated = lesionSmall.rejectedElongated
+        info.smallLesionsFound = info.tumourDominated == true ? nil : lesionSmall.smallLesions
         var liverFull = given ?? Filters.upsample(liverSmall, factor: f, onto: ct.geometry)
         var lesions = Filters.upsample(lesionSmall.lesions, factor: f, onto: ct.geometry)
         // Lesions clipped to the liver (one pass; a write only where a lesion voxel lies outside).

@@ -16,7 +16,8 @@ import Volumetry
 /// lesion on the liver's edge is cut into a cap, and a stricter 2 rejected it). Finally each lesion takes
 /// in its margin: voxels within 5 mm that lie more than 1.5 SD from the parenchyma mode, darker
 /// or brighter (enhancing rims, capsules, calcifications, partial volume at the edge), and the
-/// result is opened by 3 mm (tails grown along fissures and the hilum's fat are cut).
+/// result is opened by 3 mm (tails grown along fissures and the hilum's fat are cut). Lesions too
+/// small for this (under about 8 mm, or 20 mm when hyper-enhancing) come from `SmallLesions`.
 public enum LesionSegmenter {
     public struct Result: Sendable {
         public var lesions: Mask
@@ -25,6 +26,8 @@ public enum LesionSegmenter {
         public var thresholdHU: Float?
         public var brightThresholdHU: Float?
         public var rejectedElongated: Int
+        /// Lesions found by the small-lesion step (`SmallLesions`).
+        public var smallLesions: Int = 0
     }
 
     public static let smoothingSigmaMM = 2.0
@@ -85,8 +88,10 @@ public enum LesionSegmenter {
         grown = grown.union(margin)
         // Opening by 3 mm: lesions are compact; thin tails grown along fissures and the hilum's
         // fat and ducts are not lesion.
-        let out = withoutSmallRegions(Filters.open(grown, radiusMM: openingMM))
-        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected)
+        var out = withoutSmallRegions(Filters.open(grown, radiusMM: openingMM))
+        let small = SmallLesions.find(ct, liver: liver, inner: inner, modeHU: mode, taken: out)
+        out = out.union(small.lesions)
+        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected, smallLesions: small.count)
     }
 
     /// `m` without the regions (6-connected) smaller than a sphere of `minimumDiameterMM`.
@@ -162,8 +167,10 @@ public enum LesionSegmenter {
         return Double(voxels.count) * g.voxelVolumeMM3 / (4 / 3 * Double.pi * semiAxes[0] * semiAxes[1] * semiAxes[2])
     }
 
-    /// Eigenvalues, ascending, of the covariance of the voxels' positions in mm.
-    static func principalVariancesMM2(_ voxels: [Int], _ g: Geometry) -> (Double, Double, Double) {
+    /// Eigenvalues, ascending, of the covariance of the voxels' positions in mm; with
+    /// `withVoxelExtent`, each voxel counts as a uniform box rather than its centre (variance
+    /// spacing^2 / 12 added per axis), so a region one voxel thin is not infinitely flat.
+    static func principalVariancesMM2(_ voxels: [Int], _ g: Geometry, withVoxelExtent: Bool = false) -> (Double, Double, Double) {
         let d = g.dims
         var m = [Double](repeating: 0, count: 3), c = [Double](repeating: 0, count: 6)
         for v in voxels {
@@ -173,7 +180,8 @@ public enum LesionSegmenter {
         }
         let n = Double(voxels.count)
         for i in 0..<3 { m[i] /= n }
-        let a = c[0] / n - m[0] * m[0], b = c[1] / n - m[1] * m[1], cc = c[2] / n - m[2] * m[2]
+        let extent = withVoxelExtent ? [g.spacingMM.x, g.spacingMM.y, g.spacingMM.z].map { $0 * $0 / 12 } : [0, 0, 0]
+        let a = c[0] / n - m[0] * m[0] + extent[0], b = c[1] / n - m[1] * m[1] + extent[1], cc = c[2] / n - m[2] * m[2] + extent[2]
         let dxy = c[3] / n - m[0] * m[1], dxz = c[4] / n - m[0] * m[2], dyz = c[5] / n - m[1] * m[2]
         return symmetricEigenvalues(a, b, cc, dxy, dxz, dyz)
     }

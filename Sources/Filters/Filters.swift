@@ -10,9 +10,17 @@ public enum Filters {
     /// Separable Gaussian smoothing; `sigmaMM` per axis is converted to voxels by the spacing;
     /// the kernel is truncated at 3 sigma and renormalised; edges replicate the border voxel.
     public static func gaussian(_ v: CTVolume, sigmaMM: Double) -> Volume<Float> {
-        var data = v.voxels.map(Float.init)
+        gaussian(Volume(voxels: v.voxels.map(Float.init), geometry: v.geometry), sigmaMM: sigmaMM)
+    }
+
+    /// The same on a Float volume. Each pass adds weighted shifted copies of whole rows (x) or
+    /// whole rows and slices (y, z) into a second buffer: contiguous loops the compiler
+    /// vectorises, whatever the axis.
+    public static func gaussian(_ v: Volume<Float>, sigmaMM: Double) -> Volume<Float> {
+        var src = v.voxels
+        var dst = [Float](repeating: 0, count: src.count)
         let d = v.dims, sp = [v.geometry.spacingMM.x, v.geometry.spacingMM.y, v.geometry.spacingMM.z]
-        let counts = [d.x, d.y, d.z], strides = [1, d.x, d.x * d.y]
+        let counts = [d.x, d.y, d.z]
         for axis in 0..<3 {
             let s = sigmaMM / sp[axis]
             guard s > 0.2, counts[axis] > 1 else { continue }
@@ -20,35 +28,56 @@ public enum Filters {
             var kernel = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * s * s))) }
             let sum = kernel.reduce(0, +)
             kernel = kernel.map { $0 / sum }
-            let n = counts[axis], stride = strides[axis]
-            let others = (0..<3).filter { $0 != axis }
-            let countA = counts[others[0]], strideA = strides[others[0]], strideB = strides[others[1]]
-            let taps = kernel
-            // Lines with different `b` share no voxel: chunks of `b` run in parallel.
-            data.withUnsafeMutableBufferPointer { buffer in
-                let shared = UncheckedSendable(buffer)
-                concurrentChunks(counts[others[1]]) { range in
-                    let data = shared.value
-                    // The line padded by r replicated border values on each side: no clamping per tap.
-                    var line = [Float](repeating: 0, count: n + 2 * r)
-                    line.withUnsafeMutableBufferPointer { padded in
-                        taps.withUnsafeBufferPointer { kernel in
-                            for b in range { for a in 0..<countA {
-                                let base = a * strideA + b * strideB
-                                for i in 0..<n { padded[i + r] = data[base + i * stride] }
-                                for i in 0..<r { padded[i] = padded[r]; padded[n + r + i] = padded[n + r - 1] }
-                                for i in 0..<n {
-                                    var acc: Float = 0
-                                    for k in 0...(2 * r) { acc += kernel[k] * padded[i + k] }
-                                    data[base + i * stride] = acc
+            let taps = kernel, n = counts[axis], row = d.x, slice = d.x * d.y
+            src.withUnsafeBufferPointer { input in
+                dst.withUnsafeMutableBufferPointer { output in
+                    let from = UncheckedSendable(input), to = UncheckedSendable(output)
+                    switch axis {
+                    case 0:
+                        // Rows padded by r replicated border values.
+                        concurrentChunks(d.y * d.z) { range in
+                            let input = from.value.baseAddress!, output = to.value.baseAddress!
+                            var padded = [Float](repeating: 0, count: n + 2 * r)
+                            padded.withUnsafeMutableBufferPointer { p in
+                                let pad = p.baseAddress!
+                                for line in range {
+                                    let base = line * row
+                                    for i in 0..<n { pad[i + r] = input[base + i] }
+                                    for i in 0..<r { pad[i] = pad[r]; pad[n + r + i] = pad[n + r - 1] }
+                                    accumulate(output + base, n, taps) { t in UnsafePointer(pad + t) }
                                 }
+                            }
+                        }
+                    case 1:
+                        concurrentChunks(d.z) { range in
+                            let input = from.value.baseAddress!, output = to.value.baseAddress!
+                            for k in range { for j in 0..<n {
+                                accumulate(output + k * slice + j * row, row, taps) { t in input + k * slice + min(max(j + t - r, 0), n - 1) * row }
                             } }
+                        }
+                    default:
+                        concurrentChunks(d.z) { range in
+                            let input = from.value.baseAddress!, output = to.value.baseAddress!
+                            for k in range {
+                                accumulate(output + k * slice, slice, taps) { t in input + min(max(k + t - r, 0), n - 1) * slice }
+                            }
                         }
                     }
                 }
             }
+            swap(&src, &dst)
         }
-        return Volume(voxels: data, geometry: v.geometry)
+        return Volume(voxels: src, geometry: v.geometry)
+    }
+
+    /// out[0..<count] = the sum over taps t of w_t x line(t)[0..<count] (line(t): the source
+    /// line shifted by tap t, borders replicated by the caller).
+    @inline(__always) private static func accumulate(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ taps: [Float], _ line: (Int) -> UnsafePointer<Float>) {
+        for i in 0..<count { out[i] = 0 }
+        for t in 0..<taps.count {
+            let w = taps[t], src = line(t)
+            for i in 0..<count { out[i] += w * src[i] }
+        }
     }
 
     /// Voxels with lo < value < hi.
