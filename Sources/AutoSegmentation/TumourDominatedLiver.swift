@@ -31,6 +31,11 @@ enum TumourDominatedLiver {
     static let closeMM = 4.0
     static let openMM = 3.0
     static let minimumCoreInHull = 0.5
+    /// A core outside the hull still joins when at least this share of its lobe's 4 mm shell is
+    /// liver or parenchyma within `wrapSD` robust SDs of its mode (htb-auto/14; see
+    /// `joinOtherTumourCores`).
+    static let minimumWrap = 0.3
+    static let wrapSD: Float = 1.5
 
     struct Result {
         var liver: Mask
@@ -71,18 +76,49 @@ enum TumourDominatedLiver {
     /// (`DetachedLobes`: regrown by 26 mm within the liver step's band, when >= 0.3 mL of it
     /// lies within 3 mm of the parenchyma grown here) if at least half of it lies inside the
     /// liver's hull of the slices within +-15 mm (`SurfaceLesions`' wide slab): the kidney, the
-    /// spleen and the heart, at tumour density in some phases, lie mostly beyond it. The lesions
-    /// are then classified again. Returns the mL added.
+    /// spleen and the heart, at tumour density in some phases, lie mostly beyond it. A tumour
+    /// filling the left lobe bulges beyond that hull, but parenchyma wraps it: a core of at least
+    /// 5 mL outside the hull qualifies too when `minimumWrap` of its lobe's 4 mm shell is liver
+    /// or tight parenchyma (`wrap`; phantom left-lobe tumours 0.34-0.47, kidneys, kidney remnants
+    /// and the stomach's wall 0.12-0.28). The lesions are then classified again. Returns the mL
+    /// added.
     static func joinOtherTumourCores(_ td: inout Result, first l: LiverSegmenter.Result) -> Double {
         var parenchyma = td.liver
         for v in 0..<parenchyma.voxels.count where l.liver.voxels[v] != 0 { parenchyma.voxels[v] = 0 }
         let hull = Filters.convexHullPerSlice(Filters.slab(td.liver, halfHeightMM: SurfaceLesions.wideSlabMM))
-        let inside = l.otherCores.filter { c in Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) }
+        // The liver and tissue within `wrapSD` robust SDs of the parenchyma's mode.
+        var tight = Mask(repeating: 0, geometry: td.liver.geometry)
+        let tightWidth = wrapSD * td.parenchymaRobustSDHU
+        for v in 0..<tight.voxels.count where td.liver.voxels[v] != 0 || (l.body.voxels[v] != 0 && abs(l.smooth.voxels[v] - td.parenchymaModeHU) < tightWidth) { tight.voxels[v] = 1 }
+        let inside = l.otherCores.filter { c in
+            if Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) { return true }
+            guard Double(c.count) * td.liver.geometry.voxelVolumeMM3 / 1000 >= DetachedLobes.minimumCoreML else { return false }
+            return wrap(c, band: l.band, liver: td.liver, tight: tight) >= minimumWrap
+        }
         let (lobes, ml) = DetachedLobes.find(band: l.band, cores: inside, liver: td.liver, surface: parenchyma)
         guard ml > 0 else { return 0 }
         td.liver = Filters.fillHolesPerSlice(td.liver.union(lobes))
         td.lesions = classify(l.smooth, liver: td.liver, tumourHU: td.tumourModeHU, parenchymaHU: td.parenchymaModeHU)
         return ml
+    }
+
+    /// The share of a core's lobe (the core regrown by `DetachedLobes.regrowMM` within the band,
+    /// outside the liver) whose 4 mm shell lies in the liver or in tight parenchyma.
+    static func wrap(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> Double {
+        let g = band.geometry
+        var seed = Mask(repeating: 0, geometry: g)
+        for v in core { seed.voxels[v] = 1 }
+        guard let box = seed.boundingBox?.expanded(byMM: DetachedLobes.regrowMM + 6, in: g) else { return 0 }
+        let s = seed.cropped(to: box), b = band.cropped(to: box), l = liver.cropped(to: box), t = tight.cropped(to: box)
+        var lobe = Filters.dilate(s, radiusMM: DetachedLobes.regrowMM)
+        for v in 0..<lobe.voxels.count where !(s.voxels[v] != 0 || (b.voxels[v] != 0 && l.voxels[v] == 0)) { lobe.voxels[v] = 0 }
+        let shell = Filters.dilate(lobe, radiusMM: 4)
+        var n = 0, wrapped = 0
+        for v in 0..<shell.voxels.count where shell.voxels[v] != 0 && lobe.voxels[v] == 0 {
+            n += 1
+            if t.voxels[v] != 0 { wrapped += 1 }
+        }
+        return n > 0 ? Double(wrapped) / Double(n) : 0
     }
 
     /// With a liver given (an expert's): when the mode inside it (eroded by 3 mm, CT smoothed by
