@@ -39,7 +39,7 @@ enum Kidneys {
     static func removeRight(from liver: inout Mask, band: Mask, body: Mask) -> Double {
         let g = liver.geometry
         guard abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180),
-              let centre = bodyCentre(body),
+              let centre = LiverSegmenter.bodyCentreMM(body),
               let left = leftKidney(band: band, liver: liver, centre: centre) else { return 0 }
         let centreX = centre.x
         var shell = Filters.dilate(left, radiusMM: shellMM)
@@ -59,18 +59,6 @@ enum Kidneys {
         for v in 0..<liver.voxels.count where image.voxels[v] != 0 { liver.voxels[v] = 0 }
         liver = Filters.largestComponent(liver)
         return Double(before - liver.insideCount) * g.voxelVolumeMM3 / 1000
-    }
-
-    /// The centre of the body's extent left-right and front-back (mm, LPS x and y; x as
-    /// `LiverSegmenter` takes it).
-    static func bodyCentre(_ body: Mask) -> (x: Double, y: Double)? {
-        let g = body.geometry, d = g.dims
-        var lo = (Double.infinity, Double.infinity), hi = (-Double.infinity, -Double.infinity)
-        for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
-            let p = g.positionMM(Double(v % d.x), Double((v / d.x) % d.y), Double(v / d.sliceCount))
-            lo = (min(lo.0, p.x), min(lo.1, p.y)); hi = (max(hi.0, p.x), max(hi.1, p.y))
-        }
-        return lo.0 <= hi.0 ? ((lo.0 + hi.0) / 2, (lo.1 + hi.1) / 2) : nil
     }
 
     /// The left kidney: the largest region of the band (eroded by 3 mm to cut vessels and

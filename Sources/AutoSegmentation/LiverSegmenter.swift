@@ -34,10 +34,7 @@ public enum LiverSegmenter {
         let body = Filters.largestComponent(above)
         let smooth = Filters.gaussian(small, sigmaMM: 1.0)
         // The patient's right: x below the body's centre (LPS: +x is the patient's left).
-        var xs: [Double] = []
-        for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 { xs.append(x(of: v, g)) }
-        guard !xs.isEmpty else { throw AutoSegmentationError.noLiverFound(reason: "no body (no region above -300 HU)") }
-        let centre = (xs.min()! + xs.max()!) / 2
+        guard let centre = bodyCentreMM(body)?.x else { throw AutoSegmentationError.noLiverFound(reason: "no body (no region above -300 HU)") }
         var right = Mask(repeating: 0, geometry: g)
         for v in 0..<body.voxels.count where body.voxels[v] != 0 && x(of: v, g) < centre { right.voxels[v] = 1 }
         // Candidates for the liver's tissue: the histogram's peaks (the highest, and any other at
@@ -154,6 +151,18 @@ public enum LiverSegmenter {
             }
         }
         return Filters.fillHolesPerSlice(back)
+    }
+
+    /// The centre of the body's extent left-right and front-back (mm, LPS x and y), from every
+    /// 7th voxel; nil without a body.
+    static func bodyCentreMM(_ body: Mask) -> (x: Double, y: Double)? {
+        let g = body.geometry, d = g.dims
+        var lo = (Double.infinity, Double.infinity), hi = (-Double.infinity, -Double.infinity)
+        for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
+            let p = g.positionMM(Double(v % d.x), Double((v / d.x) % d.y), Double(v / d.sliceCount))
+            lo = (min(lo.0, p.x), min(lo.1, p.y)); hi = (max(hi.0, p.x), max(hi.1, p.y))
+        }
+        return lo.0 <= hi.0 ? ((lo.0 + hi.0) / 2, (lo.1 + hi.1) / 2) : nil
     }
 
     @inline(__always) static func x(of v: Int, _ g: Geometry) -> Double {
