@@ -33,9 +33,11 @@ enum TumourDominatedLiver {
     static let minimumCoreInHull = 0.5
     /// A core outside the hull still joins when at least this share of its lobe's 4 mm shell is
     /// liver or parenchyma within `wrapSD` robust SDs of its mode (htb-auto/14; see
-    /// `joinOtherTumourCores`).
+    /// `joinOtherTumourCores` and `wrappedLobe`).
     static let minimumWrap = 0.3
     static let wrapSD: Float = 1.5
+    /// A wrapped lobe brings the tight parenchyma within this distance of it (htb-auto/15).
+    static let wrapReachMM = 10.0
 
     struct Result {
         var liver: Mask
@@ -78,10 +80,10 @@ enum TumourDominatedLiver {
     /// liver's hull of the slices within +-15 mm (`SurfaceLesions`' wide slab): the kidney, the
     /// spleen and the heart, at tumour density in some phases, lie mostly beyond it. A tumour
     /// filling the left lobe bulges beyond that hull, but parenchyma wraps it: a core of at least
-    /// 5 mL outside the hull qualifies too when `minimumWrap` of its lobe's 4 mm shell is liver
-    /// or tight parenchyma (`wrap`; phantom left-lobe tumours 0.34-0.47, kidneys, kidney remnants
-    /// and the stomach's wall 0.12-0.28). The lesions are then classified again. Returns the mL
-    /// added.
+    /// 5 mL outside the hull joins when `minimumWrap` of its lobe's 4 mm shell is liver or tight
+    /// parenchyma (phantom left-lobe tumours 0.34-0.47, kidneys, kidney remnants and the
+    /// stomach's wall 0.12-0.28), bringing the parenchyma that wraps it, when the two connect to
+    /// the liver (`wrappedLobe`). The lesions are then classified again. Returns the mL added.
     static func joinOtherTumourCores(_ td: inout Result, first l: LiverSegmenter.Result) -> Double {
         var parenchyma = td.liver
         for v in 0..<parenchyma.voxels.count where l.liver.voxels[v] != 0 { parenchyma.voxels[v] = 0 }
@@ -90,25 +92,33 @@ enum TumourDominatedLiver {
         var tight = Mask(repeating: 0, geometry: td.liver.geometry)
         let tightWidth = wrapSD * td.parenchymaRobustSDHU
         for v in 0..<tight.voxels.count where td.liver.voxels[v] != 0 || (l.body.voxels[v] != 0 && abs(l.smooth.voxels[v] - td.parenchymaModeHU) < tightWidth) { tight.voxels[v] = 1 }
-        let inside = l.otherCores.filter { c in
-            if Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) { return true }
-            guard Double(c.count) * td.liver.geometry.voxelVolumeMM3 / 1000 >= DetachedLobes.minimumCoreML else { return false }
-            return wrap(c, band: l.band, liver: td.liver, tight: tight) >= minimumWrap
+        var inHull: [[Int]] = [], outside: [[Int]] = []
+        for c in l.otherCores {
+            if Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) { inHull.append(c) } else { outside.append(c) }
         }
-        let (lobes, ml) = DetachedLobes.find(band: l.band, cores: inside, liver: td.liver, surface: parenchyma)
+        var (lobes, _) = DetachedLobes.find(band: l.band, cores: inHull, liver: td.liver, surface: parenchyma)
+        for c in outside where Double(c.count) * td.liver.geometry.voxelVolumeMM3 / 1000 >= DetachedLobes.minimumCoreML {
+            if let lobe = wrappedLobe(c, band: l.band, liver: td.liver, tight: tight).joining { lobes = lobes.union(lobe) }
+        }
+        let ml = lobes.volumeML
         guard ml > 0 else { return 0 }
         td.liver = Filters.fillHolesPerSlice(td.liver.union(lobes))
         td.lesions = classify(l.smooth, liver: td.liver, tumourHU: td.tumourModeHU, parenchymaHU: td.parenchymaModeHU)
         return ml
     }
 
-    /// The share of a core's lobe (the core regrown by `DetachedLobes.regrowMM` within the band,
-    /// outside the liver) whose 4 mm shell lies in the liver or in tight parenchyma.
-    static func wrap(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> Double {
+    /// A core outside the hull and what wraps it, computed in a box around the core. Its lobe is
+    /// the core regrown by `DetachedLobes.regrowMM` within the band, outside the liver; `share`
+    /// is the part of the lobe's 4 mm shell that is liver or tight parenchyma. When the share
+    /// reaches `minimumWrap`, `joining` is the lobe with the tight parenchyma outside the liver
+    /// within `wrapReachMM` of it (the lobe's own parenchyma, which the growth from the tumour
+    /// did not reach), as far as it is connected to the core and touches the liver (on the full
+    /// grid); nil otherwise.
+    static func wrappedLobe(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> (share: Double, joining: Mask?) {
         let g = band.geometry
         var seed = Mask(repeating: 0, geometry: g)
         for v in core { seed.voxels[v] = 1 }
-        guard let box = seed.boundingBox?.expanded(byMM: DetachedLobes.regrowMM + 6, in: g) else { return 0 }
+        guard let box = seed.boundingBox?.expanded(byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g) else { return (0, nil) }
         let s = seed.cropped(to: box), b = band.cropped(to: box), l = liver.cropped(to: box), t = tight.cropped(to: box)
         var lobe = Filters.dilate(s, radiusMM: DetachedLobes.regrowMM)
         for v in 0..<lobe.voxels.count where !(s.voxels[v] != 0 || (b.voxels[v] != 0 && l.voxels[v] == 0)) { lobe.voxels[v] = 0 }
@@ -118,7 +128,22 @@ enum TumourDominatedLiver {
             n += 1
             if t.voxels[v] != 0 { wrapped += 1 }
         }
-        return n > 0 ? Double(wrapped) / Double(n) : 0
+        let share = n > 0 ? Double(wrapped) / Double(n) : 0
+        guard share >= minimumWrap else { return (share, nil) }
+        var around = Filters.dilate(lobe, radiusMM: wrapReachMM)
+        for v in 0..<around.voxels.count where !(lobe.voxels[v] != 0 || (t.voxels[v] != 0 && l.voxels[v] == 0)) { around.voxels[v] = 0 }
+        let d = box.dims
+        let touchesLiver = { (v: Int) -> Bool in
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            return (i > 0 && l.voxels[v - 1] != 0) || (i + 1 < d.x && l.voxels[v + 1] != 0) || (j > 0 && l.voxels[v - d.x] != 0)
+                || (j + 1 < d.y && l.voxels[v + d.x] != 0) || (k > 0 && l.voxels[v - d.sliceCount] != 0) || (k + 1 < d.z && l.voxels[v + d.sliceCount] != 0)
+        }
+        var joining = Mask(repeating: 0, geometry: around.geometry)
+        for part in components(of: around, connectivity: .faces6).voxels where part.contains(where: { s.voxels[$0] != 0 }) && part.contains(where: touchesLiver) {
+            for v in part { joining.voxels[v] = 1 }
+        }
+        guard joining.insideCount > 0 else { return (share, nil) }
+        return (share, Mask(repeating: 0, geometry: g).pasting(joining, at: box))
     }
 
     /// With a liver given (an expert's): when the mode inside it (eroded by 3 mm, CT smoothed by

@@ -129,14 +129,15 @@ struct AutoSegmentationPhantomTests {
     /// 13.3 before the wide-slab hull brought back a
     /// hypodense lesion ending the left lobe, 0.938 / 0.706 / 5.44 before bright seeds had the dark
     /// seeds' ratio limit; part of a hyper-enhancing capsule lesion is still cut off),
-    /// mid 0.903 / 0.968 / 1.74 (htb-auto/13 0.854 / 0.897 / 1.36, before its left lobe's tumour
+    /// mid 0.913 / 0.968 / 0.13 (htb-auto/14 0.903 / 0.968 / 1.74, before that lobe brought its
+    /// own parenchyma; htb-auto/13 0.854 / 0.897 / 1.36, before its left lobe's tumour
     /// core, outside the hull but wrapped by parenchyma, joined; htb-auto/11 0.814 / 0.853 / 0.65, before the right kidney, at
     /// tumour density in the arterial phase, was found as the left one's mirror image and left out;
     /// htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined),
     /// high 0.903 / 0.899 / 0.70 (htb-auto/8 0.904 / 0.903 / 0.10; bowel at tumour density). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.895, 0.96, 2.0), ("phantom-htb-high", 0.895, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.905, 0.96, 1.0), ("phantom-htb-high", 0.895, 0.89, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
