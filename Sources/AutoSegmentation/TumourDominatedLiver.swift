@@ -98,7 +98,7 @@ enum TumourDominatedLiver {
         }
         var (lobes, _) = DetachedLobes.find(band: l.band, cores: inHull, liver: td.liver, surface: parenchyma)
         for c in outside where Double(c.count) * td.liver.geometry.voxelVolumeMM3 / 1000 >= DetachedLobes.minimumCoreML {
-            if let lobe = wrappedLobe(c, band: l.band, liver: td.liver, tight: tight).joining { lobes = lobes.union(lobe) }
+            if let lobe = wrappedLobe(c, band: l.band, liver: td.liver, tight: tight) { lobes = lobes.union(lobe) }
         }
         let ml = lobes.volumeML
         guard ml > 0 else { return 0 }
@@ -107,18 +107,17 @@ enum TumourDominatedLiver {
         return ml
     }
 
-    /// A core outside the hull and what wraps it, computed in a box around the core. Its lobe is
-    /// the core regrown by `DetachedLobes.regrowMM` within the band, outside the liver; `share`
-    /// is the part of the lobe's 4 mm shell that is liver or tight parenchyma. When the share
-    /// reaches `minimumWrap`, `joining` is the lobe with the tight parenchyma outside the liver
-    /// within `wrapReachMM` of it (the lobe's own parenchyma, which the growth from the tumour
-    /// did not reach), as far as it is connected to the core and touches the liver (on the full
-    /// grid); nil otherwise.
-    static func wrappedLobe(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> (share: Double, joining: Mask?) {
+    /// What a core outside the hull adds to the liver, computed in a box around the core. Its
+    /// lobe is the core regrown by `DetachedLobes.regrowMM` within the band, outside the liver.
+    /// When at least `minimumWrap` of the lobe's 4 mm shell is liver or tight parenchyma, the lobe
+    /// with the tight parenchyma outside the liver within `wrapReachMM` of it (the lobe's own
+    /// parenchyma, which the growth from the tumour did not reach), as far as it is connected to
+    /// the core and touches the liver (on the full grid); nil otherwise.
+    static func wrappedLobe(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> Mask? {
         let g = band.geometry
         var seed = Mask(repeating: 0, geometry: g)
         for v in core { seed.voxels[v] = 1 }
-        guard let box = seed.boundingBox?.expanded(byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g) else { return (0, nil) }
+        guard let box = seed.boundingBox?.expanded(byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g) else { return nil }
         let s = seed.cropped(to: box), b = band.cropped(to: box), l = liver.cropped(to: box), t = tight.cropped(to: box)
         var lobe = Filters.dilate(s, radiusMM: DetachedLobes.regrowMM)
         for v in 0..<lobe.voxels.count where !(s.voxels[v] != 0 || (b.voxels[v] != 0 && l.voxels[v] == 0)) { lobe.voxels[v] = 0 }
@@ -128,8 +127,7 @@ enum TumourDominatedLiver {
             n += 1
             if t.voxels[v] != 0 { wrapped += 1 }
         }
-        let share = n > 0 ? Double(wrapped) / Double(n) : 0
-        guard share >= minimumWrap else { return (share, nil) }
+        guard n > 0, Double(wrapped) >= minimumWrap * Double(n) else { return nil }
         var around = Filters.dilate(lobe, radiusMM: wrapReachMM)
         for v in 0..<around.voxels.count where !(lobe.voxels[v] != 0 || (t.voxels[v] != 0 && l.voxels[v] == 0)) { around.voxels[v] = 0 }
         let d = box.dims
@@ -142,8 +140,8 @@ enum TumourDominatedLiver {
         for part in components(of: around, connectivity: .faces6).voxels where part.contains(where: { s.voxels[$0] != 0 }) && part.contains(where: touchesLiver) {
             for v in part { joining.voxels[v] = 1 }
         }
-        guard joining.insideCount > 0 else { return (share, nil) }
-        return (share, Mask(repeating: 0, geometry: g).pasting(joining, at: box))
+        guard joining.insideCount > 0 else { return nil }
+        return Mask(repeating: 0, geometry: g).pasting(joining, at: box)
     }
 
     /// With a liver given (an expert's): when the mode inside it (eroded by 3 mm, CT smoothed by
