@@ -55,17 +55,24 @@ struct AutoSegmentationRealTests {
         #expect(r.segmentationSeconds != nil)
     }
 
+    /// The CT series `study`'s masks belong to (chosen as analyze chooses it) and, on its grid,
+    /// the union of each group of mask paths.
+    static func load(_ study: String, masks groups: [[String]]) throws -> (CTVolume, [Mask]) {
+        let loaded = try groups.map { try $0.map { (MaskSpec($0), try LoadedMask.load(MaskSpec($0))) } }
+        let choice = try SeriesChooser.choose(in: try Inventory.scan(study), selector: nil, masks: loaded.flatMap { $0.map(\.1) })
+        let ct = try SeriesLoader.loadCT(choice.entry)
+        return (ct.volume, try loaded.map { try Analysis.unite($0, ct: ct).0 })
+    }
+
     /// Liver Dice of the automatic liver on `study` with every HU above 0 scaled by each of `gains`
     /// (water, fat and air unchanged): a weaker or stronger contrast enhancement, as in
     /// Benchmarks/robustness.py (there through DICOM copies, here in memory; the same figures).
     /// The study and the truth are read once.
     static func liverDice(_ study: String, truth: [String], enhancementGains gains: [Double]) throws -> [Double] {
-        let masks = try truth.map { (MaskSpec($0), try LoadedMask.load(MaskSpec($0))) }
-        let choice = try SeriesChooser.choose(in: try Inventory.scan(study), selector: nil, masks: masks.map(\.1))
-        let ct = try SeriesLoader.loadCT(choice.entry)
-        let (t, _, _) = try Analysis.unite(masks, ct: ct)
+        let (ct, united) = try load(study, masks: [truth])
+        let t = united[0]
         return try gains.map { gain in
-            var changed = ct.volume
+            var changed = ct
             for v in changed.voxels.indices where changed.voxels[v] > 0 {
                 changed.voxels[v] = Int16(min(Double(Int16.max), (Double(changed.voxels[v]) * gain).rounded()))
             }
@@ -80,22 +87,18 @@ struct AutoSegmentationRealTests {
     @Test("lesions on IRCADb's expert liver (portal venous phase, enhanced vessels throughout): nothing brighter than the parenchyma away from the expert lesions, under 3.5 mL in all")
     func noVesselLesions() throws {
         let d = Paths.realData + "/", c = Self.cases[0]
-        let liverMasks = try c.2.map { (MaskSpec(d + $0), try LoadedMask.load(MaskSpec(d + $0))) }
-        let lesionMasks = try c.3.map { (MaskSpec(d + $0), try LoadedMask.load(MaskSpec(d + $0))) }
-        let choice = try SeriesChooser.choose(in: try Inventory.scan(d + c.1), selector: nil, masks: (liverMasks + lesionMasks).map(\.1))
-        let ct = try SeriesLoader.loadCT(choice.entry)
-        let (lesions, _, _) = try Analysis.unite(lesionMasks, ct: ct)
-        let (liver, _, _) = try Analysis.unite(liverMasks, ct: ct)
-        let r = try AutoSegmentation.segment(ct.volume, liver: liver.union(lesions))
+        let (ct, masks) = try Self.load(d + c.1, masks: [c.2.map { d + $0 }, c.3.map { d + $0 }])
+        let (liver, lesions) = (masks[0], masks[1])
+        let r = try AutoSegmentation.segment(ct, liver: liver.union(lesions))
         var parenchyma: [Int16] = []
-        for v in stride(from: 0, to: liver.voxels.count, by: 5) where liver.voxels[v] != 0 && lesions.voxels[v] == 0 { parenchyma.append(ct.volume.voxels[v]) }
+        for v in stride(from: 0, to: liver.voxels.count, by: 5) where liver.voxels[v] != 0 && lesions.voxels[v] == 0 { parenchyma.append(ct.voxels[v]) }
         parenchyma.sort()
         let parenchymaHU = Double(parenchyma[parenchyma.count / 2])
         let near = Filters.dilate(lesions, radiusMM: 10)
         var awayML = 0.0, brightAway: [String] = []
         for part in components(of: r.lesions, connectivity: .faces6).voxels where !part.contains(where: { near.voxels[$0] != 0 }) {
-            let hu = part.map { ct.volume.voxels[$0] }.sorted()[part.count / 2]
-            let ml = Double(part.count) * ct.volume.geometry.voxelVolumeMM3 / 1000
+            let hu = part.map { ct.voxels[$0] }.sorted()[part.count / 2]
+            let ml = Double(part.count) * ct.geometry.voxelVolumeMM3 / 1000
             awayML += ml
             if Double(hu) >= parenchymaHU - 10 { brightAway.append(String(format: "%.2f mL at %d HU", ml, hu)) }
         }
