@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/15"
+    public static let method = "htb-auto/16"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -49,6 +49,9 @@ public enum AutoSegmentation {
         /// leaving it downwards (`InferiorTail`), mL.
         public var refinementRemovedML: Double?
         public var inferiorTailRemovedML: Double?
+        /// In a tumour-dominated liver with a hypodense tumour, tissue darker than the tumour at the
+        /// liver's surface (stomach, bowel) removed (`TumourDominatedLiver.removeDarkSurface`), mL.
+        public var darkSurfaceRemovedML: Double?
         /// Water-density regions on the liver's surface (the gallbladder) removed, mL.
         public var fluidRemovedML: Double?
         /// The inferior vena cava's discs removed from the automatic liver (`VenaCava`), mL.
@@ -79,6 +82,7 @@ public enum AutoSegmentation {
             case rightKidneyRemovedML = "right_kidney_removed_ml"
             case refinementRemovedML = "refinement_removed_ml"
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
+            case darkSurfaceRemovedML = "dark_surface_removed_ml"
             case fluidRemovedML = "surface_fluid_removed_ml"
             case venaCavaRemovedML = "vena_cava_removed_ml"
             case partialVolumeRimML = "partial_volume_rim_ml"
@@ -154,6 +158,7 @@ public enum AutoSegmentation {
             }
             if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
                 info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
+                info.darkSurfaceRemovedML = centi(TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth))
                 info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)

@@ -137,10 +137,11 @@ struct AutoSegmentationPhantomTests {
     /// core, outside the hull but wrapped by parenchyma, joined; htb-auto/11 0.814 / 0.853 / 0.65, before the right kidney, at
     /// tumour density in the arterial phase, was found as the left one's mirror image and left out;
     /// htb-auto/8 0.808 / 0.850 / 0.17; 0.788 / 0.822 / 0.87 before the left lobe's tumour core joined),
-    /// high 0.903 / 0.899 / 0.70 (htb-auto/8 0.904 / 0.903 / 0.10; bowel at tumour density). A regression net, floors a little
+    /// high 0.951 / 0.945 / 0.97 (htb-auto/16; 0.903 / 0.899 / 0.70 before stomach and bowel
+    /// darker than its hypodense tumour left the liver; htb-auto/8 0.904 / 0.903 / 0.10). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.905, 0.96, 1.0), ("phantom-htb-high", 0.895, 0.89, 1.0)])
+          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.905, 0.96, 1.0), ("phantom-htb-high", 0.945, 0.94, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -499,6 +500,41 @@ struct AutoSegmentationPhantomTests {
         let mass = scene(left: true, right: false, tumour: (Vector3(85, 160, 85), 70))
         var kept = mass.liver
         #expect(Kidneys.removeRight(from: &kept, band: mass.band, body: mass.body) == 0 && kept.voxels == mass.liver.voxels)
+    }
+
+    @Test("dark surface: fluid darker than a hypodense tumour mass it touches leaves the liver, the tumour and its enclosed necrosis stay; a hyper-enhancing tumour's liver is untouched")
+    func darkSurface() throws {
+        // 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm in fat; a 55 mm tumour ball at 45 HU with a 20 mm
+        // necrotic centre at 15 HU, a stomach of fluid at 18 HU against it; noise SD 12 HU. The
+        // liver step took both (the band is wide); both are classified as tumour.
+        let g = Geometry(dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func mm(_ i: Int, _ j: Int, _ k: Int) -> Vector3 { Vector3(Double(i) * 2.5, Double(j) * 2.5, Double(k) * 5) }
+        let centre = Vector3(90, 100, 100), stomach = Vector3(172, 100, 100)
+        var rng = SeededGenerator(seed: 5)
+        var ct = CTVolume(repeating: 0, geometry: g), liver = Mask(repeating: 0, geometry: g), tumour = liver, fluid = liver
+        for k in 0..<40 { for j in 0..<80 { for i in 0..<80 {
+            let p = mm(i, j, k)
+            var hu = -100.0
+            if (p - stomach).length <= 35 { hu = 18; fluid[i, j, k] = 1; liver[i, j, k] = 1 }
+            if (p - centre).length <= 55 { hu = (p - centre).length <= 20 ? 15 : 45; tumour[i, j, k] = 1; fluid[i, j, k] = 0; liver[i, j, k] = 1 }
+            ct[i, j, k] = Int16((hu + 12 * rng.gaussian()).rounded())
+        } } }
+        let smooth = Filters.gaussian(ct, sigmaMM: 1)
+        var td = TumourDominatedLiver.Result(liver: liver, lesions: liver, parenchymaModeHU: 105, parenchymaRobustSDHU: 10, tumourModeHU: 45)
+        let removedML = TumourDominatedLiver.removeDarkSurface(&td, ct: ct, smooth: smooth)
+        var fluidLeft = 0, tumourLost = 0, necrosisLost = 0
+        for k in 0..<40 { for j in 0..<80 { for i in 0..<80 {
+            if fluid[i, j, k] != 0 && td.liver[i, j, k] != 0 { fluidLeft += 1 }
+            if tumour[i, j, k] != 0 && td.liver[i, j, k] == 0 {
+                tumourLost += 1
+                if (mm(i, j, k) - centre).length <= 20 { necrosisLost += 1 }
+            }
+        } } }
+        #expect(Double(fluidLeft) < 0.1 * Double(fluid.insideCount) && Double(tumourLost) < 0.03 * Double(tumour.insideCount) && necrosisLost == 0,
+                "removed \(removedML) mL; fluid left \(fluidLeft) of \(fluid.insideCount), tumour lost \(tumourLost) of \(tumour.insideCount), necrosis \(necrosisLost)")
+        // A tumour brighter than the parenchyma: its darker neighbour is parenchyma, nothing is removed.
+        var bright = TumourDominatedLiver.Result(liver: liver, lesions: liver, parenchymaModeHU: 30, parenchymaRobustSDHU: 10, tumourModeHU: 45)
+        #expect(TumourDominatedLiver.removeDarkSurface(&bright, ct: ct, smooth: smooth) == 0 && bright.liver.voxels == liver.voxels)
     }
 
     @Test("small lesions: 8 mm bright and 7 mm dark balls in noisy parenchyma are found; crossing vessels and a fissure are not")
