@@ -72,14 +72,35 @@ struct AutoSegmentationRealTests {
         let (ct, united) = try load(study, masks: [truth])
         let t = united[0]
         return try gains.map { gain in
-            var changed = ct
-            for v in changed.voxels.indices where changed.voxels[v] > 0 {
-                changed.voxels[v] = Int16(min(Double(Int16.max), (Double(changed.voxels[v]) * gain).rounded()))
-            }
-            let dice = try Metrics.overlap(predicted: try AutoSegmentation.segment(changed).liver, truth: t).dice
+            let dice = try Metrics.overlap(predicted: try AutoSegmentation.segment(withEnhancement(ct, gain: gain)).liver, truth: t).dice
             print(String(format: "automatic liver, enhancement x %.1f, %@: Dice %.3f", gain, (study as NSString).lastPathComponent, dice))
             return dice
         }
+    }
+
+    /// `ct` with every HU above 0 scaled by `gain` (see `liverDice`).
+    static func withEnhancement(_ ct: CTVolume, gain: Double) -> CTVolume {
+        var changed = ct
+        for v in changed.voxels.indices where changed.voxels[v] > 0 {
+            changed.voxels[v] = Int16(min(Double(Int16.max), (Double(changed.voxels[v]) * gain).rounded()))
+        }
+        return changed
+    }
+
+    /// At 1.2 x enhancement the surface step's dark band takes in a neighbour of each of IRCADb's
+    /// two surface lesions; until htb-auto/17 the joined cores failed the fill test (0.17 and 0.19)
+    /// and both lesions stayed outside the liver: lesion Dice 0.001, HTB error 8.41 (measured
+    /// 0.448 and 0.28 since, as in Benchmarks/robustness.py).
+    @Test("with the enhancement 20 % stronger, IRCADb's surface lesions still join the liver")
+    func strongerEnhancementSurfaceLesions() throws {
+        let d = Paths.realData + "/", c = Self.cases[0]
+        let (ct, masks) = try Self.load(d + c.1, masks: [c.2.map { d + $0 }, c.3.map { d + $0 }])
+        let truthLiver = masks[0].union(masks[1]), truthLesions = masks[1]
+        let r = try AutoSegmentation.segment(Self.withEnhancement(ct, gain: 1.2))
+        let lesionDice = try Metrics.overlap(predicted: r.lesions, truth: truthLesions).dice
+        let htbError = abs(100 * r.lesions.volumeML / r.liver.volumeML - 100 * truthLesions.volumeML / truthLiver.volumeML)
+        print(String(format: "IRCADb, enhancement x 1.2: lesion Dice %.3f, HTB error %.2f", lesionDice, htbError))
+        #expect(lesionDice >= 0.4 && htbError <= 2)
     }
 
     /// With the small-lesion step's closing and shape tests removed, vessel pieces of 1.1-2.6 mL at
