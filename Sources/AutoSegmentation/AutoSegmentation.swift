@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/17"
+    public static let method = "htb-auto/18"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -56,6 +56,8 @@ public enum AutoSegmentation {
         public var fluidRemovedML: Double?
         /// The inferior vena cava's discs removed from the automatic liver (`VenaCava`), mL.
         public var venaCavaRemovedML: Double?
+        /// The heart's part of an automatic liver that grew over the dome into it (`Heart`), mL.
+        public var heartRemovedML: Double?
         /// Surface voxels more than half liver added on the CT's grid (`PartialVolumeRim`), mL.
         public var partialVolumeRimML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
@@ -85,6 +87,7 @@ public enum AutoSegmentation {
             case darkSurfaceRemovedML = "dark_surface_removed_ml"
             case fluidRemovedML = "surface_fluid_removed_ml"
             case venaCavaRemovedML = "vena_cava_removed_ml"
+            case heartRemovedML = "heart_removed_ml"
             case partialVolumeRimML = "partial_volume_rim_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
@@ -131,14 +134,14 @@ public enum AutoSegmentation {
     /// it: the liver step; when its tissue is implausible for parenchyma, the right kidney out of
     /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`) or the
     /// surface lesions, the lesions, the refinement, the inferior tail,
-    /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`); back on the CT's
-    /// grid, the partial-volume rim (`PartialVolumeRim`).
+    /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`) and the heart
+    /// (`Heart`); back on the CT's grid, the partial-volume rim (`PartialVolumeRim`).
     public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
         let small = Filters.downsample(ct, factor: f)
         var info = Info(method: method, gridSpacingMM: small.geometry.spacingMM, seconds: 0)
-        let liverSmall: Mask, lesionSmall: LesionSegmenter.Result
+        var liverSmall: Mask, lesionSmall: LesionSegmenter.Result
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
             if let td = TumourDominatedLiver.lesionsInside(small, liver: liverSmall) {
@@ -168,6 +171,8 @@ public enum AutoSegmentation {
                 info.tumourDominated = false
                 (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, info: &info)
             }
+            info.heartRemovedML = centi(Heart.remove(from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
+                                                     modeHU: lesionSmall.modeHU ?? l.modeHU))
         }
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
         info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)

@@ -132,7 +132,8 @@ struct AutoSegmentationRealTests {
     /// heart and bowel, Dice 0.607) as lobes "cut off by a surface lesion"; htb-auto/10 does not
     /// look for such lobes in parenchyma-dominated livers (0.927 and 0.824). At 1.2, 1720's bowel
     /// beside the hilum passed the surface step's contact test (300 mL, Dice 0.850); htb-auto/11's
-    /// fill test keeps that network of loops out (0.954).
+    /// fill test keeps that network of loops out (0.954). 1720 at 0.8 still kept 493 mL of heart
+    /// (0.824) until htb-auto/18's heart step (0.896).
     @Test("with the enhancement 20 % weaker or stronger, no heart or bowel joins the liver")
     func enhancementChange() throws {
         let d = Paths.realData + "/"
@@ -140,7 +141,7 @@ struct AutoSegmentationRealTests {
         let d0697 = try Self.liverDice(d + h0697.1, truth: (h0697.2 + h0697.3).map { d + $0 }, enhancementGains: [1.2])
         let d1720 = try Self.liverDice(d + h1720.1, truth: (h1720.2 + h1720.3).map { d + $0 }, enhancementGains: [0.8, 1.2])
         #expect(d0697[0] >= 0.92)
-        #expect(d1720[0] >= 0.80)
+        #expect(d1720[0] >= 0.88)
         #expect(d1720[1] >= 0.94)
     }
 }
@@ -556,6 +557,54 @@ struct AutoSegmentationPhantomTests {
         // A tumour brighter than the parenchyma: its darker neighbour is parenchyma, nothing is removed.
         var bright = TumourDominatedLiver.Result(liver: liver, lesions: liver, parenchymaModeHU: 30, parenchymaRobustSDHU: 10, tumourModeHU: 45)
         #expect(TumourDominatedLiver.removeDarkSurface(&bright, ct: ct, smooth: smooth) == 0 && bright.liver.voxels == liver.voxels)
+    }
+
+    @Test("heart: an automatic liver grown over the dome into a heart of its density loses the heart, not the liver; a liver whose top is on the right loses nothing")
+    func heart() throws {
+        // 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm, LPS axes (i towards the patient's left, k up);
+        // the body's centre is at x = 100 mm. The liver: an ellipsoid on the right (centre x = 65
+        // mm), top at z = 140 mm; the heart: one left of the centre (x = 120 mm) sitting on the
+        // dome, a 5 mm diaphragm at 55 HU between them; both at 100 HU, noise SD 10 HU. The liver
+        // step took both.
+        let g = Geometry(dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func mm(_ i: Int, _ j: Int, _ k: Int) -> Vector3 { Vector3(Double(i) * 2.5, Double(j) * 2.5, Double(k) * 5) }
+        func inside(_ p: Vector3, _ c: Vector3, _ r: Vector3) -> Double {
+            let x = (p.x - c.x) / r.x, y = (p.y - c.y) / r.y, z = (p.z - c.z) / r.z
+            return (x * x + y * y + z * z).squareRoot()
+        }
+        let liverC = Vector3(65, 100, 85), liverR = Vector3(50, 55, 55), heartC = Vector3(120, 90, 170), heartR = Vector3(45, 40, 45)
+        func scene(withHeart: Bool) -> (ct: CTVolume, body: Mask, mask: Mask, liver: Mask) {
+            var rng = SeededGenerator(seed: 3)
+            var ct = CTVolume(repeating: -1000, geometry: g), body = Mask(repeating: 0, geometry: g), mask = body, liver = body
+            for k in 0..<40 { for j in 0..<80 { for i in 0..<80 {
+                let p = mm(i, j, k)
+                guard inside(p, Vector3(100, 100, 100), Vector3(98, 90, 1e6)) <= 1 else { continue }
+                body[i, j, k] = 1
+                var hu = -100.0
+                let l = inside(p, liverC, liverR), h = inside(p, heartC, heartR)
+                if l <= 1 { hu = 100; liver[i, j, k] = 1; mask[i, j, k] = 1 }
+                if withHeart && h <= 1 && l > 1 {
+                    hu = h >= 1 - 5 / heartR.z && p.z < heartC.z ? 55 : 100
+                    mask[i, j, k] = 1
+                }
+                ct[i, j, k] = Int16((hu + 10 * rng.gaussian()).rounded())
+            } } }
+            return (ct, body, mask, liver)
+        }
+        let s = scene(withHeart: true)
+        var mask = s.mask, lesions = Mask(repeating: 0, geometry: g)
+        let removedML = Heart.remove(from: &mask, lesions: &lesions, smooth: Filters.gaussian(s.ct, sigmaMM: 1), body: s.body, modeHU: 100)
+        var heartLeft = 0, heartCount = 0, liverLost = 0
+        for v in 0..<mask.voxels.count {
+            if s.mask.voxels[v] != 0 && s.liver.voxels[v] == 0 { heartCount += 1; if mask.voxels[v] != 0 { heartLeft += 1 } }
+            if s.liver.voxels[v] != 0 && mask.voxels[v] == 0 { liverLost += 1 }
+        }
+        #expect(Double(heartLeft) < 0.1 * Double(heartCount) && Double(liverLost) < 0.03 * Double(s.liver.insideCount),
+                "removed \(removedML) mL; heart left \(heartLeft) of \(heartCount), liver lost \(liverLost) of \(s.liver.insideCount)")
+        // The liver alone: its top is on the right, nothing is removed.
+        let alone = scene(withHeart: false)
+        var same = alone.mask
+        #expect(Heart.remove(from: &same, lesions: &lesions, smooth: Filters.gaussian(alone.ct, sigmaMM: 1), body: alone.body, modeHU: 100) == 0 && same.voxels == alone.mask.voxels)
     }
 
     @Test("small lesions: 8 mm bright and 7 mm dark balls in noisy parenchyma are found; crossing vessels and a fissure are not")
