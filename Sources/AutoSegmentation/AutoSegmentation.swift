@@ -210,23 +210,25 @@ public enum AutoSegmentation {
     /// stays). A cyst inside the liver does not touch its outside and stays a lesion. Returns the
     /// mL removed.
     static func removeSurfaceFluid(_ liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>) -> Double {
-        let d = liver.dims
         var fluid = Mask(repeating: 0, geometry: liver.geometry)
         for v in 0..<fluid.voxels.count where lesions.voxels[v] != 0 && smooth.voxels[v] < fluidCeilingHU { fluid.voxels[v] = 1 }
         let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / liver.geometry.voxelVolumeMM3
         var removed = 0
         for c in components(of: fluid, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
-            let touches = c.contains { v in
-                let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-                return (i > 0 && liver.voxels[v - 1] == 0) || (i + 1 < d.x && liver.voxels[v + 1] == 0)
-                    || (j > 0 && liver.voxels[v - d.x] == 0) || (j + 1 < d.y && liver.voxels[v + d.x] == 0)
-                    || (k > 0 && liver.voxels[v - d.sliceCount] == 0) || (k + 1 < d.z && liver.voxels[v + d.sliceCount] == 0)
-            }
-            guard touches else { continue }
+            guard c.contains(where: { touchesOutside($0, of: liver) }) else { continue }
             for v in c { lesions.voxels[v] = 0; liver.voxels[v] = 0 }
             removed += c.count
         }
         return Double(removed) * liver.geometry.voxelVolumeMM3 / 1000
+    }
+
+    /// Whether voxel `v` of `mask` has a face neighbour outside it (the grid's border does not count).
+    @inline(__always) static func touchesOutside(_ v: Int, of mask: Mask) -> Bool {
+        let d = mask.dims
+        let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+        return (i > 0 && mask.voxels[v - 1] == 0) || (i + 1 < d.x && mask.voxels[v + 1] == 0)
+            || (j > 0 && mask.voxels[v - d.x] == 0) || (j + 1 < d.y && mask.voxels[v + d.x] == 0)
+            || (k > 0 && mask.voxels[v - d.sliceCount] == 0) || (k + 1 < d.z && mask.voxels[v + d.sliceCount] == 0)
     }
 
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's

@@ -135,11 +135,11 @@ enum SurfaceLesions {
             }
             guard fl >= minimumFill else { continue }
             // The core's box, grown by the regrowth and one voxel for the boundary.
-            let box = boundingBox(of: core, g).expanded(byMM: extra + seedDepthMM + addMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
+            guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: extra + seedDepthMM + addMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g) else { continue }
             // Work in the box only: the seed is laid there, the accepted region written back from it.
-            let b = box.dims, localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
+            let localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
             var seed = Mask(repeating: 0, geometry: localTissue.geometry)
-            for v in core { seed.voxels[(v % d.x - box.lo.x) + b.x * (((v / d.x) % d.y - box.lo.y) + b.y * (v / d.sliceCount - box.lo.z))] = 1 }
+            for v in core { seed.voxels[box.local(v, in: d)] = 1 }
             var grown = Filters.dilate(seed, radiusMM: extra + seedDepthMM + regrowMM)
             for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
             if contact(grown, with: localLiver) >= minimumContact {
@@ -147,7 +147,7 @@ enum SurfaceLesions {
                 grown = Filters.dilate(seed, radiusMM: extra + seedDepthMM + addMM)
                 for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
                 for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
-                    added.voxels[(v % b.x + box.lo.x) + d.x * ((v / b.x) % b.y + box.lo.y + d.y * (v / b.sliceCount + box.lo.z))] = 1
+                    added.voxels[box.global(v, in: d)] = 1
                 }
             }
         }
@@ -158,26 +158,15 @@ enum SurfaceLesions {
     /// `minimumSplitShare` of the core, is no more elongated than `maximumElongation` and fills at
     /// least `minimumSplitFill` of its ellipsoid; nil otherwise.
     static func largestSplitPart(_ core: [Int], _ g: Geometry) -> [Int]? {
-        let box = boundingBox(of: core, g).expanded(byMM: 1, in: g)
-        let d = g.dims, b = box.dims
-        var m = Mask(repeating: 0, geometry: Geometry(dims: b, originMM: g.positionMM(Double(box.lo.x), Double(box.lo.y), Double(box.lo.z)), spacingMM: g.spacingMM, axes: g.axes))
-        for v in core { m.voxels[(v % d.x - box.lo.x) + b.x * (((v / d.x) % d.y - box.lo.y) + b.y * (v / d.sliceCount - box.lo.z))] = 1 }
+        let d = g.dims
+        guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else { return nil }
+        var m = Mask(repeating: 0, geometry: Geometry(dims: box.dims, originMM: g.positionMM(Double(box.lo.x), Double(box.lo.y), Double(box.lo.z)), spacingMM: g.spacingMM, axes: g.axes))
+        for v in core { m.voxels[box.local(v, in: d)] = 1 }
         guard let local = components(of: Filters.erode(m, radiusMM: splitMM), connectivity: .faces6).voxels.max(by: { $0.count < $1.count }),
               Double(local.count) >= minimumSplitShare * Double(core.count) else { return nil }
-        let part = local.map { v in (v % b.x + box.lo.x) + d.x * ((v / b.x) % b.y + box.lo.y + d.y * (v / b.sliceCount + box.lo.z)) }
+        let part = local.map { box.global($0, in: d) }
         guard LesionSegmenter.elongation(part, g) <= maximumElongation, LesionSegmenter.fill(part, g) >= minimumSplitFill else { return nil }
         return part
-    }
-
-    /// The box enclosing `voxels` (indices on `g`; not empty).
-    static func boundingBox(of voxels: [Int], _ g: Geometry) -> VoxelBox {
-        let d = g.dims
-        var lo = (d.x, d.y, d.z), hi = (0, 0, 0)
-        for v in voxels {
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            lo = (min(lo.0, i), min(lo.1, j), min(lo.2, k)); hi = (max(hi.0, i), max(hi.1, j), max(hi.2, k))
-        }
-        return VoxelBox(lo: (lo.0, lo.1, lo.2), dims: Dims(hi.0 - lo.0 + 1, hi.1 - lo.1 + 1, hi.2 - lo.2 + 1))
     }
 
     /// The share of the region's outer boundary (face neighbours outside it) that lies in `other`.

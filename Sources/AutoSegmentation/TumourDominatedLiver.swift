@@ -173,17 +173,10 @@ enum TumourDominatedLiver {
         let ceiling = m - max(darkSD * sd, minimumDarkGapHU)
         var dark = Mask(repeating: 0, geometry: liver.geometry)
         for v in 0..<dark.voxels.count where liver.voxels[v] != 0 && smooth.voxels[v] < ceiling { dark.voxels[v] = 1 }
-        let d = liver.dims
-        let touchesOutside = { (v: Int) -> Bool in
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            return i == 0 || i + 1 == d.x || j == 0 || j + 1 == d.y || k == 0 || k + 1 == d.z
-                || liver.voxels[v - 1] == 0 || liver.voxels[v + 1] == 0 || liver.voxels[v - d.x] == 0
-                || liver.voxels[v + d.x] == 0 || liver.voxels[v - d.sliceCount] == 0 || liver.voxels[v + d.sliceCount] == 0
-        }
         let minimumVoxels = minimumDarkML * 1000 / liver.geometry.voxelVolumeMM3
         var leaving = Mask(repeating: 0, geometry: liver.geometry)
         for c in components(of: Filters.open(dark, radiusMM: darkOpenMM), connectivity: .faces6).voxels
-        where Double(c.count) >= minimumVoxels && c.contains(where: touchesOutside) {
+        where Double(c.count) >= minimumVoxels && c.contains(where: { AutoSegmentation.touchesOutside($0, of: liver) }) {
             for v in c { leaving.voxels[v] = 1 }
         }
         guard leaving.insideCount > 0 else { return 0 }

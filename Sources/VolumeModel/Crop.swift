@@ -5,6 +5,28 @@ public struct VoxelBox: Sendable, Equatable {
     public init(lo: (x: Int, y: Int, z: Int), dims: Dims) { self.lo = lo; self.dims = dims }
     public static func == (a: VoxelBox, b: VoxelBox) -> Bool { a.lo == b.lo && a.dims == b.dims }
 
+    /// The smallest box holding `voxels` (indices on a grid of `dims`); nil when there are none.
+    public static func enclosing(_ voxels: [Int], in dims: Dims) -> VoxelBox? {
+        guard !voxels.isEmpty else { return nil }
+        var lo = (dims.x, dims.y, dims.z), hi = (0, 0, 0)
+        for v in voxels {
+            let i = v % dims.x, j = (v / dims.x) % dims.y, k = v / dims.sliceCount
+            lo = (min(lo.0, i), min(lo.1, j), min(lo.2, k)); hi = (max(hi.0, i), max(hi.1, j), max(hi.2, k))
+        }
+        return VoxelBox(lo: (lo.0, lo.1, lo.2), dims: Dims(hi.0 - lo.0 + 1, hi.1 - lo.1 + 1, hi.2 - lo.2 + 1))
+    }
+
+    /// The index in this box of voxel `v` of a grid of `dims` (which must lie inside the box).
+    @inline(__always) public func local(_ v: Int, in dims: Dims) -> Int {
+        (v % dims.x - lo.x) + self.dims.x * (((v / dims.x) % dims.y - lo.y) + self.dims.y * (v / dims.sliceCount - lo.z))
+    }
+
+    /// The index on a grid of `dims` of voxel `v` of this box.
+    @inline(__always) public func global(_ v: Int, in dims: Dims) -> Int {
+        let b = self.dims
+        return (v % b.x + lo.x) + dims.x * ((v / b.x) % b.y + lo.y + dims.y * (v / b.sliceCount + lo.z))
+    }
+
     /// This box grown by `marginMM` on every side (at least one voxel), clipped to `grid`.
     public func expanded(byMM marginMM: Double, in grid: Geometry) -> VoxelBox {
         let sp = grid.spacingMM
