@@ -215,20 +215,21 @@ public enum AutoSegmentation {
         let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / liver.geometry.voxelVolumeMM3
         var removed = 0
         for c in components(of: fluid, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
-            guard c.contains(where: { touchesOutside($0, of: liver) }) else { continue }
+            guard c.contains(where: { hasFaceNeighbour($0, in: liver, inside: false) }) else { continue }
             for v in c { lesions.voxels[v] = 0; liver.voxels[v] = 0 }
             removed += c.count
         }
         return Double(removed) * liver.geometry.voxelVolumeMM3 / 1000
     }
 
-    /// Whether voxel `v` of `mask` has a face neighbour outside it (the grid's border does not count).
-    @inline(__always) static func touchesOutside(_ v: Int, of mask: Mask) -> Bool {
-        let d = mask.dims
+    /// Whether voxel `v` has a face neighbour inside `mask` (`inside`) or outside it (the grid's
+    /// border does not count as either).
+    @inline(__always) static func hasFaceNeighbour(_ v: Int, in mask: Mask, inside: Bool) -> Bool {
+        let d = mask.dims, m = mask.voxels
         let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-        return (i > 0 && mask.voxels[v - 1] == 0) || (i + 1 < d.x && mask.voxels[v + 1] == 0)
-            || (j > 0 && mask.voxels[v - d.x] == 0) || (j + 1 < d.y && mask.voxels[v + d.x] == 0)
-            || (k > 0 && mask.voxels[v - d.sliceCount] == 0) || (k + 1 < d.z && mask.voxels[v + d.sliceCount] == 0)
+        let wanted = { (n: Int) in (m[n] != 0) == inside }
+        return (i > 0 && wanted(v - 1)) || (i + 1 < d.x && wanted(v + 1)) || (j > 0 && wanted(v - d.x))
+            || (j + 1 < d.y && wanted(v + d.x)) || (k > 0 && wanted(v - d.sliceCount)) || (k + 1 < d.z && wanted(v + d.sliceCount))
     }
 
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's

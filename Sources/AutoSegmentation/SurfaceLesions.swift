@@ -160,7 +160,7 @@ enum SurfaceLesions {
     static func largestSplitPart(_ core: [Int], _ g: Geometry) -> [Int]? {
         let d = g.dims
         guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else { return nil }
-        var m = Mask(repeating: 0, geometry: Geometry(dims: box.dims, originMM: g.positionMM(Double(box.lo.x), Double(box.lo.y), Double(box.lo.z)), spacingMM: g.spacingMM, axes: g.axes))
+        var m = Mask(repeating: 0, geometry: g.cropped(to: box))
         for v in core { m.voxels[box.local(v, in: d)] = 1 }
         guard let local = components(of: Filters.erode(m, radiusMM: splitMM), connectivity: .faces6).voxels.max(by: { $0.count < $1.count }),
               Double(local.count) >= minimumSplitShare * Double(core.count) else { return nil }

@@ -115,10 +115,10 @@ enum TumourDominatedLiver {
     /// the core and touches the liver (on the full grid); nil otherwise.
     static func wrappedLobe(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> Mask? {
         let g = band.geometry
-        var seed = Mask(repeating: 0, geometry: g)
-        for v in core { seed.voxels[v] = 1 }
-        guard let box = seed.boundingBox?.expanded(byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g) else { return nil }
-        let s = seed.cropped(to: box), b = band.cropped(to: box), l = liver.cropped(to: box), t = tight.cropped(to: box)
+        guard let box = VoxelBox.enclosing(core, in: g.dims)?.expanded(byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g) else { return nil }
+        var s = Mask(repeating: 0, geometry: g.cropped(to: box))
+        for v in core { s.voxels[box.local(v, in: g.dims)] = 1 }
+        let b = band.cropped(to: box), l = liver.cropped(to: box), t = tight.cropped(to: box)
         var lobe = Filters.dilate(s, radiusMM: DetachedLobes.regrowMM)
         for v in 0..<lobe.voxels.count where !(s.voxels[v] != 0 || (b.voxels[v] != 0 && l.voxels[v] == 0)) { lobe.voxels[v] = 0 }
         let shell = Filters.dilate(lobe, radiusMM: 4)
@@ -130,14 +130,9 @@ enum TumourDominatedLiver {
         guard n > 0, Double(wrapped) >= minimumWrap * Double(n) else { return nil }
         var around = Filters.dilate(lobe, radiusMM: wrapReachMM)
         for v in 0..<around.voxels.count where !(lobe.voxels[v] != 0 || (t.voxels[v] != 0 && l.voxels[v] == 0)) { around.voxels[v] = 0 }
-        let d = box.dims
-        let touchesLiver = { (v: Int) -> Bool in
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            return (i > 0 && l.voxels[v - 1] != 0) || (i + 1 < d.x && l.voxels[v + 1] != 0) || (j > 0 && l.voxels[v - d.x] != 0)
-                || (j + 1 < d.y && l.voxels[v + d.x] != 0) || (k > 0 && l.voxels[v - d.sliceCount] != 0) || (k + 1 < d.z && l.voxels[v + d.sliceCount] != 0)
-        }
         var joining = Mask(repeating: 0, geometry: around.geometry)
-        for part in components(of: around, connectivity: .faces6).voxels where part.contains(where: { s.voxels[$0] != 0 }) && part.contains(where: touchesLiver) {
+        for part in components(of: around, connectivity: .faces6).voxels
+        where part.contains(where: { s.voxels[$0] != 0 }) && part.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: l, inside: true) }) {
             for v in part { joining.voxels[v] = 1 }
         }
         guard joining.insideCount > 0 else { return nil }
@@ -176,7 +171,7 @@ enum TumourDominatedLiver {
         let minimumVoxels = minimumDarkML * 1000 / liver.geometry.voxelVolumeMM3
         var leaving = Mask(repeating: 0, geometry: liver.geometry)
         for c in components(of: Filters.open(dark, radiusMM: darkOpenMM), connectivity: .faces6).voxels
-        where Double(c.count) >= minimumVoxels && c.contains(where: { AutoSegmentation.touchesOutside($0, of: liver) }) {
+        where Double(c.count) >= minimumVoxels && c.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: liver, inside: false) }) {
             for v in c { leaving.voxels[v] = 1 }
         }
         guard leaving.insideCount > 0 else { return 0 }

@@ -63,6 +63,14 @@ extension Volume where Voxel == UInt8 {
     }
 }
 
+extension Geometry {
+    /// The grid of `box`'s voxels: the same spacing and axes, its origin the box's first voxel
+    /// (positions in mm are unchanged).
+    public func cropped(to box: VoxelBox) -> Geometry {
+        Geometry(dims: box.dims, originMM: positionMM(Double(box.lo.x), Double(box.lo.y), Double(box.lo.z)), spacingMM: spacingMM, axes: axes)
+    }
+}
+
 extension Volume {
     /// The voxels inside `box`, on a grid with the same spacing and axes whose origin is the
     /// box's first voxel: positions in mm are unchanged.
@@ -70,7 +78,7 @@ extension Volume {
         let g = geometry, d = dims, b = box.dims
         precondition(box.lo.x >= 0 && box.lo.y >= 0 && box.lo.z >= 0 && box.lo.x + b.x <= d.x && box.lo.y + b.y <= d.y && box.lo.z + b.z <= d.z,
                      "crop box outside the grid")
-        let cg = Geometry(dims: b, originMM: g.positionMM(Double(box.lo.x), Double(box.lo.y), Double(box.lo.z)), spacingMM: g.spacingMM, axes: g.axes)
+        let cg = g.cropped(to: box)
         var out: [Voxel] = []
         out.reserveCapacity(b.count)
         for k in 0..<b.z { for j in 0..<b.y {
