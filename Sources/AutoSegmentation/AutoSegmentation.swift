@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/18"
+    public static let method = "htb-auto/19"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -42,6 +42,9 @@ public enum AutoSegmentation {
         /// In a tumour-dominated liver, tumour cores of another lobe added back
         /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
+        /// In a tumour-dominated liver with a hyper-enhancing tumour, tumour bulging from the
+        /// liver's surface beyond the liver step's reach added (`TumourDominatedLiver.addTumourCaps`), mL.
+        public var tumourCapsAddedML: Double?
         /// The right kidney, found as the mirror image of the left, removed from the liver step's
         /// core when its tissue is implausible for parenchyma (`Kidneys`), mL.
         public var rightKidneyRemovedML: Double?
@@ -81,6 +84,7 @@ public enum AutoSegmentation {
             case smallLesionsFound = "small_lesions_found"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
+            case tumourCapsAddedML = "tumour_caps_added_ml"
             case rightKidneyRemovedML = "right_kidney_removed_ml"
             case refinementRemovedML = "refinement_removed_ml"
             case inferiorTailRemovedML = "inferior_tail_removed_ml"
@@ -132,7 +136,8 @@ public enum AutoSegmentation {
 
     /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
     /// it: the liver step; when its tissue is implausible for parenchyma, the right kidney out of
-    /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`) or the
+    /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`: other tumour cores, caps,
+    /// darker surface tissue) or the
     /// surface lesions, the lesions, the refinement, the inferior tail,
     /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`) and the heart
     /// (`Heart`); back on the CT's grid, the partial-volume rim (`PartialVolumeRim`).
@@ -161,6 +166,7 @@ public enum AutoSegmentation {
             }
             if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
                 info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
+                info.tumourCapsAddedML = centi(TumourDominatedLiver.addTumourCaps(&td, smooth: l.smooth, body: l.body))
                 info.darkSurfaceRemovedML = centi(TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth))
                 info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
                 liverSmall = td.liver

@@ -26,7 +26,11 @@ import VolumeModel
 ///    half inside it; usually the best track of all, but a bright IVC can outdo it). The IVC is
 ///    the best other track whose mean centre lies 15-70 mm to the patient's right of the aorta's
 ///    and within 40 mm of it front to back, that is at least 40 mm long, runs at least 10 mm
-///    outside the liver (below or above it: a lesion inside the liver does not) and enters it.
+///    outside the liver (below or above it: a lesion inside the liver does not) and enters it;
+///    or, failing that, a track at least 80 mm long that reaches an end of the liver and whose
+///    inside has the parenchyma's density (within 20 HU of its mode), alone or joined from two
+///    tracks in line (htb-auto/19: in the arterial phase the IVC has the parenchyma's density and
+///    the automatic liver surrounds it all along; see `minimumEnclosedLengthMM`).
 ///    Its discs, 1.5 mm wider than the circles, leave the liver in every slice of the track
 ///    (interpolated between the slices searched).
 enum VenaCava {
@@ -55,6 +59,19 @@ enum VenaCava {
     static let marginMM = 1.5
     static let minimumStepMM = 4.5
     static let tracksSought = 5
+    /// The IVC's track: at least this long and this far outside the liver (below or above it)...
+    static let minimumLengthMM = 40.0
+    static let minimumOutsideMM = 10.0
+    /// ... or, inside the liver all along (an automatic liver grown along the IVC below the
+    /// liver, as in the arterial phase where the IVC has the parenchyma's density), at least this
+    /// long and reaching an end of the liver (htb-auto/19). Two tracks in line (mean centres
+    /// within `maximumJoinOffsetMM`, mean radii within `maximumJoinRadiusChangeMM`, one above the
+    /// other: the tube's edge lost for some slices, where a tumour's edges outvote it) are joined,
+    /// the gap interpolated, and must pass this test.
+    static let minimumEnclosedLengthMM = 80.0
+    static let enclosedDensityHU: Float = 20
+    static let maximumJoinOffsetMM = 5.0
+    static let maximumJoinRadiusChangeMM = 3.0
 
     /// The IVC's circle in each slice of its track (nil elsewhere), or nil when no track passes
     /// the tests. `modeHU` is the parenchyma's mode.
@@ -86,7 +103,7 @@ enum VenaCava {
         // Each track measured: its slices, length, how much of it lies outside the liver and
         // whether it enters it (a circle at least half inside).
         struct Measured { var track: [Circle?]; var defined: [Int]; var lengthMM: Double; var outsideMM: Double; var enters: Bool; var centre: Circle }
-        let measured: [Measured] = tracks.compactMap { t in
+        func measure(_ t: [Circle?]) -> Measured? {
             let defined = t.indices.filter { t[$0] != nil }
             guard let a = defined.first, let b = defined.last, let centre = mean(t) else { return nil }
             var outsideMM = 0.0, enters = false
@@ -95,6 +112,7 @@ enum VenaCava {
             }
             return Measured(track: t, defined: defined, lengthMM: Double(b - a + 1) * stepMM, outsideMM: outsideMM, enters: enters, centre: centre)
         }
+        let measured = tracks.compactMap(measure)
         // The IVC's offset from the aorta, in patient coordinates (LPS: +x left, +y posterior).
         func besideAorta(_ c: Circle, _ aorta: Circle) -> Bool {
             let offset = g.axes.0 * ((c.i - aorta.i) * sp.x) + g.axes.1 * ((c.j - aorta.j) * sp.y)
@@ -103,19 +121,48 @@ enum VenaCava {
         // The aorta: the best-supported track at least 40 mm long that never enters the liver
         // (usually the best track of all; a bright IVC can outdo it, but the IVC enters the liver).
         guard let aorta = measured.first(where: { $0.lengthMM >= 40 && !$0.enters }) else { return nil }
-        for ivc in measured where ivc.centre != aorta.centre && ivc.lengthMM >= 40 && ivc.enters && ivc.outsideMM >= 10 {
-            guard besideAorta(ivc.centre, aorta.centre) else { continue }
-            let t = ivc.track, a = ivc.defined.first!, b = ivc.defined.last!
-            // Every slice of the track: the circles of the slices searched, interpolated between.
-            var out = [Circle?](repeating: nil, count: d.z)
-            for n in a..<b {
-                let c0 = t[n]!, c1 = t[n + 1]!
-                for k in slices[n]..<slices[n + 1] { out[k] = c0.toward(c1, Double(k - slices[n]) / Double(step)) }
+        func isIVC(_ t: Measured, joined: Bool) -> Bool {
+            guard t.centre != aorta.centre, t.enters, besideAorta(t.centre, aorta.centre) else { return false }
+            if !joined && t.lengthMM >= minimumLengthMM && t.outsideMM >= minimumOutsideMM { return true }
+            // A tube this long that reaches an end of the liver (the slices searched span the
+            // liver's) and has the parenchyma's density is the IVC even where the liver surrounds
+            // it all along: that density is why the automatic liver took it in; a lesion differs.
+            guard t.lengthMM >= minimumEnclosedLengthMM, t.defined.first! <= 1 || t.defined.last! >= slices.count - 2 else { return false }
+            var inside: [Float] = []
+            for n in t.defined {
+                let c = t.track[n]!
+                forEachPixel(of: c, radiusMM: 0.7 * c.radiusMM, in: g) { i, j in
+                    if let i, let j { inside.append(smooth[i, j, slices[n]]) }
+                }
             }
-            out[slices[b]] = t[b]
-            return out
+            guard !inside.isEmpty else { return false }
+            inside.sort()
+            return abs(inside[inside.count / 2] - modeHU) <= enclosedDensityHU
         }
-        return nil
+        // Two tracks in line, one above the other, where the tube's edge was lost in between.
+        var joined: [Measured] = []
+        let others = measured.filter { $0.centre != aorta.centre }
+        for p in others {
+            for q in others where p.defined.last! < q.defined.first! {
+                let dx = (p.centre.i - q.centre.i) * sp.x, dy = (p.centre.j - q.centre.j) * sp.y
+                guard (dx * dx + dy * dy).squareRoot() <= maximumJoinOffsetMM, abs(p.centre.radiusMM - q.centre.radiusMM) <= maximumJoinRadiusChangeMM else { continue }
+                var t = p.track
+                for n in q.defined { t[n] = q.track[n] }
+                let a = p.defined.last!, b = q.defined.first!
+                for n in (a + 1)..<b { t[n] = t[a]!.toward(t[b]!, Double(n - a) / Double(b - a)) }
+                if let m = measure(t) { joined.append(m) }
+            }
+        }
+        guard let ivc = measured.first(where: { isIVC($0, joined: false) }) ?? joined.first(where: { isIVC($0, joined: true) }) else { return nil }
+        let t = ivc.track, a = ivc.defined.first!, b = ivc.defined.last!
+        // Every slice of the track: the circles of the slices searched, interpolated between.
+        var out = [Circle?](repeating: nil, count: d.z)
+        for n in a..<b {
+            let c0 = t[n]!, c1 = t[n + 1]!
+            for k in slices[n]..<slices[n + 1] { out[k] = c0.toward(c1, Double(k - slices[n]) / Double(step)) }
+        }
+        out[slices[b]] = t[b]
+        return out
     }
 
     /// Finds the IVC (see `find`) and clears its discs from the liver and the lesions; returns the

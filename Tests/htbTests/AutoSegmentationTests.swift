@@ -154,7 +154,9 @@ struct AutoSegmentationPhantomTests {
     /// 13.3 before the wide-slab hull brought back a
     /// hypodense lesion ending the left lobe, 0.938 / 0.706 / 5.44 before bright seeds had the dark
     /// seeds' ratio limit; part of a hyper-enhancing capsule lesion is still cut off),
-    /// mid 0.913 / 0.968 / 0.13 (htb-auto/14 0.903 / 0.968 / 1.74, before that lobe brought its
+    /// mid 0.952 / 0.971 / 0.98 (htb-auto/19: the parenchyma band 2.2 SD wide grown 60 mm, tumour
+    /// caps, the IVC inside the liver all along; htb-auto/18 0.913 / 0.965 / 0.76; htb-auto/15
+    /// 0.913 / 0.968 / 0.13, htb-auto/14 0.903 / 0.968 / 1.74, before that lobe brought its
     /// own parenchyma; htb-auto/13 0.854 / 0.897 / 1.36, before its left lobe's tumour
     /// core, outside the hull but wrapped by parenchyma, joined; htb-auto/11 0.814 / 0.853 / 0.65, before the right kidney, at
     /// tumour density in the arterial phase, was found as the left one's mirror image and left out;
@@ -163,7 +165,7 @@ struct AutoSegmentationPhantomTests {
     /// darker than its hypodense tumour left the liver; htb-auto/8 0.904 / 0.903 / 0.10). A regression net, floors a little
     /// below; README gives the spread over seeds 1-6 (Benchmarks/phantom_sweep.py).
     @Test("liver Dice, lesion Dice and HTB on each sample stay at or above the measured floors",
-          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.905, 0.96, 1.0), ("phantom-htb-high", 0.945, 0.94, 1.0)])
+          arguments: [("phantom-htb-low", 0.945, 0.83, 1.0), ("phantom-htb-mid", 0.945, 0.96, 1.5), ("phantom-htb-high", 0.945, 0.94, 1.0)])
     func sample(_ name: String, _ liverFloor: Double, _ lesionFloor: Double, _ htbError: Double) throws {
         let s = Paths.packageRoot + "/SampleStudies/" + name
         let r = try AutoSegmentationFigures.judge(name, study: s, liver: [s + "/truth/seg.dcm:Liver"], lesions: [s + "/truth/seg.dcm:Lesion*"])
@@ -431,16 +433,19 @@ struct AutoSegmentationPhantomTests {
             let x = (Double(i) - ci) * 1.5, y = (Double(j) - cj) * 1.5
             return x * x + y * y <= rMM * rMM
         }
-        func scene(aorta: Bool, ivc: Bool = true, aortaSlices: Range<Int> = 0..<30) -> (smooth: Volume<Float>, liver: Mask) {
+        func scene(aorta: Bool, ivc: Bool = true, aortaSlices: Range<Int> = 0..<30, enclosed: Bool = false, edgeLost: Range<Int> = 0..<0) -> (smooth: Volume<Float>, liver: Mask) {
             var smooth = Volume<Float>(repeating: -100, geometry: g)     // fat
             var liver = Mask(repeating: 0, geometry: g)
             for k in 0..<30 { for j in 0..<120 { for i in 0..<120 {
                 // The liver (100 HU) from slice 10 up; from slice 18 it reaches over the IVC, as an
-                // automatic liver does in the delayed phase.
-                let inLiver = k >= 10 && k < 28 && j >= 20 && j < 95 && i >= 10 && i < (k >= 18 ? 90 : 66)
+                // automatic liver does in the delayed phase. `enclosed`: from slice 0, over the IVC
+                // all along, as in the arterial phase, and rounded (a box's corners make tracks).
+                let (ei, ej) = ((Double(i) - 50) / 40, (Double(j) - 57.5) / 37.5)
+                let inLiver = enclosed ? k < 28 && ei * ei + ej * ej <= 1 : k >= 10 && k < 28 && j >= 20 && j < 95 && i >= 10 && i < (k >= 18 ? 90 : 66)
                 if inLiver { smooth[i, j, k] = 100; liver[i, j, k] = 1 }
                 if inLiver && k >= 11 && k < 25 && inDisc(i, j, 55, 40, 12) { smooth[i, j, k] = 60 }   // lesion, 70 mm tall
-                if ivc && inDisc(i, j, 78, 70, 12) { smooth[i, j, k] = 85 }                              // IVC, 33 mm right of the aorta
+                // IVC, 33 mm right of the aorta; of the liver's density where its edge is lost.
+                if ivc && inDisc(i, j, 78, 70, 12) { smooth[i, j, k] = edgeLost.contains(k) ? 100 : 85 }
                 if aorta && aortaSlices.contains(k) && inDisc(i, j, 100, 60, 10) { smooth[i, j, k] = 150 }
             } } }
             return (smooth, liver)
@@ -466,6 +471,16 @@ struct AutoSegmentationPhantomTests {
             if inDisc(i, j, 78, 70, 11) && out[i, j, k] != 0 { ivcLeft += 1 }
         } } }
         #expect(cleared > 10 * 150 && farCleared == 0 && lesionKept && ivcLeft == 0, "cleared \(cleared), far \(farCleared), IVC left \(ivcLeft)")
+        // Inside the liver all along (no slice outside it), the IVC is still found: it is longer
+        // than 80 mm and reaches the liver's end (htb-auto/19); with its edge lost over 30 mm its
+        // two tracks (60 and 50 mm, each too short) are joined. The 70 mm lesion stays.
+        for lost in [0..<0, 12..<18] {
+            let inside = scene(aorta: true, enclosed: true, edgeLost: lost)
+            let t = VenaCava.find(smooth: inside.smooth, liver: inside.liver, modeHU: 100)
+            let ks = (t ?? []).indices.filter { t?[$0] != nil }
+            let onIVC = ks.allSatisfy { abs(t![$0]!.i - 78) <= 1.5 && abs(t![$0]!.j - 70) <= 1.5 }
+            #expect(ks.first == 0 && (ks.last ?? 0) >= 26 && onIVC, "enclosed, edge lost \(lost): slices \(ks.first ?? -1)-\(ks.last ?? -1), on the IVC \(onIVC)")
+        }
         // Without the aorta nothing anchors the IVC; without the IVC, the lesion (beside the aorta
         // as the IVC would be, but never outside the liver) is not taken for it: nothing is removed.
         for (aorta, ivc) in [(false, true), (true, false)] {
@@ -557,6 +572,54 @@ struct AutoSegmentationPhantomTests {
         // A tumour brighter than the parenchyma: its darker neighbour is parenchyma, nothing is removed.
         var bright = TumourDominatedLiver.Result(liver: liver, lesions: liver, parenchymaModeHU: 30, parenchymaRobustSDHU: 10, tumourModeHU: 45)
         #expect(TumourDominatedLiver.removeDarkSurface(&bright, ct: ct, smooth: smooth) == 0 && bright.liver.voxels == liver.voxels)
+    }
+
+    @Test("tumour caps: hyper-enhancing tumour the automatic liver left outside joins it as lesion; a kidney of its density beyond the liver's hull does not; a hypodense tumour adds nothing")
+    func tumourCaps() throws {
+        // 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm in fat: a liver ball (75 HU, radius 60 mm) whose
+        // tumour (185 HU, radius 25 mm) reaches its surface; the automatic liver lacks the tumour's
+        // outer 6 mm (the cap). A kidney (188 HU: in the tumour's band, as the renal cortex is in the
+        // arterial phase; radius 20 mm) presses on the tumour from outside the liver, within the
+        // cap step's reach of the lesion. Noise SD 12 HU.
+        let g = Geometry(dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let centre = Vector3(100, 100, 100), tumourCentre = Vector3(135, 100, 100), kidneyCentre = Vector3(176, 100, 100)
+        var rng = SeededGenerator(seed: 11)
+        var ct = CTVolume(repeating: 0, geometry: g), liver = Mask(repeating: 0, geometry: g), lesions = liver, cap = liver, kidney = liver
+        let body = Mask(repeating: 1, geometry: g)
+        for k in 0..<40 { for j in 0..<80 { for i in 0..<80 {
+            let p = Vector3(Double(i) * 2.5, Double(j) * 2.5, Double(k) * 5)
+            var hu = -100.0
+            if (p - kidneyCentre).length <= 20 { hu = 188; kidney[i, j, k] = 1 }
+            if (p - centre).length <= 60 {
+                hu = 75
+                if (p - tumourCentre).length <= 25 {
+                    hu = 185
+                    if p.x > 154 { cap[i, j, k] = 1 } else { lesions[i, j, k] = 1 }
+                }
+                if cap[i, j, k] == 0 { liver[i, j, k] = 1 }
+                kidney[i, j, k] = 0
+            }
+            ct[i, j, k] = Int16((hu + 12 * rng.gaussian()).rounded())
+        } } }
+        let smooth = Filters.gaussian(ct, sigmaMM: 1.5)
+        let tumourSD = try #require(Filters.mode(smooth, within: lesions, lo: 100, hi: 250)).robustSD
+        var td = TumourDominatedLiver.Result(liver: liver, lesions: lesions, parenchymaModeHU: 75, parenchymaRobustSDHU: 10, tumourModeHU: 185, tumourRobustSDHU: tumourSD)
+        let addedML = TumourDominatedLiver.addTumourCaps(&td, smooth: smooth, body: body)
+        var capFound = 0, capAsLesion = 0, kidneyTaken = 0, liverLost = 0
+        for v in 0..<cap.voxels.count {
+            if cap.voxels[v] != 0 && td.liver.voxels[v] != 0 { capFound += 1 }
+            if cap.voxels[v] != 0 && td.lesions.voxels[v] != 0 { capAsLesion += 1 }
+            if kidney.voxels[v] != 0 && td.liver.voxels[v] != 0 { kidneyTaken += 1 }
+            if liver.voxels[v] != 0 && td.liver.voxels[v] == 0 { liverLost += 1 }
+        }
+        // Measured: 83 of the cap's 85 voxels, all as lesion, none of the kidney (63 of its voxels
+        // without the hull test); a cap's edge against fat is smoothed towards the parenchyma's
+        // density, hence the margin.
+        #expect(Double(capFound) >= 0.75 * Double(cap.insideCount) && Double(capAsLesion) >= 0.75 * Double(cap.insideCount) && kidneyTaken == 0 && liverLost == 0,
+                "added \(addedML) mL; cap \(capFound) (as lesion \(capAsLesion)) of \(cap.insideCount), kidney \(kidneyTaken) of \(kidney.insideCount), liver lost \(liverLost)")
+        // A tumour darker than the parenchyma: nothing is added.
+        var dark = TumourDominatedLiver.Result(liver: liver, lesions: lesions, parenchymaModeHU: 250, parenchymaRobustSDHU: 10, tumourModeHU: 185, tumourRobustSDHU: tumourSD)
+        #expect(TumourDominatedLiver.addTumourCaps(&dark, smooth: smooth, body: body) == 0 && dark.liver.voxels == liver.voxels)
     }
 
     @Test("heart: an automatic liver grown over the dome into a heart of its density loses the heart, not the liver; a liver whose top is on the right loses nothing")
