@@ -139,10 +139,12 @@ enum VenaCava {
             inside.sort()
             return abs(inside[inside.count / 2] - modeHU) <= enclosedDensityHU
         }
-        // Two tracks in line, one above the other, where the tube's edge was lost in between.
+        // Two tracks in line, one above the other, where the tube's edge was lost in between
+        // (looked for only when no track passes alone).
         var joined: [Measured] = []
+        let single = measured.first { isIVC($0, joined: false) }
         let others = measured.filter { $0.centre != aorta.centre }
-        for p in others {
+        for p in others where single == nil {
             for q in others where p.defined.last! < q.defined.first! {
                 let dx = (p.centre.i - q.centre.i) * sp.x, dy = (p.centre.j - q.centre.j) * sp.y
                 guard (dx * dx + dy * dy).squareRoot() <= maximumJoinOffsetMM, abs(p.centre.radiusMM - q.centre.radiusMM) <= maximumJoinRadiusChangeMM else { continue }
@@ -153,7 +155,7 @@ enum VenaCava {
                 if let m = measure(t) { joined.append(m) }
             }
         }
-        guard let ivc = measured.first(where: { isIVC($0, joined: false) }) ?? joined.first(where: { isIVC($0, joined: true) }) else { return nil }
+        guard let ivc = single ?? joined.first(where: { isIVC($0, joined: true) }) else { return nil }
         let t = ivc.track, a = ivc.defined.first!, b = ivc.defined.last!
         // Every slice of the track: the circles of the slices searched, interpolated between.
         var out = [Circle?](repeating: nil, count: d.z)
