@@ -62,9 +62,10 @@ enum VenaCava {
     /// The IVC's track: at least this long and this far outside the liver (below or above it)...
     static let minimumLengthMM = 40.0
     static let minimumOutsideMM = 10.0
-    /// ... or, inside the liver all along (an automatic liver grown along the IVC below the
-    /// liver, as in the arterial phase where the IVC has the parenchyma's density), at least this
-    /// long and reaching an end of the liver (htb-auto/19). Two tracks in line (mean centres
+    /// ... or, inside the liver all along (in the arterial phase the IVC has the parenchyma's
+    /// density and the automatic liver surrounds it), at least this long, reaching an end of the
+    /// liver, and inside within `enclosedDensityHU` of the parenchyma's mode (htb-auto/19). Two
+    /// tracks in line (mean centres
     /// within `maximumJoinOffsetMM`, mean radii within `maximumJoinRadiusChangeMM`, one above the
     /// other: the tube's edge lost for some slices, where a tumour's edges outvote it) are joined,
     /// the gap interpolated, and must pass this test.
@@ -141,21 +142,23 @@ enum VenaCava {
         }
         // Two tracks in line, one above the other, where the tube's edge was lost in between
         // (looked for only when no track passes alone).
-        var joined: [Measured] = []
-        let single = measured.first { isIVC($0, joined: false) }
-        let others = measured.filter { $0.centre != aorta.centre }
-        for p in others where single == nil {
-            for q in others where p.defined.last! < q.defined.first! {
-                let dx = (p.centre.i - q.centre.i) * sp.x, dy = (p.centre.j - q.centre.j) * sp.y
-                guard (dx * dx + dy * dy).squareRoot() <= maximumJoinOffsetMM, abs(p.centre.radiusMM - q.centre.radiusMM) <= maximumJoinRadiusChangeMM else { continue }
-                var t = p.track
-                for n in q.defined { t[n] = q.track[n] }
-                let a = p.defined.last!, b = q.defined.first!
-                for n in (a + 1)..<b { t[n] = t[a]!.toward(t[b]!, Double(n - a) / Double(b - a)) }
-                if let m = measure(t) { joined.append(m) }
+        func joinedInLine() -> [Measured] {
+            var joined: [Measured] = []
+            let others = measured.filter { $0.centre != aorta.centre }
+            for p in others {
+                for q in others where p.defined.last! < q.defined.first! {
+                    let dx = (p.centre.i - q.centre.i) * sp.x, dy = (p.centre.j - q.centre.j) * sp.y
+                    guard (dx * dx + dy * dy).squareRoot() <= maximumJoinOffsetMM, abs(p.centre.radiusMM - q.centre.radiusMM) <= maximumJoinRadiusChangeMM else { continue }
+                    var t = p.track
+                    for n in q.defined { t[n] = q.track[n] }
+                    let a = p.defined.last!, b = q.defined.first!
+                    for n in (a + 1)..<b { t[n] = t[a]!.toward(t[b]!, Double(n - a) / Double(b - a)) }
+                    if let m = measure(t) { joined.append(m) }
+                }
             }
+            return joined
         }
-        guard let ivc = single ?? joined.first(where: { isIVC($0, joined: true) }) else { return nil }
+        guard let ivc = measured.first(where: { isIVC($0, joined: false) }) ?? joinedInLine().first(where: { isIVC($0, joined: true) }) else { return nil }
         let t = ivc.track, a = ivc.defined.first!, b = ivc.defined.last!
         // Every slice of the track: the circles of the slices searched, interpolated between.
         var out = [Circle?](repeating: nil, count: d.z)
