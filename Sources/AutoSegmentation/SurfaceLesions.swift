@@ -63,6 +63,12 @@ enum SurfaceLesions {
     static let slabMM = 7.5
     static let wideSlabMM = 15.0
 
+    /// Each slice's convex hull of the liver within +-`wideSlabMM` of it: the liver's outline,
+    /// reaching a lesion that ends a lobe (also used by the tumour-dominated liver's steps).
+    static func wideHull(of liver: Mask) -> Mask {
+        Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: wideSlabMM))
+    }
+
     /// The liver with the surface lesions found, and the volume added (mL).
     static func include(_ ct: CTVolume, body: Mask, liver: Mask) -> (liver: Mask, addedML: Double) {
         guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else { return (liver, 0) }
@@ -86,7 +92,7 @@ enum SurfaceLesions {
         // slices below or above); its candidates are searched apart, as the wider hull also takes in
         // more dark tissue beside the liver, which can join a lesion's core into an elongated one.
         let hull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: slabMM))
-        let wideHull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: wideSlabMM))
+        let wideHull = Self.wideHull(of: liver)
         var dark = Mask(repeating: 0, geometry: g)
         for v in 0..<dark.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU && smooth.voxels[v] < threshold {
             dark.voxels[v] = 1

@@ -98,7 +98,7 @@ enum TumourDominatedLiver {
     static func joinOtherTumourCores(_ td: inout Result, first l: LiverSegmenter.Result) -> Double {
         var parenchyma = td.liver
         for v in 0..<parenchyma.voxels.count where l.liver.voxels[v] != 0 { parenchyma.voxels[v] = 0 }
-        let hull = Filters.convexHullPerSlice(Filters.slab(td.liver, halfHeightMM: SurfaceLesions.wideSlabMM))
+        let hull = SurfaceLesions.wideHull(of: td.liver)
         // The liver and tissue within `wrapSD` robust SDs of the parenchyma's mode.
         var tight = Mask(repeating: 0, geometry: td.liver.geometry)
         let tightWidth = wrapSD * td.parenchymaRobustSDHU
@@ -154,7 +154,7 @@ enum TumourDominatedLiver {
     /// eroded by 10 mm, so a hyper-enhancing tumour bulging from the liver's surface beyond that
     /// reach is left outside, at full tumour density (phantom-mid: 25-124 mL per seed, 3-10 mm
     /// outside, at 180-185 HU), and the burden then reads short. Voxels outside the liver within
-    /// `capReachMM` of the lesions, inside the liver's hull (per slice, over `SurfaceLesions.wideSlabMM`),
+    /// `capReachMM` of the lesions, inside the liver's hull (`SurfaceLesions.wideHull`),
     /// within `capSD` robust SDs of the tumour's mode and nearer it than the parenchyma's, join the
     /// liver (and the lesions) where they connect to a lesion. Only for a tumour brighter than the
     /// parenchyma: a hypodense tumour's density is the bowel's and the stomach's (on phantom-high
@@ -165,7 +165,7 @@ enum TumourDominatedLiver {
     static func addTumourCaps(_ td: inout Result, smooth: Volume<Float>, body: Mask) -> Double {
         let m1 = td.tumourModeHU, m2 = td.parenchymaModeHU, width = capSD * td.tumourRobustSDHU
         guard m1 > m2, width > 0, td.lesions.insideCount > 0 else { return 0 }
-        let hull = Filters.convexHullPerSlice(Filters.slab(td.liver, halfHeightMM: SurfaceLesions.wideSlabMM))
+        let hull = SurfaceLesions.wideHull(of: td.liver)
         // The lesions and the candidate caps within reach of them.
         var candidates = Filters.dilate(td.lesions, radiusMM: capReachMM)
         for v in 0..<candidates.voxels.count where candidates.voxels[v] != 0 && td.lesions.voxels[v] == 0 {
