@@ -10,13 +10,14 @@ changed (UIDs, geometry and masks untouched, so the expert's masks still apply) 
   water, fat and air keep their values), what a weaker or stronger contrast enhancement does to
   parenchyma, vessels and lesions (a liver at 100 HU measured at 80 or 120 HU);
 - `noise10`: Gaussian noise of SD 10 HU added to every pixel inside the body (a lower dose);
-  `noise10@8` draws it with seed 8 instead of 7 (another realisation of the same dose).
+  `noise10@8` ... `noise10@12` draw it with seeds 8-12 instead of 7 (other realisations of the
+  same dose: six draws show how far one realisation can move a figure, the worst one matters).
 
 The original is judged too. One row per case and change: liver Dice, lesion Dice, HTB error,
 category. The copies are deleted afterwards (the data's licences forbid keeping them). An
 accuracy benchmark: no timing. Needs pydicom and numpy (PyPI).
 
-usage: Benchmarks/robustness.py [--htb PATH] [--changes gain0.8,gain1.2,noise10,noise10@8] [--json OUT]
+usage: Benchmarks/robustness.py [--htb PATH] [--changes gain0.8,gain1.2,noise10,noise10@8,...,noise10@12] [--json OUT]
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile
 
@@ -85,7 +86,7 @@ def qa(htb, study, liver, lesions):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
-    ap.add_argument("--changes", default="gain0.8,gain1.2,noise10,noise10@8")
+    ap.add_argument("--changes", default="gain0.8,gain1.2,noise10," + ",".join(f"noise10@{s}" for s in range(8, 13)))
     ap.add_argument("--json")
     a = ap.parse_args()
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()

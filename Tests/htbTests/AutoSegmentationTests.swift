@@ -90,17 +90,44 @@ struct AutoSegmentationRealTests {
     /// At 1.2 x enhancement the surface step's dark band takes in a neighbour of each of IRCADb's
     /// two surface lesions; until htb-auto/17 the joined cores failed the fill test (0.17 and 0.19)
     /// and both lesions stayed outside the liver: lesion Dice 0.001, HTB error 8.41 (measured
-    /// 0.448 and 0.28 since, as in Benchmarks/robustness.py).
+    /// 0.448 and 0.28 since, 0.471 and 1.19 with htb-auto/20, as in Benchmarks/robustness.py).
     @Test("with the enhancement 20 % stronger, IRCADb's surface lesions still join the liver")
     func strongerEnhancementSurfaceLesions() throws {
+        let (lesionDice, htbError) = try Self.ircadbLesions("enhancement x 1.2") { Self.withEnhancement($0, gain: 1.2) }
+        #expect(lesionDice >= 0.4 && htbError <= 2)
+    }
+
+    /// Lesion Dice and HTB error of the automatic segmentation of IRCADb's CT as `change` leaves it
+    /// (against the expert's masks, which the change does not touch); printed with `label`.
+    static func ircadbLesions(_ label: String, _ change: (CTVolume) -> CTVolume) throws -> (lesionDice: Double, htbError: Double) {
         let d = Paths.realData + "/", c = Self.cases[0]
         let (ct, masks) = try Self.load(d + c.1, masks: [c.2.map { d + $0 }, c.3.map { d + $0 }])
         let truthLiver = masks[0].union(masks[1]), truthLesions = masks[1]
-        let r = try AutoSegmentation.segment(Self.withEnhancement(ct, gain: 1.2))
+        let r = try AutoSegmentation.segment(change(ct))
         let lesionDice = try Metrics.overlap(predicted: r.lesions, truth: truthLesions).dice
         let htbError = abs(100 * r.lesions.volumeML / r.liver.volumeML - 100 * truthLesions.volumeML / truthLiver.volumeML)
-        print(String(format: "IRCADb, enhancement x 1.2: lesion Dice %.3f, HTB error %.2f", lesionDice, htbError))
-        #expect(lesionDice >= 0.4 && htbError <= 2)
+        print(String(format: "IRCADb, %@: lesion Dice %.3f, HTB error %.2f", label, lesionDice, htbError))
+        return (lesionDice, htbError)
+    }
+
+    /// Gaussian noise of SD 10 HU (seeded) added inside the body, as Benchmarks/robustness.py does
+    /// with numpy's draws.
+    static func withNoise(_ ct: CTVolume, sdHU: Double, seed: UInt64) -> CTVolume {
+        var rng = SeededGenerator(seed: seed), changed = ct
+        for v in changed.voxels.indices where changed.voxels[v] > -900 {
+            changed.voxels[v] = Int16(max(-1024, min(Double(Int16.max), (Double(changed.voxels[v]) + sdHU * rng.gaussian()).rounded())))
+        }
+        return changed
+    }
+
+    /// Before htb-auto/20's hysteresis seeds, two of eight such draws (seeds 1 and 2) joined the
+    /// left lobe's 79 mL lesion to a faint band beside the stomach in one elongated seed, which was
+    /// rejected: lesion Dice 0.282 / 0.274, HTB error 6.41 / 6.09; since, 0.592-0.629 and at most
+    /// 1.04 over all eight.
+    @Test("with 10 HU more noise (a draw that lost IRCADb's left-lobe lesion before htb-auto/20), both lesions stay")
+    func noisierIRCADb() throws {
+        let (lesionDice, htbError) = try Self.ircadbLesions("10 HU more noise (seed 1)") { Self.withNoise($0, sdHU: 10, seed: 1) }
+        #expect(lesionDice >= 0.55 && htbError <= 1.5)
     }
 
     /// With the small-lesion step's closing and shape tests removed, vessel pieces of 1.1-2.6 mL at
@@ -704,6 +731,57 @@ struct AutoSegmentationPhantomTests {
         } } }
         #expect(count == 2 && Double(inBright) >= 0.5 * Double(brightCount) && Double(inDark) >= 0.5 * Double(darkCount) && elsewhere == 0,
                 "found \(count): bright \(inBright) of \(brightCount), dark \(inDark) of \(darkCount), elsewhere \(elsewhere)")
+    }
+
+    @Test("dark seeds by hysteresis: a lesion whose 2 SD region runs on into a faint band keeps its darker core's seed; a lesion whose core alone is elongated keeps its 2 SD seed")
+    func hysteresisSeeds() {
+        // 60 x 60 x 30 voxels of 1.5 x 1.5 x 2.5 mm, all of it deep inside a liver.
+        let g = Geometry(dims: Dims(60, 60, 30), originMM: .zero, spacingMM: Vector3(1.5, 1.5, 2.5), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func mm(_ i: Int, _ j: Int, _ k: Int) -> Vector3 { Vector3(Double(i) * 1.5, Double(j) * 1.5, Double(k) * 2.5) }
+        var inner = Mask(repeating: 0, geometry: g)
+        for v in 0..<inner.voxels.count { inner.voxels[v] = 1 }
+        // A lesion (ball of 9 mm) whose dark region (below 2 SD) runs on into a band 10 mm thick
+        // and 60 mm long (parenchyma just under the threshold beside a fissure); only the ball is
+        // darker than 2.5 SD.
+        let lesion = mm(15, 30, 15)
+        var dark = Mask(repeating: 0, geometry: g), core = dark
+        for k in 0..<30 { for j in 0..<60 { for i in 0..<60 {
+            let p = mm(i, j, k)
+            let inBall = (p - lesion).length <= 9
+            let inBand = p.x >= lesion.x && p.x <= lesion.x + 60 && abs(p.y - lesion.y) <= 5 && abs(p.z - lesion.z) <= 5
+            if inBall || inBand { dark[i, j, k] = 1 }
+            if inBall { core[i, j, k] = 1 }
+        } } }
+        func found(_ m: Mask, at c: Vector3, within r: Double) -> (inside: Int, beyond: Int) {
+            var inside = 0, beyond = 0
+            for k in 0..<30 { for j in 0..<60 { for i in 0..<60 where m[i, j, k] != 0 {
+                if (mm(i, j, k) - c).length <= r { inside += 1 } else { beyond += 1 }
+            } } }
+            return (inside, beyond)
+        }
+        var rejected = 0
+        // From the 2 SD region alone the joined seed is a rod (principal-axis ratio > 2.5): lost.
+        let alone = LesionSegmenter.blobs(in: dark, inner: inner, maximumElongation: LesionSegmenter.maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
+        #expect(alone.insideCount == 0 && rejected == 1, "2 SD seeds alone: \(alone.insideCount) voxels, \(rejected) rejected")
+        rejected = 0
+        let both = LesionSegmenter.blobs(in: dark, seedsFirstIn: core, inner: inner, maximumElongation: LesionSegmenter.maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
+        let ball = found(both, at: lesion, within: 9), ballCount = found(core, at: lesion, within: 9).inside
+        // The core's seed (6 mm ball) regrows 7 mm within the dark region: the whole lesion and at
+        // most 4 mm of the band beyond it.
+        #expect(ball.inside == ballCount && found(both, at: lesion, within: 13).beyond == 0 && rejected == 0,
+                "with the core's seeds: lesion \(ball.inside) of \(ballCount), beyond 13 mm \(found(both, at: lesion, within: 13).beyond), rejected \(rejected)")
+        // A compact lesion whose darkest part is a bar (too elongated to seed): its 2 SD seed,
+        // holding no kept core seed, still stands.
+        let second = mm(30, 30, 15)
+        var ball2 = Mask(repeating: 0, geometry: g), bar = ball2
+        for k in 0..<30 { for j in 0..<60 { for i in 0..<60 {
+            let p = mm(i, j, k)
+            if (p - second).length <= 12 { ball2[i, j, k] = 1 }
+            if abs(p.x - second.x) <= 11 && abs(p.y - second.y) <= 4 && abs(p.z - second.z) <= 4 { bar[i, j, k] = 1 }
+        } } }
+        rejected = 0
+        let fallback = LesionSegmenter.blobs(in: ball2, seedsFirstIn: bar, inner: inner, maximumElongation: LesionSegmenter.maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
+        #expect(fallback.voxels == ball2.voxels && rejected == 0, "fallback: \(fallback.insideCount) of \(ball2.insideCount), rejected \(rejected)")
     }
 
     /// phantom-htb-low's look at CT resolution (1.4 x 1.4 x 2.5 mm), 30 lesions of 3-25 mm for
