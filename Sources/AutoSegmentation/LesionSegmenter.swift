@@ -83,15 +83,17 @@ public enum LesionSegmenter {
             return Result(lesions: empty, rejectedElongated: 0)
         }
         let threshold = mode - max(minimumContrastSD * sd, minimumContrastHU)
+        let seedThreshold = mode - max(seedContrastSD * sd, minimumContrastHU)
         let brightThreshold = mode + max(brightContrastSD * sd, brightContrastHU)
-        var dark = empty, bright = empty
+        var dark = empty, darkSeeds = empty, bright = empty
         for v in 0..<dark.voxels.count where liver.voxels[v] != 0 {
-            if smooth.voxels[v] < threshold { dark.voxels[v] = 1 } else if smooth.voxels[v] > brightThreshold { bright.voxels[v] = 1 }
+            let x = smooth.voxels[v]
+            if x < threshold {
+                dark.voxels[v] = 1
+                if x < seedThreshold { darkSeeds.voxels[v] = 1 }
+            } else if x > brightThreshold { bright.voxels[v] = 1 }
         }
         var rejected = 0
-        let seedThreshold = mode - max(seedContrastSD * sd, minimumContrastHU)
-        var darkSeeds = empty
-        for v in 0..<dark.voxels.count where dark.voxels[v] != 0 && smooth.voxels[v] < seedThreshold { darkSeeds.voxels[v] = 1 }
         let darkLesions = blobs(in: dark, seedsFirstIn: darkSeeds, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
         let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumElongation, minimumSeedML: minimumBrightSeedML, splitting: splitStepsMM, rejected: &rejected)
         var grown = darkLesions.union(brightLesions)
@@ -138,9 +140,9 @@ public enum LesionSegmenter {
         for c in first.map(seeds) ?? [] where elongation(c, g) <= maximumElongation {
             for v in c { kept.voxels[v] = 1 }
         }
-        let keptFirst = kept
         var elongated = Mask(repeating: 0, geometry: g), elongatedSeeds: [[Int]] = []
-        for c in seeds(region) where !c.contains(where: { keptFirst.voxels[$0] != 0 }) {
+        // `region`'s seeds are disjoint: one holding a kept voxel holds one of `first`'s seeds.
+        for c in seeds(region) where !c.contains(where: { kept.voxels[$0] != 0 }) {
             if elongation(c, g) <= maximumElongation {
                 for v in c { kept.voxels[v] = 1 }
             } else {
