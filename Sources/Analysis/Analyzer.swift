@@ -139,6 +139,9 @@ public struct Analysis: Sendable {
         return (out, inputs, warnings)
     }
 
+    /// The report flag a pipeline routes on: the automatic result is doubtful (`Review`).
+    public static let reviewFlag = "automatic_review_needed"
+
     /// `inventory`: the study's files already scanned (batch runs); nil scans `request.studyPath`.
     public static func run(_ request: Request, inventory scanned: Inventory? = nil) throws -> Analysis {
         // Inputs that fail fast: the rules and the clinical facts are read before any image.
@@ -183,6 +186,11 @@ public struct Analysis: Sendable {
                     + "the parenchyma is the tissue around it (%.0f HU): a tumour-dominated liver, check the overlays", t, p)))
             }
             for c in automatic.concerns { warnings.append(LoadWarning("automatic_liver_implausible", c)) }
+            if automatic.reviewNeeded == true {
+                let reasons = automatic.reviewReasons ?? []
+                warnings.append(LoadWarning("automatic_review_needed", "the automatic result is doubtful (" + reasons.map(\.code).joined(separator: ", ")
+                    + "): have a reader check the overlays before using HTB; " + reasons.map(\.detail).joined(separator: "; ")))
+            }
         }
         if !r.liverTouchesFieldOfView.isEmpty {
             warnings.append(LoadWarning("liver_at_fov_edge", "the liver reaches the \(r.liverTouchesFieldOfView.joined(separator: ", ")) of the field of view: its volume (and HTB's denominator) is a lower bound"))
@@ -231,7 +239,8 @@ public struct Analysis: Sendable {
                                                           shortAxisMM: round($0.diameters.shortAxisMM, 3), diameterSliceIndex: $0.diameters.slice)
                                     }),
             htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
-            flags: doubtful ? ["automatic_liver_implausible"] : r.flags + (automatic?.tumourDominated == true ? ["automatic_tumour_dominated"] : []))
+            flags: (doubtful ? ["automatic_liver_implausible"] : r.flags + (automatic?.tumourDominated == true ? ["automatic_tumour_dominated"] : []))
+                + (automatic?.reviewNeeded == true ? [Self.reviewFlag] : []))
         report.guidelines = guidelines
         report.automatic = automatic
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)

@@ -21,6 +21,9 @@ extension Analysis {
                 + "  PHASE \(r.study.phaseHint ?? "NOT STATED")  "
                 + String(format: "%.2f X %.2f X %.2f MM", r.study.spacingMM.x, r.study.spacingMM.y, r.study.spacingMM.z),
         ]
+        if let reasons = r.automatic?.reviewReasons, r.automatic?.reviewNeeded == true {
+            lines.append("REVIEW NEEDED: " + reasons.map { $0.code.uppercased() }.joined(separator: "  "))
+        }
         if burnInPatient, let first = ct.entry.slices.first, let file = try? DicomFile(path: first.path, headersOnly: true) {
             let name = file.string(Tag(0x0010, 0x0010)) ?? "", id = file.string(.patientID) ?? "", born = file.string(Tag(0x0010, 0x0030)) ?? ""
             lines.append("PATIENT \(name)  ID \(id)  BORN \(born)")

@@ -40,12 +40,14 @@ public struct QAResult: Codable, Sendable {
     public var categoryPredicted: String
     public var categoryTruth: String
     public var categoryAgrees: Bool
+    /// What the automatic segmentation measured and chose, when it ran.
+    public var automatic: AutoSegmentation.Info?
 
     enum CodingKeys: String, CodingKey {
         case name, series, predictedSource = "predicted_source", segmentationSeconds = "segmentation_seconds", liver, lesions, detection, detection10mm = "detection_10mm"
         case htbPredictedPercent = "htb_predicted_percent", htbTruthPercent = "htb_truth_percent"
         case htbAbsoluteErrorPoints = "htb_absolute_error_points", categoryPredicted = "category_predicted"
-        case categoryTruth = "category_truth", categoryAgrees = "category_agrees"
+        case categoryTruth = "category_truth", categoryAgrees = "category_agrees", automatic
     }
 }
 
@@ -95,12 +97,13 @@ public enum QualityAssurance {
         case (false, true): "given liver, automatic lesions"
         case (false, false): "given"
         }
-        var seconds: Double?
+        var seconds: Double?, info: AutoSegmentation.Info?
         if predLiver.isEmpty || predLesions.isEmpty {
             let auto = try Analysis.segmentAutomatically(ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath)
             if predLiver.isEmpty { pl = auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
+            info = auto.info
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         let pred = try Volumetry.measure(liver: pl, lesions: pt)
@@ -113,7 +116,7 @@ public enum QualityAssurance {
                         htbPredictedPercent: pred.htbPercent, htbTruthPercent: truth.htbPercent,
                         htbAbsoluteErrorPoints: abs(pred.htbPercent - truth.htbPercent),
                         categoryPredicted: pred.category.rawValue, categoryTruth: truth.category.rawValue,
-                        categoryAgrees: pred.category == truth.category)
+                        categoryAgrees: pred.category == truth.category, automatic: info)
     }
 
     /// Cases from a manifest: `{"cases": [{"name", "study", "series"?, "truth_liver": [...],
@@ -145,7 +148,8 @@ public enum QualityAssurance {
     public static func csv(_ results: [QAResult]) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
         var out = "case,series,liver_dice,liver_jaccard,liver_rvd,liver_assd_mm,liver_hd95_mm,lesion_dice,lesion_jaccard,lesion_rvd,lesion_assd_mm,lesion_hd95_mm,"
-            + "lesion_recall,lesion_precision,lesion_f1,lesion_recall_10mm,lesion_precision_10mm,lesion_f1_10mm,htb_pred,htb_truth,htb_abs_error,category_pred,category_truth,category_agrees,predicted_source,segmentation_seconds\n"
+            + "lesion_recall,lesion_precision,lesion_f1,lesion_recall_10mm,lesion_precision_10mm,lesion_f1_10mm,htb_pred,htb_truth,htb_abs_error,category_pred,category_truth,category_agrees,predicted_source,segmentation_seconds,"
+            + "automatic_review_needed,review_reasons\n"
         for r in results {
             let cells: [String] = [
                 r.name.contains(",") ? "\"\(r.name)\"" : r.name, r.series,
@@ -154,6 +158,7 @@ public enum QualityAssurance {
                 f(r.detection.recall), f(r.detection.precision), f(r.detection.f1), f(r.detection10mm.recall), f(r.detection10mm.precision), f(r.detection10mm.f1),
                 f(r.htbPredictedPercent), f(r.htbTruthPercent), f(r.htbAbsoluteErrorPoints), r.categoryPredicted, r.categoryTruth, r.categoryAgrees ? "yes" : "no",
                 r.predictedSource.contains(",") ? "\"\(r.predictedSource)\"" : r.predictedSource, f(r.segmentationSeconds),
+                r.automatic?.reviewNeeded.map { $0 ? "yes" : "no" } ?? "", (r.automatic?.reviewReasons ?? []).map(\.code).joined(separator: ";"),
             ]
             out += cells.joined(separator: ",") + "\n"
         }

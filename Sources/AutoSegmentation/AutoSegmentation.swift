@@ -69,6 +69,11 @@ public enum AutoSegmentation {
         public var tumourModeHU: Double?
         /// Reasons to doubt the automatic liver (see `plausibilityConcerns`); empty when none.
         public var concerns: [String] = []
+        /// What the review measured (`Review`), automatic liver only.
+        public var review: Review.Measures?
+        /// Whether the result is doubtful, and why (`Review.reasons`); nil when the liver was given.
+        public var reviewNeeded: Bool?
+        public var reviewReasons: [Review.Reason]?
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
@@ -96,6 +101,9 @@ public enum AutoSegmentation {
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
             case concerns
+            case review
+            case reviewNeeded = "review_needed"
+            case reviewReasons = "review_reasons"
             case seconds
         }
     }
@@ -179,6 +187,8 @@ public enum AutoSegmentation {
             }
             info.heartRemovedML = centi(Heart.remove(from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
                                                      modeHU: lesionSmall.modeHU ?? l.modeHU))
+            info.review = Review.measure(liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
+                                         modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
         }
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
         info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)
@@ -199,6 +209,14 @@ public enum AutoSegmentation {
             (liverFull, lesions) = (rim.liver, rim.lesions)
             info.partialVolumeRimML = centi(Double(rim.added) * ct.geometry.voxelVolumeMM3 / 1000)
             info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML)
+            if let m = info.review {
+                let largest = [info.refinementRemovedML, info.inferiorTailRemovedML, info.heartRemovedML, info.darkSurfaceRemovedML,
+                               info.rightKidneyRemovedML].compactMap { $0 }.max() ?? 0
+                let reasons = Review.reasons(m, liverML: liverFull.union(lesions).volumeML, lesionML: lesions.volumeML,
+                                             largestCorrectionML: largest, concerns: info.concerns)
+                info.reviewReasons = reasons
+                info.reviewNeeded = !reasons.isEmpty
+            }
         }
         info.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         return Result(liver: liverFull, lesions: lesions, info: info)

@@ -38,11 +38,16 @@ public struct StudyStatus: Codable, Sendable, Equatable {
     public var seconds: Double
     public var fingerprint: String
     public var files: Int
+    /// The automatic result's review flag and its reasons' codes; nil when nothing was segmented
+    /// automatically (expert masks) or the study failed.
+    public var reviewNeeded: Bool? = nil
+    public var reviewReasons: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
         case key, studyUID = "study_uid", seriesUID = "series_uid", patientID = "patient_id", status, errorClass = "error_class"
         case errorMessage = "error_message", liverVolumeML = "liver_volume_ml", lesionVolumeML = "lesion_volume_ml"
         case htbPercent = "htb_percent", category, flags, seconds, fingerprint, files
+        case reviewNeeded = "automatic_review_needed", reviewReasons = "review_reasons"
     }
 }
 
@@ -293,6 +298,8 @@ public enum BatchRunner {
             status.htbPercent = report.htb.percent
             status.category = report.htb.category
             status.flags = report.flags + (report.guidelines?.flagIDs.filter { !report.flags.contains($0) } ?? [])
+            status.reviewNeeded = report.automatic?.reviewNeeded
+            status.reviewReasons = report.automatic?.reviewReasons?.map(\.code)
         } catch {
             status.errorClass = FailureClass.of(error).rawValue
             status.errorMessage = o.deidentify ? scrub("\(error)", root: o.root) : "\(error)"
@@ -331,7 +338,7 @@ public enum BatchRunner {
     // MARK: tables
 
     static let columns = ["key", "study_uid", "series_uid", "patient_id", "status", "error_class", "error_message",
-                          "liver_ml", "lesion_ml", "htb_percent", "category", "flags", "seconds"]
+                          "liver_ml", "lesion_ml", "htb_percent", "category", "flags", "automatic_review_needed", "review_reasons", "seconds"]
 
     /// summary.csv (one row a study, sorted by key) and results.jsonl, written atomically.
     public static func writeTables(_ statuses: [StudyStatus], to out: String, deidentify: Bool) throws {
@@ -346,6 +353,8 @@ public enum BatchRunner {
                 "lesion_ml": s.lesionVolumeML.map { String(format: "%.4f", $0) } ?? "",
                 "htb_percent": s.htbPercent.map { String(format: "%.4f", $0) } ?? "", "category": s.category ?? "",
                 "flags": s.flags.joined(separator: ";"), "seconds": String(format: "%.3f", s.seconds),
+                "automatic_review_needed": s.reviewNeeded.map { $0 ? "yes" : "no" } ?? "",
+                "review_reasons": (s.reviewReasons ?? []).joined(separator: ";"),
             ]
             csv += cols.map { csvField(values[$0]!) }.joined(separator: ",") + "\n"
         }

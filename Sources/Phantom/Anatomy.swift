@@ -29,24 +29,94 @@ struct Tube: Sendable {
     }
 }
 
-struct Sphere: Sendable {
+/// A lesion: a ball, optionally lobulated (further balls overlapping it: a lobulated or
+/// confluent mass) or with a sleeve along a vessel (a capsule lying on the vessel's axis: a
+/// metastasis growing along a portal branch, elongated like the vessel it touches).
+struct Lesion: Sendable {
     var center: Vector3
     var radiusMM: Double
     var enhancement: LesionEnhancement
     var rimMM: Double
+    /// Further balls: offset from `center` and radius (mm).
+    var lobes: [Lobe] = []
+    /// A capsule from `center + sleeve.a` to `center + sleeve.b`.
+    var sleeve: Sleeve?
+
+    struct Lobe: Sendable { var offset: Vector3; var radiusMM: Double }
+    struct Sleeve: Sendable { var a: Vector3; var b: Vector3; var radiusMM: Double }
+
     @inline(__always) func distance(_ p: Vector3) -> Double { (p - center).length }
+
+    @inline(__always) func contains(_ p: Vector3) -> Bool {
+        let d = p - center
+        let r2 = radiusMM * radiusMM
+        if d.dot(d) <= r2 { return true }
+        for l in lobes {
+            let e = d - l.offset
+            if e.dot(e) <= l.radiusMM * l.radiusMM { return true }
+        }
+        if let s = sleeve { return Tube(a: center + s.a, b: center + s.b, radiusMM: s.radiusMM).contains(p) }
+        return false
+    }
+
+    /// Every length about the centre times `s` (the burden's bisection scales lesions this way).
+    func scaled(_ s: Double) -> Lesion {
+        var x = self
+        x.radiusMM *= s
+        x.lobes = lobes.map { Lobe(offset: $0.offset * s, radiusMM: $0.radiusMM * s) }
+        x.sleeve = sleeve.map { Sleeve(a: $0.a * s, b: $0.b * s, radiusMM: $0.radiusMM * s) }
+        return x
+    }
 }
 
 public enum LesionEnhancement: String, Sendable, Codable, CaseIterable {
     case hypo, hyper
 }
 
-public enum ContrastPhase: String, Sendable, Codable { case portal, arterial }
+/// The acquisition phase: arterial (late arterial, about 35 s), portal venous (about 70 s) or
+/// delayed (equilibrium, 3-5 min).
+public enum ContrastPhase: String, Sendable, Codable, CaseIterable { case portal, arterial, delayed }
+
+/// Attenuation (HU) of the enhancing tissues in one phase. Portal and arterial are the values of
+/// phantom model v5 unchanged; delayed (added with the failure classes of issue 20) has the
+/// equilibrium phase's flat contrast: blood, myocardium, spleen and liver within 30 HU of one
+/// another (the heart's wall at the parenchyma's density), hyper-enhancing lesions washed out
+/// below the parenchyma (as HCC does), hypodense ones still darker.
+struct PhaseContrast: Sendable {
+    var liver, hypoLesion, hyperLesion, lesionRim, portalVein, hepaticVein: Double
+    var aorta, ivc, heartBlood, myocardium, kidney, spleen: Double
+
+    static func of(_ phase: ContrastPhase) -> PhaseContrast {
+        switch phase {
+        case .portal:
+            return PhaseContrast(liver: 105, hypoLesion: 45, hyperLesion: 150, lesionRim: 150, portalVein: 175, hepaticVein: 160,
+                                 aorta: 165, ivc: 145, heartBlood: 160, myocardium: 110, kidney: 165, spleen: 115)
+        case .arterial:
+            return PhaseContrast(liver: 75, hypoLesion: 60, hyperLesion: 185, lesionRim: 190, portalVein: 130, hepaticVein: 75,
+                                 aorta: 320, ivc: 85, heartBlood: 280, myocardium: 125, kidney: 200, spleen: 130)
+        case .delayed:
+            return PhaseContrast(liver: 95, hypoLesion: 55, hyperLesion: 75, lesionRim: 105, portalVein: 120, hepaticVein: 115,
+                                 aorta: 130, ivc: 120, heartBlood: 125, myocardium: 100, kidney: 170, spleen: 100)
+        }
+    }
+}
+
+/// Failure classes a phantom can be given (issue 20), each off by default so the default
+/// phantom's pixels stay those of model v5.
+struct AnatomyOptions: Sendable {
+    /// The spleen moved against the left lobe's lateral tip, enhancing 10 HU above the liver.
+    var spleenContact = false
+    /// The stomach against the left lobe with a 6 mm wall 5 HU below the liver's density.
+    var stomachContact = false
+}
+
 
 /// The tissue model: which structure a point belongs to and its attenuation (HU).
 struct Anatomy: Sendable {
     var phase: ContrastPhase
-    var lesions: [Sphere] = []
+    var contrast: PhaseContrast
+    var options: AnatomyOptions
+    var lesions: [Lesion] = []
 
     // Body wall.
     var body: Ellipsoid
@@ -67,6 +137,8 @@ struct Anatomy: Sendable {
     var rightKidney: Ellipsoid
     var leftKidney: Ellipsoid
     var stomach: Ellipsoid
+    /// The stomach less its wall (only with `stomachContact`: otherwise the stomach has none).
+    var stomachLumen: Ellipsoid?
     var spleen: Ellipsoid
     var aorta: (x: Double, y: Double, r: Double)
     var ivc: (x: Double, y: Double, r: Double)
@@ -74,10 +146,12 @@ struct Anatomy: Sendable {
     var zCenterMM: Double
     var bowelPhase: (Double, Double, Double)
 
-    init(seed: UInt64, zCenterMM zc: Double, phase: ContrastPhase) {
+    init(seed: UInt64, zCenterMM zc: Double, phase: ContrastPhase, options: AnatomyOptions = AnatomyOptions()) {
         var g = SeededGenerator(seed: seed ^ 0xA5A5_5A5A_1234_5678)
         func j(_ v: Double, _ spread: Double) -> Double { v * (1 + g.uniform(-spread, spread)) }
         self.phase = phase
+        contrast = PhaseContrast.of(phase)
+        self.options = options
         zCenterMM = zc
         let bx = j(165, 0.08), by = j(118, 0.08)
         body = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx, by, 1e6))
@@ -115,6 +189,23 @@ struct Anatomy: Sendable {
         hepaticVeins = [Tube(a: confluence, b: Vector3(-95, -5, zc + 10), radiusMM: j(5, 0.15)),
                         Tube(a: confluence, b: Vector3(-45, -55, zc + 8), radiusMM: j(4.5, 0.15)),
                         Tube(a: confluence, b: Vector3(15, -50, zc + 25), radiusMM: j(4, 0.15))]
+        if options.spleenContact {
+            // The spleen's anterior-medial face on the left lobe's lateral tip, 6 mm of overlap
+            // (the liver takes the overlap: `hu` and `label` test the liver first).
+            let semi = Vector3(30, 48, 55)
+            let tip = Vector3(leftLobe.center.x + leftLobe.semiAxesMM.x * 0.8, leftLobe.center.y + leftLobe.semiAxesMM.y * 0.4, leftLobe.center.z)
+            let direction = Vector3(0.55, 0.83, 0).normalized
+            let reach = 1 / ((direction.x / semi.x) * (direction.x / semi.x) + (direction.y / semi.y) * (direction.y / semi.y)).squareRoot()
+            spleen = Ellipsoid(center: tip + direction * (reach - 6), semiAxesMM: semi)
+        }
+        if options.stomachContact {
+            // The stomach's upper wall under and beside the left lobe: its top lies 18 mm above the
+            // lobe's lowest point, about 8 mm into the lobe's lower face above it (the liver keeps the overlap).
+            let semi = Vector3(48, 36, 42)
+            stomach = Ellipsoid(center: Vector3(leftLobe.center.x + 25, leftLobe.center.y + 18, leftLobe.center.z - leftLobe.semiAxesMM.z - semi.z + 18),
+                                semiAxesMM: semi)
+            stomachLumen = Ellipsoid(center: stomach.center, semiAxesMM: semi - Vector3(6, 6, 6))
+        }
     }
 
     /// Liver = the two lobes with a bumpy surface, trimmed by the visceral face, the cavity, the
@@ -129,7 +220,7 @@ struct Anatomy: Sendable {
     }
 
     @inline(__always) func lesionIndex(_ p: Vector3) -> Int? {
-        for (n, l) in lesions.enumerated() where l.distance(p) <= l.radiusMM { return n }
+        for (n, l) in lesions.enumerated() where l.contains(p) { return n }
         return nil
     }
 
@@ -162,7 +253,7 @@ struct Anatomy: Sendable {
     func hu(_ p: Vector3) -> Double {
         let bodyLevel = body.level(p)
         guard bodyLevel <= 1 else { return -1000 }
-        let portal = phase == .portal
+        let c = contrast
         if bodyLevel > 0.975 { return 25 }  // skin
         // Spine: vertebral body with a cortical rim.
         let sx = p.x - spine.x, sy = p.y - spine.y
@@ -184,32 +275,35 @@ struct Anatomy: Sendable {
             }
             return 50  // abdominal wall muscle
         }
-        if inDisc(p, aorta) { return portal ? 165 : 320 }
-        if inIVC(p) { return portal ? 145 : 85 }
+        if inDisc(p, aorta) { return c.aorta }
+        if inIVC(p) { return c.ivc }
         if inLiver(p) {
             if let n = lesionIndex(p) {
                 let l = lesions[n]
-                if l.rimMM > 0 && l.radiusMM - l.distance(p) <= l.rimMM { return portal ? 150 : 190 }
+                if l.rimMM > 0 && l.radiusMM - l.distance(p) <= l.rimMM { return c.lesionRim }
                 switch l.enhancement {
-                case .hypo: return portal ? 45 : 60
-                case .hyper: return portal ? 150 : 185
+                case .hypo: return c.hypoLesion
+                case .hyper: return c.hyperLesion
                 }
             }
-            for v in portalVeins where v.contains(p) { return portal ? 175 : 130 }
-            for v in hepaticVeins where v.contains(p) { return portal ? 160 : 75 }
-            return portal ? 105 : 75
+            for v in portalVeins where v.contains(p) { return c.portalVein }
+            for v in hepaticVeins where v.contains(p) { return c.hepaticVein }
+            return c.liver
         }
         if gallbladder.contains(p) { return 8 }
         if heart.contains(p) {
             // A 10 mm myocardial wall around the chambers' blood, which enhances like the great
             // vessels' (v5; before, one uniform 115 HU in the portal phase, below the aorta's blood).
-            if heartChambers.contains(p) { return portal ? 160 : 280 }
-            return portal ? 110 : 125
+            if heartChambers.contains(p) { return c.heartBlood }
+            return c.myocardium
         }
-        if rightKidney.contains(p) || leftKidney.contains(p) { return portal ? 165 : 200 }
-        if spleen.contains(p) { return portal ? 115 : 130 }
-        if stomach.contains(p) { return p.y < stomach.center.y - 12 ? -900 : 18 }  // air over fluid
-        for v in portalVeins.prefix(1) where v.contains(p) { return portal ? 175 : 130 }  // extrahepatic portal vein
+        if rightKidney.contains(p) || leftKidney.contains(p) { return c.kidney }
+        if spleen.contains(p) { return options.spleenContact ? c.liver + 10 : c.spleen }
+        if stomach.contains(p) {
+            if let lumen = stomachLumen, !lumen.contains(p) { return c.liver - 5 }  // wall
+            return p.y < stomach.center.y - 12 ? -900 : 18  // air over fluid
+        }
+        for v in portalVeins.prefix(1) where v.contains(p) { return c.portalVein }  // extrahepatic portal vein
         return bowel(p)
     }
 

@@ -17,12 +17,23 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     public var noiseHU: Double = 12
     public var enhancement: String = "mixed"
     public var phase: ContrastPhase = .portal
+    /// Failure classes (issue 20); nil is the default phantom (model v5's pixels).
+    /// `lesionShape`: "round" (nil) or "irregular": lobulated and confluent masses and lesions
+    /// sleeved along a vessel, no rims.
+    public var lesionShape: String?
+    /// How many of the lesions are centred in the left lobe (nil: none placed there on purpose).
+    public var leftLobeLesions: Int?
+    /// The spleen against the left lobe, 10 HU brighter than the liver.
+    public var spleenContact: Bool?
+    /// The stomach against the left lobe, its 6 mm wall 5 HU darker than the liver.
+    public var stomachContact: Bool?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case seed, matrix, slices, sliceMM = "slice_mm", pixelMM = "pixel_mm", lesions, htbPercent = "htb_percent"
         case noiseHU = "noise_hu", enhancement, phase
+        case lesionShape = "lesion_shape", leftLobeLesions = "left_lobe_lesions", spleenContact = "spleen_contact", stomachContact = "stomach_contact"
     }
 
     /// The command line that makes this phantom.
@@ -30,6 +41,10 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         var c = "htb synth --seed \(seed) --matrix \(matrix) --slices \(slices) --slice-mm \(decimalString(sliceMM)) --pixel-mm \(decimalString(pixelMM)) --lesions \(lesions)"
         if let h = htbPercent { c += " --htb \(decimalString(h))" }
         c += " --noise-hu \(decimalString(noiseHU)) --enhancement \(enhancement) --phase \(phase.rawValue)"
+        if let s = lesionShape { c += " --lesion-shape \(s)" }
+        if let n = leftLobeLesions { c += " --left-lobe-lesions \(n)" }
+        if spleenContact == true { c += " --spleen-contact" }
+        if stomachContact == true { c += " --stomach-contact" }
         return c
     }
 }
@@ -98,13 +113,23 @@ public struct Phantom: Sendable {
         case "mixed": kinds = [.hypo, .hyper]
         default: throw PhantomError.invalidSpec("--enhancement must be hypo, hyper or mixed")
         }
+        let irregular: Bool
+        switch spec.lesionShape {
+        case nil, "round": irregular = false
+        case "irregular": irregular = true
+        default: throw PhantomError.invalidSpec("--lesion-shape must be round or irregular")
+        }
+        if let n = spec.leftLobeLesions, !(0...spec.lesions).contains(n) {
+            throw PhantomError.invalidSpec("--left-lobe-lesions must be 0 to --lesions (\(spec.lesions))")
+        }
         let n = spec.matrix
         let half = Double(n - 1) / 2 * spec.pixelMM
         let geometry = Geometry(dims: Dims(n, n, spec.slices), originMM: Vector3(-half, -half, 0),
                                 spacingMM: Vector3(spec.pixelMM, spec.pixelMM, spec.sliceMM),
                                 axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
         let zCenter = Double(spec.slices - 1) * spec.sliceMM / 2
-        var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase)
+        let options = AnatomyOptions(spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true)
+        var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase, options: options)
         var rng = SeededGenerator(seed: spec.seed)
 
         // Liver voxel centres, for placing lesions and for hitting the target HTB.
@@ -119,17 +144,25 @@ public struct Phantom: Sendable {
         // Lesions: centres anywhere in the liver (deep or under the capsule), radii log-uniform
         // from 2.5 mm (a 5 mm lesion) to 30 mm; --htb then scales them all, which merges them into
         // confluent masses at high burden. Many lesions (--lesions 30 and more) make a diffuse liver.
-        var base: [Sphere] = []
+        // --left-lobe-lesions N centres the first N in the left lobe; --lesion-shape irregular
+        // shapes each from its own generator (so the centres and radii are the round phantom's).
+        let leftCentres = liverCentres.filter { anatomy.leftLobe.level($0) <= 1 && anatomy.rightLobe.level($0) > 1 }
+        var shapes = SeededGenerator(seed: spec.seed ^ 0x1E51_0A5E_77AB_C0DE)
+        var base: [Lesion] = []
         for l in 0..<spec.lesions {
-            let c = liverCentres[Int(rng.next() % UInt64(liverCentres.count))]
+            let inLeft = l < (spec.leftLobeLesions ?? 0) && !leftCentres.isEmpty
+            let pool = inLeft ? leftCentres : liverCentres
+            let c = pool[Int(rng.next() % UInt64(pool.count))]
             let r = exp(rng.uniform(log(2.5), log(30.0)))
             let rim = rng.uniform() < 0.3 ? 2.0 : 0
-            base.append(Sphere(center: c, radiusMM: r, enhancement: kinds[l % kinds.count], rimMM: rim))
+            var lesion = Lesion(center: c, radiusMM: r, enhancement: kinds[l % kinds.count], rimMM: rim)
+            if irregular { lesion = Self.irregular(lesion, anatomy: anatomy, rng: &shapes) }
+            base.append(lesion)
         }
-        func scaled(_ s: Double) -> [Sphere] { base.map { var x = $0; x.radiusMM *= s; return x } }
-        func burden(_ spheres: [Sphere]) -> Double {
+        func scaled(_ s: Double) -> [Lesion] { base.map { $0.scaled(s) } }
+        func burden(_ lesions: [Lesion]) -> Double {
             var inside = 0
-            for p in liverCentres where spheres.contains(where: { $0.distance(p) <= $0.radiusMM }) { inside += 1 }
+            for p in liverCentres where lesions.contains(where: { $0.contains(p) }) { inside += 1 }
             return 100 * Double(inside) / Double(liverCentres.count)
         }
         if let target = spec.htbPercent, !base.isEmpty {
@@ -194,6 +227,45 @@ public struct Phantom: Sendable {
         return Phantom(spec: spec, ct: Volume(voxels: hu, geometry: geometry), labels: labelVolume, truth: truth)
     }
 
+    /// An irregular lesion from a round one (same centre, same overall size): 45 % lobulated (two
+    /// to four lobules of 0.45-0.75 x its radius on its surface), 25 % confluent (a second mass of
+    /// 0.6-0.95 x its radius, 0.8-1.2 radii away: two lesions grown into one), 30 % sleeved
+    /// along the nearest intrahepatic vessel (the ball shrunk to 0.8, a capsule of 0.55 x the
+    /// radius running 1.5-2.5 radii each way along the vessel's axis: a lesion elongated like
+    /// the vessel it touches). No rim.
+    static func irregular(_ round: Lesion, anatomy: Anatomy, rng: inout SeededGenerator) -> Lesion {
+        var l = round
+        l.rimMM = 0
+        let r = round.radiusMM
+        func direction() -> Vector3 { Vector3(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)).normalized }
+        let kind = rng.uniform()
+        if kind < 0.45 {
+            let n = 2 + Int(rng.next() % 3)
+            l.lobes = (0..<n).map { _ in Lesion.Lobe(offset: direction() * (r * rng.uniform(0.7, 1.0)), radiusMM: r * rng.uniform(0.45, 0.75)) }
+        } else if kind < 0.7 {
+            l.lobes = [Lesion.Lobe(offset: direction() * (r * rng.uniform(0.8, 1.2)), radiusMM: r * rng.uniform(0.6, 0.95))]
+        } else {
+            // The nearest vessel axis; the lesion's centre moves onto it.
+            var best: (distance: Double, point: Vector3, axis: Vector3)?
+            for t in anatomy.portalVeins.dropFirst() + anatomy.hepaticVeins {
+                let ab = t.b - t.a
+                let s = max(0, min(1, (round.center - t.a).dot(ab) / ab.dot(ab)))
+                let q = t.a + ab * s
+                let d = (round.center - q).length
+                if best == nil || d < best!.distance { best = (d, q, ab.normalized) }
+            }
+            if let b = best, b.distance < 40 {
+                l.center = b.point
+                l.radiusMM = 0.8 * r
+                let half = r * rng.uniform(1.5, 2.5)
+                l.sleeve = Lesion.Sleeve(a: b.axis * -half, b: b.axis * half, radiusMM: 0.55 * r)
+            } else {
+                l.lobes = [Lesion.Lobe(offset: direction() * r, radiusMM: 0.7 * r)]
+            }
+        }
+        return l
+    }
+
     /// Writes `DIR/ct/IM*.dcm`, `DIR/truth/labels.nii.gz` (0 outside, 1 liver, 2 lesion),
     /// `DIR/truth/seg.dcm` (segment 1 "Liver" = whole liver, then "Lesion 1"... one per connected
     /// lesion, largest first) and `DIR/truth.json`.
@@ -202,7 +274,7 @@ public struct Phantom: Sendable {
         let identity = SeriesIdentity(
             patientName: "PHANTOM^HTB", patientID: "PHANTOM-\(s)", studyUID: UIDFactory.deterministic("study", spec.command),
             seriesUID: UIDFactory.deterministic("series", spec.command), frameOfReferenceUID: UIDFactory.deterministic("for", spec.command),
-            studyDate: "20260101", seriesNumber: 2, seriesDescription: "Phantom \(spec.phase == .portal ? "PV" : "ART") abdomen",
+            studyDate: "20260101", seriesNumber: 2, seriesDescription: "Phantom \(["portal": "PV", "arterial": "ART", "delayed": "DELAY"][spec.phase.rawValue]!) abdomen",
             studyDescription: "htb synthetic liver phantom", instanceUID: { [command = spec.command] k in UIDFactory.deterministic("instance", command, "\(k)") })
         do {
             try FileManager.default.createDirectory(atPath: dir + "/truth", withIntermediateDirectories: true)

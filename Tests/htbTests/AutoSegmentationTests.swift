@@ -26,15 +26,18 @@ enum AutoSegmentationFigures {
 
 @Suite("Automatic segmentation on the real cases", .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)))
 struct AutoSegmentationRealTests {
-    /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB error)
-    static let cases: [(String, String, [String], [String], Double, Double?, Double)] = [
+    /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB
+    /// error; the review flag's reasons as measured: IRCADb meets every target and is not flagged,
+    /// 1720 misses the lesion Dice target and is (large_correction: the refinement removed 15 %),
+    /// 0697 meets them and is (unexplained_dark_tissue: 13 mL of dark tissue against 6 mL of lesion))
+    static let cases: [(String, String, [String], [String], Double, Double?, Double, [String])] = [
         ("IRCADb 17", "3Dircadb1.17/PATIENT_DICOM", ["3Dircadb1.17/MASKS_DICOM/liver"], ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-         0.925, 0.62, 1.1),
+         0.925, 0.62, 1.1, []),
         // 1720's liver floor needs the vena cava step (htb-auto/9: 0.951; 0.940 without it).
         ("HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.945, 0.41, 1.1),
+         0.945, 0.41, 1.1, ["large_correction"]),
         ("HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"], ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-         0.925, nil, 0.8),
+         0.925, nil, 0.8, ["unexplained_dark_tissue"]),
     ]
 
     @Test("without masks, HCC 1720's delayed series is chosen over its arterial one (phase preference)")
@@ -53,6 +56,7 @@ struct AutoSegmentationRealTests {
         if let floor = c.5 { #expect(r.lesions.dice >= floor) }
         #expect(r.htbAbsoluteErrorPoints <= c.6)
         #expect(r.segmentationSeconds != nil)
+        #expect((r.automatic?.reviewReasons ?? []).map(\.code) == c.7, "\(r.automatic?.reviewReasons ?? [])")
     }
 
     /// The CT series `study`'s masks belong to (chosen as analyze chooses it) and, on its grid,
@@ -290,7 +294,8 @@ struct AutoSegmentationPhantomTests {
         #expect(info.concerns.count == 1 && info.concerns[0].contains("outside 50-160 HU"), "\(info.concerns)")
         #expect(abs(try #require(info.liverModeHU) - 200) < 8)
         #expect(a.report.study.warnings.contains { $0.code == "automatic_liver_implausible" })
-        #expect(a.report.flags == ["automatic_liver_implausible"])
+        #expect(a.report.flags == ["automatic_liver_implausible", Analysis.reviewFlag])
+        #expect(info.reviewReasons?.first?.code == "liver_implausible")
         let needs = a.report.guidelines?.treatments.values.flatMap(\.needs) ?? []
         #expect(needs.contains("htb_percent"))
         #expect(AutoSegmentation.plausibilityConcerns(modeHU: 105, liverML: 1600).isEmpty)

@@ -92,6 +92,9 @@ struct BatchTests {
         let gInputs = gReport["inputs"] as! [String: Any]
         #expect(((gInputs["liver_masks"] as! [[String: Any]])[0]["source"] as? String) == "automatic")
         #expect(((gInputs["lesion_masks"] as! [[String: Any]])[0]["source"] as? String) == "automatic")
+        // The review flag has a column: yes or no for an automatic result, empty with expert masks.
+        #expect(["yes", "no"].contains(g["automatic_review_needed"] ?? ""), "\(g)")
+        #expect(try Self.byStudy(rows, root, "A")?["automatic_review_needed"] == "")
         // Nothing outside DIR; DIR holds only study folders and the two tables.
         #expect(!FileManager.default.fileExists(atPath: (out as NSString).deletingLastPathComponent + "/x"))
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: out))
