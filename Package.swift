@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
+                "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

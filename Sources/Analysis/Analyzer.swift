@@ -248,9 +248,9 @@ public struct Analysis: Sendable {
 
     /// The automatic segmentation of `ct` (lesions only, inside `liver`, when one is given), its
     /// failure as an analysis error naming the study.
-    static func segmentAutomatically(_ ct: LoadedSeries, liver: Mask?, study: String) throws -> AutoSegmentation.Result {
+    static func segmentAutomatically(_ ct: LoadedSeries, liver: Mask?, study: String, without: Set<AutoSegmentation.Stage> = []) throws -> AutoSegmentation.Result {
         do {
-            return try AutoSegmentation.segment(ct.volume, liver: liver)
+            return try AutoSegmentation.segment(ct.volume, liver: liver, without: without)
         } catch let e as AutoSegmentationError {
             throw AnalysisError.segmentationFailed(study: study, reason: "\(e)")
         }

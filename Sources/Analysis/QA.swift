@@ -14,6 +14,8 @@ public struct QACase: Sendable {
     public var truthLesions: [MaskSpec]
     public var predictedLiver: [MaskSpec]
     public var predictedLesions: [MaskSpec]
+    /// Automatic stages switched off (ablation studies; empty: the method as `analyze` runs it).
+    public var without: Set<AutoSegmentation.Stage> = []
     public init(name: String, studyPath: String, series: String? = nil, truthLiver: [MaskSpec], truthLesions: [MaskSpec],
                 predictedLiver: [MaskSpec], predictedLesions: [MaskSpec]) {
         self.name = name; self.studyPath = studyPath; self.series = series; self.truthLiver = truthLiver; self.truthLesions = truthLesions
@@ -99,7 +101,7 @@ public enum QualityAssurance {
         }
         var seconds: Double?, info: AutoSegmentation.Info?
         if predLiver.isEmpty || predLesions.isEmpty {
-            let auto = try Analysis.segmentAutomatically(ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath)
+            let auto = try Analysis.segmentAutomatically(ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without)
             if predLiver.isEmpty { pl = auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds

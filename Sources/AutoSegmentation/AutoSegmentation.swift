@@ -108,6 +108,25 @@ public enum AutoSegmentation {
         }
     }
 
+    /// The stages an ablation study can switch off (`htb qa --without-stage`): each runs by
+    /// default. The liver step and the lesion step themselves are not switchable (without them
+    /// there is nothing to measure).
+    public enum Stage: String, Sendable, CaseIterable, Codable {
+        case rightKidney = "right_kidney"
+        case tumourDominated = "tumour_dominated"
+        case otherTumourCores = "other_tumour_cores"
+        case tumourCaps = "tumour_caps"
+        case darkSurface = "dark_surface"
+        case surfaceLesions = "surface_lesions"
+        case smallLesions = "small_lesions"
+        case refinement
+        case inferiorTail = "inferior_tail"
+        case surfaceFluid = "surface_fluid"
+        case venaCava = "vena_cava"
+        case heart
+        case partialVolumeRim = "partial_volume_rim"
+    }
+
     public struct Result: Sendable {
         /// Whole liver on the CT grid (parenchyma, vessels and lesions).
         public var liver: Mask
@@ -149,7 +168,8 @@ public enum AutoSegmentation {
     /// surface lesions, the lesions, the refinement, the inferior tail,
     /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`) and the heart
     /// (`Heart`); back on the CT's grid, the partial-volume rim (`PartialVolumeRim`).
-    public static func segment(_ ct: CTVolume, liver given: Mask? = nil) throws -> Result {
+    /// `without`: stages switched off, for ablation studies only (the default runs them all).
+    public static func segment(_ ct: CTVolume, liver given: Mask? = nil, without off: Set<Stage> = []) throws -> Result {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
         let small = Filters.downsample(ct, factor: f)
@@ -157,36 +177,40 @@ public enum AutoSegmentation {
         var liverSmall: Mask, lesionSmall: LesionSegmenter.Result
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
-            if let td = TumourDominatedLiver.lesionsInside(small, liver: liverSmall) {
+            if !off.contains(.tumourDominated), let td = TumourDominatedLiver.lesionsInside(small, liver: liverSmall) {
                 lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
                 info.tumourDominated = true
                 info.tumourModeHU = Double(td.tumourModeHU)
             } else {
-                lesionSmall = LesionSegmenter.segment(small, liver: liverSmall)
+                lesionSmall = LesionSegmenter.segment(small, liver: liverSmall, smallLesions: !off.contains(.smallLesions))
                 info.tumourDominated = false
             }
         } else {
             var l = try LiverSegmenter.segment(small)
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
-            if !plausibleParenchymaHU.contains(Double(l.modeHU)) {
+            if !plausibleParenchymaHU.contains(Double(l.modeHU)) && !off.contains(.rightKidney) {
                 info.rightKidneyRemovedML = centi(Kidneys.removeRight(from: &l.liver, band: l.band, body: l.body))
             }
-            if var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
-                info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
-                info.tumourCapsAddedML = centi(TumourDominatedLiver.addTumourCaps(&td, smooth: l.smooth, body: l.body))
-                info.darkSurfaceRemovedML = centi(TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth))
-                info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
+            if !off.contains(.tumourDominated), var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
+                if !off.contains(.otherTumourCores) { info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l)) }
+                if !off.contains(.tumourCaps) { info.tumourCapsAddedML = centi(TumourDominatedLiver.addTumourCaps(&td, smooth: l.smooth, body: l.body)) }
+                if !off.contains(.darkSurface) { info.darkSurfaceRemovedML = centi(TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth)) }
+                if !off.contains(.venaCava) {
+                    info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
+                }
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
                 info.tumourDominated = true
                 info.tumourModeHU = Double(td.tumourModeHU)
             } else {
                 info.tumourDominated = false
-                (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, info: &info)
+                (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, without: off, info: &info)
             }
-            info.heartRemovedML = centi(Heart.remove(from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
-                                                     modeHU: lesionSmall.modeHU ?? l.modeHU))
+            if !off.contains(.heart) {
+                info.heartRemovedML = centi(Heart.remove(from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
+                                                         modeHU: lesionSmall.modeHU ?? l.modeHU))
+            }
             info.review = Review.measure(liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
                                          modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
         }
@@ -205,9 +229,11 @@ public enum AutoSegmentation {
             }
         }
         if given == nil {
-            let rim = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
-            (liverFull, lesions) = (rim.liver, rim.lesions)
-            info.partialVolumeRimML = centi(Double(rim.added) * ct.geometry.voxelVolumeMM3 / 1000)
+            if !off.contains(.partialVolumeRim) {
+                let rim = PartialVolumeRim.add(to: liverFull, lesions: lesions, ct: ct)
+                (liverFull, lesions) = (rim.liver, rim.lesions)
+                info.partialVolumeRimML = centi(Double(rim.added) * ct.geometry.voxelVolumeMM3 / 1000)
+            }
             info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML)
             if let m = info.review {
                 let largest = [info.refinementRemovedML, info.inferiorTailRemovedML, info.heartRemovedML, info.darkSurfaceRemovedML,
@@ -263,23 +289,25 @@ public enum AutoSegmentation {
     /// Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on every
     /// phantom the surface step's wide hull takes them, and the lobe step only ever added the
     /// heart or bowel (real cases with the enhancement changed by 20 %; see `DetachedLobes`).
-    private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, info: inout Info) -> (Mask, LesionSegmenter.Result) {
-        let withSurface = SurfaceLesions.include(small, body: l.body, liver: l.liver)
+    private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info) -> (Mask, LesionSegmenter.Result) {
+        let withSurface = off.contains(.surfaceLesions) ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
-        var lesions = LesionSegmenter.segment(small, liver: withSurface.liver)
+        var lesions = LesionSegmenter.segment(small, liver: withSurface.liver, smallLesions: !off.contains(.smallLesions))
         var keep = lesions.lesions
         for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 { keep.voxels[v] = 1 }
-        var refined = LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
+        var refined = off.contains(.refinement) ? withSurface.liver : LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
         for c in components(of: lesions.lesions, connectivity: .faces6).voxels {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
         }
         info.refinementRemovedML = centi(withSurface.liver.volumeML - refined.volumeML)
-        var (liver, tailML) = InferiorTail.remove(refined)
+        var (liver, tailML) = off.contains(.inferiorTail) ? (refined, 0) : InferiorTail.remove(refined)
         info.inferiorTailRemovedML = centi(tailML)
         for v in 0..<liver.voxels.count where liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
-        info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
-        info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions))
+        if !off.contains(.surfaceFluid) { info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth)) }
+        if !off.contains(.venaCava) {
+            info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions))
+        }
         return (liver, lesions)
     }
 }

@@ -63,17 +63,18 @@ public enum LesionSegmenter {
     public static let openingMM = 3.0
     public static let marginContrastSD: Float = 1.5
 
-    public static func segment(_ ct: CTVolume, liver: Mask) -> Result {
+    /// `smallLesions`: run `SmallLesions` (off only in ablation studies).
+    public static func segment(_ ct: CTVolume, liver: Mask, smallLesions: Bool = true) -> Result {
         // All of the work lies within the liver's box; 10 mm more covers the smoothing's reach.
         guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else {
             return Result(lesions: Mask(repeating: 0, geometry: ct.geometry), rejectedElongated: 0)
         }
-        var r = segmentWithin(ct.cropped(to: box), liver: liver.cropped(to: box))
+        var r = segmentWithin(ct.cropped(to: box), liver: liver.cropped(to: box), smallLesions: smallLesions)
         r.lesions = Mask(repeating: 0, geometry: ct.geometry).pasting(r.lesions, at: box)
         return r
     }
 
-    static func segmentWithin(_ ct: CTVolume, liver: Mask) -> Result {
+    static func segmentWithin(_ ct: CTVolume, liver: Mask, smallLesions: Bool = true) -> Result {
         let g = ct.geometry
         let empty = Mask(repeating: 0, geometry: g)
         let smooth = Filters.gaussian(ct, sigmaMM: smoothingSigmaMM)
@@ -105,7 +106,7 @@ public enum LesionSegmenter {
         // Opening by 3 mm: lesions are compact; thin tails grown along fissures and the hilum's
         // fat and ducts are not lesion.
         var out = withoutSmallRegions(Filters.open(grown, radiusMM: openingMM))
-        let small = SmallLesions.find(ct, liver: liver, inner: inner, modeHU: mode, taken: out)
+        let small = smallLesions ? SmallLesions.find(ct, liver: liver, inner: inner, modeHU: mode, taken: out) : (lesions: Mask(repeating: 0, geometry: g), count: 0)
         out = out.union(small.lesions)
         return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected, smallLesions: small.count)
     }

@@ -1,4 +1,5 @@
 import Analysis
+import AutoSegmentation
 import ArgumentParser
 import Foundation
 
@@ -23,19 +24,28 @@ struct QACommand: ParsableCommand {
     @Option(name: .customLong("max-htb-error"), help: "Largest HTB error in points.") var maxHTBError: Double?
     @Option(name: .customLong("min-lesion-recall")) var minLesionRecall: Double?
     @Flag(name: .customLong("require-category"), help: "Fail when the HTB category differs.") var requireCategory = false
+    @Option(name: .customLong("without-stage"),
+            help: ArgumentHelp("Switch an automatic stage off, for ablation studies (repeatable): \(AutoSegmentation.Stage.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "stage"))
+    var withoutStages: [String] = []
 
     func validate() throws {
         if manifest == nil && study == nil { throw ValidationError("give a STUDY or --manifest") }
         if manifest != nil && study != nil { throw ValidationError("give a STUDY or --manifest, not both") }
+        for name in withoutStages where AutoSegmentation.Stage(rawValue: name) == nil {
+            throw ValidationError("--without-stage \(name): unknown stage; stages are \(AutoSegmentation.Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
-        let cases: [QACase]
+        var cases: [QACase]
         do {
             cases = try manifest.map(QualityAssurance.manifest) ?? [QACase(
                 name: study!, studyPath: study!, series: series, truthLiver: truthLiver.map(MaskSpec.init), truthLesions: truthLesions.map(MaskSpec.init),
                 predictedLiver: predLiver.map(MaskSpec.init), predictedLesions: predLesions.map(MaskSpec.init))]
         } catch { throw fail(error) }
+        let off = Set(withoutStages.compactMap(AutoSegmentation.Stage.init(rawValue:)))
+        for n in cases.indices { cases[n].without = off }
         var gates = QAGates()
         gates.minLiverDice = minLiverDice; gates.minLesionDice = minLesionDice; gates.maxHTBErrorPoints = maxHTBError
         gates.minLesionRecall = minLesionRecall; gates.requireCategoryAgreement = requireCategory

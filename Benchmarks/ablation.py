@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Ablation of the automatic segmentation's stages (issue 20: "measure an ablation table (each
+stage switched off, every case and the phantom sweep) and remove stages that do not earn their
+keep across all of them").
+
+Builds the phantom sweep's cases once (every spec of `phantom_sweep.py`, seeds 1..N), adds the
+three real annotated studies when ../shared/data is there, and judges them all with `htb qa
+--json`, first with every stage and then with each stage of `htb qa --without-stage` switched off
+in turn. Prints a Markdown table: per variant, how many results meet the per-study targets
+(phantom_sweep.meets), the medians of liver Dice, lesion Dice and HTB error, and on how many cases
+switching the stage off made a figure worse or better by more than noise (liver Dice 0.005,
+lesion Dice 0.02, HTB error 0.2 points). A stage that makes no case worse when off does not earn
+its keep. An accuracy benchmark: no timing.
+
+usage: Benchmarks/ablation.py [--seeds N] [--htb PATH] [--stages a,b,...] [--json OUT]
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+sys.path.insert(0, here)
+import phantom_sweep  # noqa: E402  (the specs, the common options and the targets)
+
+STAGES = ["right_kidney", "tumour_dominated", "other_tumour_cores", "tumour_caps", "dark_surface", "surface_lesions",
+          "small_lesions", "refinement", "inferior_tail", "surface_fluid", "vena_cava", "heart", "partial_volume_rim"]
+NOISE = {"liver": 0.005, "lesion": 0.02, "htb": 0.2}
+
+
+def real_cases():
+    data = os.path.join(root, "..", "shared", "data")
+    if not os.path.exists(os.path.join(data, "unpack.sh")):
+        print("../shared/data is absent: phantoms only", file=sys.stderr)
+        return []
+    d = subprocess.run(["bash", os.path.join(data, "unpack.sh")], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    h = os.path.join(d, "HCC-TACE-Seg")
+    return [
+        {"name": "real-ircadb17", "study": f"{d}/3Dircadb1.17/PATIENT_DICOM", "truth_liver": [f"{d}/3Dircadb1.17/MASKS_DICOM/liver"],
+         "truth_lesions": [f"{d}/3Dircadb1.17/MASKS_DICOM/livertumor1", f"{d}/3Dircadb1.17/MASKS_DICOM/livertumor2"]},
+        {"name": "real-hcc1720", "study": f"{h}/1720", "truth_liver": [f"{h}/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
+         "truth_lesions": [f"{h}/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"]},
+        {"name": "real-hcc0697", "study": f"{h}/0697", "truth_liver": [f"{h}/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
+         "truth_lesions": [f"{h}/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"]},
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="htb-ablation-")
+    cases = []
+    for name, spec in phantom_sweep.SPECS.items():
+        for seed in range(1, a.seeds + 1):
+            out = os.path.join(work, f"{name}{seed}")
+            cmd = [a.htb, "synth", "--out", out, "--seed", str(seed)] + phantom_sweep.COMMON.split() + spec.split()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            seg = os.path.join(out, "truth/seg.dcm")
+            cases.append({"name": f"{name}{seed}", "study": out, "truth_liver": [seg + ":Liver"], "truth_lesions": [seg + ":Lesion*"]})
+    cases += real_cases()
+    manifest = os.path.join(work, "cases.json")
+    with open(manifest, "w") as f:
+        json.dump({"cases": cases}, f)
+
+    def judge(stage):
+        extra = ["--without-stage", stage] if stage else []
+        p = subprocess.run([a.htb, "qa", "--manifest", manifest, "--json"] + extra, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"htb qa failed ({p.returncode}): {p.stderr}")
+        return {r["name"]: r for r in json.loads(p.stdout)}
+
+    base = judge(None)
+    variants = [("all stages", base)] + [(f"without {s}", judge(s)) for s in a.stages.split(",") if s]
+    print(f"{len(base)} cases: {a.seeds} seeds of {len(phantom_sweep.SPECS)} phantom specs"
+          + (f" and {len(base) - a.seeds * len(phantom_sweep.SPECS)} real studies" if len(base) > a.seeds * len(phantom_sweep.SPECS) else ""))
+    print()
+    print("| variant | results meeting the targets | liver Dice median | lesion Dice median | HTB error median | cases worse | cases better |")
+    print("|---|---|---|---|---|---|---|")
+    table = []
+    for label, rows in variants:
+        worse, better = [], []
+        for n, r in rows.items():
+            b = base[n]
+            dl = r["liver"]["dice"] - b["liver"]["dice"]
+            ds = r["lesions"]["dice"] - b["lesions"]["dice"]
+            de = r["htb_absolute_error_points"] - b["htb_absolute_error_points"]
+            if dl < -NOISE["liver"] or ds < -NOISE["lesion"] or de > NOISE["htb"]:
+                worse.append(n)
+            elif dl > NOISE["liver"] or ds > NOISE["lesion"] or de < -NOISE["htb"]:
+                better.append(n)
+        rs = list(rows.values())
+        row = {
+            "variant": label, "meeting": sum(phantom_sweep.meets(r) for r in rs), "cases": len(rs),
+            "liver_dice_median": round(statistics.median(r["liver"]["dice"] for r in rs), 3),
+            "lesion_dice_median": round(statistics.median(r["lesions"]["dice"] for r in rs), 3),
+            "htb_error_median": round(statistics.median(r["htb_absolute_error_points"] for r in rs), 2),
+            "worse": sorted(worse), "better": sorted(better),
+        }
+        table.append(row)
+        print(f"| {label} | {row['meeting']} / {row['cases']} | {row['liver_dice_median']:.3f} | {row['lesion_dice_median']:.3f} | "
+              f"{row['htb_error_median']:.2f} | {len(worse)}: {' '.join(row['worse'][:8])}{' ...' if len(worse) > 8 else ''} | "
+              f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"variants": table, "cases": {label: rows for label, rows in variants}}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
