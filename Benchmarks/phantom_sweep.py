@@ -10,7 +10,7 @@ Prints Markdown tables: one row per case (with whether it meets the per-study ta
 and whether htb's review flag fired, with its reasons); per spec, the median and worst liver Dice,
 median lesion Dice, median and worst HTB error and the category agreement; and how often the
 review flag fired on results that miss a target and on those that meet all, for seeds 1-3 (the
-flag's limits were chosen on them) and the held-out seeds. `--json` writes them too. An accuracy
+flag's limits were chosen on them), 4-6 and 7-12 (held out). `--json` writes them too. An accuracy
 benchmark: no timing.
 
 The specs after the first three are the failure classes of issue 20 (irregular lesions, a spleen
@@ -105,7 +105,12 @@ def main():
     print()
     print("| seeds | results missing a target | flagged | results meeting all | flagged |")
     print("|---|---|---|---|---|")
-    for label, chosen in (("1-3 (limits chosen on)", lambda k: k <= 3), ("4 and up (held out)", lambda k: k > 3)):
+    # Seeds 4-6 were looked at when left_lobe_missing's limit was set (docs/segmentation.md);
+    # seeds 7 and up (--seeds 12) were never looked at before a limit was set.
+    for label, chosen in (("1-3 (limits chosen on)", lambda k: k <= 3), ("4-6 (held out; seen for one limit)", lambda k: 4 <= k <= 6),
+                          ("7-12 (never seen)", lambda k: k >= 7)):
+        if not any(chosen(int(r["name"].lstrip("abcdefghijklmnopqrstuvwxyz"))) for r in rows):
+            continue
         rs = [r for r in rows if chosen(int(r["name"].lstrip("abcdefghijklmnopqrstuvwxyz")))]
         miss = [r for r in rs if not r["meets_targets"]]
         ok = [r for r in rs if r["meets_targets"]]

@@ -117,10 +117,12 @@ public struct Analysis: Sendable {
         public var segments: String?
         /// A site's own rules file instead of the built-in one.
         public var rules: String?
+        /// Skip the other phases of the session (no phase check of an automatic liver).
+        public var singlePhase: Bool
         public init(studyPath: String, series: String? = nil, liverMasks: [MaskSpec], lesionMasks: [MaskSpec], connectivity: Connectivity = .full26,
-                    clinicalFacts: String? = nil, segments: String? = nil, rules: String? = nil) {
+                    clinicalFacts: String? = nil, segments: String? = nil, rules: String? = nil, singlePhase: Bool = false) {
             self.studyPath = studyPath; self.series = series; self.liverMasks = liverMasks; self.lesionMasks = lesionMasks; self.connectivity = connectivity
-            self.clinicalFacts = clinicalFacts; self.segments = segments; self.rules = rules
+            self.clinicalFacts = clinicalFacts; self.segments = segments; self.rules = rules; self.singlePhase = singlePhase
         }
     }
 
@@ -169,6 +171,9 @@ public struct Analysis: Sendable {
         } else {
             let auto = try segmentAutomatically(ct, liver: expertLiver?.0, study: request.studyPath)
             automatic = auto.info
+            if expertLiver == nil && !request.singlePhase {
+                checkPhases(&automatic!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory)
+            }
             func input(_ m: Mask) -> Report.MaskInput {
                 Report.MaskInput(path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic", method: auto.info.method, voxelCount: m.insideCount)
             }
@@ -244,6 +249,41 @@ public struct Analysis: Sendable {
         report.guidelines = guidelines
         report.automatic = automatic
         return Analysis(report: report, ct: ct, liver: liver, lesions: lesions, result: r)
+    }
+
+    /// The axial CT series of the same scan session as `chosen`: the same Frame of Reference UID
+    /// (or, when either has none, the same study), not `chosen`'s own series, no scouts.
+    static func siblingPhases(of chosen: SeriesEntry, in inventory: Inventory) -> [SeriesEntry] {
+        inventory.imageSeries().filter { e in
+            guard e.seriesUID != chosen.seriesUID, e.splitIndex == 0, e.orientationName == "axial", e.slices.count >= 10 else { return false }
+            if let a = e.first.frameOfReferenceUID, let b = chosen.first.frameOfReferenceUID { return a == b }
+            return e.studyUID == chosen.studyUID
+        }
+    }
+
+    /// Segments each other phase of `chosen`'s session on its own and records its liver's
+    /// volume; when one differs by more than `Review.maximumPhaseDisagreement`, the review flag
+    /// is set with `phases_disagree`. A phase that cannot be read or segmented is listed with
+    /// its error and does not count.
+    static func checkPhases(_ info: inout AutoSegmentation.Info, liverML: Double, chosen: SeriesEntry, inventory: Inventory) {
+        let siblings = siblingPhases(of: chosen, in: inventory)
+        guard !siblings.isEmpty else { return }
+        var phases: [AutoSegmentation.PhaseLiver] = []
+        for e in siblings {
+            var p = AutoSegmentation.PhaseLiver(seriesKey: e.key, seriesDescription: e.seriesDescription, phaseHint: e.phaseHint, liverVolumeML: nil, error: nil)
+            do {
+                let r = try AutoSegmentation.segment(try SeriesLoader.loadCT(e).volume)
+                p.liverVolumeML = (r.liver.union(r.lesions).volumeML * 10000).rounded() / 10000
+            } catch {
+                p.error = "\(error)"
+            }
+            phases.append(p)
+        }
+        info.phases = phases
+        if let reason = Review.phaseReason(liverML: liverML, phases: phases) {
+            info.reviewReasons = (info.reviewReasons ?? []) + [reason]
+            info.reviewNeeded = true
+        }
     }
 
     /// The automatic segmentation of `ct` (lesions only, inside `liver`, when one is given), its

@@ -106,6 +106,8 @@ public enum QualityAssurance {
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
             info = auto.info
+            // The review as analyze gives it: an automatic liver is checked against the session's other phases.
+            if predLiver.isEmpty { Analysis.checkPhases(&info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory) }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         let pred = try Volumetry.measure(liver: pl, lesions: pt)

@@ -74,6 +74,9 @@ public enum AutoSegmentation {
         /// Whether the result is doubtful, and why (`Review.reasons`); nil when the liver was given.
         public var reviewNeeded: Bool?
         public var reviewReasons: [Review.Reason]?
+        /// The same session's other phases, segmented on their own to check the liver's volume
+        /// (`Review.phaseReason`); nil when there were none or the check was off.
+        public var phases: [PhaseLiver]?
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
@@ -104,6 +107,7 @@ public enum AutoSegmentation {
             case review
             case reviewNeeded = "review_needed"
             case reviewReasons = "review_reasons"
+            case phases
             case seconds
         }
     }
@@ -125,6 +129,25 @@ public enum AutoSegmentation {
         case venaCava = "vena_cava"
         case heart
         case partialVolumeRim = "partial_volume_rim"
+    }
+
+    /// Another phase of the same scan session and the whole-liver volume htb finds on it.
+    public struct PhaseLiver: Codable, Sendable, Equatable {
+        public var seriesKey: String
+        public var seriesDescription: String
+        public var phaseHint: String?
+        /// Whole liver (liver and lesions), mL; nil when that series could not be segmented.
+        public var liverVolumeML: Double?
+        /// Why it could not be read or segmented.
+        public var error: String?
+        public init(seriesKey: String, seriesDescription: String, phaseHint: String?, liverVolumeML: Double?, error: String?) {
+            self.seriesKey = seriesKey; self.seriesDescription = seriesDescription; self.phaseHint = phaseHint
+            self.liverVolumeML = liverVolumeML; self.error = error
+        }
+        enum CodingKeys: String, CodingKey {
+            case seriesKey = "series_key", seriesDescription = "series_description", phaseHint = "phase_hint"
+            case liverVolumeML = "liver_volume_ml", error
+        }
     }
 
     public struct Result: Sendable {

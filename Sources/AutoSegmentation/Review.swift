@@ -14,6 +14,10 @@ public enum Review {
         /// Share of the liver in the body's left lateral quarter (x beyond the midline by more
         /// than half the body's half-width): the spleen's and the stomach's place.
         public var leftLateralShare: Double
+        /// Share of the liver left of the patient's midline (the vertebral column's): the left
+        /// lobe crosses it in nearly everyone, so a liver with almost nothing there has lost its
+        /// left lobe (and, often, a lesion filling it). Nil when no vertebral column was found.
+        public var leftOfMidlineShare: Double?
         /// The liver's largest share of the body's axial area in one slice.
         public var bodyAreaShare: Double
         /// Volume-weighted mean of |lesion mean - parenchyma mode| / parenchyma robust SD; nil
@@ -27,6 +31,7 @@ public enum Review {
 
         enum CodingKeys: String, CodingKey {
             case leftLateralShare = "left_lateral_share"
+            case leftOfMidlineShare = "left_of_midline_share"
             case bodyAreaShare = "body_area_share"
             case lesionContrastSD = "lesion_contrast_sd"
             case unexplainedDarkML = "unexplained_dark_ml"
@@ -37,6 +42,35 @@ public enum Review {
     public struct Reason: Codable, Sendable, Equatable {
         public var code: String
         public var detail: String
+    }
+
+    /// The patient's midline (x, mm): the vertebral column, found as the axial position near the
+    /// body's centre, in its posterior half, where bone (above 200 HU) is found in the most
+    /// slices (projected along the slices, box-smoothed over 15 mm so the vertebral body, about
+    /// 40 mm wide, outweighs the aorta beside it, which an arterial phase makes as dense; ribs
+    /// move from slice to slice and do not add up). Only positions within 30 % of the body's
+    /// half-width of its box centre count: the kidneys, whose excreted contrast is as dense in a
+    /// delayed phase, lie farther out; the box centre moves when the field of view cuts the
+    /// body, the spine does not. Nil when no column holds bone in half the slices.
+    static func spineMidlineXMM(smooth: Volume<Float>, body: Mask, centre: (x: Double, y: Double), halfWidthMM: Double) -> Double? {
+        let g = smooth.geometry, d = g.dims
+        var projection = [Int](repeating: 0, count: d.sliceCount)
+        for v in 0..<smooth.voxels.count where body.voxels[v] != 0 && smooth.voxels[v] > 200 { projection[v % d.sliceCount] += 1 }
+        let ri = max(1, Int((7.5 / g.spacingMM.x).rounded())), rj = max(1, Int((7.5 / g.spacingMM.y).rounded()))
+        var sat = [Int](repeating: 0, count: (d.x + 1) * (d.y + 1))
+        for j in 0..<d.y { for i in 0..<d.x {
+            sat[(i + 1) + (d.x + 1) * (j + 1)] = projection[i + d.x * j] + sat[i + (d.x + 1) * (j + 1)] + sat[(i + 1) + (d.x + 1) * j] - sat[i + (d.x + 1) * j]
+        } }
+        var best = 0, bestX: Double?
+        for j in 0..<d.y { for i in 0..<d.x {
+            let p = g.positionMM(Double(i), Double(j), 0)
+            guard abs(p.x - centre.x) <= 0.3 * halfWidthMM, p.y >= centre.y else { continue }
+            let i0 = max(0, i - ri), i1 = min(d.x, i + ri + 1), j0 = max(0, j - rj), j1 = min(d.y, j + rj + 1)
+            let sum = sat[i1 + (d.x + 1) * j1] - sat[i0 + (d.x + 1) * j1] - sat[i1 + (d.x + 1) * j0] + sat[i0 + (d.x + 1) * j0]
+            if sum > best { (best, bestX) = (sum, p.x) }
+        } }
+        // The column must hold bone in half the slices (a window of bone voxels that many deep).
+        return best >= d.z / 2 ? bestX : nil
     }
 
     /// Measures of an automatic result on the segmentation's grid. `smooth`: the CT smoothed as
@@ -51,14 +85,17 @@ public enum Review {
         for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
             bodyHalfWidth = max(bodyHalfWidth, abs(LiverSegmenter.x(of: v, g) - centre.x))
         }
-        var lateral = 0
+        let midline = spineMidlineXMM(smooth: smooth, body: body, centre: centre, halfWidthMM: bodyHalfWidth)
+        var lateral = 0, leftOfMidline = 0
         var liverPerSlice = [Int](repeating: 0, count: d.z), bodyPerSlice = [Int](repeating: 0, count: d.z)
         for v in 0..<whole.voxels.count {
             let k = v / d.sliceCount
             if body.voxels[v] != 0 { bodyPerSlice[k] += 1 }
             guard whole.voxels[v] != 0 else { continue }
             liverPerSlice[k] += 1
-            if g.positionMM(Double(v % d.x), Double((v / d.x) % d.y), Double(k)).x - centre.x > bodyHalfWidth / 2 { lateral += 1 }
+            let x = g.positionMM(Double(v % d.x), Double((v / d.x) % d.y), Double(k)).x
+            if x - centre.x > bodyHalfWidth / 2 { lateral += 1 }
+            if let m = midline, x > m { leftOfMidline += 1 }
         }
         var areaShare = 0.0
         for k in 0..<d.z where bodyPerSlice[k] > 0 { areaShare = max(areaShare, Double(liverPerSlice[k]) / Double(bodyPerSlice[k])) }
@@ -77,6 +114,7 @@ public enum Review {
         let minimumVoxels = 500 / g.voxelVolumeMM3
         let unexplained = components(of: dark, connectivity: .faces6).voxels.filter { Double($0.count) >= minimumVoxels }.reduce(0) { $0 + $1.count }
         return Measures(leftLateralShare: liverCount > 0 ? Double(lateral) / Double(liverCount) : 0,
+                        leftOfMidlineShare: midline.map { _ in liverCount > 0 ? Double(leftOfMidline) / Double(liverCount) : 0 },
                         bodyAreaShare: areaShare,
                         lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
                         unexplainedDarkML: Double(unexplained) * g.voxelVolumeMM3 / 1000)
@@ -91,6 +129,11 @@ extension Review {
     /// The liver's left lobe tapers before the body's left lateral quarter; the spleen and the
     /// stomach's fundus lie there (correct results: 0 on every case; spleen leaks 0.056-0.115).
     public static let maximumLeftLateralShare = 0.02
+    /// The left lobe crosses the midline; less than 4 % of the liver beyond it means the liver
+    /// step cut the lobe off (lobes lost with a lesion filling them: 0.002-0.029 on the sweep;
+    /// results that kept it 0.06-0.17; HCC 0697's small left lobe reaches the spine's midline
+    /// and no farther, 0.0001).
+    public static let minimumLeftOfMidlineShare = 0.04
     /// At its widest the liver fills about a third of the upper abdomen's cross-section (correct
     /// results 0.19-0.35; livers that took in the spleen 0.39-0.43).
     public static let maximumBodyAreaShare = 0.38
@@ -103,6 +146,25 @@ extension Review {
     /// Lesions within 3 robust SDs of the parenchyma have boundaries the noise moves.
     public static let minimumLesionContrastSD = 3.0
 
+    /// One liver, one session: its volume does not change between phases taken minutes apart.
+    /// The phases of a scan session segmented on their own must agree within 10 % (breathing
+    /// and partial volume move it by a few percent; HCC 1720's delayed and arterial phases: 1560
+    /// and 1555 mL); a wider gap means one of them took in a neighbour or lost a lobe.
+    public static let maximumPhaseDisagreement = 0.10
+
+    /// The reason when another phase's automatic liver differs from this one's by more than
+    /// `maximumPhaseDisagreement`; nil when every phase agrees (or none was segmented).
+    public static func phaseReason(liverML: Double, phases: [AutoSegmentation.PhaseLiver]) -> Reason? {
+        guard liverML > 0 else { return nil }
+        let off = phases.compactMap { p in p.liverVolumeML.map { (p, abs($0 - liverML) / liverML) } }.filter { $0.1 > maximumPhaseDisagreement }
+        guard !off.isEmpty else { return nil }
+        let words = off.map { p, d in
+            String(format: "'%@' %.0f mL (%+.0f %%)", p.seriesDescription, p.liverVolumeML ?? 0, 100 * ((p.liverVolumeML ?? 0) - liverML) / liverML)
+        }
+        return Reason(code: "phases_disagree", detail: String(format: "the same session's other phases give other livers: this series %.0f mL, ", liverML)
+            + words.joined(separator: ", ") + String(format: " (limit %.0f %%): one of them took in a neighbour or lost a lobe", 100 * maximumPhaseDisagreement))
+    }
+
     /// Reasons to doubt an automatic result (empty: none found). `largestCorrectionML`: the
     /// largest volume one correction stage removed from the liver (refinement, inferior tail,
     /// heart, dark surface, right kidney: each removal is a leak of the first outline; stages
@@ -112,6 +174,9 @@ extension Review {
         var out = concerns.map { Reason(code: "liver_implausible", detail: $0) }
         if m.leftLateralShare >= maximumLeftLateralShare {
             out.append(Reason(code: "liver_in_left_lateral_abdomen", detail: String(format: "%.1f %% of the liver lies in the body's left lateral quarter (limit %.0f %%), where the spleen and stomach are", 100 * m.leftLateralShare, 100 * maximumLeftLateralShare)))
+        }
+        if let share = m.leftOfMidlineShare, share < minimumLeftOfMidlineShare {
+            out.append(Reason(code: "left_lobe_missing", detail: String(format: "%.1f %% of the liver lies left of the spine's midline (limit %.0f %%): the left lobe, and any lesion filling it, may have been cut off, or the left lobe is small", 100 * share, 100 * minimumLeftOfMidlineShare)))
         }
         if m.bodyAreaShare >= maximumBodyAreaShare {
             out.append(Reason(code: "liver_fills_body_section", detail: String(format: "the liver fills %.0f %% of the body's cross-section in one slice (limit %.0f %%)", 100 * m.bodyAreaShare, 100 * maximumBodyAreaShare)))

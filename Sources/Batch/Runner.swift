@@ -17,6 +17,8 @@ public struct BatchOptions: Sendable {
     /// Work in flight is limited to this many megabytes of estimated image memory.
     public var memoryBudgetMB: Int = 4096
     public var retryFailed = false
+    /// Skip the other phases of each session (no phase check of automatic livers).
+    public var singlePhase = false
     public init(root: String, out: String) { self.root = root; self.out = out }
 }
 
@@ -281,7 +283,7 @@ public enum BatchRunner {
             gate.acquire(estimate)
             defer { gate.release(estimate) }
             let analysis = try Analysis.run(.init(studyPath: folder, series: manifest?.series, liverMasks: liver, lesionMasks: lesions,
-                                                  clinicalFacts: manifest?.clinical), inventory: inventory)
+                                                  clinicalFacts: manifest?.clinical, singlePhase: o.singlePhase), inventory: inventory)
             var report = analysis.report
             if o.png {
                 report.overlays = try analysis.writeOverlays(to: tmp, options: OverlayOptions(), burnInPatient: false).map { ($0 as NSString).lastPathComponent }

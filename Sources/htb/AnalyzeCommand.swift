@@ -52,6 +52,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "A rules file to use instead of the built-in one.")
     var rules: String?
 
+    @Flag(name: .customLong("single-phase"), help: "Do not segment the session's other phases to check the automatic liver's volume.")
+    var singlePhase = false
+
     @Flag(name: .customLong("save-masks"), help: "Also write the masks as DICOM SEG (masks.seg.dcm) and NIfTI (labels.nii.gz).")
     var saveMasks = false
 
@@ -77,7 +80,7 @@ struct AnalyzeCommand: ParsableCommand {
             analysis = try Analysis.run(.init(studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
                                               lesionMasks: lesionMasks.map(MaskSpec.init),
                                               connectivity: connectivity == 6 ? .faces6 : .full26,
-                                              clinicalFacts: clinical, segments: segments, rules: rules))
+                                              clinicalFacts: clinical, segments: segments, rules: rules, singlePhase: singlePhase))
         } catch { throw fail(error) }
         let reportPath = (out as NSString).appendingPathComponent("report.json")
         var report = analysis.report

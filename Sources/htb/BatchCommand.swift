@@ -20,6 +20,7 @@ struct BatchCommand: ParsableCommand {
     @Option(name: .customLong("memory-budget-mb"), help: "Estimated image memory allowed in flight.") var memoryBudgetMB: Int = 4096
     @Flag(name: .customLong("retry-failed"), help: "With --resume, also redo studies that failed.") var retryFailed = false
     @Flag(help: "No progress output.") var quiet = false
+    @Flag(name: .customLong("single-phase"), help: "Do not segment a study's other phases to check an automatic liver's volume.") var singlePhase = false
 
     func validate() throws {
         guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1 to 64") }
@@ -34,7 +35,7 @@ struct BatchCommand: ParsableCommand {
 
     func run() throws {
         var o = BatchOptions(root: root, out: out)
-        o.jobs = jobs; o.resume = resume; o.manifest = manifest; o.deidentify = deidentify; o.png = !noPNG
+        o.jobs = jobs; o.resume = resume; o.manifest = manifest; o.deidentify = deidentify; o.png = !noPNG; o.singlePhase = singlePhase
         o.memoryBudgetMB = memoryBudgetMB; o.retryFailed = retryFailed
         if let s = shard { let (k, n) = try parseShard(s); o.shard = (k, n) }
         let reporter = ProgressReporter(quiet: quiet)

@@ -95,14 +95,69 @@ struct ReviewTests {
         #expect(!a.overlayScene(burnInPatient: false).headerLines.contains { $0.contains("REVIEW") })
         let m = try #require(info.review)
         #expect(m.leftLateralShare < Review.maximumLeftLateralShare && m.bodyAreaShare < Review.maximumBodyAreaShare)
+        // The phantom's spine is at x = 0: the midline found there.
+        #expect(try #require(m.leftOfMidlineShare) > Review.minimumLeftOfMidlineShare)
         // With the expert's liver the review does not run (its measures judge an automatic liver).
         let b = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")], lesionMasks: []))
         #expect(b.report.automatic?.reviewNeeded == nil)
     }
 
+    @Test("a liver whose left lobe was cut off with the lesion filling it is flagged (stomach contact, seed 6)")
+    func leftLobeLost() throws {
+        let s = Self.spec(seed: 6) { $0.lesions = 4; $0.htbPercent = 12; $0.enhancement = "mixed"; $0.stomachContact = true }
+        let (p, a) = try Self.analyse(s)
+        let info = try #require(a.report.automatic)
+        print("stomach contact, seed 6: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), HTB \(a.report.htb.percent) (truth \(p.truth.htbPercent)), review \((info.reviewReasons ?? []).map(\.code))")
+        #expect(a.report.liver.volumeML < p.truth.liverVolumeML * 0.9)
+        #expect((info.reviewReasons ?? []).map(\.code).contains("left_lobe_missing"))
+    }
+
+    /// Writes `phantoms` as series of one scan session (one study, one Frame of Reference), or of
+    /// another (`otherSession`: another study and frame).
+    static func session(_ phantoms: [(Phantom, String)], otherSession: Set<Int> = [], _ name: String = #function) throws -> String {
+        let dir = Paths.temporaryDirectory(name)
+        for (n, (p, description)) in phantoms.enumerated() {
+            let other = otherSession.contains(n)
+            try SeriesWriter.writeCT(p.ct, identity: SeriesIdentity(
+                patientName: "Phases^Test", patientID: "PHASES", studyUID: other ? "2.25.3011" : "2.25.3001", seriesUID: "2.25.3002.\(n + 1)",
+                frameOfReferenceUID: other ? "2.25.3013" : "2.25.3003",
+                studyDate: "20260101", seriesNumber: n + 1, seriesDescription: description, studyDescription: "phases",
+                instanceUID: { "2.25.3004.\(n + 1).\($0 + 1)" }), to: dir + "/s\(n + 1)")
+        }
+        return dir
+    }
+
+    @Test("the session's other phases are segmented too: livers that agree raise nothing, one 23 % larger raises phases_disagree")
+    func phases() throws {
+        let portal = try Phantom.build(Self.spec(seed: 1) { $0.lesions = 6; $0.htbPercent = 20; $0.enhancement = "mixed" })
+        let leaky = try Phantom.build(Self.spec(seed: 1) { $0.lesions = 3; $0.htbPercent = 3; $0.enhancement = "hyper"; $0.phase = .arterial; $0.spleenContact = true })
+        // The same series twice (a repeated acquisition): the livers agree. A third series of
+        // another session (another study and frame: a follow-up) is no sibling.
+        let same = try Self.session([(portal, "PV abdomen"), (portal, "PV abdomen repeat"), (leaky, "ART other session")], otherSession: [2], "phasesSame")
+        let a = try Analysis.run(.init(studyPath: same, series: "2.25.3002.1", liverMasks: [], lesionMasks: []))
+        let info = try #require(a.report.automatic)
+        let p = try #require(info.phases)
+        #expect(p.count == 1 && p[0].seriesDescription == "PV abdomen repeat" && abs((p[0].liverVolumeML ?? 0) - a.report.liver.volumeML) < 0.01)
+        #expect(!(info.reviewReasons ?? []).contains { $0.code == "phases_disagree" })
+        // An arterial phase whose liver took the spleen in: 23 % larger, flagged, both volumes named.
+        let mixed = try Self.session([(portal, "PV abdomen"), (leaky, "ART abdomen")], "phasesMixed")
+        let b = try Analysis.run(.init(studyPath: mixed, series: "2.25.3002.1", liverMasks: [], lesionMasks: []))
+        let reasons = b.report.automatic?.reviewReasons ?? []
+        print("phases: PV \(b.report.liver.volumeML) mL, ART \(b.report.automatic?.phases?.first?.liverVolumeML ?? -1) mL; \(reasons.map(\.code))")
+        #expect(b.report.automatic?.reviewNeeded == true && reasons.contains { $0.code == "phases_disagree" && $0.detail.contains("ART abdomen") })
+        #expect(b.report.flags.contains(Analysis.reviewFlag))
+        // --single-phase: no other phase looked at.
+        let c = try Analysis.run(.init(studyPath: mixed, series: "2.25.3002.1", liverMasks: [], lesionMasks: [], singlePhase: true))
+        #expect(c.report.automatic?.phases == nil && c.report.automatic?.reviewNeeded == false)
+        // The limit: 10 % either way; a phase that could not be segmented does not count.
+        #expect(Review.phaseReason(liverML: 1500, phases: [.init(seriesKey: "k", seriesDescription: "d", phaseHint: nil, liverVolumeML: 1649, error: nil)]) == nil)
+        #expect(Review.phaseReason(liverML: 1500, phases: [.init(seriesKey: "k", seriesDescription: "d", phaseHint: nil, liverVolumeML: 1651, error: nil)]) != nil)
+        #expect(Review.phaseReason(liverML: 1500, phases: [.init(seriesKey: "k", seriesDescription: "d", phaseHint: nil, liverVolumeML: nil, error: "unreadable")]) == nil)
+    }
+
     @Test("each limit fires at its threshold and not below it")
     func limits() {
-        let quiet = Review.Measures(leftLateralShare: 0, bodyAreaShare: 0.3, lesionContrastSD: 5, unexplainedDarkML: 2)
+        let quiet = Review.Measures(leftLateralShare: 0, leftOfMidlineShare: 0.1, bodyAreaShare: 0.3, lesionContrastSD: 5, unexplainedDarkML: 2)
         #expect(Review.reasons(quiet, liverML: 1600, lesionML: 100, largestCorrectionML: 100, concerns: []).isEmpty)
         func codes(_ m: Review.Measures, lesionML: Double = 100, correction: Double = 100, concerns: [String] = []) -> [String] {
             Review.reasons(m, liverML: 1600, lesionML: lesionML, largestCorrectionML: correction, concerns: concerns).map(\.code)
@@ -110,6 +165,13 @@ struct ReviewTests {
         var m = quiet
         m.leftLateralShare = 0.02
         #expect(codes(m) == ["liver_in_left_lateral_abdomen"])
+        m = quiet
+        m.leftOfMidlineShare = 0.039
+        #expect(codes(m) == ["left_lobe_missing"])
+        m.leftOfMidlineShare = 0.04
+        #expect(codes(m).isEmpty)
+        m.leftOfMidlineShare = nil
+        #expect(codes(m).isEmpty)
         m = quiet
         m.bodyAreaShare = 0.38
         #expect(codes(m) == ["liver_fills_body_section"])
