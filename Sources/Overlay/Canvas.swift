@@ -45,8 +45,11 @@ public struct Canvas: Sendable {
         pixels[o] = mix(pixels[o], c.r); pixels[o + 1] = mix(pixels[o + 1], c.g); pixels[o + 2] = mix(pixels[o + 2], c.b)
     }
 
+    /// Fills the rectangle's part inside the canvas (none when it lies wholly outside).
     public mutating func fill(x: Int, y: Int, w: Int, h: Int, _ c: RGB) {
-        for yy in max(0, y)..<min(height, y + h) { for xx in max(0, x)..<min(width, x + w) { set(xx, yy, c) } }
+        let x0 = max(0, x), x1 = min(width, x + w), y0 = max(0, y), y1 = min(height, y + h)
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0..<y1 { for xx in x0..<x1 { set(xx, yy, c) } }
     }
 
     /// Text in the built-in font at an integer `scale`, with a one-pixel black shadow so it reads

@@ -255,13 +255,14 @@ public enum OverlayRenderer {
         // Header lines are fields separated by two spaces; a line too wide for the picture is
         // wrapped between fields (and a single field too wide is cut with '~').
         var lines: [String] = []
+        func clipped(_ s: String) -> String { s.count > maxChars ? String(s.prefix(maxChars - 1)) + "~" : s }
         for line in scene.headerLines + ["W \(Int(options.windowWidthHU)) / L \(Int(options.windowLevelHU))  \(plane.uppercased())"] {
             var current = ""
             for field in line.components(separatedBy: "  ") {
                 let next = current.isEmpty ? field : current + "  " + field
-                if next.count <= maxChars || current.isEmpty { current = next } else { lines.append(current); current = field }
+                if next.count <= maxChars || current.isEmpty { current = next } else { lines.append(clipped(current)); current = field }
             }
-            lines.append(current.count > maxChars ? String(current.prefix(maxChars - 1)) + "~" : current)
+            lines.append(clipped(current))
         }
         let band = 8 + lines.count * lineHeight
         var canvas = Canvas(width: width, height: band + bodyHeight)

@@ -108,6 +108,9 @@ struct AnatomyOptions: Sendable {
     var spleenContact = false
     /// The stomach against the left lobe with a 6 mm wall 5 HU below the liver's density.
     var stomachContact = false
+    /// Steatosis: the parenchyma this many HU below the phase's value; its vessels, its lesions
+    /// and the organs around it keep theirs (fat lowers the hepatocytes' density, not blood's).
+    var steatosisHU = 0.0
 }
 
 
@@ -288,7 +291,7 @@ struct Anatomy: Sendable {
             }
             for v in portalVeins where v.contains(p) { return c.portalVein }
             for v in hepaticVeins where v.contains(p) { return c.hepaticVein }
-            return c.liver
+            return c.liver - options.steatosisHU
         }
         if gallbladder.contains(p) { return 8 }
         if heart.contains(p) {

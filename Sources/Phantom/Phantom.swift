@@ -27,6 +27,8 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     public var spleenContact: Bool?
     /// The stomach against the left lobe, its 6 mm wall 5 HU darker than the liver.
     public var stomachContact: Bool?
+    /// Steatosis: the parenchyma this many HU darker (nil: none); vessels and lesions unchanged.
+    public var steatosisHU: Double?
 
     public init() {}
 
@@ -34,6 +36,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         case seed, matrix, slices, sliceMM = "slice_mm", pixelMM = "pixel_mm", lesions, htbPercent = "htb_percent"
         case noiseHU = "noise_hu", enhancement, phase
         case lesionShape = "lesion_shape", leftLobeLesions = "left_lobe_lesions", spleenContact = "spleen_contact", stomachContact = "stomach_contact"
+        case steatosisHU = "steatosis_hu"
     }
 
     /// The command line that makes this phantom.
@@ -45,6 +48,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         if let n = leftLobeLesions { c += " --left-lobe-lesions \(n)" }
         if spleenContact == true { c += " --spleen-contact" }
         if stomachContact == true { c += " --stomach-contact" }
+        if let h = steatosisHU { c += " --steatosis-hu \(decimalString(h))" }
         return c
     }
 }
@@ -128,7 +132,9 @@ public struct Phantom: Sendable {
                                 spacingMM: Vector3(spec.pixelMM, spec.pixelMM, spec.sliceMM),
                                 axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
         let zCenter = Double(spec.slices - 1) * spec.sliceMM / 2
-        let options = AnatomyOptions(spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true)
+        if let h = spec.steatosisHU, !(0...100).contains(h) { throw PhantomError.invalidSpec("--steatosis-hu must be 0 to 100") }
+        let options = AnatomyOptions(spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true,
+                                     steatosisHU: spec.steatosisHU ?? 0)
         var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase, options: options)
         var rng = SeededGenerator(seed: spec.seed)
 

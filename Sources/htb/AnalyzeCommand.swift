@@ -9,9 +9,16 @@ struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
         abstract: "Measure liver and lesion volumes and HTB on a study; write report.json.",
-        discussion: "Masks: a folder (DICOM mask series, non-zero = inside; FOLDER:VALUE for one stored value), "
-            + "a DICOM Segmentation (SEG.dcm, SEG.dcm:LABEL, SEG.dcm:1,3, SEG.dcm:Lesion*), or a NIfTI-1 label map "
-            + "(MASK.nii.gz, MASK.nii.gz:2). Several masks of one kind are united. Exit codes: see README.")
+        discussion: Help.discussion(
+            "Masks: a folder (DICOM mask series, non-zero = inside; FOLDER:VALUE for one stored value), "
+                + "a DICOM Segmentation (SEG.dcm, SEG.dcm:LABEL, SEG.dcm:1,3, SEG.dcm:Lesion*), or a NIfTI-1 label map "
+                + "(MASK.nii.gz, MASK.nii.gz:2). Several masks of one kind are united. No masks: liver and lesions automatic.",
+            examples: [
+                "htb analyze \(Help.sample) --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --out out",
+                "htb analyze \(Help.sample) --out out-auto --single-phase",
+                "htb analyze \(Help.sample) --out out --json --no-png",
+            ],
+            exits: Help.reading + [.badMask, .badFacts, .segmentationFailed, .cannotWrite]))
 
     @Argument(help: "The study: a folder (any depth) or a DICOM file.")
     var study: String

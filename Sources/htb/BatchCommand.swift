@@ -6,8 +6,11 @@ struct BatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
         abstract: "Analyse every study under a folder tree: DIR/<study-key>/report.json, DIR/summary.csv, DIR/results.jsonl.",
-        discussion: "Masks: a manifest (--manifest), else every DICOM SEG inside the study (liver and tumour/lesion segments). "
-            + "Exit 0 when every study succeeded, 80 when some failed, 81 when all failed. See README, 'Batch runs'.")
+        discussion: Help.discussion(
+            "Masks: a manifest (--manifest), else every DICOM SEG inside the study (liver and tumour/lesion segments), "
+                + "else automatic. One bad study never stops the others. See docs/pipelines.md.",
+            examples: ["htb batch SampleStudies --out batch-out --jobs 2", "htb batch SampleStudies --out batch-out --resume --no-png"],
+            exits: [.ok, .internalError, .usage, .noInput, .cannotWrite, .someFailed, .allFailed]))
 
     @Argument(help: "Root folder (any layout; a DICOMDIR is used where present).") var root: String
     @Option(help: "Output folder.") var out: String
@@ -99,7 +102,9 @@ final class ProgressReporter: @unchecked Sendable {
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
-        abstract: "Join the outputs of several batch folders (shards) into one summary.csv and results.jsonl.")
+        abstract: "Join the outputs of several batch folders (shards) into one summary.csv and results.jsonl.",
+        discussion: Help.discussion("", examples: ["htb batch SampleStudies --out shard1 --shard 1/2 && htb batch SampleStudies --out shard2 --shard 2/2 && htb merge shard1 shard2 --out merged"],
+                                    exits: [.ok, .internalError, .usage, .noInput, .cannotWrite]))
     @Argument(help: "Batch output folders.") var dirs: [String]
     @Option(help: "Folder for the merged summary.csv and results.jsonl.") var out: String
     @Flag(help: "Leave patient IDs out of the merged tables.") var deidentify = false

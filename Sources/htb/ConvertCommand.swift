@@ -8,7 +8,11 @@ import VolumeModel
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Write a CT series as NIfTI-1 (HU, geometry in qform and sform); optionally masks as a label map.")
+        abstract: "Write a CT series as NIfTI-1 (HU, geometry in qform and sform); optionally masks as a label map.",
+        discussion: Help.discussion("", examples: [
+            "htb convert \(Help.sample) --out ct.nii.gz",
+            "htb convert \(Help.sample) --out ct.nii.gz --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --labels-out labels.nii.gz",
+        ], exits: Help.reading + [.badMask, .cannotWrite]))
 
     @Argument(help: "The study: a folder (any depth) or a DICOM file.")
     var study: String

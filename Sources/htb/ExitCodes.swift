@@ -68,3 +68,57 @@ func fail(_ error: any Error) -> ExitCode {
     FileHandle.standardError.write(("htb: error: " + text + "\n").data(using: .utf8)!)
     return exit.code
 }
+
+extension HTBExit {
+    /// One line for `--help` (the README's table says the same at more length).
+    var summary: String {
+        switch self {
+        case .ok: "success"
+        case .internalError: "internal error (a bug: please report it)"
+        case .usage: "bad command line"
+        case .badDicom: "input is not readable DICOM"
+        case .noInput: "nothing to work on (path missing, no series, no match)"
+        case .badGeometry: "the series cannot form a correct volume"
+        case .badMask: "a mask is unreadable, empty or on another grid"
+        case .unsupported: "readable but unsupported (not CT, multi-frame, pixel format)"
+        case .badFacts: "invalid clinical facts or rules file"
+        case .segmentationFailed: "automatic segmentation found no liver"
+        case .cannotWrite: "an output could not be written"
+        case .someFailed: "some studies failed, the others succeeded"
+        case .allFailed: "every study failed"
+        case .qaFailed: "a QA threshold was not met, or a case failed"
+        }
+    }
+}
+
+/// The end of every subcommand's `--help`: its discussion, examples that run as written from the
+/// repository's root (they use SampleStudies/; `HelpTests` runs them), and the exit codes it can
+/// return.
+enum Help {
+    static func discussion(_ text: String, examples: [String], exits: [HTBExit]) -> String {
+        var out = text.isEmpty ? "" : text + "\n\n"
+        out += "EXAMPLES:\n" + examples.map { wrapped($0) }.joined(separator: "\n")
+        out += "\n\nEXIT CODES:\n" + exits.sorted { $0.rawValue < $1.rawValue }.map { String(format: "  %-3d %@", $0.rawValue, $0.summary) }.joined(separator: "\n")
+        return out
+    }
+
+    /// A command broken between words into lines of at most `width` characters, continued with
+    /// a backslash as a shell reads them (the help is wrapped at 80 columns, which would break a
+    /// long command anywhere).
+    static func wrapped(_ command: String, width: Int = 76) -> String {
+        var lines: [String] = [], current = "  "
+        for word in command.split(separator: " ") {
+            if current.count + word.count + 3 > width && current.trimmingCharacters(in: .whitespaces).count > 0 {
+                lines.append(current + " \\")
+                current = "      "
+            }
+            current += (current.hasSuffix(" ") ? "" : " ") + word
+        }
+        lines.append(current)
+        return lines.joined(separator: "\n")
+    }
+
+    /// Codes any command that reads a study can return.
+    static let reading: [HTBExit] = [.ok, .internalError, .usage, .badDicom, .noInput, .badGeometry, .unsupported]
+    static let sample = "SampleStudies/phantom-htb-low"
+}

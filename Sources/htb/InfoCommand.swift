@@ -5,7 +5,8 @@ import Foundation
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "List every study and series under a folder (headers only).")
+        abstract: "List every study and series under a folder (headers only).",
+        discussion: Help.discussion("", examples: ["htb info SampleStudies", "htb info \(Help.sample) --json"], exits: [.ok, .internalError, .usage, .noInput]))
 
     @Argument(help: "A folder (searched at any depth) or a DICOM file.")
     var path: String

@@ -7,8 +7,14 @@ struct QACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qa",
         abstract: "How far a segmentation is from the expert's: Dice, Jaccard, RVD, ASSD, HD95, lesion detection, HTB error.",
-        discussion: "Masks in any form analyze accepts. Judged: htb's automatic segmentation, or masks given with "
-            + "--pred-liver/--pred-lesion (one kind given: the other is automatic). Thresholds make it a gate: exit 82 when one fails.")
+        discussion: Help.discussion(
+            "Masks in any form analyze accepts. Judged: htb's automatic segmentation, or masks given with "
+                + "--pred-liver/--pred-lesion (one kind given: the other is automatic). Thresholds make it a gate.",
+            examples: [
+                "htb qa \(Help.sample) --truth-liver \(Help.sample)/truth/seg.dcm:Liver --truth-lesion '\(Help.sample)/truth/seg.dcm:Lesion*'",
+                "htb qa \(Help.sample) --truth-liver \(Help.sample)/truth/seg.dcm:Liver --truth-lesion '\(Help.sample)/truth/seg.dcm:Lesion*' --min-liver-dice 0.9 --json",
+            ],
+            exits: Help.reading + [.badMask, .segmentationFailed, .qaFailed]))
 
     @Argument(help: "The study (omit with --manifest).") var study: String?
     @Option(name: .customLong("truth-liver"), help: "Expert liver mask (repeatable).") var truthLiver: [String] = []

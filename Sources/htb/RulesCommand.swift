@@ -7,6 +7,7 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "The guideline rule engine: list and explain rules, evaluate facts without images.",
+        discussion: Help.discussion("", examples: ["htb rules list", "htb rules explain flag.htb_below_50", "htb rules facts"], exits: [.ok, .internalError, .usage, .badFacts]),
         subcommands: [List.self, Explain.self, Evaluate.self, FactsList.self])
 
     struct Options: ParsableArguments {
@@ -19,7 +20,9 @@ struct RulesCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every rule: id, conclusion, text, sources.")
+        static let configuration = CommandConfiguration(
+            abstract: "List every rule: id, conclusion, text, sources.",
+            discussion: Help.discussion("", examples: ["htb rules list", "htb rules list --rules Sources/Guidelines/Resources/rules.json"], exits: [.ok, .internalError, .usage, .badFacts]))
         @OptionGroup var options: Options
         func run() throws {
             let set = try options.load()
@@ -31,7 +34,9 @@ struct RulesCommand: ParsableCommand {
     }
 
     struct Explain: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one rule with its condition and the full references.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one rule with its condition and the full references.",
+            discussion: Help.discussion("", examples: ["htb rules explain flag.htb_below_50"], exits: [.ok, .internalError, .usage, .badFacts]))
         @OptionGroup var options: Options
         @Argument(help: "Rule id (see 'htb rules list').") var id: String
         func run() throws {
@@ -49,7 +54,9 @@ struct RulesCommand: ParsableCommand {
 
     struct Evaluate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Evaluate facts that already hold the imaging figures (htb_percent, lesion_count, ...), no images needed.")
+            abstract: "Evaluate facts that already hold the imaging figures (htb_percent, lesion_count, ...), no images needed.",
+            discussion: Help.discussion("", examples: ["htb rules evaluate docs/examples/facts-with-imaging.json", "htb rules evaluate docs/examples/facts-with-imaging.json --json"],
+                                        exits: [.ok, .internalError, .usage, .badFacts]))
         @OptionGroup var options: Options
         @Argument(help: "Facts JSON: clinical facts plus imaging figures.") var facts: String
         @Flag(help: "Print the guidelines block as JSON.") var json = false
@@ -71,7 +78,9 @@ struct RulesCommand: ParsableCommand {
     }
 
     struct FactsList: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "facts", abstract: "List every fact key with its type, range and unit.")
+        static let configuration = CommandConfiguration(
+            commandName: "facts", abstract: "List every fact key with its type, range and unit.",
+            discussion: Help.discussion("", examples: ["htb rules facts"], exits: [.ok, .internalError]))
         func run() throws {
             for d in Facts.definitions where !Facts.computedKeys.contains(d.key) {
                 let kind: String

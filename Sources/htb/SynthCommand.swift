@@ -6,7 +6,13 @@ struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
         abstract: "Write a synthetic abdominal CT phantom with exact truth (CT series, label map, truth.json).",
-        discussion: "Same seed and options, same pixels. See README, 'Phantoms', for what is modelled.")
+        discussion: Help.discussion(
+            "Same seed and options, same pixels. See docs/phantoms.md for what is modelled.",
+            examples: [
+                "htb synth --out phantom --seed 7 --matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --lesions 6 --htb 20",
+                "htb synth --out phantom-spleen --matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --phase arterial --enhancement hyper --spleen-contact",
+            ],
+            exits: [.ok, .internalError, .usage, .cannotWrite]))
 
     @Option(help: "Output folder (ct/, truth/labels.nii.gz, truth.json).") var out: String
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -23,6 +29,7 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.") var leftLobeLesions: Int?
     @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.") var spleenContact = false
     @Flag(name: .customLong("stomach-contact"), help: "The stomach against the left lobe, its wall 5 HU darker than the liver.") var stomachContact = false
+    @Option(name: .customLong("steatosis-hu"), help: "A fatty liver: the parenchyma this many HU darker (vessels and lesions unchanged).") var steatosisHU: Double?
 
     func run() throws {
         var spec = PhantomSpec()
@@ -32,6 +39,7 @@ struct SynthCommand: ParsableCommand {
         spec.phase = p
         spec.lesionShape = lesionShape; spec.leftLobeLesions = leftLobeLesions
         spec.spleenContact = spleenContact ? true : nil; spec.stomachContact = stomachContact ? true : nil
+        spec.steatosisHU = steatosisHU
         do {
             let phantom = try Phantom.build(spec)
             try phantom.write(to: out)

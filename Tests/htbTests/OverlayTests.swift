@@ -60,6 +60,26 @@ struct OverlayTests {
         #expect(m.tiles.count == 9)
     }
 
+    @Test("header fields longer than the picture are cut with '~' wherever they fall; text off the canvas is clipped, not a crash")
+    func longHeaderFields() throws {
+        // A review line whose first field is wider than the picture, then more fields (a
+        // steatotic phantom's four review reasons trapped here before: the too-wide field was
+        // pushed uncut when the next one wrapped, and text past the canvas' edge made an empty
+        // fill range).
+        let a = try Self.analysis()
+        var scene = a.overlayScene(burnInPatient: false)
+        scene.headerLines.append("REVIEW NEEDED: LIVER_IN_LEFT_LATERAL_ABDOMEN_" + String(repeating: "X", count: 80) + "  LIVER_FILLS_BODY_SECTION  LARGE_CORRECTION")
+        for image in [OverlayRenderer.axialMontage(scene), OverlayRenderer.reformat(scene, plane: .coronal)] {
+            #expect(image.canvas.width >= 480)
+        }
+        var canvas = Canvas(width: 20, height: 10)
+        canvas.text("WIDER THAN THE CANVAS", x: 4, y: 2, scale: 2)
+        canvas.text("BELOW", x: 0, y: 50, scale: 1)
+        canvas.fill(x: 30, y: 30, w: 5, h: 5, .white)
+        // The part inside is drawn.
+        #expect((0..<20).contains { x in (0..<10).contains { y in canvas.pixel(x, y) == .white } })
+    }
+
     @Test("reformats keep the anatomy's aspect ratio (anisotropic spacing)")
     func aspectRatio() throws {
         let a = try Self.analysis()

@@ -61,7 +61,7 @@ struct ReviewTests {
         #expect(!json.contains("lesion_shape") && !json.contains("spleen_contact"))
     }
 
-    @Test("spleen contact: spleen voxels touch the liver at 10 HU above it, and the liver that takes the spleen in is flagged")
+    @Test("spleen contact: spleen voxels touch the liver at 10 HU above it; the liver step takes the spleen in, the neighbour-organ stage takes it out, and the result is flagged")
     func spleenContact() throws {
         let s = Self.spec(seed: 1) { $0.lesions = 3; $0.htbPercent = 3; $0.enhancement = "hyper"; $0.phase = .arterial; $0.spleenContact = true }
         let (p, a) = try Self.analyse(s)
@@ -77,12 +77,39 @@ struct ReviewTests {
         #expect(touching > 50, "\(touching)")
         let info = try #require(a.report.automatic)
         let codes = (info.reviewReasons ?? []).map(\.code)
-        print("spleen contact, seed 1: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), review \(codes)")
-        #expect(a.report.liver.volumeML > p.truth.liverVolumeML * 1.1)
-        #expect(info.reviewNeeded == true && codes.contains("liver_in_left_lateral_abdomen"))
+        print("spleen contact, seed 1: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), neighbour organs removed \(info.neighbourOrgansRemovedML ?? -1) mL, review \(codes)")
+        // Measured: 382 mL of spleen out, the liver within 3 % of the truth (1968 mL, +23 %, before).
+        #expect(try #require(info.neighbourOrgansRemovedML) > 300)
+        #expect(abs(a.report.liver.volumeML - p.truth.liverVolumeML) < 0.05 * p.truth.liverVolumeML)
+        // A fifth of the outline removed: the final one rests on the correction.
+        #expect(info.reviewNeeded == true && codes.contains("large_correction"))
         #expect(a.report.flags.contains(Analysis.reviewFlag))
-        #expect(a.report.study.warnings.contains { $0.code == "automatic_review_needed" && $0.message.contains("left lateral") })
-        #expect(a.overlayScene(burnInPatient: false).headerLines.contains { $0.hasPrefix("REVIEW NEEDED: LIVER_IN_LEFT_LATERAL_ABDOMEN") })
+        #expect(a.report.study.warnings.contains { $0.code == "automatic_review_needed" && $0.message.contains("correction stage removed") })
+        #expect(a.overlayScene(burnInPatient: false).headerLines.contains { $0.hasPrefix("REVIEW NEEDED:") && $0.contains("LARGE_CORRECTION") })
+        // Without the stage the spleen stays and the left lateral abdomen says so.
+        let r = try AutoSegmentation.segment(p.ct, without: [.neighbourOrgans])
+        let m = try #require(r.info.review)
+        #expect(m.leftLateralShare >= Review.maximumLeftLateralShare && (r.info.reviewReasons ?? []).contains { $0.code == "liver_in_left_lateral_abdomen" })
+    }
+
+    @Test("neighbour organs where the contact is broad: the brighter-tissue pass takes the spleen out; a normal hilum's vessels are not brighter tissue")
+    func broadSpleenContact() throws {
+        // Seed 2: the spleen meets the left lobe over too broad a face for the waist pass.
+        // Measured: 243 mL out, liver 1755 mL against the truth's 1694 (2110 mL without the stage).
+        let s = Self.spec(seed: 2) { $0.lesions = 3; $0.htbPercent = 3; $0.enhancement = "hyper"; $0.phase = .arterial; $0.spleenContact = true }
+        let p = try Phantom.build(s)
+        let on = try AutoSegmentation.segment(p.ct)
+        let off = try AutoSegmentation.segment(p.ct, without: [.neighbourOrgans])
+        let truthML = p.truth.liverVolumeML
+        print("broad spleen contact, seed 2: liver \(on.liver.union(on.lesions).volumeML) mL (without the stage \(off.liver.union(off.lesions).volumeML), truth \(truthML)), removed \(on.info.neighbourOrgansRemovedML ?? -1)")
+        #expect(try #require(on.info.neighbourOrgansRemovedML) > 150)
+        #expect(abs(on.liver.union(on.lesions).volumeML - truthML) < 0.06 * truthML)
+        #expect(off.liver.union(off.lesions).volumeML > 1.15 * truthML)
+        // Low-burden spec, seed 6, portal phase: the portal branches at its hilum, with their
+        // partial volume, read 9 HU above the parenchyma over 49 mL unless their 3 mm halo is
+        // masked; nothing may be removed from a liver with no neighbour in it.
+        let low = try Phantom.build(Self.spec(seed: 6) { $0.lesions = 6; $0.htbPercent = 20; $0.enhancement = "mixed" })
+        #expect(try AutoSegmentation.segment(low.ct).info.neighbourOrgansRemovedML == 0)
     }
 
     @Test("a result that meets the targets is not flagged (phantom-low, the sample)")
@@ -127,10 +154,12 @@ struct ReviewTests {
         return dir
     }
 
-    @Test("the session's other phases are segmented too: livers that agree raise nothing, one 23 % larger raises phases_disagree")
+    @Test("the session's other phases are segmented too: livers that agree raise nothing, one 17 % smaller raises phases_disagree")
     func phases() throws {
         let portal = try Phantom.build(Self.spec(seed: 1) { $0.lesions = 6; $0.htbPercent = 20; $0.enhancement = "mixed" })
         let leaky = try Phantom.build(Self.spec(seed: 1) { $0.lesions = 3; $0.htbPercent = 3; $0.enhancement = "hyper"; $0.phase = .arterial; $0.spleenContact = true })
+        // A phase whose liver lost its left lobe (with the lesion filling it): 17 % smaller.
+        let cut = try Phantom.build(Self.spec(seed: 6) { $0.lesions = 4; $0.htbPercent = 12; $0.enhancement = "mixed"; $0.stomachContact = true })
         // The same series twice (a repeated acquisition): the livers agree. A third series of
         // another session (another study and frame: a follow-up) is no sibling.
         let same = try Self.session([(portal, "PV abdomen"), (portal, "PV abdomen repeat"), (leaky, "ART other session")], otherSession: [2], "phasesSame")
@@ -139,8 +168,8 @@ struct ReviewTests {
         let p = try #require(info.phases)
         #expect(p.count == 1 && p[0].seriesDescription == "PV abdomen repeat" && abs((p[0].liverVolumeML ?? 0) - a.report.liver.volumeML) < 0.01)
         #expect(!(info.reviewReasons ?? []).contains { $0.code == "phases_disagree" })
-        // An arterial phase whose liver took the spleen in: 23 % larger, flagged, both volumes named.
-        let mixed = try Self.session([(portal, "PV abdomen"), (leaky, "ART abdomen")], "phasesMixed")
+        // A phase whose liver lost a lobe: 17 % smaller, flagged, both volumes named.
+        let mixed = try Self.session([(portal, "PV abdomen"), (cut, "ART abdomen")], "phasesMixed")
         let b = try Analysis.run(.init(studyPath: mixed, series: "2.25.3002.1", liverMasks: [], lesionMasks: []))
         let reasons = b.report.automatic?.reviewReasons ?? []
         print("phases: PV \(b.report.liver.volumeML) mL, ART \(b.report.automatic?.phases?.first?.liverVolumeML ?? -1) mL; \(reasons.map(\.code))")
