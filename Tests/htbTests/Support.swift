@@ -47,7 +47,7 @@ struct RunResult {
     var stderr: String
 }
 
-/// Runs the built htb with `arguments`.
+/// Runs the built htb with `arguments`; its JSON outputs are checked against docs/schema.
 func runHTB(_ arguments: [String]) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Paths.htb)
@@ -63,7 +63,10 @@ func runHTB(_ arguments: [String]) throws -> RunResult {
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     while !t.isFinished { usleep(1000) }
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    let result = RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    // What the run wrote or printed as JSON must conform to docs/schema.
+    OutputSchemas.check(arguments, result)
+    return result
 }
 
 /// Relative difference.
