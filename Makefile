@@ -1,6 +1,7 @@
 # htb: the two commands README promises, and the benchmark.
 #   make demo   set up, build (release), run htb on the sample study, report in ./out
-#   make test   set up, build, run every test (real-data tests need ../shared/data)
+#   make test   lint, set up, build, run every test (real-data tests need ../shared/data)
+#   make lint   swift format lint (.swift-format); make man: docs/man/htb.1 from the parser
 #   make bench  set up (+ dcm2niix, SimpleITK), build (release), run the benchmarks (load vs
 #               dcm2niix, automatic analysis vs SimpleITK with the overlays' share, overlay share
 #               of an expert-mask analysis, batch vs one analyze per study, automatic
@@ -10,7 +11,7 @@ SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
 HTB_RELEASE = .build/release/htb
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test lint man bench clean
 
 setup:
 	@sh scripts/setup
@@ -23,10 +24,20 @@ demo: setup
 		--lesion-mask '$(SAMPLE)/truth/seg.dcm:Lesion*' \
 		--out $(OUT)
 
-test:
+test: lint
 	@sh scripts/setup --test-peers
 	swift build --build-tests
 	swift test
+
+# The toolchain's swift-format with the committed .swift-format; fails on any finding.
+lint:
+	swift format lint --strict --recursive --parallel Package.swift Sources Tests
+
+# docs/man/htb.1 from the argument parser (swift-argument-parser's generate-manual plugin).
+man:
+	swift package --disable-sandbox generate-manual
+	mkdir -p docs/man
+	cp .build/plugins/GenerateManual/outputs/htb/htb.1 docs/man/htb.1
 
 bench: setup
 	@sh scripts/setup --bench-peers

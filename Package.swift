@@ -15,10 +15,10 @@ let package = Package(
     name: "htb",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "htb", targets: ["htb"]),
+        .executable(name: "htb", targets: ["htb"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // The one target that includes DCMTK's C++ headers. Exposes a small C API (htb_dcm_*).
@@ -45,7 +45,12 @@ let package = Package(
         .target(name: "Guidelines", resources: [.copy("Resources/rules.json")]),
         // PNG overlays a radiologist checks at a glance.
         .target(name: "Overlay", dependencies: ["CPNG", "CZlib", "VolumeModel"]),
-        .target(name: "Analysis", dependencies: ["AutoSegmentation", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+        .target(
+            name: "Analysis",
+            dependencies: [
+                "AutoSegmentation", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry",
+                "VolumeModel",
+            ]),
         // How far a segmentation is from the truth: overlap, surface distances, lesion detection.
         .target(name: "Evaluation", dependencies: ["Volumetry", "VolumeModel"]),
         // Pure image functions for segmentation (smoothing, exact morphology, hole filling, modes).
@@ -59,13 +64,17 @@ let package = Package(
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel",
+                "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom",
+                "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "htbTests",
-            dependencies: ["Analysis", "AutoSegmentation", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb"],
+            dependencies: [
+                "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI",
+                "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb",
+            ],
             // Golden overlay hashes are read by path (OverlayTests), not bundled.
             exclude: ["Golden"]
         ),

@@ -24,9 +24,11 @@ public enum FailureClass: String, Sendable, Codable {
         case let e as DicomError:
             switch e {
             case .pathNotFound, .noSeries, .seriesNotFound, .ambiguousSeries: return .noInput
-            case .notDicom, .corrupt, .unreadable, .missingTag, .invalidTag, .pixelDecode, .pixelDataSize: return .badDicom
+            case .notDicom, .corrupt, .unreadable, .missingTag, .invalidTag, .pixelDecode, .pixelDataSize:
+                return .badDicom
             case .unsupported, .notCT: return .unsupported
-            case .oneSlice, .duplicatePositions, .missingSlices, .unevenSliceSpacing, .slicesOffLine, .mixedPixelSpacing, .mixedMatrix:
+            case .oneSlice, .duplicatePositions, .missingSlices, .unevenSliceSpacing, .slicesOffLine,
+                .mixedPixelSpacing, .mixedMatrix:
                 return .badGeometry
             case .cannotWrite: return .cannotWrite
             }

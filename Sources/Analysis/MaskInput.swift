@@ -8,7 +8,9 @@ import VolumeModel
 /// - `.nii` / `.nii.gz`: a NIfTI-1 label map (SELECTOR: the label value; default non-zero);
 /// - any other file: a DICOM Segmentation (SELECTOR: segment labels or numbers, comma-separated).
 public struct MaskSpec: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Codable { case dicomSeries = "dicom_mask_series", segmentation = "dicom_seg", nifti }
+    public enum Kind: String, Sendable, Codable {
+        case dicomSeries = "dicom_mask_series", segmentation = "dicom_seg", nifti
+    }
     public var path: String
     public var selector: String?
     public var kind: Kind
@@ -47,30 +49,45 @@ public enum LoadedMask: Sendable {
             let inv = try Inventory.scan(spec.path)
             let series = inv.imageSeries(anyModality: true)
             guard series.count == 1 else {
-                throw MaskError.unreadable(mask: spec.path, reason: series.isEmpty
-                    ? "no DICOM image series in this folder (\(inv.skippedNonDicom.count) non-DICOM files)"
-                    : "holds \(series.count) series; a mask folder must hold exactly one: \(series.map(\.label).joined(separator: "; "))")
+                throw MaskError.unreadable(
+                    mask: spec.path,
+                    reason: series.isEmpty
+                        ? "no DICOM image series in this folder (\(inv.skippedNonDicom.count) non-DICOM files)"
+                        : "holds \(series.count) series; a mask folder must hold exactly one: \(series.map(\.label).joined(separator: "; "))"
+                )
             }
             let label: Int?
             if let s = spec.selector {
-                guard let v = Int(s) else { throw MaskError.segmentNotFound(mask: spec.path, selector: s, available: ["a stored pixel value (integer)"]) }
+                guard let v = Int(s) else {
+                    throw MaskError.segmentNotFound(
+                        mask: spec.path, selector: s, available: ["a stored pixel value (integer)"])
+                }
                 label = v
-            } else { label = nil }
+            } else {
+                label = nil
+            }
             let (mask, warnings) = try SeriesLoader.loadMaskSeries(series[0], label: label)
-            return .series(mask, frameOfReferenceUID: series[0].first.frameOfReferenceUID,
-                           seriesUIDs: Set(inv.series.map(\.seriesUID)), warnings: warnings)
+            return .series(
+                mask, frameOfReferenceUID: series[0].first.frameOfReferenceUID,
+                seriesUIDs: Set(inv.series.map(\.seriesUID)), warnings: warnings)
         case .segmentation:
             guard FileManager.default.fileExists(atPath: spec.path) else { throw DicomError.pathNotFound(spec.path) }
             let seg = try Segmentation.read(path: spec.path)
             return .segmentation(seg, segments: try seg.segmentNumbers(selector: spec.selector))
         case .nifti:
             let image: NIfTIImage
-            do { image = try NIfTIImage.read(path: spec.path) } catch let e as NIfTIError { throw MaskError.unreadable(mask: spec.path, reason: "\(e)") }
+            do { image = try NIfTIImage.read(path: spec.path) } catch let e as NIfTIError {
+                throw MaskError.unreadable(mask: spec.path, reason: "\(e)")
+            }
             let label: Int?
             if let s = spec.selector {
-                guard let v = Int(s) else { throw MaskError.segmentNotFound(mask: spec.path, selector: s, available: ["an integer label value"]) }
+                guard let v = Int(s) else {
+                    throw MaskError.segmentNotFound(mask: spec.path, selector: s, available: ["an integer label value"])
+                }
                 label = v
-            } else { label = nil }
+            } else {
+                label = nil
+            }
             return .nifti(image.mask(label: label))
         }
     }
@@ -85,7 +102,9 @@ public enum LoadedMask: Sendable {
     public func place(onto geometry: Geometry, frameOfReferenceUID: String?, name: String) throws -> Mask {
         switch self {
         case .series(let m, let foR, _, _):
-            if let a = foR, let b = frameOfReferenceUID, a != b { throw MaskError.frameOfReferenceMismatch(mask: name, maskUID: a, imageUID: b) }
+            if let a = foR, let b = frameOfReferenceUID, a != b {
+                throw MaskError.frameOfReferenceMismatch(mask: name, maskUID: a, imageUID: b)
+            }
             return try m.aligned(onto: geometry, name: name)
         case .segmentation(let s, let segments):
             return try s.mask(segments: segments, onto: geometry, frameOfReferenceUID: frameOfReferenceUID)

@@ -15,7 +15,8 @@ extension Analysis {
         let r = report
         func f(_ v: Double) -> String { String(format: "%.2f", v) }
         var lines = [
-            "HTB \(f(r.htb.percent)) %  \(r.htb.category.uppercased())" + (r.flags.isEmpty ? "" : "  " + r.flags.map { $0.uppercased() }.joined(separator: " ")),
+            "HTB \(f(r.htb.percent)) %  \(r.htb.category.uppercased())"
+                + (r.flags.isEmpty ? "" : "  " + r.flags.map { $0.uppercased() }.joined(separator: " ")),
             "LIVER \(f(r.liver.volumeML)) ML  PARENCHYMA \(f(r.liver.parenchymaVolumeML)) ML  LESIONS \(r.lesions.count): \(f(r.lesions.totalVolumeML)) ML",
             "SERIES \(r.study.seriesNumber.map { "#\($0) " } ?? "")\(r.study.seriesDescription.isEmpty ? "(NO DESCRIPTION)" : r.study.seriesDescription)"
                 + "  PHASE \(r.study.phaseHint ?? "NOT STATED")  "
@@ -24,11 +25,16 @@ extension Analysis {
         if let reasons = r.automatic?.reviewReasons, r.automatic?.reviewNeeded == true {
             lines.append("REVIEW NEEDED: " + reasons.map { $0.code.uppercased() }.joined(separator: "  "))
         }
-        if burnInPatient, let first = ct.entry.slices.first, let file = try? DicomFile(path: first.path, headersOnly: true) {
-            let name = file.string(Tag(0x0010, 0x0010)) ?? "", id = file.string(.patientID) ?? "", born = file.string(Tag(0x0010, 0x0030)) ?? ""
+        if burnInPatient, let first = ct.entry.slices.first,
+            let file = try? DicomFile(path: first.path, headersOnly: true)
+        {
+            let name = file.string(Tag(0x0010, 0x0010)) ?? "", id = file.string(.patientID) ?? "",
+                born = file.string(Tag(0x0010, 0x0030)) ?? ""
             lines.append("PATIENT \(name)  ID \(id)  BORN \(born)")
         }
-        lines.append("HTB \(htbVersion)  MASKS: \(Set((r.inputs.liverMasks + r.inputs.lesionMasks).map(\.source)).sorted().joined(separator: ", ").uppercased())")
+        lines.append(
+            "HTB \(htbVersion)  MASKS: \(Set((r.inputs.liverMasks + r.inputs.lesionMasks).map(\.source)).sorted().joined(separator: ", ").uppercased())"
+        )
         let chunks: [(String, String)] = [
             ("Software", "htb \(htbVersion)"),
             ("htb:version", htbVersion),
@@ -41,9 +47,11 @@ extension Analysis {
             ("htb:lesion_count", "\(r.lesions.count)"),
             ("htb:series_uid", r.study.seriesUID),
         ]
-        return OverlayScene(ct: ct.volume, liver: liver, lesionLabels: result.components.labels,
-                            largestLesionSlice: result.lesions.first?.diameters.slice, headerLines: lines, textChunks: chunks,
-                            sliceCaptions: ct.slices.enumerated().map { k, h in h.instanceNumber.map { "IM \($0)" } ?? "SLICE \(k + 1)" })
+        return OverlayScene(
+            ct: ct.volume, liver: liver, lesionLabels: result.components.labels,
+            largestLesionSlice: result.lesions.first?.diameters.slice, headerLines: lines, textChunks: chunks,
+            sliceCaptions: ct.slices.enumerated().map { k, h in h.instanceNumber.map { "IM \($0)" } ?? "SLICE \(k + 1)"
+            })
     }
 
     /// Renders the axial montage and the coronal and sagittal reformats into `dir`; returns the paths.
@@ -54,7 +62,9 @@ extension Analysis {
         // The montage (the largest picture to render and compress) on one core, the two reformats on the other.
         let results = parallelMap(2) { worker in
             for n in (worker == 0 ? [0] : [1, 2]) {
-                let image = planes[n] == .axial ? OverlayRenderer.axialMontage(scene, options: options)
+                let image =
+                    planes[n] == .axial
+                    ? OverlayRenderer.axialMontage(scene, options: options)
                     : OverlayRenderer.reformat(scene, plane: planes[n], options: options)
                 try PNGFile.write(image, to: paths[n])
             }
@@ -68,20 +78,28 @@ extension Analysis {
     public func writeMasks(to dir: String) throws -> [String] {
         let layout = try SeriesLayout(entry: ct.entry)
         let whole = liver.union(lesions)
-        let source = Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic") ? "AUTOMATIC" : "MANUAL"
+        let source =
+            Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic")
+            ? "AUTOMATIC" : "MANUAL"
         let algorithm = source == "AUTOMATIC" ? "htb \(htbVersion)" : nil
-        var segments = [SegmentToWrite(label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: source,
-                                       algorithmName: algorithm, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))]
+        var segments = [
+            SegmentToWrite(
+                label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: source,
+                algorithmName: algorithm, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))
+        ]
         if lesions.insideCount > 0 {
-            segments.append(SegmentToWrite(label: "Lesions", category: .morphologicallyAbnormal, type: .neoplasm, algorithmType: source,
-                                           algorithmName: algorithm, cielab: [50000, 20000, 50000], mask: lesions.withGeometry(layout.geometry)))
+            segments.append(
+                SegmentToWrite(
+                    label: "Lesions", category: .morphologicallyAbnormal, type: .neoplasm, algorithmType: source,
+                    algorithmName: algorithm, cielab: [50000, 20000, 50000], mask: lesions.withGeometry(layout.geometry)
+                ))
         }
         let seg = (dir as NSString).appendingPathComponent("masks.seg.dcm")
         let nii = (dir as NSString).appendingPathComponent("labels.nii.gz")
-        try SegmentationWriter.write(segments, source: layout, to: seg, seriesNumber: 901, seriesDescription: "htb liver and lesions",
-                                     contentLabel: "HTB")
+        try SegmentationWriter.write(
+            segments, source: layout, to: seg, seriesNumber: 901, seriesDescription: "htb liver and lesions",
+            contentLabel: "HTB")
         try NIfTIWriter.write(labels: labelMap, to: nii, description: "htb labels: liver 1, lesion 2")
         return [seg, nii]
     }
 }
-

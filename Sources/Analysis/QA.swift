@@ -16,10 +16,17 @@ public struct QACase: Sendable {
     public var predictedLesions: [MaskSpec]
     /// Automatic stages switched off (ablation studies; empty: the method as `analyze` runs it).
     public var without: Set<AutoSegmentation.Stage> = []
-    public init(name: String, studyPath: String, series: String? = nil, truthLiver: [MaskSpec], truthLesions: [MaskSpec],
-                predictedLiver: [MaskSpec], predictedLesions: [MaskSpec]) {
-        self.name = name; self.studyPath = studyPath; self.series = series; self.truthLiver = truthLiver; self.truthLesions = truthLesions
-        self.predictedLiver = predictedLiver; self.predictedLesions = predictedLesions
+    public init(
+        name: String, studyPath: String, series: String? = nil, truthLiver: [MaskSpec], truthLesions: [MaskSpec],
+        predictedLiver: [MaskSpec], predictedLesions: [MaskSpec]
+    ) {
+        self.name = name
+        self.studyPath = studyPath
+        self.series = series
+        self.truthLiver = truthLiver
+        self.truthLesions = truthLesions
+        self.predictedLiver = predictedLiver
+        self.predictedLesions = predictedLesions
     }
 }
 
@@ -46,7 +53,8 @@ public struct QAResult: Codable, Sendable {
     public var automatic: AutoSegmentation.Info?
 
     enum CodingKeys: String, CodingKey {
-        case name, series, predictedSource = "predicted_source", segmentationSeconds = "segmentation_seconds", liver, lesions, detection, detection10mm = "detection_10mm"
+        case name, series, predictedSource = "predicted_source", segmentationSeconds = "segmentation_seconds", liver,
+            lesions, detection, detection10mm = "detection_10mm"
         case htbPredictedPercent = "htb_predicted_percent", htbTruthPercent = "htb_truth_percent"
         case htbAbsoluteErrorPoints = "htb_absolute_error_points", categoryPredicted = "category_predicted"
         case categoryTruth = "category_truth", categoryAgrees = "category_agrees", automatic
@@ -67,13 +75,21 @@ public struct QAGates: Sendable {
     /// Failed gates of one case, in words.
     public func failures(_ r: QAResult) -> [String] {
         var out: [String] = []
-        if let m = minLiverDice, r.liver.dice < m { out.append(String(format: "liver Dice %.3f < %.3f", r.liver.dice, m)) }
+        if let m = minLiverDice, r.liver.dice < m {
+            out.append(String(format: "liver Dice %.3f < %.3f", r.liver.dice, m))
+        }
         if let m = minLesionDice, r.lesions.truthVolumeML >= lesionDiceMinTruthML, r.lesions.dice < m {
             out.append(String(format: "lesion Dice %.3f < %.3f", r.lesions.dice, m))
         }
-        if let m = maxHTBErrorPoints, r.htbAbsoluteErrorPoints > m { out.append(String(format: "HTB error %.2f > %.2f points", r.htbAbsoluteErrorPoints, m)) }
-        if let m = minLesionRecall, let rec = r.detection.recall, rec < m { out.append(String(format: "lesion recall %.2f < %.2f", rec, m)) }
-        if requireCategoryAgreement && !r.categoryAgrees { out.append("category \(r.categoryPredicted) != \(r.categoryTruth)") }
+        if let m = maxHTBErrorPoints, r.htbAbsoluteErrorPoints > m {
+            out.append(String(format: "HTB error %.2f > %.2f points", r.htbAbsoluteErrorPoints, m))
+        }
+        if let m = minLesionRecall, let rec = r.detection.recall, rec < m {
+            out.append(String(format: "lesion recall %.2f < %.2f", rec, m))
+        }
+        if requireCategoryAgreement && !r.categoryAgrees {
+            out.append("category \(r.categoryPredicted) != \(r.categoryTruth)")
+        }
         return out
     }
 }
@@ -86,41 +102,52 @@ public enum QualityAssurance {
             throw AnalysisError.masksRequired("qa needs --truth-liver and --truth-lesion")
         }
         let inventory = try Inventory.scan(c.studyPath)
-        let truthLiver = try c.truthLiver.map { ($0, try LoadedMask.load($0)) }, truthLesions = try c.truthLesions.map { ($0, try LoadedMask.load($0)) }
-        let predLiver = try c.predictedLiver.map { ($0, try LoadedMask.load($0)) }, predLesions = try c.predictedLesions.map { ($0, try LoadedMask.load($0)) }
-        let choice = try SeriesChooser.choose(in: inventory, selector: c.series, masks: (truthLiver + truthLesions).map(\.1))
+        let truthLiver = try c.truthLiver.map { ($0, try LoadedMask.load($0)) },
+            truthLesions = try c.truthLesions.map { ($0, try LoadedMask.load($0)) }
+        let predLiver = try c.predictedLiver.map { ($0, try LoadedMask.load($0)) },
+            predLesions = try c.predictedLesions.map { ($0, try LoadedMask.load($0)) }
+        let choice = try SeriesChooser.choose(
+            in: inventory, selector: c.series, masks: (truthLiver + truthLesions).map(\.1))
         let ct = try SeriesLoader.loadCT(choice.entry)
         let (tl, _, _) = try Analysis.unite(truthLiver, ct: ct), (tt, _, _) = try Analysis.unite(truthLesions, ct: ct)
         var (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
         // Judged masks not given are htb's own, made as `analyze` makes them.
-        let source = switch (predLiver.isEmpty, predLesions.isEmpty) {
-        case (true, true): "automatic"
-        case (true, false): "automatic liver, given lesions"
-        case (false, true): "given liver, automatic lesions"
-        case (false, false): "given"
-        }
+        let source =
+            switch (predLiver.isEmpty, predLesions.isEmpty) {
+            case (true, true): "automatic"
+            case (true, false): "automatic liver, given lesions"
+            case (false, true): "given liver, automatic lesions"
+            case (false, false): "given"
+            }
         var seconds: Double?, info: AutoSegmentation.Info?
         if predLiver.isEmpty || predLesions.isEmpty {
-            let auto = try Analysis.segmentAutomatically(ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without)
+            let auto = try Analysis.segmentAutomatically(
+                ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without)
             if predLiver.isEmpty { pl = auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
             info = auto.info
             // The review as analyze gives it: an automatic liver is checked against the session's other phases.
-            if predLiver.isEmpty { Analysis.checkPhases(&info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory) }
+            if predLiver.isEmpty {
+                Analysis.checkPhases(
+                    &info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory
+                )
+            }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         let pred = try Volumetry.measure(liver: pl, lesions: pt)
         let g = ct.volume.geometry
-        return QAResult(name: c.name, series: choice.entry.key, predictedSource: source, segmentationSeconds: seconds,
-                        liver: try Metrics.overlap(predicted: pl.union(pt), truth: tl.union(tt)),
-                        lesions: try Metrics.overlap(predicted: pt, truth: tt),
-                        detection: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g),
-                        detection10mm: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g, minimumDiameterMM: 10),
-                        htbPredictedPercent: pred.htbPercent, htbTruthPercent: truth.htbPercent,
-                        htbAbsoluteErrorPoints: abs(pred.htbPercent - truth.htbPercent),
-                        categoryPredicted: pred.category.rawValue, categoryTruth: truth.category.rawValue,
-                        categoryAgrees: pred.category == truth.category, automatic: info)
+        return QAResult(
+            name: c.name, series: choice.entry.key, predictedSource: source, segmentationSeconds: seconds,
+            liver: try Metrics.overlap(predicted: pl.union(pt), truth: tl.union(tt)),
+            lesions: try Metrics.overlap(predicted: pt, truth: tt),
+            detection: DetectionMetrics.compute(predicted: pred.components, truth: truth.components, geometry: g),
+            detection10mm: DetectionMetrics.compute(
+                predicted: pred.components, truth: truth.components, geometry: g, minimumDiameterMM: 10),
+            htbPredictedPercent: pred.htbPercent, htbTruthPercent: truth.htbPercent,
+            htbAbsoluteErrorPoints: abs(pred.htbPercent - truth.htbPercent),
+            categoryPredicted: pred.category.rawValue, categoryTruth: truth.category.rawValue,
+            categoryAgrees: pred.category == truth.category, automatic: info)
     }
 
     /// Cases from a manifest: `{"cases": [{"name", "study", "series"?, "truth_liver": [...],
@@ -142,27 +169,37 @@ public enum QualityAssurance {
         let base = (path as NSString).deletingLastPathComponent
         func r(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
         return f.cases.map { c in
-            QACase(name: c.name ?? c.study, studyPath: r(c.study), series: c.series,
-                   truthLiver: c.truth_liver.map { MaskSpec(r($0)) }, truthLesions: c.truth_lesions.map { MaskSpec(r($0)) },
-                   predictedLiver: (c.pred_liver ?? []).map { MaskSpec(r($0)) }, predictedLesions: (c.pred_lesions ?? []).map { MaskSpec(r($0)) })
+            QACase(
+                name: c.name ?? c.study, studyPath: r(c.study), series: c.series,
+                truthLiver: c.truth_liver.map { MaskSpec(r($0)) },
+                truthLesions: c.truth_lesions.map { MaskSpec(r($0)) },
+                predictedLiver: (c.pred_liver ?? []).map { MaskSpec(r($0)) },
+                predictedLesions: (c.pred_lesions ?? []).map { MaskSpec(r($0)) })
         }
     }
 
     /// One CSV row a case.
     public static func csv(_ results: [QAResult]) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
-        var out = "case,series,liver_dice,liver_jaccard,liver_rvd,liver_assd_mm,liver_hd95_mm,lesion_dice,lesion_jaccard,lesion_rvd,lesion_assd_mm,lesion_hd95_mm,"
+        var out =
+            "case,series,liver_dice,liver_jaccard,liver_rvd,liver_assd_mm,liver_hd95_mm,lesion_dice,lesion_jaccard,lesion_rvd,lesion_assd_mm,lesion_hd95_mm,"
             + "lesion_recall,lesion_precision,lesion_f1,lesion_recall_10mm,lesion_precision_10mm,lesion_f1_10mm,htb_pred,htb_truth,htb_abs_error,category_pred,category_truth,category_agrees,predicted_source,segmentation_seconds,"
             + "automatic_review_needed,review_reasons\n"
         for r in results {
             let cells: [String] = [
                 r.name.contains(",") ? "\"\(r.name)\"" : r.name, r.series,
-                f(r.liver.dice), f(r.liver.jaccard), f(r.liver.relativeVolumeDifference), f(r.liver.averageSymmetricSurfaceDistanceMM), f(r.liver.hausdorff95MM),
-                f(r.lesions.dice), f(r.lesions.jaccard), f(r.lesions.relativeVolumeDifference), f(r.lesions.averageSymmetricSurfaceDistanceMM), f(r.lesions.hausdorff95MM),
-                f(r.detection.recall), f(r.detection.precision), f(r.detection.f1), f(r.detection10mm.recall), f(r.detection10mm.precision), f(r.detection10mm.f1),
-                f(r.htbPredictedPercent), f(r.htbTruthPercent), f(r.htbAbsoluteErrorPoints), r.categoryPredicted, r.categoryTruth, r.categoryAgrees ? "yes" : "no",
-                r.predictedSource.contains(",") ? "\"\(r.predictedSource)\"" : r.predictedSource, f(r.segmentationSeconds),
-                r.automatic?.reviewNeeded.map { $0 ? "yes" : "no" } ?? "", (r.automatic?.reviewReasons ?? []).map(\.code).joined(separator: ";"),
+                f(r.liver.dice), f(r.liver.jaccard), f(r.liver.relativeVolumeDifference),
+                f(r.liver.averageSymmetricSurfaceDistanceMM), f(r.liver.hausdorff95MM),
+                f(r.lesions.dice), f(r.lesions.jaccard), f(r.lesions.relativeVolumeDifference),
+                f(r.lesions.averageSymmetricSurfaceDistanceMM), f(r.lesions.hausdorff95MM),
+                f(r.detection.recall), f(r.detection.precision), f(r.detection.f1), f(r.detection10mm.recall),
+                f(r.detection10mm.precision), f(r.detection10mm.f1),
+                f(r.htbPredictedPercent), f(r.htbTruthPercent), f(r.htbAbsoluteErrorPoints), r.categoryPredicted,
+                r.categoryTruth, r.categoryAgrees ? "yes" : "no",
+                r.predictedSource.contains(",") ? "\"\(r.predictedSource)\"" : r.predictedSource,
+                f(r.segmentationSeconds),
+                r.automatic?.reviewNeeded.map { $0 ? "yes" : "no" } ?? "",
+                (r.automatic?.reviewReasons ?? []).map(\.code).joined(separator: ";"),
             ]
             out += cells.joined(separator: ",") + "\n"
         }

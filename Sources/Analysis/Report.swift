@@ -165,7 +165,9 @@ func round(_ v: Double, _ places: Int) -> Double {
     return (v * f).rounded() / f
 }
 
-func round(_ v: Vector3, _ places: Int) -> Vector3 { Vector3(round(v.x, places), round(v.y, places), round(v.z, places)) }
+func round(_ v: Vector3, _ places: Int) -> Vector3 {
+    Vector3(round(v.x, places), round(v.y, places), round(v.z, places))
+}
 
 extension JSONEncoder {
     /// The encoder of htb's JSON outputs: pretty, keys sorted, slashes unescaped.

@@ -145,9 +145,14 @@ public enum AutoSegmentation {
         public var liverVolumeML: Double?
         /// Why it could not be read or segmented.
         public var error: String?
-        public init(seriesKey: String, seriesDescription: String, phaseHint: String?, liverVolumeML: Double?, error: String?) {
-            self.seriesKey = seriesKey; self.seriesDescription = seriesDescription; self.phaseHint = phaseHint
-            self.liverVolumeML = liverVolumeML; self.error = error
+        public init(
+            seriesKey: String, seriesDescription: String, phaseHint: String?, liverVolumeML: Double?, error: String?
+        ) {
+            self.seriesKey = seriesKey
+            self.seriesDescription = seriesDescription
+            self.phaseHint = phaseHint
+            self.liverVolumeML = liverVolumeML
+            self.error = error
         }
         enum CodingKeys: String, CodingKey {
             case seriesKey = "series_key", seriesDescription = "series_description", phaseHint = "phase_hint"
@@ -177,17 +182,25 @@ public enum AutoSegmentation {
     public static func plausibilityConcerns(modeHU: Double?, liverML: Double) -> [String] {
         var out: [String] = []
         if let m = modeHU, !plausibleParenchymaHU.contains(m) {
-            out.append(String(format: "the tissue taken for liver parenchyma has a mode of %.0f HU, outside %.0f-%.0f HU: it may be tumour (a tumour-dominated liver) or another organ",
-                              m, plausibleParenchymaHU.lowerBound, plausibleParenchymaHU.upperBound))
+            out.append(
+                String(
+                    format:
+                        "the tissue taken for liver parenchyma has a mode of %.0f HU, outside %.0f-%.0f HU: it may be tumour (a tumour-dominated liver) or another organ",
+                    m, plausibleParenchymaHU.lowerBound, plausibleParenchymaHU.upperBound))
         }
         if !plausibleLiverML.contains(liverML) {
-            out.append(String(format: "the automatic liver measures %.0f mL, outside %.0f-%.0f mL", liverML, plausibleLiverML.lowerBound, plausibleLiverML.upperBound))
+            out.append(
+                String(
+                    format: "the automatic liver measures %.0f mL, outside %.0f-%.0f mL", liverML,
+                    plausibleLiverML.lowerBound, plausibleLiverML.upperBound))
         }
         return out
     }
 
     /// In-plane block factor that brings the spacing to about 1.5 mm.
-    public static func blockFactor(_ g: Geometry) -> Int { max(1, Int((1.5 / min(g.spacingMM.x, g.spacingMM.y)).rounded())) }
+    public static func blockFactor(_ g: Geometry) -> Int {
+        max(1, Int((1.5 / min(g.spacingMM.x, g.spacingMM.y)).rounded()))
+    }
 
     /// Segments the liver (unless `liver` is given: an expert mask on the CT grid) and the lesions in
     /// it: the liver step; when its tissue is implausible for parenchyma, the right kidney out of
@@ -197,7 +210,8 @@ public enum AutoSegmentation {
     /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`) and the heart
     /// (`Heart`); back on the CT's grid, the partial-volume rim (`PartialVolumeRim`).
     /// `without`: stages switched off, for ablation studies only (the default runs them all).
-    public static func segment(_ ct: CTVolume, liver given: Mask? = nil, without off: Set<Stage> = []) throws -> Result {
+    public static func segment(_ ct: CTVolume, liver given: Mask? = nil, without off: Set<Stage> = []) throws -> Result
+    {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
         let small = Filters.downsample(ct, factor: f)
@@ -206,11 +220,14 @@ public enum AutoSegmentation {
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
             if !off.contains(.tumourDominated), let td = TumourDominatedLiver.lesionsInside(small, liver: liverSmall) {
-                lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
+                lesionSmall = LesionSegmenter.Result(
+                    lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU,
+                    rejectedElongated: 0)
                 info.tumourDominated = true
                 info.tumourModeHU = Double(td.tumourModeHU)
             } else {
-                lesionSmall = LesionSegmenter.segment(small, liver: liverSmall, smallLesions: !off.contains(.smallLesions))
+                lesionSmall = LesionSegmenter.segment(
+                    small, liver: liverSmall, smallLesions: !off.contains(.smallLesions))
                 info.tumourDominated = false
             }
         } else {
@@ -220,15 +237,30 @@ public enum AutoSegmentation {
             if !plausibleParenchymaHU.contains(Double(l.modeHU)) && !off.contains(.rightKidney) {
                 info.rightKidneyRemovedML = centi(Kidneys.removeRight(from: &l.liver, band: l.band, body: l.body))
             }
-            if !off.contains(.tumourDominated), var td = TumourDominatedLiver.detect(smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU) {
-                if !off.contains(.otherTumourCores) { info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l)) }
-                if !off.contains(.tumourCaps) { info.tumourCapsAddedML = centi(TumourDominatedLiver.addTumourCaps(&td, smooth: l.smooth, body: l.body)) }
-                if !off.contains(.darkSurface) { info.darkSurfaceRemovedML = centi(TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth)) }
+            if !off.contains(.tumourDominated),
+                var td = TumourDominatedLiver.detect(
+                    smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU)
+            {
+                if !off.contains(.otherTumourCores) {
+                    info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))
+                }
+                if !off.contains(.tumourCaps) {
+                    info.tumourCapsAddedML = centi(
+                        TumourDominatedLiver.addTumourCaps(&td, smooth: l.smooth, body: l.body))
+                }
+                if !off.contains(.darkSurface) {
+                    info.darkSurfaceRemovedML = centi(
+                        TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth))
+                }
                 if !off.contains(.venaCava) {
-                    info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
+                    info.venaCavaRemovedML = centi(
+                        VenaCava.remove(
+                            smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
                 }
                 liverSmall = td.liver
-                lesionSmall = LesionSegmenter.Result(lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU, rejectedElongated: 0)
+                lesionSmall = LesionSegmenter.Result(
+                    lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU,
+                    rejectedElongated: 0)
                 info.tumourDominated = true
                 info.tumourModeHU = Double(td.tumourModeHU)
             } else {
@@ -236,11 +268,14 @@ public enum AutoSegmentation {
                 (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, without: off, info: &info)
             }
             if !off.contains(.heart) {
-                info.heartRemovedML = centi(Heart.remove(from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
-                                                         modeHU: lesionSmall.modeHU ?? l.modeHU))
+                info.heartRemovedML = centi(
+                    Heart.remove(
+                        from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
+                        modeHU: lesionSmall.modeHU ?? l.modeHU))
             }
-            info.review = Review.measure(liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
-                                         modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
+            info.review = Review.measure(
+                liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
+                modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
         }
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
         info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)
@@ -262,12 +297,19 @@ public enum AutoSegmentation {
                 (liverFull, lesions) = (rim.liver, rim.lesions)
                 info.partialVolumeRimML = centi(Double(rim.added) * ct.geometry.voxelVolumeMM3 / 1000)
             }
-            info.concerns = plausibilityConcerns(modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU, liverML: liverFull.volumeML)
+            info.concerns = plausibilityConcerns(
+                modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU,
+                liverML: liverFull.volumeML)
             if let m = info.review {
-                let largest = [info.refinementRemovedML, info.inferiorTailRemovedML, info.heartRemovedML, info.darkSurfaceRemovedML,
-                               info.rightKidneyRemovedML, info.neighbourOrgansRemovedML].compactMap { $0 }.max() ?? 0
-                let reasons = Review.reasons(m, liverML: liverFull.union(lesions).volumeML, lesionML: lesions.volumeML,
-                                             largestCorrectionML: largest, concerns: info.concerns)
+                let largest =
+                    [
+                        info.refinementRemovedML, info.inferiorTailRemovedML, info.heartRemovedML,
+                        info.darkSurfaceRemovedML,
+                        info.rightKidneyRemovedML, info.neighbourOrgansRemovedML,
+                    ].compactMap { $0 }.max() ?? 0
+                let reasons = Review.reasons(
+                    m, liverML: liverFull.union(lesions).volumeML, lesionML: lesions.volumeML,
+                    largestCorrectionML: largest, concerns: info.concerns)
                 info.reviewReasons = reasons
                 info.reviewNeeded = !reasons.isEmpty
             }
@@ -289,12 +331,17 @@ public enum AutoSegmentation {
     /// mL removed.
     static func removeSurfaceFluid(_ liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>) -> Double {
         var fluid = Mask(repeating: 0, geometry: liver.geometry)
-        for v in 0..<fluid.voxels.count where lesions.voxels[v] != 0 && smooth.voxels[v] < fluidCeilingHU { fluid.voxels[v] = 1 }
+        for v in 0..<fluid.voxels.count where lesions.voxels[v] != 0 && smooth.voxels[v] < fluidCeilingHU {
+            fluid.voxels[v] = 1
+        }
         let minimumVoxels = Double.pi / 6 * pow(LesionSegmenter.minimumDiameterMM, 3) / liver.geometry.voxelVolumeMM3
         var removed = 0
         for c in components(of: fluid, connectivity: .faces6).voxels where Double(c.count) >= minimumVoxels {
             guard c.contains(where: { hasFaceNeighbour($0, in: liver, inside: false) }) else { continue }
-            for v in c { lesions.voxels[v] = 0; liver.voxels[v] = 0 }
+            for v in c {
+                lesions.voxels[v] = 0
+                liver.voxels[v] = 0
+            }
             removed += c.count
         }
         return Double(removed) * liver.geometry.voxelVolumeMM3 / 1000
@@ -307,7 +354,8 @@ public enum AutoSegmentation {
         let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
         let wanted = { (n: Int) in (m[n] != 0) == inside }
         return (i > 0 && wanted(v - 1)) || (i + 1 < d.x && wanted(v + 1)) || (j > 0 && wanted(v - d.x))
-            || (j + 1 < d.y && wanted(v + d.x)) || (k > 0 && wanted(v - d.sliceCount)) || (k + 1 < d.z && wanted(v + d.sliceCount))
+            || (j + 1 < d.y && wanted(v + d.x)) || (k > 0 && wanted(v - d.sliceCount))
+            || (k + 1 < d.z && wanted(v + d.sliceCount))
     }
 
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's
@@ -317,17 +365,27 @@ public enum AutoSegmentation {
     /// Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on every
     /// phantom the surface step's wide hull takes them, and the lobe step only ever added the
     /// heart or bowel (real cases with the enhancement changed by 20 %; see `DetachedLobes`).
-    private static func parenchymaDominated(_ small: CTVolume, first l: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info) -> (Mask, LesionSegmenter.Result) {
+    private static func parenchymaDominated(
+        _ small: CTVolume, first l: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info
+    ) -> (Mask, LesionSegmenter.Result) {
         var l = l
         if !off.contains(.neighbourOrgans) {
-            info.neighbourOrgansRemovedML = centi(Neighbours.remove(from: &l.liver, smooth: l.smooth, body: l.body, modeHU: l.modeHU))
+            info.neighbourOrgansRemovedML = centi(
+                Neighbours.remove(from: &l.liver, smooth: l.smooth, body: l.body, modeHU: l.modeHU))
         }
-        let withSurface = off.contains(.surfaceLesions) ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)
+        let withSurface =
+            off.contains(.surfaceLesions)
+            ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
-        var lesions = LesionSegmenter.segment(small, liver: withSurface.liver, smallLesions: !off.contains(.smallLesions))
+        var lesions = LesionSegmenter.segment(
+            small, liver: withSurface.liver, smallLesions: !off.contains(.smallLesions))
         var keep = lesions.lesions
-        for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 { keep.voxels[v] = 1 }
-        var refined = off.contains(.refinement) ? withSurface.liver : LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
+        for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 {
+            keep.voxels[v] = 1
+        }
+        var refined =
+            off.contains(.refinement)
+            ? withSurface.liver : LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
         for c in components(of: lesions.lesions, connectivity: .faces6).voxels {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
@@ -336,9 +394,12 @@ public enum AutoSegmentation {
         var (liver, tailML) = off.contains(.inferiorTail) ? (refined, 0) : InferiorTail.remove(refined)
         info.inferiorTailRemovedML = centi(tailML)
         for v in 0..<liver.voxels.count where liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
-        if !off.contains(.surfaceFluid) { info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth)) }
+        if !off.contains(.surfaceFluid) {
+            info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
+        }
         if !off.contains(.venaCava) {
-            info.venaCavaRemovedML = centi(VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions))
+            info.venaCavaRemovedML = centi(
+                VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions))
         }
         return (liver, lesions)
     }

@@ -46,17 +46,27 @@ enum DetachedLobes {
         for core in cores where Double(core.count) >= minimumVoxels {
             var seed = Mask(repeating: 0, geometry: bandBox.geometry)
             var reaches = false
-            for v in core { if let b = inBox(v) { seed.voxels[b] = 1; if d2[b] <= reach2 { reaches = true } } }
+            for v in core {
+                if let b = inBox(v) {
+                    seed.voxels[b] = 1
+                    if d2[b] <= reach2 { reaches = true }
+                }
+            }
             guard reaches else { continue }
             let grown = Filters.dilate(seed, radiusMM: regrowMM)
             var contact = 0
-            for b in 0..<grown.voxels.count where grown.voxels[b] != 0 && d2[b] <= contact2 && bandBox.voxels[b] != 0 && liverBox.voxels[b] == 0 { contact += 1 }
+            for b in 0..<grown.voxels.count
+            where grown.voxels[b] != 0 && d2[b] <= contact2 && bandBox.voxels[b] != 0 && liverBox.voxels[b] == 0 {
+                contact += 1
+            }
             guard Double(contact) >= minimumContact else { continue }
             // Joins: its whole regrowth, on the full grid.
             var full = Mask(repeating: 0, geometry: g)
             for v in core { full.voxels[v] = 1 }
             full = Filters.dilate(full, radiusMM: regrowMM)
-            for v in 0..<full.voxels.count where full.voxels[v] != 0 && (band.voxels[v] == 0 || liver.voxels[v] != 0) { full.voxels[v] = 0 }
+            for v in 0..<full.voxels.count where full.voxels[v] != 0 && (band.voxels[v] == 0 || liver.voxels[v] != 0) {
+                full.voxels[v] = 0
+            }
             added = added.union(full)
         }
         return (added, added.volumeML)

@@ -21,7 +21,9 @@ enum Heart {
     static let minimumHeightMM = 10.0
     static let liverSeedErosionMM = 3.0
 
-    static func remove(from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float) -> Double {
+    static func remove(from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float)
+        -> Double
+    {
         let g = liver.geometry, d = g.dims
         guard let centreX = LiverSegmenter.bodyCentreMM(body)?.x else { return 0 }
         // Each slice's liver centroid, left-right (patient x, mm; LPS: +x is the patient's left).
@@ -40,7 +42,8 @@ enum Heart {
             seedSlices.append(k)
         }
         guard seedSlices.count >= 2, let top = seedSlices.first, let bottom = seedSlices.last,
-              abs(height(top) - height(bottom)) + g.spacingMM.z >= minimumHeightMM, seedSlices.count < occupied.count else { return 0 }
+            abs(height(top) - height(bottom)) + g.spacingMM.z >= minimumHeightMM, seedSlices.count < occupied.count
+        else { return 0 }
         let isSeedSlice = (0..<d.z).map { seedSlices.contains($0) }
         var below = liver
         for v in 0..<below.voxels.count where isSeedSlice[v / d.sliceCount] { below.voxels[v] = 0 }
@@ -81,7 +84,10 @@ enum Heart {
         for v in 0..<label.count where label[v] != 0 { pushNeighbours(of: v, label[v], level: 0) }
         var level = 0
         while level < buckets.count {
-            guard let (v, l) = buckets[level].popLast() else { level += 1; continue }
+            guard let (v, l) = buckets[level].popLast() else {
+                level += 1
+                continue
+            }
             guard label[v] == 0 else { continue }
             label[v] = l
             pushNeighbours(of: v, l, level: level)

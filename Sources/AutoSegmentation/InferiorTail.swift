@@ -28,7 +28,9 @@ enum InferiorTail {
         let order = up > 0 ? Array((0..<d.z).reversed()) : Array(0..<d.z)
         var areas = [Int](repeating: 0, count: d.z)
         for v in 0..<liver.voxels.count where liver.voxels[v] != 0 { areas[v / d.sliceCount] += 1 }
-        guard let topPosition = order.indices.max(by: { areas[order[$0]] < areas[order[$1]] }), areas[order[topPosition]] > 0 else { return (liver, 0) }
+        guard let topPosition = order.indices.max(by: { areas[order[$0]] < areas[order[$1]] }),
+            areas[order[topPosition]] > 0
+        else { return (liver, 0) }
         var main = Mask(repeating: 0, geometry: g)
         var previous: [Bool] = []
         var endPosition = topPosition
@@ -37,7 +39,9 @@ enum InferiorTail {
             let (labels, count) = Filters.sliceRegions(liver, slice: k)
             guard count > 0 else { break }
             var score = [Int](repeating: 0, count: count + 1)
-            for p in 0..<d.sliceCount where labels[p] != 0 { score[Int(labels[p])] += position == topPosition ? 1 : (previous[p] ? 1 : 0) }
+            for p in 0..<d.sliceCount where labels[p] != 0 {
+                score[Int(labels[p])] += position == topPosition ? 1 : (previous[p] ? 1 : 0)
+            }
             guard let best = (1...count).max(by: { score[$0] < score[$1] }), score[best] > 0 else { break }
             previous = labels.map { $0 == Int32(best) }
             for p in 0..<d.sliceCount where previous[p] { main.voxels[base + p] = 1 }
@@ -47,7 +51,9 @@ enum InferiorTail {
         var beside = Mask(repeating: 0, geometry: g)
         for position in topPosition..<order.count {
             let base = order[position] * d.sliceCount
-            for p in 0..<d.sliceCount where liver.voxels[base + p] != 0 && main.voxels[base + p] == 0 { beside.voxels[base + p] = 1 }
+            for p in 0..<d.sliceCount where liver.voxels[base + p] != 0 && main.voxels[base + p] == 0 {
+                beside.voxels[base + p] = 1
+            }
         }
         var positionOf = [Int](repeating: 0, count: d.z)
         for (position, k) in order.enumerated() { positionOf[k] = position }

@@ -39,14 +39,16 @@ enum Kidneys {
     static func removeRight(from liver: inout Mask, band: Mask, body: Mask) -> Double {
         let g = liver.geometry
         guard abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180),
-              let centre = LiverSegmenter.bodyCentreMM(body),
-              let left = leftKidney(band: band, liver: liver, centre: centre) else { return 0 }
+            let centre = LiverSegmenter.bodyCentreMM(body),
+            let left = leftKidney(band: band, liver: liver, centre: centre)
+        else { return 0 }
         let centreX = centre.x
         var shell = Filters.dilate(left, radiusMM: shellMM)
         for v in 0..<shell.voxels.count where left.voxels[v] != 0 { shell.voxels[v] = 0 }
         let inside = mirrored(left, centreX: centreX), around = mirrored(shell, centreX: centreX)
         guard let fit = bestFit(inside: inside, shell: around, band: band),
-              fit.inside >= minimumInside, fit.shell <= maximumShell else { return 0 }
+            fit.inside >= minimumInside, fit.shell <= maximumShell
+        else { return 0 }
         var image = Mask(repeating: 0, geometry: g)
         let d = g.dims
         for p in inside {
@@ -75,13 +77,21 @@ enum Kidneys {
             for v in c {
                 let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
                 let p = g.positionMM(Double(i), Double(j), Double(k))
-                sx += p.x; sy += p.y; kLo = min(kLo, k); kHi = max(kHi, k); xLo = min(xLo, p.x); xHi = max(xHi, p.x)
+                sx += p.x
+                sy += p.y
+                kLo = min(kLo, k)
+                kHi = max(kHi, k)
+                xLo = min(xLo, p.x)
+                xHi = max(xHi, p.x)
             }
             let n = Double(c.count)
             guard sx / n > centre.x + 20, sy / n > centre.y else { continue }
-            guard Double(kHi - kLo + 1) * g.spacingMM.z >= minimumHeightMM, xHi - xLo <= maximumWidthMM else { continue }
+            guard Double(kHi - kLo + 1) * g.spacingMM.z >= minimumHeightMM, xHi - xLo <= maximumWidthMM else {
+                continue
+            }
             guard !c.contains(where: { near.voxels[$0] != 0 }) else { continue }
-            guard LesionSegmenter.fill(c, g) >= minimumFill, LesionSegmenter.elongation(c, g) <= maximumElongation else { continue }
+            guard LesionSegmenter.fill(c, g) >= minimumFill, LesionSegmenter.elongation(c, g) <= maximumElongation
+            else { continue }
             if c.count > (best?.count ?? 0) { best = c }
         }
         guard let best else { return nil }
@@ -106,7 +116,11 @@ enum Kidneys {
         return out
     }
 
-    struct Fit { var shift: (Int, Int, Int); var inside: Double; var shell: Double }
+    struct Fit {
+        var shift: (Int, Int, Int)
+        var inside: Double
+        var shell: Double
+    }
 
     /// The shift (voxels, within `searchMM`) maximising the share of `inside` in the band minus
     /// the share of `shell` in it; coarse steps of about 3 mm first, then every voxel around the
@@ -124,7 +138,9 @@ enum Kidneys {
             band.voxels.withUnsafeBufferPointer { bv in
                 for p in pts {
                     let i = p.0 + s.0, j = p.1 + s.1, k = p.2 + s.2
-                    if i >= 0 && i < d.x && j >= 0 && j < d.y && k >= 0 && k < d.z && bv[i + d.x * (j + d.y * k)] != 0 { n += 1 }
+                    if i >= 0 && i < d.x && j >= 0 && j < d.y && k >= 0 && k < d.z && bv[i + d.x * (j + d.y * k)] != 0 {
+                        n += 1
+                    }
                 }
             }
             return Double(n) / Double(pts.count)
@@ -144,9 +160,13 @@ enum Kidneys {
             }
         }
         guard let coarse = best else { return nil }
-        for dk in -step.2...step.2 { for dj in -step.1...step.1 { for di in -step.0...step.0 {
-            consider((coarse.shift.0 + di, coarse.shift.1 + dj, coarse.shift.2 + dk))
-        } } }
+        for dk in -step.2...step.2 {
+            for dj in -step.1...step.1 {
+                for di in -step.0...step.0 {
+                    consider((coarse.shift.0 + di, coarse.shift.1 + dj, coarse.shift.2 + dk))
+                }
+            }
+        }
         return best
     }
 }

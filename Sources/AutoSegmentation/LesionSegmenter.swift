@@ -92,23 +92,35 @@ public enum LesionSegmenter {
             if x < threshold {
                 dark.voxels[v] = 1
                 if x < seedThreshold { darkSeeds.voxels[v] = 1 }
-            } else if x > brightThreshold { bright.voxels[v] = 1 }
+            } else if x > brightThreshold {
+                bright.voxels[v] = 1
+            }
         }
         var rejected = 0
-        let darkLesions = blobs(in: dark, seedsFirstIn: darkSeeds, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0, splitting: [], rejected: &rejected)
-        let brightLesions = blobs(in: bright, inner: inner, maximumElongation: maximumElongation, minimumSeedML: minimumBrightSeedML, splitting: splitStepsMM, rejected: &rejected)
+        let darkLesions = blobs(
+            in: dark, seedsFirstIn: darkSeeds, inner: inner, maximumElongation: maximumElongation, minimumSeedML: 0,
+            splitting: [], rejected: &rejected)
+        let brightLesions = blobs(
+            in: bright, inner: inner, maximumElongation: maximumElongation, minimumSeedML: minimumBrightSeedML,
+            splitting: splitStepsMM, rejected: &rejected)
         var grown = darkLesions.union(brightLesions)
         // The margin: voxels near a lesion that do not look like parenchyma (rims, capsules,
         // calcifications, partial volume at the edge) belong to it.
         var margin = Filters.dilate(grown, radiusMM: marginMM)
-        for v in 0..<margin.voxels.count where liver.voxels[v] == 0 || abs(smooth.voxels[v] - mode) <= marginContrastSD * sd { margin.voxels[v] = 0 }
+        for v in 0..<margin.voxels.count
+        where liver.voxels[v] == 0 || abs(smooth.voxels[v] - mode) <= marginContrastSD * sd { margin.voxels[v] = 0 }
         grown = grown.union(margin)
         // Opening by 3 mm: lesions are compact; thin tails grown along fissures and the hilum's
         // fat and ducts are not lesion.
         var out = withoutSmallRegions(Filters.open(grown, radiusMM: openingMM))
-        let small = smallLesions ? SmallLesions.find(ct, liver: liver, inner: inner, modeHU: mode, taken: out) : (lesions: Mask(repeating: 0, geometry: g), count: 0)
+        let small =
+            smallLesions
+            ? SmallLesions.find(ct, liver: liver, inner: inner, modeHU: mode, taken: out)
+            : (lesions: Mask(repeating: 0, geometry: g), count: 0)
         out = out.union(small.lesions)
-        return Result(lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold, rejectedElongated: rejected, smallLesions: small.count)
+        return Result(
+            lesions: out, modeHU: mode, robustSDHU: sd, thresholdHU: threshold, brightThresholdHU: brightThreshold,
+            rejectedElongated: rejected, smallLesions: small.count)
     }
 
     /// `m` without the regions (6-connected) smaller than a sphere of `minimumDiameterMM`.
@@ -128,14 +140,19 @@ public enum LesionSegmenter {
     /// `seedContrastSD`). A seed too elongated may be a lesion joined to a vessel (or a
     /// fissure): it is eroded further, by `splitStepsMM`, and the compact parts that appear (the
     /// lesion outlasts the thinner tube) are kept and regrown by `regrowMM` plus the extra depth.
-    static func blobs(in region: Mask, seedsFirstIn first: Mask? = nil, inner: Mask, maximumElongation: Double, minimumSeedML: Double, splitting steps: [Double], rejected: inout Int) -> Mask {
+    static func blobs(
+        in region: Mask, seedsFirstIn first: Mask? = nil, inner: Mask, maximumElongation: Double, minimumSeedML: Double,
+        splitting steps: [Double], rejected: inout Int
+    ) -> Mask {
         let g = region.geometry
         let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
         func seeds(_ m: Mask) -> [[Int]] {
             var deep = m
             for v in 0..<deep.voxels.count where inner.voxels[v] == 0 { deep.voxels[v] = 0 }
             // Seeds of fewer than 4 voxels have no shape to judge and are mostly noise: dropped.
-            return components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6).voxels.filter { Double($0.count) >= minimumVoxels }
+            return components(of: Filters.erode(deep, radiusMM: seedDepthMM), connectivity: .faces6).voxels.filter {
+                Double($0.count) >= minimumVoxels
+            }
         }
         var kept = Mask(repeating: 0, geometry: g)
         for c in first.map(seeds) ?? [] where elongation(c, g) <= maximumElongation {
@@ -157,7 +174,9 @@ public enum LesionSegmenter {
         for (extra, eroded) in zip(steps, deeper) {
             var found = Mask(repeating: 0, geometry: g)
             for c in components(of: eroded, connectivity: .faces6).voxels
-            where Double(c.count) >= minimumVoxels && elongation(c, g) <= maximumElongation && !c.contains(where: { split.voxels[$0] != 0 }) {
+            where Double(c.count) >= minimumVoxels && elongation(c, g) <= maximumElongation
+                && !c.contains(where: { split.voxels[$0] != 0 })
+            {
                 for v in c { found.voxels[v] = 1 }
             }
             guard found.insideCount > 0 else { continue }
@@ -195,27 +214,45 @@ public enum LesionSegmenter {
     /// Eigenvalues, ascending, of the covariance of the voxels' positions in mm; with
     /// `withVoxelExtent`, each voxel counts as a uniform box rather than its centre (variance
     /// spacing^2 / 12 added per axis), so a region one voxel thin is not infinitely flat.
-    static func principalVariancesMM2(_ voxels: [Int], _ g: Geometry, withVoxelExtent: Bool = false) -> (Double, Double, Double) {
+    static func principalVariancesMM2(_ voxels: [Int], _ g: Geometry, withVoxelExtent: Bool = false) -> (
+        Double, Double, Double
+    ) {
         let d = g.dims
         var m = [Double](repeating: 0, count: 3), c = [Double](repeating: 0, count: 6)
         for v in voxels {
-            let p = [Double(v % d.x) * g.spacingMM.x, Double((v / d.x) % d.y) * g.spacingMM.y, Double(v / d.sliceCount) * g.spacingMM.z]
-            m[0] += p[0]; m[1] += p[1]; m[2] += p[2]
-            c[0] += p[0] * p[0]; c[1] += p[1] * p[1]; c[2] += p[2] * p[2]; c[3] += p[0] * p[1]; c[4] += p[0] * p[2]; c[5] += p[1] * p[2]
+            let p = [
+                Double(v % d.x) * g.spacingMM.x, Double((v / d.x) % d.y) * g.spacingMM.y,
+                Double(v / d.sliceCount) * g.spacingMM.z,
+            ]
+            m[0] += p[0]
+            m[1] += p[1]
+            m[2] += p[2]
+            c[0] += p[0] * p[0]
+            c[1] += p[1] * p[1]
+            c[2] += p[2] * p[2]
+            c[3] += p[0] * p[1]
+            c[4] += p[0] * p[2]
+            c[5] += p[1] * p[2]
         }
         let n = Double(voxels.count)
         for i in 0..<3 { m[i] /= n }
         let extent = withVoxelExtent ? [g.spacingMM.x, g.spacingMM.y, g.spacingMM.z].map { $0 * $0 / 12 } : [0, 0, 0]
-        let a = c[0] / n - m[0] * m[0] + extent[0], b = c[1] / n - m[1] * m[1] + extent[1], cc = c[2] / n - m[2] * m[2] + extent[2]
+        let a = c[0] / n - m[0] * m[0] + extent[0], b = c[1] / n - m[1] * m[1] + extent[1],
+            cc = c[2] / n - m[2] * m[2] + extent[2]
         let dxy = c[3] / n - m[0] * m[1], dxz = c[4] / n - m[0] * m[2], dyz = c[5] / n - m[1] * m[2]
         return symmetricEigenvalues(a, b, cc, dxy, dxz, dyz)
     }
 
     /// Eigenvalues, ascending, of the symmetric matrix [[a, d, e], [d, b, f], [e, f, c]]
     /// (trigonometric solution of the characteristic cubic).
-    static func symmetricEigenvalues(_ a: Double, _ b: Double, _ c: Double, _ d: Double, _ e: Double, _ f: Double) -> (Double, Double, Double) {
+    static func symmetricEigenvalues(_ a: Double, _ b: Double, _ c: Double, _ d: Double, _ e: Double, _ f: Double) -> (
+        Double, Double, Double
+    ) {
         let p1 = d * d + e * e + f * f
-        if p1 == 0 { let s = [a, b, c].sorted(); return (s[0], s[1], s[2]) }
+        if p1 == 0 {
+            let s = [a, b, c].sorted()
+            return (s[0], s[1], s[2])
+        }
         let q = (a + b + c) / 3
         let p2 = (a - q) * (a - q) + (b - q) * (b - q) + (c - q) * (c - q) + 2 * p1
         let p = (p2 / 6).squareRoot()

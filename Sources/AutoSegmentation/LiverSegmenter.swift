@@ -34,7 +34,9 @@ public enum LiverSegmenter {
         let body = Filters.largestComponent(above)
         let smooth = Filters.gaussian(small, sigmaMM: 1.0)
         // The patient's right: x below the body's centre (LPS: +x is the patient's left).
-        guard let centre = bodyCentreMM(body)?.x else { throw AutoSegmentationError.noLiverFound(reason: "no body (no region above -300 HU)") }
+        guard let centre = bodyCentreMM(body)?.x else {
+            throw AutoSegmentationError.noLiverFound(reason: "no body (no region above -300 HU)")
+        }
         var right = Mask(repeating: 0, geometry: g)
         for v in 0..<body.voxels.count where body.voxels[v] != 0 && x(of: v, g) < centre { right.voxels[v] = 1 }
         // Candidates for the liver's tissue: the histogram's peaks (the highest, and any other at
@@ -43,9 +45,11 @@ public enum LiverSegmenter {
         // candidate whose band holds the largest right-sided core thicker than 20 mm. For that
         // comparison each band stops halfway to the next candidate's peak (a muscle band must not
         // take in the liver).
-        let candidates = Filters.modes(smooth, within: right, lo: 40, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
+        let candidates = Filters.modes(
+            smooth, within: right, lo: 40, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
         guard !candidates.isEmpty else {
-            throw AutoSegmentationError.noLiverFound(reason: "no soft tissue between 40 and 250 HU in the patient's right half")
+            throw AutoSegmentationError.noLiverFound(
+                reason: "no soft tissue between 40 and 250 HU in the patient's right half")
         }
         let peaks = candidates.prefix(3).map(\.mode)
         func liverCore(_ band: Mask, right: Mask) -> (parts: [[Int]], best: Int) {
@@ -68,7 +72,9 @@ public enum LiverSegmenter {
                 var lo = mode - width, hi = mode + width
                 for p in peaks where p < mode { lo = max(lo, (p + mode) / 2) }
                 for p in peaks where p > mode { hi = min(hi, (p + mode) / 2) }
-                let (parts, best) = liverCore(Filters.downsample(Filters.band(smooth, lo: lo, hi: hi, within: body), factor: 2), right: coarseRight)
+                let (parts, best) = liverCore(
+                    Filters.downsample(Filters.band(smooth, lo: lo, hi: hi, within: body), factor: 2),
+                    right: coarseRight)
                 if best >= 0 && parts[best].count > largest { (n, largest) = (c, parts[best].count) }
             }
         }
@@ -81,7 +87,9 @@ public enum LiverSegmenter {
         let band = Filters.band(smooth, lo: mode - width, hi: mode + width, within: body)
         let (parts, bestIndex) = liverCore(band, right: right)
         guard bestIndex >= 0 else {
-            throw AutoSegmentationError.noLiverFound(reason: String(format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", mode, width))
+            throw AutoSegmentationError.noLiverFound(
+                reason: String(
+                    format: "no region of %.0f +- %.0f HU thicker than 20 mm in the patient's right half", mode, width))
         }
         let seedVoxels = parts[bestIndex]
         var seed = Mask(repeating: 0, geometry: g)
@@ -92,7 +100,8 @@ public enum LiverSegmenter {
         liver = Filters.fillHolesPerSlice(liver)
         var others = parts
         others.remove(at: bestIndex)
-        return Result(liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth, band: band, otherCores: others)
+        return Result(
+            liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth, band: band, otherCores: others)
     }
 
     /// Refinement: the band above is wide (its SD comes from the whole right half, muscle and
@@ -113,7 +122,8 @@ public enum LiverSegmenter {
     static func refine(_ liver: Mask, smooth: Volume<Float>, keeping lesions: Mask) -> Mask {
         // All of it lies within the liver's box; the fat it looks for, within 3 mm more.
         guard let box = liver.boundingBox?.expanded(byMM: refineRimMM + 2, in: liver.geometry) else { return liver }
-        let part = refineWithin(liver.cropped(to: box), smooth: smooth.cropped(to: box), keeping: lesions.cropped(to: box))
+        let part = refineWithin(
+            liver.cropped(to: box), smooth: smooth.cropped(to: box), keeping: lesions.cropped(to: box))
         return Mask(repeating: 0, geometry: liver.geometry).pasting(part, at: box)
     }
 
@@ -122,14 +132,20 @@ public enum LiverSegmenter {
         if inner.insideCount < 100 { inner = liver }
         // The SD from the mode's own peak width: a leaked neighbour of other density (the spleen
         // next to a fatty liver) widens the MAD but not the parenchyma's peak.
-        guard let (m, sdRaw) = Filters.mode(smooth, within: inner, lo: -50, hi: 250, peakWidthOnly: true) else { return liver }
+        guard let (m, sdRaw) = Filters.mode(smooth, within: inner, lo: -50, hi: 250, peakWidthOnly: true) else {
+            return liver
+        }
         let width = refineSD * max(sdRaw, 5)
         var tight = liver
-        for v in 0..<tight.voxels.count where tight.voxels[v] != 0 && lesions.voxels[v] == 0 && abs(smooth.voxels[v] - m) >= width { tight.voxels[v] = 0 }
+        for v in 0..<tight.voxels.count
+        where tight.voxels[v] != 0 && lesions.voxels[v] == 0 && abs(smooth.voxels[v] - m) >= width {
+            tight.voxels[v] = 0
+        }
         let core = Filters.largestComponent(Filters.erode(tight, radiusMM: refineOpenMM))
         guard core.insideCount > 0 else { return liver }
         // One distance map from the opened core serves both the dilation back and the rim.
-        let r2 = Float(refineOpenMM * refineOpenMM), outer2 = Float((refineOpenMM + refineRimMM) * (refineOpenMM + refineRimMM))
+        let r2 = Float(refineOpenMM * refineOpenMM),
+            outer2 = Float((refineOpenMM + refineRimMM) * (refineOpenMM + refineRimMM))
         let d2 = Filters.squaredDistanceMM2(to: core, capMM2: outer2 * 2).voxels
         var back = Mask(repeating: 0, geometry: liver.geometry)
         for v in 0..<back.voxels.count where liver.voxels[v] != 0 && d2[v] <= r2 { back.voxels[v] = 1 }
@@ -138,16 +154,23 @@ public enum LiverSegmenter {
         let g = liver.geometry, d = g.dims, sp = g.spacingMM
         let reach = (Int(refineRimMM / sp.x), Int(refineRimMM / sp.y), Int(refineRimMM / sp.z))
         var offsets: [(Int, Int, Int)] = []
-        for dk in -reach.2...reach.2 { for dj in -reach.1...reach.1 { for di in -reach.0...reach.0 {
-            let x = Double(di) * sp.x, y = Double(dj) * sp.y, z = Double(dk) * sp.z
-            if x * x + y * y + z * z <= refineRimMM * refineRimMM { offsets.append((di, dj, dk)) }
-        } } }
+        for dk in -reach.2...reach.2 {
+            for dj in -reach.1...reach.1 {
+                for di in -reach.0...reach.0 {
+                    let x = Double(di) * sp.x, y = Double(dj) * sp.y, z = Double(dk) * sp.z
+                    if x * x + y * y + z * z <= refineRimMM * refineRimMM { offsets.append((di, dj, dk)) }
+                }
+            }
+        }
         for v in 0..<back.voxels.count where liver.voxels[v] != 0 && back.voxels[v] == 0 && d2[v] <= outer2 {
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
             for (di, dj, dk) in offsets {
                 let x = i + di, y = j + dj, z = k + dk
                 guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
-                if smooth.voxels[x + d.x * (y + d.y * z)] < fatHU { back.voxels[v] = 1; break }
+                if smooth.voxels[x + d.x * (y + d.y * z)] < fatHU {
+                    back.voxels[v] = 1
+                    break
+                }
             }
         }
         return Filters.fillHolesPerSlice(back)
@@ -160,7 +183,8 @@ public enum LiverSegmenter {
         var lo = (Double.infinity, Double.infinity), hi = (-Double.infinity, -Double.infinity)
         for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
             let p = g.positionMM(Double(v % d.x), Double((v / d.x) % d.y), Double(v / d.sliceCount))
-            lo = (min(lo.0, p.x), min(lo.1, p.y)); hi = (max(hi.0, p.x), max(hi.1, p.y))
+            lo = (min(lo.0, p.x), min(lo.1, p.y))
+            hi = (max(hi.0, p.x), max(hi.1, p.y))
         }
         return lo.0 <= hi.0 ? ((lo.0 + hi.0) / 2, (lo.1 + hi.1) / 2) : nil
     }

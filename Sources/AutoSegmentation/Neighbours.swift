@@ -36,31 +36,47 @@ enum Neighbours {
         // The parenchyma's own spread: its histogram peak's width inside the liver (the band's MAD
         // is widened by whatever leaked in); a mode no parenchyma has means the outline is not liver.
         guard AutoSegmentation.plausibleParenchymaHU.contains(Double(modeHU)),
-              let (_, peakSD) = Filters.mode(smooth, within: Filters.erode(liver, radiusMM: 3), lo: -50, hi: 250, peakWidthOnly: true) else { return 0 }
+            let (_, peakSD) = Filters.mode(
+                smooth, within: Filters.erode(liver, radiusMM: 3), lo: -50, hi: 250, peakWidthOnly: true)
+        else { return 0 }
         let parenchymaSDHU = max(peakSD, 5)
         let centreX = LiverSegmenter.bodyCentreMM(body)?.x ?? 0
-        var removed = removeParts(from: &liver, smooth: smooth, centreX: centreX, modeHU: modeHU, parenchymaSDHU: parenchymaSDHU)
-        removed += removeBrighterTissue(from: &liver, smooth: smooth, centreX: centreX, modeHU: modeHU, parenchymaSDHU: parenchymaSDHU)
+        var removed = removeParts(
+            from: &liver, smooth: smooth, centreX: centreX, modeHU: modeHU, parenchymaSDHU: parenchymaSDHU)
+        removed += removeBrighterTissue(
+            from: &liver, smooth: smooth, centreX: centreX, modeHU: modeHU, parenchymaSDHU: parenchymaSDHU)
         return Double(removed) * liver.geometry.voxelVolumeMM3 / 1000
     }
 
     /// The waist partition (see the type's comment); voxels removed, with what the largest
     /// component then leaves.
-    static func removeParts(from liver: inout Mask, smooth: Volume<Float>, centreX: Double, modeHU: Float, parenchymaSDHU: Float) -> Int {
+    static func removeParts(
+        from liver: inout Mask, smooth: Volume<Float>, centreX: Double, modeHU: Float, parenchymaSDHU: Float
+    ) -> Int {
         let g = liver.geometry, d = g.dims
-        let cores = components(of: Filters.erode(liver, radiusMM: coreDepthMM), connectivity: .faces6).voxels.sorted { $0.count > $1.count }
+        let cores = components(of: Filters.erode(liver, radiusMM: coreDepthMM), connectivity: .faces6).voxels.sorted {
+            $0.count > $1.count
+        }
         guard cores.count >= 2 else { return 0 }
         // A geodesic partition: each liver voxel goes to the core it reaches first within the
         // liver, so the parts meet at the waists between the cores.
         var owner = [Int32](repeating: -1, count: liver.voxels.count)
         var queue: [Int] = []
-        for (n, c) in cores.enumerated() { for v in c { owner[v] = Int32(n); queue.append(v) } }
+        for (n, c) in cores.enumerated() {
+            for v in c {
+                owner[v] = Int32(n)
+                queue.append(v)
+            }
+        }
         var head = 0
         while head < queue.count {
             let v = queue[head]
             head += 1
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            for (inside, w) in [(i > 0, v - 1), (i + 1 < d.x, v + 1), (j > 0, v - d.x), (j + 1 < d.y, v + d.x), (k > 0, v - d.sliceCount), (k + 1 < d.z, v + d.sliceCount)]
+            for (inside, w) in [
+                (i > 0, v - 1), (i + 1 < d.x, v + 1), (j > 0, v - d.x), (j + 1 < d.y, v + d.x),
+                (k > 0, v - d.sliceCount), (k + 1 < d.z, v + d.sliceCount),
+            ]
             where inside && liver.voxels[w] != 0 && owner[w] < 0 {
                 owner[w] = owner[v]
                 queue.append(w)
@@ -75,10 +91,15 @@ enum Neighbours {
                 count += 1
                 sumX += LiverSegmenter.x(of: v, g)
             }
-            guard Double(count) * g.voxelVolumeMM3 / 1000 >= minimumPartML, sumX / Double(count) > centreX else { continue }
+            guard Double(count) * g.voxelVolumeMM3 / 1000 >= minimumPartML, sumX / Double(count) > centreX else {
+                continue
+            }
             var values: [Float] = []
             let inner = Filters.erode(part, radiusMM: 3)
-            for v in 0..<inner.voxels.count where inner.voxels[v] != 0 && abs(smooth.voxels[v] - modeHU) <= 2 * parenchymaSDHU { values.append(smooth.voxels[v]) }
+            for v in 0..<inner.voxels.count
+            where inner.voxels[v] != 0 && abs(smooth.voxels[v] - modeHU) <= 2 * parenchymaSDHU {
+                values.append(smooth.voxels[v])
+            }
             guard values.count >= 50 else { continue }
             values.sort()
             let brighter = values[values.count / 2] - modeHU
@@ -106,23 +127,29 @@ enum Neighbours {
     static let enhancementSigmaMM = 4.0
     static let haloMM = 3.0
 
-
-    static func removeBrighterTissue(from liver: inout Mask, smooth: Volume<Float>, centreX: Double, modeHU: Float, parenchymaSDHU: Float) -> Int {
+    static func removeBrighterTissue(
+        from liver: inout Mask, smooth: Volume<Float>, centreX: Double, modeHU: Float, parenchymaSDHU: Float
+    ) -> Int {
         guard let box = liver.boundingBox?.expanded(byMM: 3 * enhancementSigmaMM, in: liver.geometry) else { return 0 }
         let l = liver.cropped(to: box), sm = smooth.cropped(to: box), g = l.geometry
         // Vessels, lesions and their partial-volume halo (3 mm) are not parenchyma: without the
         // halo, the small portal branches of a normal hilum (low phantom seed 6) read 9 HU
         // brighter than the parenchyma over 49 mL and were taken out.
         var other = Mask(repeating: 0, geometry: g)
-        for v in 0..<other.voxels.count where l.voxels[v] != 0 && abs(sm.voxels[v] - modeHU) > 3 * parenchymaSDHU { other.voxels[v] = 1 }
+        for v in 0..<other.voxels.count where l.voxels[v] != 0 && abs(sm.voxels[v] - modeHU) > 3 * parenchymaSDHU {
+            other.voxels[v] = 1
+        }
         other = Filters.dilate(other, radiusMM: haloMM)
         var clamped = sm
         for v in 0..<clamped.voxels.count where l.voxels[v] == 0 || other.voxels[v] != 0 { clamped.voxels[v] = modeHU }
         let level = Filters.gaussian(clamped, sigmaMM: enhancementSigmaMM)
         var brighter = Mask(repeating: 0, geometry: g)
-        for v in 0..<brighter.voxels.count where l.voxels[v] != 0 && level.voxels[v] - modeHU >= minimumBrighterHU { brighter.voxels[v] = 1 }
+        for v in 0..<brighter.voxels.count where l.voxels[v] != 0 && level.voxels[v] - modeHU >= minimumBrighterHU {
+            brighter.voxels[v] = 1
+        }
         var out = l, removed = 0
-        for c in components(of: brighter, connectivity: .faces6).voxels where Double(c.count) * g.voxelVolumeMM3 / 1000 >= minimumPartML {
+        for c in components(of: brighter, connectivity: .faces6).voxels
+        where Double(c.count) * g.voxelVolumeMM3 / 1000 >= minimumPartML {
             let meanX = c.reduce(0.0) { $0 + LiverSegmenter.x(of: $1, g) } / Double(c.count)
             guard meanX > centreX else { continue }
             for v in c { out.voxels[v] = 0 }

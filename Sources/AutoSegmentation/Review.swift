@@ -52,30 +52,44 @@ public enum Review {
     /// half-width of its box centre count: the kidneys, whose excreted contrast is as dense in a
     /// delayed phase, lie farther out; the box centre moves when the field of view cuts the
     /// body, the spine does not. Nil when no column holds bone in half the slices.
-    static func spineMidlineXMM(smooth: Volume<Float>, body: Mask, centre: (x: Double, y: Double), halfWidthMM: Double) -> Double? {
+    static func spineMidlineXMM(smooth: Volume<Float>, body: Mask, centre: (x: Double, y: Double), halfWidthMM: Double)
+        -> Double?
+    {
         let g = smooth.geometry, d = g.dims
         var projection = [Int](repeating: 0, count: d.sliceCount)
-        for v in 0..<smooth.voxels.count where body.voxels[v] != 0 && smooth.voxels[v] > 200 { projection[v % d.sliceCount] += 1 }
+        for v in 0..<smooth.voxels.count where body.voxels[v] != 0 && smooth.voxels[v] > 200 {
+            projection[v % d.sliceCount] += 1
+        }
         let ri = max(1, Int((7.5 / g.spacingMM.x).rounded())), rj = max(1, Int((7.5 / g.spacingMM.y).rounded()))
         var sat = [Int](repeating: 0, count: (d.x + 1) * (d.y + 1))
-        for j in 0..<d.y { for i in 0..<d.x {
-            sat[(i + 1) + (d.x + 1) * (j + 1)] = projection[i + d.x * j] + sat[i + (d.x + 1) * (j + 1)] + sat[(i + 1) + (d.x + 1) * j] - sat[i + (d.x + 1) * j]
-        } }
+        for j in 0..<d.y {
+            for i in 0..<d.x {
+                sat[(i + 1) + (d.x + 1) * (j + 1)] =
+                    projection[i + d.x * j] + sat[i + (d.x + 1) * (j + 1)] + sat[(i + 1) + (d.x + 1) * j]
+                    - sat[i + (d.x + 1) * j]
+            }
+        }
         var best = 0, bestX: Double?
-        for j in 0..<d.y { for i in 0..<d.x {
-            let p = g.positionMM(Double(i), Double(j), 0)
-            guard abs(p.x - centre.x) <= 0.3 * halfWidthMM, p.y >= centre.y else { continue }
-            let i0 = max(0, i - ri), i1 = min(d.x, i + ri + 1), j0 = max(0, j - rj), j1 = min(d.y, j + rj + 1)
-            let sum = sat[i1 + (d.x + 1) * j1] - sat[i0 + (d.x + 1) * j1] - sat[i1 + (d.x + 1) * j0] + sat[i0 + (d.x + 1) * j0]
-            if sum > best { (best, bestX) = (sum, p.x) }
-        } }
+        for j in 0..<d.y {
+            for i in 0..<d.x {
+                let p = g.positionMM(Double(i), Double(j), 0)
+                guard abs(p.x - centre.x) <= 0.3 * halfWidthMM, p.y >= centre.y else { continue }
+                let i0 = max(0, i - ri), i1 = min(d.x, i + ri + 1), j0 = max(0, j - rj), j1 = min(d.y, j + rj + 1)
+                let sum =
+                    sat[i1 + (d.x + 1) * j1] - sat[i0 + (d.x + 1) * j1] - sat[i1 + (d.x + 1) * j0]
+                    + sat[i0 + (d.x + 1) * j0]
+                if sum > best { (best, bestX) = (sum, p.x) }
+            }
+        }
         // The column must hold bone in half the slices (a window of bone voxels that many deep).
         return best >= d.z / 2 ? bestX : nil
     }
 
     /// Measures of an automatic result on the segmentation's grid. `smooth`: the CT smoothed as
     /// the liver step smoothed it; `modeHU` / `robustSDHU`: the parenchyma's statistics.
-    static func measure(liver: Mask, lesions: Mask, body: Mask, smooth: Volume<Float>, modeHU: Float, robustSDHU: Float) -> Measures {
+    static func measure(liver: Mask, lesions: Mask, body: Mask, smooth: Volume<Float>, modeHU: Float, robustSDHU: Float)
+        -> Measures
+    {
         let g = liver.geometry, d = g.dims
         let whole = liver.union(lesions)
         let liverCount = whole.insideCount
@@ -98,7 +112,9 @@ public enum Review {
             if let m = midline, x > m { leftOfMidline += 1 }
         }
         var areaShare = 0.0
-        for k in 0..<d.z where bodyPerSlice[k] > 0 { areaShare = max(areaShare, Double(liverPerSlice[k]) / Double(bodyPerSlice[k])) }
+        for k in 0..<d.z where bodyPerSlice[k] > 0 {
+            areaShare = max(areaShare, Double(liverPerSlice[k]) / Double(bodyPerSlice[k]))
+        }
         // Lesion contrast, each lesion's mean against the parenchyma's mode.
         var weighted = 0.0, lesionVoxels = 0
         for c in components(of: lesions, connectivity: .faces6).voxels {
@@ -110,14 +126,20 @@ public enum Review {
         let innerLiver = Filters.erode(whole, radiusMM: 3), nearLesion = Filters.dilate(lesions, radiusMM: 2)
         let darkCeiling = modeHU - max(2.5 * robustSDHU, 10)
         var dark = Mask(repeating: 0, geometry: g)
-        for v in 0..<dark.voxels.count where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 && smooth.voxels[v] < darkCeiling { dark.voxels[v] = 1 }
+        for v in 0..<dark.voxels.count
+        where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 && smooth.voxels[v] < darkCeiling {
+            dark.voxels[v] = 1
+        }
         let minimumVoxels = 500 / g.voxelVolumeMM3
-        let unexplained = components(of: dark, connectivity: .faces6).voxels.filter { Double($0.count) >= minimumVoxels }.reduce(0) { $0 + $1.count }
-        return Measures(leftLateralShare: liverCount > 0 ? Double(lateral) / Double(liverCount) : 0,
-                        leftOfMidlineShare: midline.map { _ in liverCount > 0 ? Double(leftOfMidline) / Double(liverCount) : 0 },
-                        bodyAreaShare: areaShare,
-                        lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
-                        unexplainedDarkML: Double(unexplained) * g.voxelVolumeMM3 / 1000)
+        let unexplained = components(of: dark, connectivity: .faces6).voxels.filter {
+            Double($0.count) >= minimumVoxels
+        }.reduce(0) { $0 + $1.count }
+        return Measures(
+            leftLateralShare: liverCount > 0 ? Double(lateral) / Double(liverCount) : 0,
+            leftOfMidlineShare: midline.map { _ in liverCount > 0 ? Double(leftOfMidline) / Double(liverCount) : 0 },
+            bodyAreaShare: areaShare,
+            lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
+            unexplainedDarkML: Double(unexplained) * g.voxelVolumeMM3 / 1000)
     }
 }
 
@@ -156,13 +178,22 @@ extension Review {
     /// `maximumPhaseDisagreement`; nil when every phase agrees (or none was segmented).
     public static func phaseReason(liverML: Double, phases: [AutoSegmentation.PhaseLiver]) -> Reason? {
         guard liverML > 0 else { return nil }
-        let off = phases.compactMap { p in p.liverVolumeML.map { (p, abs($0 - liverML) / liverML) } }.filter { $0.1 > maximumPhaseDisagreement }
+        let off = phases.compactMap { p in p.liverVolumeML.map { (p, abs($0 - liverML) / liverML) } }.filter {
+            $0.1 > maximumPhaseDisagreement
+        }
         guard !off.isEmpty else { return nil }
         let words = off.map { p, d in
-            String(format: "'%@' %.0f mL (%+.0f %%)", p.seriesDescription, p.liverVolumeML ?? 0, 100 * ((p.liverVolumeML ?? 0) - liverML) / liverML)
+            String(
+                format: "'%@' %.0f mL (%+.0f %%)", p.seriesDescription, p.liverVolumeML ?? 0,
+                100 * ((p.liverVolumeML ?? 0) - liverML) / liverML)
         }
-        return Reason(code: "phases_disagree", detail: String(format: "the same session's other phases give other livers: this series %.0f mL, ", liverML)
-            + words.joined(separator: ", ") + String(format: " (limit %.0f %%): one of them took in a neighbour or lost a lobe", 100 * maximumPhaseDisagreement))
+        return Reason(
+            code: "phases_disagree",
+            detail: String(format: "the same session's other phases give other livers: this series %.0f mL, ", liverML)
+                + words.joined(separator: ", ")
+                + String(
+                    format: " (limit %.0f %%): one of them took in a neighbour or lost a lobe",
+                    100 * maximumPhaseDisagreement))
     }
 
     /// Reasons to doubt an automatic result (empty: none found). `largestCorrectionML`: the
@@ -170,25 +201,66 @@ extension Review {
     /// heart, dark surface, right kidney, neighbour organs: each removal is a leak of the first outline; stages
     /// that add lesions or tumour the first outline left out are not counted); `concerns`: the
     /// plausibility concerns.
-    public static func reasons(_ m: Measures, liverML: Double, lesionML: Double, largestCorrectionML: Double, concerns: [String]) -> [Reason] {
+    public static func reasons(
+        _ m: Measures, liverML: Double, lesionML: Double, largestCorrectionML: Double, concerns: [String]
+    ) -> [Reason] {
         var out = concerns.map { Reason(code: "liver_implausible", detail: $0) }
         if m.leftLateralShare >= maximumLeftLateralShare {
-            out.append(Reason(code: "liver_in_left_lateral_abdomen", detail: String(format: "%.1f %% of the liver lies in the body's left lateral quarter (limit %.0f %%), where the spleen and stomach are", 100 * m.leftLateralShare, 100 * maximumLeftLateralShare)))
+            out.append(
+                Reason(
+                    code: "liver_in_left_lateral_abdomen",
+                    detail: String(
+                        format:
+                            "%.1f %% of the liver lies in the body's left lateral quarter (limit %.0f %%), where the spleen and stomach are",
+                        100 * m.leftLateralShare, 100 * maximumLeftLateralShare)))
         }
         if let share = m.leftOfMidlineShare, share < minimumLeftOfMidlineShare {
-            out.append(Reason(code: "left_lobe_missing", detail: String(format: "%.1f %% of the liver lies left of the spine's midline (limit %.0f %%): the left lobe, and any lesion filling it, may have been cut off, or the left lobe is small", 100 * share, 100 * minimumLeftOfMidlineShare)))
+            out.append(
+                Reason(
+                    code: "left_lobe_missing",
+                    detail: String(
+                        format:
+                            "%.1f %% of the liver lies left of the spine's midline (limit %.0f %%): the left lobe, and any lesion filling it, may have been cut off, or the left lobe is small",
+                        100 * share, 100 * minimumLeftOfMidlineShare)))
         }
         if m.bodyAreaShare >= maximumBodyAreaShare {
-            out.append(Reason(code: "liver_fills_body_section", detail: String(format: "the liver fills %.0f %% of the body's cross-section in one slice (limit %.0f %%)", 100 * m.bodyAreaShare, 100 * maximumBodyAreaShare)))
+            out.append(
+                Reason(
+                    code: "liver_fills_body_section",
+                    detail: String(
+                        format: "the liver fills %.0f %% of the body's cross-section in one slice (limit %.0f %%)",
+                        100 * m.bodyAreaShare, 100 * maximumBodyAreaShare)))
         }
-        if m.unexplainedDarkML >= maximumUnexplainedDarkShare * liverML && m.unexplainedDarkML >= maximumUnexplainedDarkOfLesions * lesionML {
-            out.append(Reason(code: "unexplained_dark_tissue", detail: String(format: "%.1f mL of tissue darker than the parenchyma is not in any lesion (%.2f %% of the liver, %.0f %% of the lesions found): a lesion may have been missed", m.unexplainedDarkML, 100 * m.unexplainedDarkML / max(liverML, 1e-9), 100 * m.unexplainedDarkML / max(lesionML, 1e-9))))
+        if m.unexplainedDarkML >= maximumUnexplainedDarkShare * liverML
+            && m.unexplainedDarkML >= maximumUnexplainedDarkOfLesions * lesionML
+        {
+            out.append(
+                Reason(
+                    code: "unexplained_dark_tissue",
+                    detail: String(
+                        format:
+                            "%.1f mL of tissue darker than the parenchyma is not in any lesion (%.2f %% of the liver, %.0f %% of the lesions found): a lesion may have been missed",
+                        m.unexplainedDarkML, 100 * m.unexplainedDarkML / max(liverML, 1e-9),
+                        100 * m.unexplainedDarkML / max(lesionML, 1e-9))))
         }
         if largestCorrectionML >= maximumCorrectionShare * liverML {
-            out.append(Reason(code: "large_correction", detail: String(format: "one correction stage removed %.0f mL, %.0f %% of the liver (limit %.0f %%): the first outline leaked and the final one rests on the correction", largestCorrectionML, 100 * largestCorrectionML / max(liverML, 1e-9), 100 * maximumCorrectionShare)))
+            out.append(
+                Reason(
+                    code: "large_correction",
+                    detail: String(
+                        format:
+                            "one correction stage removed %.0f mL, %.0f %% of the liver (limit %.0f %%): the first outline leaked and the final one rests on the correction",
+                        largestCorrectionML, 100 * largestCorrectionML / max(liverML, 1e-9),
+                        100 * maximumCorrectionShare)))
         }
         if let c = m.lesionContrastSD, c < minimumLesionContrastSD {
-            out.append(Reason(code: "low_lesion_contrast", detail: String(format: "the lesions differ from the parenchyma by %.1f robust SD on average (limit %.0f): their edges are uncertain", c, minimumLesionContrastSD)))
+            out.append(
+                Reason(
+                    code: "low_lesion_contrast",
+                    detail: String(
+                        format:
+                            "the lesions differ from the parenchyma by %.1f robust SD on average (limit %.0f): their edges are uncertain",
+                        c, minimumLesionContrastSD)))
         }
         return out
     }

@@ -37,7 +37,9 @@ enum SmallLesions {
     static let maximumElongation = 2.0
 
     /// The small lesions in `liver` (on `ct`'s grid, a box around the liver) not touching `taken`.
-    static func find(_ ct: CTVolume, liver: Mask, inner: Mask, modeHU mode: Float, taken existing: Mask) -> (lesions: Mask, count: Int) {
+    static func find(_ ct: CTVolume, liver: Mask, inner: Mask, modeHU mode: Float, taken existing: Mask) -> (
+        lesions: Mask, count: Int
+    ) {
         let g = ct.geometry, d = g.dims, sp = g.spacingMM
         var out = Mask(repeating: 0, geometry: g)
         var image = Volume<Float>(repeating: mode, geometry: g)
@@ -45,12 +47,19 @@ enum SmallLesions {
         // Candidates: liver voxels whose six neighbours are liver too, two voxels from the box's
         // faces (the stencil's reach).
         var candidates: [Int] = []
-        for k in 2..<max(2, d.z - 2) { for j in 2..<max(2, d.y - 2) { for i in 2..<max(2, d.x - 2) {
-            let v = i + d.x * (j + d.y * k)
-            guard liver.voxels[v] != 0, liver.voxels[v - 1] != 0, liver.voxels[v + 1] != 0, liver.voxels[v - d.x] != 0,
-                  liver.voxels[v + d.x] != 0, liver.voxels[v - d.sliceCount] != 0, liver.voxels[v + d.sliceCount] != 0 else { continue }
-            candidates.append(v)
-        } } }
+        for k in 2..<max(2, d.z - 2) {
+            for j in 2..<max(2, d.y - 2) {
+                for i in 2..<max(2, d.x - 2) {
+                    let v = i + d.x * (j + d.y * k)
+                    guard liver.voxels[v] != 0, liver.voxels[v - 1] != 0, liver.voxels[v + 1] != 0,
+                        liver.voxels[v - d.x] != 0,
+                        liver.voxels[v + d.x] != 0, liver.voxels[v - d.sliceCount] != 0,
+                        liver.voxels[v + d.sliceCount] != 0
+                    else { continue }
+                    candidates.append(v)
+                }
+            }
+        }
         guard !candidates.isEmpty else { return (out, 0) }
         let r = responses(image, at: candidates)
         // The finest scale serves for contrasts and regions; its spread in the parenchyma sets
@@ -61,18 +70,26 @@ enum SmallLesions {
         var count = 0
         for p in localMaxima(r.best, at: candidates, dims: d) where taken.voxels[p] == 0 {
             let scale = Int(r.scale[p]), sign = Float(r.sign[p])
-            guard let region = blob(at: p, radiusMM: scalesMM[scale] * 3.0.squareRoot(), sign: sign, atScale: r.smoothed[scale], fine: fine,
-                                    liver: liver, minimumContrast: minimumContrastSD * sd, modeHU: mode),
-                  !region.contains(where: { taken.voxels[$0] != 0 }) else { continue }
+            guard
+                let region = blob(
+                    at: p, radiusMM: scalesMM[scale] * 3.0.squareRoot(), sign: sign, atScale: r.smoothed[scale],
+                    fine: fine,
+                    liver: liver, minimumContrast: minimumContrastSD * sd, modeHU: mode),
+                !region.contains(where: { taken.voxels[$0] != 0 })
+            else { continue }
             // The region and a voxel around it are not searched again.
             for v in region {
                 out.voxels[v] = 1
                 let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-                for dk in -1...1 { for dj in -1...1 { for di in -1...1 {
-                    let x = i + di, y = j + dj, z = k + dk
-                    guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
-                    taken.voxels[x + d.x * (y + d.y * z)] = 1
-                } } }
+                for dk in -1...1 {
+                    for dj in -1...1 {
+                        for di in -1...1 {
+                            let x = i + di, y = j + dj, z = k + dk
+                            guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
+                            taken.voxels[x + d.x * (y + d.y * z)] = 1
+                        }
+                    }
+                }
             }
             count += 1
         }
@@ -81,15 +98,20 @@ enum SmallLesions {
 
     /// Each candidate's best dot response over the scales, that scale's index and the blob's
     /// sign; and the image at every scale.
-    static func responses(_ image: Volume<Float>, at candidates: [Int]) -> (best: [Float], scale: [Int8], sign: [Int8], smoothed: [Volume<Float>]) {
+    static func responses(_ image: Volume<Float>, at candidates: [Int]) -> (
+        best: [Float], scale: [Int8], sign: [Int8], smoothed: [Volume<Float>]
+    ) {
         let d = image.dims, sp = image.geometry.spacingMM
         var best = [Float](repeating: 0, count: image.voxels.count)
         var bestScale = [Int8](repeating: 0, count: image.voxels.count), bestSign = bestScale
         var smoothed: [Volume<Float>] = []
         for (n, sigma) in scalesMM.enumerated() {
             // Each scale from the one before (Gaussians compose: variances add).
-            let s = n == 0 ? Filters.gaussian(image, sigmaMM: sigma)
-                : Filters.gaussian(smoothed[n - 1], sigmaMM: (sigma * sigma - scalesMM[n - 1] * scalesMM[n - 1]).squareRoot())
+            let s =
+                n == 0
+                ? Filters.gaussian(image, sigmaMM: sigma)
+                : Filters.gaussian(
+                    smoothed[n - 1], sigmaMM: (sigma * sigma - scalesMM[n - 1] * scalesMM[n - 1]).squareRoot())
             smoothed.append(s)
             // Candidates in chunks on all cores; each voxel is written by one chunk only.
             s.voxels.withUnsafeBufferPointer { G in
@@ -102,7 +124,11 @@ enum SmallLesions {
                                     let (G, b, bs, bg, c) = shared.value
                                     for v in c[range] {
                                         let (response, sign) = dot(G, v, d, sp, sigma)
-                                        if sign != 0 && response > b[v] { b[v] = response; bs[v] = Int8(n); bg[v] = sign }
+                                        if sign != 0 && response > b[v] {
+                                            b[v] = response
+                                            bs[v] = Int8(n)
+                                            bg[v] = sign
+                                        }
                                     }
                                 }
                             }
@@ -121,11 +147,18 @@ enum SmallLesions {
         for v in candidates where best[v] >= minimumResponseHU {
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
             var isMax = true
-            outer: for dk in -1...1 { for dj in -1...1 { for di in -1...1 {
-                let x = i + di, y = j + dj, z = k + dk
-                guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
-                if best[x + d.x * (y + d.y * z)] > best[v] { isMax = false; break outer }
-            } } }
+            outer: for dk in -1...1 {
+                for dj in -1...1 {
+                    for di in -1...1 {
+                        let x = i + di, y = j + dj, z = k + dk
+                        guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
+                        if best[x + d.x * (y + d.y * z)] > best[v] {
+                            isMax = false
+                            break outer
+                        }
+                    }
+                }
+            }
             if isMax { peaks.append(v) }
         }
         return peaks.sorted { best[$0] > best[$1] }
@@ -135,13 +168,16 @@ enum SmallLesions {
     /// scale against the median of the ring 2-3 radii out (in the liver) on the blob's side; on
     /// the finest scale, the region past half-way from the ring's level to the centre's, grown
     /// 6-connected from the centre, closing within the bound, holding a 5 mm sphere, compact.
-    static func blob(at p: Int, radiusMM r: Double, sign: Float, atScale scaled: Volume<Float>, fine: Volume<Float>,
-                     liver: Mask, minimumContrast: Float, modeHU mode: Float) -> [Int]? {
+    static func blob(
+        at p: Int, radiusMM r: Double, sign: Float, atScale scaled: Volume<Float>, fine: Volume<Float>,
+        liver: Mask, minimumContrast: Float, modeHU mode: Float
+    ) -> [Int]? {
         let g = liver.geometry, d = g.dims, sp = g.spacingMM
         let bound = boundFactor * r + boundExtraMM
         let pi = p % d.x, pj = (p / d.x) % d.y, pk = p / d.sliceCount
         func distanceMM(_ v: Int) -> Double {
-            let x = Double(v % d.x - pi) * sp.x, y = Double((v / d.x) % d.y - pj) * sp.y, z = Double(v / d.sliceCount - pk) * sp.z
+            let x = Double(v % d.x - pi) * sp.x, y = Double((v / d.x) % d.y - pj) * sp.y,
+                z = Double(v / d.sliceCount - pk) * sp.z
             return (x * x + y * y + z * z).squareRoot()
         }
         let reach = (Int(ceil(3 * r / sp.x)), Int(ceil(3 * r / sp.y)), Int(ceil(3 * r / sp.z)))
@@ -152,7 +188,10 @@ enum SmallLesions {
                     let v = x + d.x * (y + d.y * z)
                     guard liver.voxels[v] != 0 else { continue }
                     let distance = distanceMM(v)
-                    if distance >= 2 * r && distance <= 3 * r { ringScaled.append(scaled.voxels[v]); ringFine.append(fine.voxels[v]) }
+                    if distance >= 2 * r && distance <= 3 * r {
+                        ringScaled.append(scaled.voxels[v])
+                        ringFine.append(fine.voxels[v])
+                    }
                 }
             }
         }
@@ -164,7 +203,8 @@ enum SmallLesions {
         var region: [Int] = [p], seen: Set<Int> = [p], head = 0
         let edge = bound - max(sp.x, sp.y, sp.z)
         while head < region.count {
-            let v = region[head]; head += 1
+            let v = region[head]
+            head += 1
             // A region reaching the bound runs on: a vessel or a fissure.
             guard distanceMM(v) <= edge else { return nil }
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
@@ -172,7 +212,9 @@ enum SmallLesions {
                 let x = i + di, y = j + dj, z = k + dk
                 guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
                 let w = x + d.x * (y + d.y * z)
-                guard !seen.contains(w), liver.voxels[w] != 0, (fine.voxels[w] - level) * sign > 0, distanceMM(w) <= bound else { continue }
+                guard !seen.contains(w), liver.voxels[w] != 0, (fine.voxels[w] - level) * sign > 0,
+                    distanceMM(w) <= bound
+                else { continue }
                 seen.insert(w)
                 region.append(w)
             }
@@ -188,7 +230,9 @@ enum SmallLesions {
     /// smallest eigenvalue magnitude squared over the largest. Second differences two voxels
     /// apart (central differences taken twice, like the mixed terms); `v` lies two voxels inside
     /// the grid.
-    @inline(__always) static func dot(_ G: UnsafeBufferPointer<Float>, _ v: Int, _ d: Dims, _ sp: Vector3, _ sigma: Double) -> (Float, Int8) {
+    @inline(__always) static func dot(
+        _ G: UnsafeBufferPointer<Float>, _ v: Int, _ d: Dims, _ sp: Vector3, _ sigma: Double
+    ) -> (Float, Int8) {
         let c = G[v], dx = 1, dy = d.x, dz = d.sliceCount
         let hxx = (G[v + 2 * dx] - 2 * c + G[v - 2 * dx]) * Float(1 / (4 * sp.x * sp.x))
         let hyy = (G[v + 2 * dy] - 2 * c + G[v - 2 * dy]) * Float(1 / (4 * sp.y * sp.y))
@@ -203,7 +247,8 @@ enum SmallLesions {
         guard hxx * hyy - hxy * hxy > 0 else { return (0, 0) }
         let det = hxx * (hyy * hzz - hyz * hyz) - hxy * (hxy * hzz - hyz * hxz) + hxz * (hxy * hyz - hyy * hxz)
         guard sign > 0 ? det < 0 : det > 0 else { return (0, 0) }
-        let e = LesionSegmenter.symmetricEigenvalues(Double(hxx), Double(hyy), Double(hzz), Double(hxy), Double(hxz), Double(hyz))
+        let e = LesionSegmenter.symmetricEigenvalues(
+            Double(hxx), Double(hyy), Double(hzz), Double(hxy), Double(hxz), Double(hyz))
         let weakest = min(abs(e.0), abs(e.1), abs(e.2)), strongest = max(abs(e.0), abs(e.1), abs(e.2))
         guard strongest > 0 else { return (0, 0) }
         return (Float(sigma * sigma * weakest * weakest / strongest), sign)

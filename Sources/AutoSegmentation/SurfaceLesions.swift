@@ -75,7 +75,10 @@ enum SurfaceLesions {
         let c = ct.cropped(to: box), b = body.cropped(to: box), l = liver.cropped(to: box)
         let (added, ml) = within(c, body: b, liver: l)
         guard ml > 0 else { return (liver, 0) }
-        return (Filters.fillHolesPerSlice(liver.union(Mask(repeating: 0, geometry: liver.geometry).pasting(added, at: box))), ml)
+        return (
+            Filters.fillHolesPerSlice(
+                liver.union(Mask(repeating: 0, geometry: liver.geometry).pasting(added, at: box))), ml
+        )
     }
 
     /// On a grid cropped around the liver: the voxels to add.
@@ -84,7 +87,9 @@ enum SurfaceLesions {
         var added = Mask(repeating: 0, geometry: g)
         let smooth = Filters.gaussian(ct, sigmaMM: smoothingSigmaMM)
         let inner = Filters.erode(liver, radiusMM: 3)
-        guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else { return (added, 0) }
+        guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else {
+            return (added, 0)
+        }
         let threshold = mode - max(2 * sd, 10)
         // The hull of each slice takes in the liver of the slices within `slabMM`: a lesion at the
         // dome reaches above the last slice where parenchyma surrounds it. A second, wider slab
@@ -94,7 +99,10 @@ enum SurfaceLesions {
         let hull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: slabMM))
         let wideHull = Self.wideHull(of: liver)
         var dark = Mask(repeating: 0, geometry: g)
-        for v in 0..<dark.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU && smooth.voxels[v] < threshold {
+        for v in 0..<dark.voxels.count
+        where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU
+            && smooth.voxels[v] < threshold
+        {
             dark.voxels[v] = 1
         }
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
@@ -119,13 +127,18 @@ enum SurfaceLesions {
         // seeds' principal-axis ratio; it regrows within the bright tissue inside that hull.
         let brightThreshold = mode + max(LesionSegmenter.brightContrastSD * sd, LesionSegmenter.brightContrastHU)
         var bright = Mask(repeating: 0, geometry: g)
-        for v in 0..<bright.voxels.count where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > brightThreshold && smooth.voxels[v] < maximumBrightHU {
+        for v in 0..<bright.voxels.count
+        where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > brightThreshold
+            && smooth.voxels[v] < maximumBrightHU
+        {
             bright.voxels[v] = 1
         }
         var brightInHull = bright
         for v in 0..<brightInHull.voxels.count where wideHull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
         for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6).voxels
-        where Double(core.count) >= minimumVoxels && LesionSegmenter.elongation(core, g) <= LesionSegmenter.maximumElongation {
+        where Double(core.count) >= minimumVoxels
+            && LesionSegmenter.elongation(core, g) <= LesionSegmenter.maximumElongation
+        {
             let inHull = core.reduce(0) { $0 + (wideHull.voxels[$1] != 0 ? 1 : 0) }
             if Double(inHull) >= minimumBrightInHull * Double(core.count) { cores.append((core, brightInHull)) }
         }
@@ -141,7 +154,10 @@ enum SurfaceLesions {
             }
             guard fl >= minimumFill else { continue }
             // The core's box, grown by the regrowth and one voxel for the boundary.
-            guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: extra + seedDepthMM + addMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g) else { continue }
+            guard
+                let box = VoxelBox.enclosing(core, in: d)?.expanded(
+                    byMM: extra + seedDepthMM + addMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
+            else { continue }
             // Work in the box only: the seed is laid there, the accepted region written back from it.
             let localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
             var seed = Mask(repeating: 0, geometry: localTissue.geometry)
@@ -168,10 +184,16 @@ enum SurfaceLesions {
         guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else { return nil }
         var m = Mask(repeating: 0, geometry: g.cropped(to: box))
         for v in core { m.voxels[box.local(v, in: d)] = 1 }
-        guard let local = components(of: Filters.erode(m, radiusMM: splitMM), connectivity: .faces6).voxels.max(by: { $0.count < $1.count }),
-              Double(local.count) >= minimumSplitShare * Double(core.count) else { return nil }
+        guard
+            let local = components(of: Filters.erode(m, radiusMM: splitMM), connectivity: .faces6).voxels.max(by: {
+                $0.count < $1.count
+            }),
+            Double(local.count) >= minimumSplitShare * Double(core.count)
+        else { return nil }
         let part = local.map { box.global($0, in: d) }
-        guard LesionSegmenter.elongation(part, g) <= maximumElongation, LesionSegmenter.fill(part, g) >= minimumSplitFill else { return nil }
+        guard LesionSegmenter.elongation(part, g) <= maximumElongation,
+            LesionSegmenter.fill(part, g) >= minimumSplitFill
+        else { return nil }
         return part
     }
 

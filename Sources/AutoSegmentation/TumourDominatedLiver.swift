@@ -60,7 +60,9 @@ enum TumourDominatedLiver {
 
     /// `liver` is the liver step's result, `mode`/`sd` its tissue statistics, `smooth` the CT
     /// it was cut from. Nil when the tissue is plausible parenchyma or no second tissue is found.
-    static func detect(smooth: Volume<Float>, body: Mask, liver: Mask, modeHU m1: Float, robustSDHU sd1: Float) -> Result? {
+    static func detect(smooth: Volume<Float>, body: Mask, liver: Mask, modeHU m1: Float, robustSDHU sd1: Float)
+        -> Result?
+    {
         let plausible = AutoSegmentation.plausibleParenchymaHU
         guard !plausible.contains(Double(m1)) else { return nil }
         let g = liver.geometry
@@ -70,17 +72,23 @@ enum TumourDominatedLiver {
 
         let width = max(bandSD * sd2, minimumBandHU)
         var reach = Filters.dilate(liver, radiusMM: growMM)
-        for v in 0..<reach.voxels.count where liver.voxels[v] == 0 && !(body.voxels[v] != 0 && abs(smooth.voxels[v] - m2) < width) { reach.voxels[v] = 0 }
+        for v in 0..<reach.voxels.count
+        where liver.voxels[v] == 0 && !(body.voxels[v] != 0 && abs(smooth.voxels[v] - m2) < width) {
+            reach.voxels[v] = 0
+        }
         // Opening cuts what is thinner than 12 mm (the abdominal wall, bowel loops) from the band.
         reach = Filters.open(reach, radiusMM: openBandMM).union(liver)
         var grown = Mask(repeating: 0, geometry: g)
-        for c in components(of: reach, connectivity: .faces6).voxels where c.contains(where: { liver.voxels[$0] != 0 }) {
+        for c in components(of: reach, connectivity: .faces6).voxels where c.contains(where: { liver.voxels[$0] != 0 })
+        {
             for v in c { grown.voxels[v] = 1 }
         }
         grown = Filters.fillHolesPerSlice(Filters.close(grown, radiusMM: closeMM).union(grown))
 
         let lesions = classify(smooth, liver: grown, tumourHU: m1, parenchymaHU: m2)
-        return Result(liver: grown, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1, tumourRobustSDHU: sd1)
+        return Result(
+            liver: grown, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1,
+            tumourRobustSDHU: sd1)
     }
 
     /// Tumour filling another lobe: the liver step keeps one core of its tissue (here the
@@ -102,13 +110,21 @@ enum TumourDominatedLiver {
         // The liver and tissue within `wrapSD` robust SDs of the parenchyma's mode.
         var tight = Mask(repeating: 0, geometry: td.liver.geometry)
         let tightWidth = wrapSD * td.parenchymaRobustSDHU
-        for v in 0..<tight.voxels.count where td.liver.voxels[v] != 0 || (l.body.voxels[v] != 0 && abs(l.smooth.voxels[v] - td.parenchymaModeHU) < tightWidth) { tight.voxels[v] = 1 }
+        for v in 0..<tight.voxels.count
+        where td.liver.voxels[v] != 0
+            || (l.body.voxels[v] != 0 && abs(l.smooth.voxels[v] - td.parenchymaModeHU) < tightWidth)
+        { tight.voxels[v] = 1 }
         var inHull: [[Int]] = [], outside: [[Int]] = []
         for c in l.otherCores {
-            if Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) { inHull.append(c) } else { outside.append(c) }
+            if Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) {
+                inHull.append(c)
+            } else {
+                outside.append(c)
+            }
         }
         var (lobes, _) = DetachedLobes.find(band: l.band, cores: inHull, liver: td.liver, surface: parenchyma)
-        for c in outside where Double(c.count) * td.liver.geometry.voxelVolumeMM3 / 1000 >= DetachedLobes.minimumCoreML {
+        for c in outside where Double(c.count) * td.liver.geometry.voxelVolumeMM3 / 1000 >= DetachedLobes.minimumCoreML
+        {
             if let lobe = wrappedLobe(c, band: l.band, liver: td.liver, tight: tight) { lobes = lobes.union(lobe) }
         }
         let ml = lobes.volumeML
@@ -126,12 +142,17 @@ enum TumourDominatedLiver {
     /// the core and touches the liver (on the full grid); nil otherwise.
     static func wrappedLobe(_ core: [Int], band: Mask, liver: Mask, tight: Mask) -> Mask? {
         let g = band.geometry
-        guard let box = VoxelBox.enclosing(core, in: g.dims)?.expanded(byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g) else { return nil }
+        guard
+            let box = VoxelBox.enclosing(core, in: g.dims)?.expanded(
+                byMM: DetachedLobes.regrowMM + wrapReachMM + 2, in: g)
+        else { return nil }
         var s = Mask(repeating: 0, geometry: g.cropped(to: box))
         for v in core { s.voxels[box.local(v, in: g.dims)] = 1 }
         let b = band.cropped(to: box), l = liver.cropped(to: box), t = tight.cropped(to: box)
         var lobe = Filters.dilate(s, radiusMM: DetachedLobes.regrowMM)
-        for v in 0..<lobe.voxels.count where !(s.voxels[v] != 0 || (b.voxels[v] != 0 && l.voxels[v] == 0)) { lobe.voxels[v] = 0 }
+        for v in 0..<lobe.voxels.count where !(s.voxels[v] != 0 || (b.voxels[v] != 0 && l.voxels[v] == 0)) {
+            lobe.voxels[v] = 0
+        }
         let shell = Filters.dilate(lobe, radiusMM: 4)
         var n = 0, wrapped = 0
         for v in 0..<shell.voxels.count where shell.voxels[v] != 0 && lobe.voxels[v] == 0 {
@@ -140,10 +161,14 @@ enum TumourDominatedLiver {
         }
         guard n > 0, Double(wrapped) >= minimumWrap * Double(n) else { return nil }
         var around = Filters.dilate(lobe, radiusMM: wrapReachMM)
-        for v in 0..<around.voxels.count where !(lobe.voxels[v] != 0 || (t.voxels[v] != 0 && l.voxels[v] == 0)) { around.voxels[v] = 0 }
+        for v in 0..<around.voxels.count where !(lobe.voxels[v] != 0 || (t.voxels[v] != 0 && l.voxels[v] == 0)) {
+            around.voxels[v] = 0
+        }
         var joining = Mask(repeating: 0, geometry: around.geometry)
         for part in components(of: around, connectivity: .faces6).voxels
-        where part.contains(where: { s.voxels[$0] != 0 }) && part.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: l, inside: true) }) {
+        where part.contains(where: { s.voxels[$0] != 0 })
+            && part.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: l, inside: true) })
+        {
             for v in part { joining.voxels[v] = 1 }
         }
         guard joining.insideCount > 0 else { return nil }
@@ -170,11 +195,14 @@ enum TumourDominatedLiver {
         var candidates = Filters.dilate(td.lesions, radiusMM: capReachMM)
         for v in 0..<candidates.voxels.count where candidates.voxels[v] != 0 && td.lesions.voxels[v] == 0 {
             let x = smooth.voxels[v]
-            let cap = td.liver.voxels[v] == 0 && hull.voxels[v] != 0 && body.voxels[v] != 0 && abs(x - m1) < width && abs(x - m1) < abs(x - m2)
+            let cap =
+                td.liver.voxels[v] == 0 && hull.voxels[v] != 0 && body.voxels[v] != 0 && abs(x - m1) < width
+                && abs(x - m1) < abs(x - m2)
             if !cap { candidates.voxels[v] = 0 }
         }
         var caps = Mask(repeating: 0, geometry: td.liver.geometry)
-        for c in components(of: candidates, connectivity: .faces6).voxels where c.contains(where: { td.lesions.voxels[$0] != 0 }) {
+        for c in components(of: candidates, connectivity: .faces6).voxels
+        where c.contains(where: { td.lesions.voxels[$0] != 0 }) {
             for v in c where td.lesions.voxels[v] == 0 { caps.voxels[v] = 1 }
         }
         let ml = caps.volumeML
@@ -204,7 +232,8 @@ enum TumourDominatedLiver {
 
     static func removeDarkSurface(_ td: inout Result, ct: CTVolume, smooth smooth1: Volume<Float>) -> Double {
         guard td.tumourModeHU < td.parenchymaModeHU,
-              let box = td.liver.boundingBox?.expanded(byMM: darkSigmaMM * 2, in: td.liver.geometry) else { return 0 }
+            let box = td.liver.boundingBox?.expanded(byMM: darkSigmaMM * 2, in: td.liver.geometry)
+        else { return 0 }
         let liver = td.liver.cropped(to: box), lesions = td.lesions.cropped(to: box)
         let smooth = Filters.gaussian(ct.cropped(to: box), sigmaMM: darkSigmaMM)
         var core = Filters.erode(lesions, radiusMM: 5)
@@ -216,7 +245,9 @@ enum TumourDominatedLiver {
         let minimumVoxels = minimumDarkML * 1000 / liver.geometry.voxelVolumeMM3
         var leaving = Mask(repeating: 0, geometry: liver.geometry)
         for c in components(of: Filters.open(dark, radiusMM: darkOpenMM), connectivity: .faces6).voxels
-        where Double(c.count) >= minimumVoxels && c.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: liver, inside: false) }) {
+        where Double(c.count) >= minimumVoxels
+            && c.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: liver, inside: false) })
+        {
             for v in c { leaving.voxels[v] = 1 }
         }
         guard leaving.insideCount > 0 else { return 0 }
@@ -241,15 +272,19 @@ enum TumourDominatedLiver {
         var inner = Filters.erode(l, radiusMM: 3)
         if inner.insideCount < 100 { inner = l }
         let plausible = AutoSegmentation.plausibleParenchymaHU
-        guard let (m1, sd1) = Filters.mode(smooth, within: inner, lo: -50, hi: 250), !plausible.contains(Double(m1)) else { return nil }
+        guard let (m1, sd1) = Filters.mode(smooth, within: inner, lo: -50, hi: 250), !plausible.contains(Double(m1))
+        else { return nil }
         guard let (m2, sd2) = secondTissue(smooth, in: inner, apartFrom: m1, sd: sd1) else { return nil }
-        let lesions = Mask(repeating: 0, geometry: liver.geometry).pasting(classify(smooth, liver: l, tumourHU: m1, parenchymaHU: m2), at: box)
+        let lesions = Mask(repeating: 0, geometry: liver.geometry).pasting(
+            classify(smooth, liver: l, tumourHU: m1, parenchymaHU: m2), at: box)
         return Result(liver: liver, lesions: lesions, parenchymaModeHU: m2, parenchymaRobustSDHU: sd2, tumourModeHU: m1)
     }
 
     /// The second tissue of `region`: the mode of its voxels inside the plausible parenchyma
     /// range and more than 3 SD from `m1`, when at least 10 % of the region lies within 2 SD of it.
-    static func secondTissue(_ smooth: Volume<Float>, in region: Mask, apartFrom m1: Float, sd sd1: Float) -> (Float, Float)? {
+    static func secondTissue(_ smooth: Volume<Float>, in region: Mask, apartFrom m1: Float, sd sd1: Float) -> (
+        Float, Float
+    )? {
         let plausible = AutoSegmentation.plausibleParenchymaHU
         let count = region.insideCount
         guard count > 0 else { return nil }
@@ -258,9 +293,14 @@ enum TumourDominatedLiver {
             let x = smooth.voxels[v]
             if !plausible.contains(Double(x)) || abs(x - m1) <= separationSD * sd1 { candidates.voxels[v] = 0 }
         }
-        guard let (m2, sd2) = Filters.mode(smooth, within: candidates, lo: Float(plausible.lowerBound), hi: Float(plausible.upperBound)) else { return nil }
+        guard
+            let (m2, sd2) = Filters.mode(
+                smooth, within: candidates, lo: Float(plausible.lowerBound), hi: Float(plausible.upperBound))
+        else { return nil }
         var near = 0
-        for v in 0..<region.voxels.count where region.voxels[v] != 0 && abs(smooth.voxels[v] - m2) <= 2 * sd2 { near += 1 }
+        for v in 0..<region.voxels.count where region.voxels[v] != 0 && abs(smooth.voxels[v] - m2) <= 2 * sd2 {
+            near += 1
+        }
         return Double(near) >= minimumShellFraction * Double(count) ? (m2, sd2) : nil
     }
 
@@ -272,7 +312,8 @@ enum TumourDominatedLiver {
     static func classify(_ smooth: Volume<Float>, liver: Mask, tumourHU m1: Float, parenchymaHU m2: Float) -> Mask {
         let g = liver.geometry
         var tumour = Mask(repeating: 0, geometry: g)
-        for v in 0..<tumour.voxels.count where liver.voxels[v] != 0 && abs(smooth.voxels[v] - m1) < abs(smooth.voxels[v] - m2) { tumour.voxels[v] = 1 }
+        for v in 0..<tumour.voxels.count
+        where liver.voxels[v] != 0 && abs(smooth.voxels[v] - m1) < abs(smooth.voxels[v] - m2) { tumour.voxels[v] = 1 }
         tumour = Filters.open(Filters.close(tumour, radiusMM: smoothClassMM), radiusMM: smoothClassMM)
         for v in 0..<tumour.voxels.count where liver.voxels[v] == 0 { tumour.voxels[v] = 0 }
         return LesionSegmenter.withoutSmallRegions(tumour)

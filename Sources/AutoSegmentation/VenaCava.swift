@@ -44,7 +44,9 @@ enum VenaCava {
 
         /// The circle a share `w` of the way to `other` (centre and radius; this one's support).
         func toward(_ other: Circle, _ w: Double) -> Circle {
-            Circle(i: i + w * (other.i - i), j: j + w * (other.j - j), radiusMM: radiusMM + w * (other.radiusMM - radiusMM), support: support)
+            Circle(
+                i: i + w * (other.i - i), j: j + w * (other.j - j),
+                radiusMM: radiusMM + w * (other.radiusMM - radiusMM), support: support)
         }
     }
 
@@ -92,7 +94,9 @@ enum VenaCava {
             let shared = UncheckedSendable(out)
             concurrentChunks(slices.count) { chunk in
                 var work = Workspace(sliceCount: d.sliceCount)
-                for n in chunk { shared.value[n] = circles(smooth, slice: slices[n], within: box, modeHU: modeHU, work: &work) }
+                for n in chunk {
+                    shared.value[n] = circles(smooth, slice: slices[n], within: box, modeHU: modeHU, work: &work)
+                }
             }
         }
         let stepMM = Double(step) * sp.z
@@ -103,7 +107,14 @@ enum VenaCava {
         }
         // Each track measured: its slices, length, how much of it lies outside the liver and
         // whether it enters it (a circle at least half inside).
-        struct Measured { var track: [Circle?]; var defined: [Int]; var lengthMM: Double; var outsideMM: Double; var enters: Bool; var centre: Circle }
+        struct Measured {
+            var track: [Circle?]
+            var defined: [Int]
+            var lengthMM: Double
+            var outsideMM: Double
+            var enters: Bool
+            var centre: Circle
+        }
         func measure(_ t: [Circle?]) -> Measured? {
             let defined = t.indices.filter { t[$0] != nil }
             guard let a = defined.first, let b = defined.last, let centre = mean(t) else { return nil }
@@ -111,7 +122,9 @@ enum VenaCava {
             for n in defined {
                 if insideShare(t[n]!, slice: slices[n], liver) >= 0.5 { enters = true } else { outsideMM += stepMM }
             }
-            return Measured(track: t, defined: defined, lengthMM: Double(b - a + 1) * stepMM, outsideMM: outsideMM, enters: enters, centre: centre)
+            return Measured(
+                track: t, defined: defined, lengthMM: Double(b - a + 1) * stepMM, outsideMM: outsideMM, enters: enters,
+                centre: centre)
         }
         let measured = tracks.compactMap(measure)
         // The IVC's offset from the aorta, in patient coordinates (LPS: +x left, +y posterior).
@@ -128,7 +141,8 @@ enum VenaCava {
             // A tube this long that reaches an end of the liver (the slices searched span the
             // liver's) and has the parenchyma's density is the IVC even where the liver surrounds
             // it all along: that density is why the automatic liver took it in; a lesion differs.
-            guard t.lengthMM >= minimumEnclosedLengthMM, t.defined.first! <= 1 || t.defined.last! >= slices.count - 2 else { return false }
+            guard t.lengthMM >= minimumEnclosedLengthMM, t.defined.first! <= 1 || t.defined.last! >= slices.count - 2
+            else { return false }
             var inside: [Float] = []
             for n in t.defined {
                 let c = t.track[n]!
@@ -148,7 +162,9 @@ enum VenaCava {
             for p in others {
                 for q in others where p.defined.last! < q.defined.first! {
                     let dx = (p.centre.i - q.centre.i) * sp.x, dy = (p.centre.j - q.centre.j) * sp.y
-                    guard (dx * dx + dy * dy).squareRoot() <= maximumJoinOffsetMM, abs(p.centre.radiusMM - q.centre.radiusMM) <= maximumJoinRadiusChangeMM else { continue }
+                    guard (dx * dx + dy * dy).squareRoot() <= maximumJoinOffsetMM,
+                        abs(p.centre.radiusMM - q.centre.radiusMM) <= maximumJoinRadiusChangeMM
+                    else { continue }
                     var t = p.track
                     for n in q.defined { t[n] = q.track[n] }
                     let a = p.defined.last!, b = q.defined.first!
@@ -158,7 +174,10 @@ enum VenaCava {
             }
             return joined
         }
-        guard let ivc = measured.first(where: { isIVC($0, joined: false) }) ?? joinedInLine().first(where: { isIVC($0, joined: true) }) else { return nil }
+        guard
+            let ivc = measured.first(where: { isIVC($0, joined: false) })
+                ?? joinedInLine().first(where: { isIVC($0, joined: true) })
+        else { return nil }
         let t = ivc.track, a = ivc.defined.first!, b = ivc.defined.last!
         // Every slice of the track: the circles of the slices searched, interpolated between.
         var out = [Circle?](repeating: nil, count: d.z)
@@ -188,7 +207,10 @@ enum VenaCava {
             forEachPixel(of: c, radiusMM: c.radiusMM + marginMM, in: mask.geometry) { i, j in
                 guard let i, let j else { return }
                 let v = mask.offset(i, j, k)
-                if mask.voxels[v] != 0 { mask.voxels[v] = 0; cleared += 1 }
+                if mask.voxels[v] != 0 {
+                    mask.voxels[v] = 0
+                    cleared += 1
+                }
             }
         }
         return cleared
@@ -218,38 +240,61 @@ enum VenaCava {
         var plane, gx, gy, score: [Float]
         var votes, rows: [Int32]
         init(sliceCount: Int) {
-            plane = [Float](repeating: 0, count: sliceCount); gx = plane; gy = plane; score = plane
-            votes = [Int32](repeating: 0, count: houghRadiiMM.count * sliceCount); rows = [Int32](repeating: 0, count: sliceCount)
+            plane = [Float](repeating: 0, count: sliceCount)
+            gx = plane
+            gy = plane
+            score = plane
+            votes = [Int32](repeating: 0, count: houghRadiiMM.count * sliceCount)
+            rows = [Int32](repeating: 0, count: sliceCount)
         }
     }
 
     /// Circles in slice `k`, looked for within the in-plane extent of `box`.
-    static func circles(_ smooth: Volume<Float>, slice k: Int, within box: VoxelBox, modeHU: Float, work: inout Workspace) -> [Circle] {
+    static func circles(
+        _ smooth: Volume<Float>, slice k: Int, within box: VoxelBox, modeHU: Float, work: inout Workspace
+    ) -> [Circle] {
         let g = smooth.geometry, d = g.dims, sp = g.spacingMM
         let nx = d.x, base = k * d.sliceCount
         let i0 = max(1, box.lo.x), i1 = min(nx - 2, box.lo.x + box.dims.x - 1)
         let j0 = max(1, box.lo.y), j1 = min(d.y - 2, box.lo.y + box.dims.y - 1)
         guard i1 - i0 >= 6, j1 - j0 >= 6 else { return [] }
         // The workspace's buffers, moved out (no copy) and back.
-        var plane: [Float] = [], gx: [Float] = [], gy: [Float] = [], score: [Float] = [], votes: [Int32] = [], rows: [Int32] = []
-        swap(&plane, &work.plane); swap(&gx, &work.gx); swap(&gy, &work.gy); swap(&score, &work.score); swap(&votes, &work.votes); swap(&rows, &work.rows)
-        defer { swap(&plane, &work.plane); swap(&gx, &work.gx); swap(&gy, &work.gy); swap(&score, &work.score); swap(&votes, &work.votes); swap(&rows, &work.rows) }
+        var plane: [Float] = [], gx: [Float] = [], gy: [Float] = [], score: [Float] = [], votes: [Int32] = [],
+            rows: [Int32] = []
+        swap(&plane, &work.plane)
+        swap(&gx, &work.gx)
+        swap(&gy, &work.gy)
+        swap(&score, &work.score)
+        swap(&votes, &work.votes)
+        swap(&rows, &work.rows)
+        defer {
+            swap(&plane, &work.plane)
+            swap(&gx, &work.gx)
+            swap(&gy, &work.gy)
+            swap(&score, &work.score)
+            swap(&votes, &work.votes)
+            swap(&rows, &work.rows)
+        }
         score.withUnsafeMutableBufferPointer { score in
             votes.withUnsafeMutableBufferPointer { votes in
                 for j in j0...j1 {
                     let row = i0 + nx * j
                     for p in row...(row + i1 - i0) { score[p] = 0 }
-                    for n in 0..<houghRadiiMM.count { for p in row...(row + i1 - i0) { votes[n * d.sliceCount + p] = 0 } }
+                    for n in 0..<houghRadiiMM.count {
+                        for p in row...(row + i1 - i0) { votes[n * d.sliceCount + p] = 0 }
+                    }
                 }
             }
         }
         // The slice averaged with its neighbours (1-2-1: a vertical tube's edge stays, noise
         // drops), then its Sobel gradient in HU per mm.
         let below = max(0, k - 1) * d.sliceCount, above = min(d.z - 1, k + 1) * d.sliceCount
-        for j in (j0 - 1)...(j1 + 1) { for i in (i0 - 1)...(i1 + 1) {
-            let p = i + nx * j
-            plane[p] = (smooth.voxels[below + p] + 2 * smooth.voxels[base + p] + smooth.voxels[above + p]) / 4
-        } }
+        for j in (j0 - 1)...(j1 + 1) {
+            for i in (i0 - 1)...(i1 + 1) {
+                let p = i + nx * j
+                plane[p] = (smooth.voxels[below + p] + 2 * smooth.voxels[base + p] + smooth.voxels[above + p]) / 4
+            }
+        }
         let sx = Float(8 * sp.x), sy = Float(8 * sp.y)
         plane.withUnsafeBufferPointer { s in
             for j in j0...j1 {
@@ -269,48 +314,53 @@ enum VenaCava {
         let t2 = edgeHUPerMM * edgeHUPerMM
         let stepsI = houghRadiiMM.map { Float($0 / sp.x) }, stepsJ = houghRadiiMM.map { Float($0 / sp.y) }
         votes.withUnsafeMutableBufferPointer { v in
-          gx.withUnsafeBufferPointer { gx in
-            gy.withUnsafeBufferPointer { gy in
-            for j in j0...j1 {
-                for i in i0...i1 {
-                    let p = i + nx * j
-                    let m2 = gx[p] * gx[p] + gy[p] * gy[p]
-                    guard m2 >= t2 else { continue }
-                    let m = m2.squareRoot(), ux = gx[p] / m, uy = gy[p] / m
-                    let fi = Float(i), fj = Float(j)
-                    for n in 0..<nr {
-                        let di = stepsI[n] * ux, dj = stepsJ[n] * uy
-                        // Truncation rounds (a target below 0 fails the box test either way).
-                        var ci = Int(fi + di + 0.5), cj = Int(fj + dj + 0.5)
-                        if ci >= i0, ci <= i1, cj >= j0, cj <= j1 { v[n * d.sliceCount + ci + nx * cj] += 1 }
-                        ci = Int(fi - di + 0.5); cj = Int(fj - dj + 0.5)
-                        if ci >= i0, ci <= i1, cj >= j0, cj <= j1 { v[n * d.sliceCount + ci + nx * cj] += 1 }
+            gx.withUnsafeBufferPointer { gx in
+                gy.withUnsafeBufferPointer { gy in
+                    for j in j0...j1 {
+                        for i in i0...i1 {
+                            let p = i + nx * j
+                            let m2 = gx[p] * gx[p] + gy[p] * gy[p]
+                            guard m2 >= t2 else { continue }
+                            let m = m2.squareRoot(), ux = gx[p] / m, uy = gy[p] / m
+                            let fi = Float(i), fj = Float(j)
+                            for n in 0..<nr {
+                                let di = stepsI[n] * ux, dj = stepsJ[n] * uy
+                                // Truncation rounds (a target below 0 fails the box test either way).
+                                var ci = Int(fi + di + 0.5), cj = Int(fj + dj + 0.5)
+                                if ci >= i0, ci <= i1, cj >= j0, cj <= j1 { v[n * d.sliceCount + ci + nx * cj] += 1 }
+                                ci = Int(fi - di + 0.5)
+                                cj = Int(fj - dj + 0.5)
+                                if ci >= i0, ci <= i1, cj >= j0, cj <= j1 { v[n * d.sliceCount + ci + nx * cj] += 1 }
+                            }
+                        }
                     }
                 }
             }
-            }
-          }
         }
         // Score: votes in the 3x3 neighbourhood per pixel of circumference, best radius (sums by
         // rows, then by columns).
         let pixelMM = (sp.x + sp.y) / 2
         votes.withUnsafeBufferPointer { votes in
-          rows.withUnsafeMutableBufferPointer { rows in
-            score.withUnsafeMutableBufferPointer { score in
-            for (n, r) in houghRadiiMM.enumerated() {
-                let scale = 1 / Float(2 * Double.pi * r / pixelMM), o = n * d.sliceCount
-                for j in j0...j1 { for i in (i0 + 1)...(i1 - 1) {
-                    let p = i + nx * j
-                    rows[p] = votes[o + p - 1] &+ votes[o + p] &+ votes[o + p + 1]
-                } }
-                for j in (j0 + 1)...(j1 - 1) { for i in (i0 + 1)...(i1 - 1) {
-                    let p = i + nx * j
-                    let s = Float(rows[p - nx] &+ rows[p] &+ rows[p + nx]) * scale
-                    if s > score[p] { score[p] = s }
-                } }
+            rows.withUnsafeMutableBufferPointer { rows in
+                score.withUnsafeMutableBufferPointer { score in
+                    for (n, r) in houghRadiiMM.enumerated() {
+                        let scale = 1 / Float(2 * Double.pi * r / pixelMM), o = n * d.sliceCount
+                        for j in j0...j1 {
+                            for i in (i0 + 1)...(i1 - 1) {
+                                let p = i + nx * j
+                                rows[p] = votes[o + p - 1] &+ votes[o + p] &+ votes[o + p + 1]
+                            }
+                        }
+                        for j in (j0 + 1)...(j1 - 1) {
+                            for i in (i0 + 1)...(i1 - 1) {
+                                let p = i + nx * j
+                                let s = Float(rows[p - nx] &+ rows[p] &+ rows[p + nx]) * scale
+                                if s > score[p] { score[p] = s }
+                            }
+                        }
+                    }
+                }
             }
-            }
-          }
         }
         // Local maxima (7x7) above 0.3, strongest first.
         var maxima: [(p: Int, s: Float)] = []
@@ -319,18 +369,24 @@ enum VenaCava {
                 let p = i + nx * j, s = score[p]
                 guard s > 0.3 else { continue }
                 var top = true
-                search: for dj in -3...3 { for di in -3...3 where (di, dj) != (0, 0) {
-                    let q = p + di + nx * dj
-                    // Ties go to the first in storage order.
-                    if score[q] > s || (score[q] == s && q < p) { top = false; break search }
-                } }
+                search: for dj in -3...3 {
+                    for di in -3...3 where (di, dj) != (0, 0) {
+                        let q = p + di + nx * dj
+                        // Ties go to the first in storage order.
+                        if score[q] > s || (score[q] == s && q < p) {
+                            top = false
+                            break search
+                        }
+                    }
+                }
                 if top { maxima.append((p, s)) }
             }
         }
         maxima.sort { $0.s != $1.s ? $0.s > $1.s : $0.p < $1.p }
         let ny = d.y
         var out: [Circle] = []
-        let cosines = (0..<36).map { cos(Double($0) * 2 * Double.pi / 36) }, sines = (0..<36).map { sin(Double($0) * 2 * Double.pi / 36) }
+        let cosines = (0..<36).map { cos(Double($0) * 2 * Double.pi / 36) },
+            sines = (0..<36).map { sin(Double($0) * 2 * Double.pi / 36) }
         for (p, _) in maxima.prefix(40) {
             let ci = Double(p % nx), cj = Double(p / nx)
             // The radius the edge supports best, by sampling the circle.
@@ -352,14 +408,16 @@ enum VenaCava {
             guard best.r > 0 else { continue }
             // Inside: vessel or soft tissue; the ring out to 1.4 radii: no bone.
             var inner: [Float] = [], ring = 0, bone = 0
-            let outer = 1.4 * best.r, reachI = Int((outer / sp.x).rounded(.up)), reachJ = Int((outer / sp.y).rounded(.up))
+            let outer = 1.4 * best.r, reachI = Int((outer / sp.x).rounded(.up)),
+                reachJ = Int((outer / sp.y).rounded(.up))
             let pi0 = Int(ci), pj0 = Int(cj)
             for j in max(0, pj0 - reachJ)...min(ny - 1, pj0 + reachJ) {
                 for i in max(0, pi0 - reachI)...min(nx - 1, pi0 + reachI) {
                     let x = (Double(i) - ci) * sp.x, y = (Double(j) - cj) * sp.y, r2 = x * x + y * y
                     let value = smooth.voxels[base + i + nx * j]
-                    if r2 <= 0.49 * best.r * best.r { inner.append(value) }
-                    else if r2 > best.r * best.r && r2 <= outer * outer {
+                    if r2 <= 0.49 * best.r * best.r {
+                        inner.append(value)
+                    } else if r2 > best.r * best.r && r2 <= outer * outer {
                         ring += 1
                         if value > 400 { bone += 1 }
                     }
@@ -380,7 +438,9 @@ enum VenaCava {
     /// The best-supported vertical path through `candidates` (one list per slice of the range),
     /// avoiding the circles of `excluding`; one circle per slice from its first to its last
     /// (gaps interpolated), indexed like `candidates`.
-    static func track(_ candidates: [[Circle]], excluding: [[Circle?]], stepMM stepZ: Double, geometry g: Geometry) -> [Circle?]? {
+    static func track(_ candidates: [[Circle]], excluding: [[Circle?]], stepMM stepZ: Double, geometry g: Geometry)
+        -> [Circle?]?
+    {
         let sp = g.spacingMM
         let maxGap = max(1, Int((20 / stepZ).rounded()))
         func distanceMM(_ a: Circle, _ b: Circle) -> Double {
@@ -397,7 +457,10 @@ enum VenaCava {
                     guard let e = t[z] else { return false }
                     return distanceMM(c, e) < 0.8 * (c.radiusMM + e.radiusMM)
                 }
-                guard !excluded else { row.append((-.infinity, nil)); continue }
+                guard !excluded else {
+                    row.append((-.infinity, nil))
+                    continue
+                }
                 var here: (score: Double, from: (z: Int, c: Int)?) = (c.support, nil)
                 for gap in 1...maxGap where z - gap >= 0 {
                     let allow = 2 + 0.3 * stepZ * Double(gap)
@@ -406,7 +469,9 @@ enum VenaCava {
                         guard previous > -.infinity else { continue }
                         let dist = distanceMM(c, p)
                         guard dist <= allow + 10 else { continue }
-                        let s = previous + c.support - 0.24 * max(0, dist - allow) - 0.15 * Double(gap - 1) - 0.02 * abs(c.radiusMM - p.radiusMM)
+                        let s =
+                            previous + c.support - 0.24 * max(0, dist - allow) - 0.15 * Double(gap - 1) - 0.02
+                            * abs(c.radiusMM - p.radiusMM)
                         if s > here.score { here = (s, (z - gap, m)) }
                     }
                 }
@@ -416,7 +481,12 @@ enum VenaCava {
         }
         var end: (z: Int, c: Int)?
         var top = -Double.infinity
-        for z in 0..<n { for c in best[z].indices where best[z][c].score > top { top = best[z][c].score; end = (z, c) } }
+        for z in 0..<n {
+            for c in best[z].indices where best[z][c].score > top {
+                top = best[z][c].score
+                end = (z, c)
+            }
+        }
         guard var at = end else { return nil }
         var path: [(z: Int, c: Circle)] = []
         while true {
@@ -439,8 +509,9 @@ enum VenaCava {
         let cs = t.compactMap { $0 }
         guard !cs.isEmpty else { return nil }
         let n = Double(cs.count)
-        return Circle(i: cs.reduce(0) { $0 + $1.i } / n, j: cs.reduce(0) { $0 + $1.j } / n,
-                      radiusMM: cs.reduce(0) { $0 + $1.radiusMM } / n, support: cs.reduce(0) { $0 + $1.support } / n)
+        return Circle(
+            i: cs.reduce(0) { $0 + $1.i } / n, j: cs.reduce(0) { $0 + $1.j } / n,
+            radiusMM: cs.reduce(0) { $0 + $1.radiusMM } / n, support: cs.reduce(0) { $0 + $1.support } / n)
     }
 
     /// The share of a circle's disc inside `mask` in slice `k`.

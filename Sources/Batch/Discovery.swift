@@ -24,7 +24,9 @@ public enum Discovery {
     /// the path and Study Instance UID of each file are kept (about 150 bytes a file).
     public static func discover(root: String) throws -> DiscoveryResult {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else { throw DicomError.pathNotFound(root) }
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw DicomError.pathNotFound(root)
+        }
         var files = Inventory.listFiles(under: root)
         // DICOMDIRs: their folder's files come from the directory records.
         let dicomdirs = files.filter { ($0 as NSString).lastPathComponent.uppercased() == "DICOMDIR" }
@@ -53,7 +55,8 @@ public enum Discovery {
                 unreadable.append((file, "\(e)"))
             }
         }
-        let studies = byStudy.map { StudyRef(studyUID: $0.key, key: studyKey($0.key), files: $0.value.sorted()) }.sorted { $0.key < $1.key }
+        let studies = byStudy.map { StudyRef(studyUID: $0.key, key: studyKey($0.key), files: $0.value.sorted()) }.sorted
+        { $0.key < $1.key }
         return DiscoveryResult(studies: studies, nonDicomFiles: nonDicom, unreadableFiles: unreadable)
     }
 
@@ -61,7 +64,8 @@ public enum Discovery {
     /// record in (0004,1220) Directory Record Sequence (PS3.3 F.3.2.2).
     static func referencedFiles(dicomdir: String) throws -> [String] {
         let f = try DicomFile(path: dicomdir, headersOnly: false)
-        let records = Tag(0x0004, 0x1220, "Directory Record Sequence"), fileID = Tag(0x0004, 0x1500, "Referenced File ID")
+        let records = Tag(0x0004, 0x1220, "Directory Record Sequence"),
+            fileID = Tag(0x0004, 0x1500, "Referenced File ID")
         var out: [String] = []
         for i in 0..<(f.itemCount([TagPathStep(records)]) ?? 0) {
             if let id = f.string([TagPathStep(records, item: i), TagPathStep(fileID)]), !id.isEmpty {
@@ -76,9 +80,11 @@ public enum Discovery {
     /// and '_' become '_', at most 48 of them, then '-' and 8 hex digits of the UID's hash, so
     /// two UIDs that sanitise alike still differ and nothing can climb out of the output folder.
     public static func studyKey(_ uid: String) -> String {
-        var safe = String(uid.unicodeScalars.map { c -> Character in
-            (c.properties.isASCIIHexDigit || ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "." || c == "-" || c == "_") ? Character(c) : "_"
-        })
+        var safe = String(
+            uid.unicodeScalars.map { c -> Character in
+                (c.properties.isASCIIHexDigit || ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "."
+                    || c == "-" || c == "_") ? Character(c) : "_"
+            })
         while safe.hasPrefix(".") { safe.removeFirst() }
         if safe.isEmpty { safe = "study" }
         return String(safe.prefix(48)) + "-" + String(format: "%08x", UInt32(truncatingIfNeeded: fnv1a(uid)))

@@ -19,7 +19,10 @@ public struct BatchOptions: Sendable {
     public var retryFailed = false
     /// Skip the other phases of each session (no phase check of automatic livers).
     public var singlePhase = false
-    public init(root: String, out: String) { self.root = root; self.out = out }
+    public init(root: String, out: String) {
+        self.root = root
+        self.out = out
+    }
 }
 
 /// One row of summary.csv / results.jsonl, also kept as DIR/<key>/status.json.
@@ -46,7 +49,8 @@ public struct StudyStatus: Codable, Sendable, Equatable {
     public var reviewReasons: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case key, studyUID = "study_uid", seriesUID = "series_uid", patientID = "patient_id", status, errorClass = "error_class"
+        case key, studyUID = "study_uid", seriesUID = "series_uid", patientID = "patient_id", status, errorClass =
+            "error_class"
         case errorMessage = "error_message", liverVolumeML = "liver_volume_ml", lesionVolumeML = "lesion_volume_ml"
         case htbPercent = "htb_percent", category, flags, seconds, fingerprint, files
         case reviewNeeded = "automatic_review_needed", reviewReasons = "review_reasons"
@@ -91,7 +95,9 @@ public struct ManifestEntry: Sendable {
 
 public enum Manifest {
     public static func load(_ path: String) throws -> [String: ManifestEntry] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw BatchError.manifest(file: path, reason: "cannot read") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatchError.manifest(file: path, reason: "cannot read")
+        }
         struct File: Decodable {
             struct Entry: Decodable {
                 var study_uid: String
@@ -103,13 +109,16 @@ public enum Manifest {
             var studies: [Entry]
         }
         let file: File
-        do { file = try JSONDecoder().decode(File.self, from: data) } catch { throw BatchError.manifest(file: path, reason: "\(error)") }
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw BatchError.manifest(file: path, reason: "\(error)")
+        }
         let base = (path as NSString).deletingLastPathComponent
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
         var out: [String: ManifestEntry] = [:]
         for e in file.studies {
-            out[e.study_uid] = ManifestEntry(liverMasks: (e.liver_masks ?? []).map(resolve), lesionMasks: (e.lesion_masks ?? []).map(resolve),
-                                             clinical: e.clinical.map(resolve), series: e.series)
+            out[e.study_uid] = ManifestEntry(
+                liverMasks: (e.liver_masks ?? []).map(resolve), lesionMasks: (e.lesion_masks ?? []).map(resolve),
+                clinical: e.clinical.map(resolve), series: e.series)
         }
         return out
     }
@@ -125,14 +134,16 @@ final class WorkState: @unchecked Sendable {
 
     /// The next queue position, or nil when the queue is empty.
     func take(limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard next < limit else { return nil }
         next += 1
         return next - 1
     }
 
     func record(_ i: Int, _ s: StudyStatus, reused r: Bool) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         results[i] = s
         done += 1
         if s.status != "ok" { failed += 1 }
@@ -140,11 +151,17 @@ final class WorkState: @unchecked Sendable {
     }
 
     func progress(total: Int, since start: Date) -> BatchProgress {
-        lock.lock(); defer { lock.unlock() }
-        return BatchProgress(done: done, failed: failed, skipped: reused, total: total, elapsedSeconds: Date().timeIntervalSince(start))
+        lock.lock()
+        defer { lock.unlock() }
+        return BatchProgress(
+            done: done, failed: failed, skipped: reused, total: total, elapsedSeconds: Date().timeIntervalSince(start))
     }
 
-    var all: [StudyStatus?] { lock.lock(); defer { lock.unlock() }; return results }
+    var all: [StudyStatus?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return results
+    }
 }
 
 /// Limits the estimated image memory of the studies in flight. A study larger than the whole
@@ -172,16 +189,21 @@ public enum BatchRunner {
     /// Runs every study of the shard, `jobs` at a time, each into a temporary folder renamed into
     /// place when complete, then writes summary.csv and results.jsonl from the studies' status
     /// files. With `resume`, a study whose status file matches its inputs' fingerprint is kept.
-    public static func run(_ o: BatchOptions, progress: @escaping @Sendable (BatchProgress) -> Void) throws -> BatchSummary {
+    public static func run(_ o: BatchOptions, progress: @escaping @Sendable (BatchProgress) -> Void) throws
+        -> BatchSummary
+    {
         if let s = o.shard, !(s.n >= 1 && s.k >= 1 && s.k <= s.n) { throw BatchError.invalidShard("\(s.k)/\(s.n)") }
         let manifest = try o.manifest.map(Manifest.load) ?? [:]
         let found = try Discovery.discover(root: o.root)
         guard !found.studies.isEmpty else { throw BatchError.noStudies(root: o.root) }
-        let mine = found.studies.filter { s in o.shard.map { Int(Discovery.fnv1a(s.key) % UInt64($0.n)) == $0.k - 1 } ?? true }
+        let mine = found.studies.filter { s in
+            o.shard.map { Int(Discovery.fnv1a(s.key) % UInt64($0.n)) == $0.k - 1 } ?? true
+        }
         do {
             try FileManager.default.createDirectory(atPath: o.out, withIntermediateDirectories: true)
             // Leftovers of an interrupted run: never complete, always safe to drop.
-            for name in try FileManager.default.contentsOfDirectory(atPath: o.out) where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
+            for name in try FileManager.default.contentsOfDirectory(atPath: o.out)
+            where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
                 try? FileManager.default.removeItem(atPath: (o.out as NSString).appendingPathComponent(name))
             }
         } catch { throw BatchError.cannotWrite(path: o.out, reason: "\(error)") }
@@ -191,7 +213,8 @@ public enum BatchRunner {
         var todo: [Int] = []
         for (i, s) in mine.enumerated() {
             let fp = fingerprint(s, manifest: manifest[s.studyUID], options: o)
-            if o.resume, let old = readStatus(o.out, s.key), old.fingerprint == fp, old.status == "ok" || !o.retryFailed {
+            if o.resume, let old = readStatus(o.out, s.key), old.fingerprint == fp, old.status == "ok" || !o.retryFailed
+            {
                 state.record(i, old, reused: true)
             } else {
                 todo.append(i)
@@ -203,8 +226,9 @@ public enum BatchRunner {
         DispatchQueue.concurrentPerform(iterations: max(1, min(o.jobs, queue.count))) { _ in
             while let n = state.take(limit: queue.count) {
                 let i = queue[n], s = mine[i]
-                let status = process(s, options: o, manifest: manifest[s.studyUID], gate: gate,
-                                     fingerprint: fingerprint(s, manifest: manifest[s.studyUID], options: o))
+                let status = process(
+                    s, options: o, manifest: manifest[s.studyUID], gate: gate,
+                    fingerprint: fingerprint(s, manifest: manifest[s.studyUID], options: o))
                 state.record(i, status, reused: false)
                 progress(state.progress(total: mine.count, since: start))
             }
@@ -213,14 +237,18 @@ public enum BatchRunner {
         let reused = state.reused
         let statuses = results.compactMap { $0 }
         try writeTables(statuses, to: o.out, deidentify: o.deidentify)
-        return BatchSummary(statuses: statuses, discovered: found.studies.count, inShard: mine.count, reused: reused, nonDicomFiles: found.nonDicomFiles)
+        return BatchSummary(
+            statuses: statuses, discovered: found.studies.count, inShard: mine.count, reused: reused,
+            nonDicomFiles: found.nonDicomFiles)
     }
 
     /// Inputs that decide a study's result: its files (path, size, modification time), its
     /// manifest entry and files, the options that change outputs, and htb's version.
     static func fingerprint(_ s: StudyRef, manifest: ManifestEntry?, options o: BatchOptions) -> String {
         var text = "htb \(htbVersion)|png \(o.png)|deid \(o.deidentify)|"
-        let extra = (manifest.map { $0.liverMasks + $0.lesionMasks + [$0.clinical].compactMap { $0 } } ?? []).map { String($0.split(separator: ":").first ?? "") }
+        let extra = (manifest.map { $0.liverMasks + $0.lesionMasks + [$0.clinical].compactMap { $0 } } ?? []).map {
+            String($0.split(separator: ":").first ?? "")
+        }
         for path in s.files + extra {
             let a = try? FileManager.default.attributesOfItem(atPath: path)
             let size = (a?[.size] as? Int) ?? -1
@@ -254,73 +282,99 @@ public enum BatchRunner {
         return (liver, lesions)
     }
 
-    static func process(_ s: StudyRef, options o: BatchOptions, manifest: ManifestEntry?, gate: MemoryGate, fingerprint: String) -> StudyStatus {
+    static func process(
+        _ s: StudyRef, options o: BatchOptions, manifest: ManifestEntry?, gate: MemoryGate, fingerprint: String
+    ) -> StudyStatus {
         let t0 = Date()
         let tmp = (o.out as NSString).appendingPathComponent(".tmp-\(s.key)-\(getpid())")
-        let final = (o.out as NSString).appendingPathComponent(s.key)
-        var status = StudyStatus(key: s.key, studyUID: s.studyUID, seriesUID: nil, patientID: nil, status: "failed", errorClass: nil,
-                                 errorMessage: nil, liverVolumeML: nil, lesionVolumeML: nil, htbPercent: nil, category: nil, flags: [],
-                                 seconds: 0, fingerprint: fingerprint, files: s.files.count)
-        let folder = commonFolder(s.files)
+        var status = StudyStatus(
+            key: s.key, studyUID: s.studyUID, seriesUID: nil, patientID: nil, status: "failed", errorClass: nil,
+            errorMessage: nil, liverVolumeML: nil, lesionVolumeML: nil, htbPercent: nil, category: nil, flags: [],
+            seconds: 0, fingerprint: fingerprint, files: s.files.count)
         do {
-            try? FileManager.default.removeItem(atPath: tmp)
-            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            let inventory = Inventory.scan(files: s.files, root: folder)
-            if !o.deidentify, let first = inventory.series.first?.first, let f = try? DicomFile(path: first.path, headersOnly: true) {
-                status.patientID = f.string(.patientID)
-            }
-            var liver = manifest?.liverMasks.map(MaskSpec.init) ?? []
-            var lesions = manifest?.lesionMasks.map(MaskSpec.init) ?? []
-            if liver.isEmpty || lesions.isEmpty {
-                let found = conventionMasks(inventory)
-                if liver.isEmpty { liver = found.liver }
-                if lesions.isEmpty { lesions = found.lesions }
-            }
-            // Whatever is still missing, the analysis segments automatically (report inputs say which).
-            // Memory: the largest image series, at ~16 bytes a voxel through the analysis.
-            let voxels = inventory.imageSeries().map { $0.first.rows * $0.first.columns * $0.slices.count }.max() ?? 0
-            let estimate = voxels * 16 + (64 << 20)
-            gate.acquire(estimate)
-            defer { gate.release(estimate) }
-            let analysis = try Analysis.run(.init(studyPath: folder, series: manifest?.series, liverMasks: liver, lesionMasks: lesions,
-                                                  clinicalFacts: manifest?.clinical, singlePhase: o.singlePhase), inventory: inventory)
-            var report = analysis.report
-            if o.png {
-                report.overlays = try analysis.writeOverlays(to: tmp, options: OverlayOptions(), burnInPatient: false).map { ($0 as NSString).lastPathComponent }
-            }
-            var json = try report.json()
-            // Folder names of exports often carry patient names or IDs: with --deidentify no path
-            // below the batch root leaves htb.
-            if o.deidentify { json = Data(scrub(String(decoding: json, as: UTF8.self), root: o.root).utf8) }
-            try writeAtomically(json, to: tmp + "/report.json")
-            status.status = "ok"
-            status.seriesUID = report.study.seriesUID
-            status.liverVolumeML = report.liver.volumeML
-            status.lesionVolumeML = report.lesions.totalVolumeML
-            status.htbPercent = report.htb.percent
-            status.category = report.htb.category
-            status.flags = report.flags + (report.guidelines?.flagIDs.filter { !report.flags.contains($0) } ?? [])
-            status.reviewNeeded = report.automatic?.reviewNeeded
-            status.reviewReasons = report.automatic?.reviewReasons?.map(\.code)
+            try analyse(s, options: o, manifest: manifest, gate: gate, into: tmp, status: &status)
         } catch {
             status.errorClass = FailureClass.of(error).rawValue
             status.errorMessage = o.deidentify ? scrub("\(error)", root: o.root) : "\(error)"
         }
         status.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
-        // status.json last, then the folder into place in one rename.
+        publish(tmp, as: (o.out as NSString).appendingPathComponent(s.key), out: o.out, key: s.key, status: &status)
+        return status
+    }
+
+    /// One study analysed into the temporary folder `tmp` (report.json and the overlays), its
+    /// figures into `status`. Masks from the manifest, else the study's own SEGs, else automatic.
+    static func analyse(
+        _ s: StudyRef, options o: BatchOptions, manifest: ManifestEntry?, gate: MemoryGate, into tmp: String,
+        status: inout StudyStatus
+    ) throws {
+        let folder = commonFolder(s.files)
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let inventory = Inventory.scan(files: s.files, root: folder)
+        if !o.deidentify, let first = inventory.series.first?.first,
+            let f = try? DicomFile(path: first.path, headersOnly: true)
+        {
+            status.patientID = f.string(.patientID)
+        }
+        var liver = manifest?.liverMasks.map(MaskSpec.init) ?? []
+        var lesions = manifest?.lesionMasks.map(MaskSpec.init) ?? []
+        if liver.isEmpty || lesions.isEmpty {
+            let found = conventionMasks(inventory)
+            if liver.isEmpty { liver = found.liver }
+            if lesions.isEmpty { lesions = found.lesions }
+        }
+        // Whatever is still missing, the analysis segments automatically (report inputs say which).
+        // Memory: the largest image series, at ~16 bytes a voxel through the analysis.
+        let voxels = inventory.imageSeries().map { $0.first.rows * $0.first.columns * $0.slices.count }.max() ?? 0
+        let estimate = voxels * 16 + (64 << 20)
+        gate.acquire(estimate)
+        defer { gate.release(estimate) }
+        let analysis = try Analysis.run(
+            .init(
+                studyPath: folder, series: manifest?.series, liverMasks: liver, lesionMasks: lesions,
+                clinicalFacts: manifest?.clinical, singlePhase: o.singlePhase), inventory: inventory)
+        var report = analysis.report
+        if o.png {
+            report.overlays = try analysis.writeOverlays(to: tmp, options: OverlayOptions(), burnInPatient: false)
+                .map { ($0 as NSString).lastPathComponent }
+        }
+        var json = try report.json()
+        // Folder names of exports often carry patient names or IDs: with --deidentify no path
+        // below the batch root leaves htb.
+        if o.deidentify { json = Data(scrub(String(decoding: json, as: UTF8.self), root: o.root).utf8) }
+        try writeAtomically(json, to: tmp + "/report.json")
+        status.status = "ok"
+        status.seriesUID = report.study.seriesUID
+        status.liverVolumeML = report.liver.volumeML
+        status.lesionVolumeML = report.lesions.totalVolumeML
+        status.htbPercent = report.htb.percent
+        status.category = report.htb.category
+        status.flags = report.flags + (report.guidelines?.flagIDs.filter { !report.flags.contains($0) } ?? [])
+        status.reviewNeeded = report.automatic?.reviewNeeded
+        status.reviewReasons = report.automatic?.reviewReasons?.map(\.code)
+    }
+
+    /// status.json written last into `tmp`, then the folder moved into place as `final` in one
+    /// rename (a previous result of the same study is moved aside first and removed after).
+    static func publish(_ tmp: String, as final: String, out: String, key: String, status: inout StudyStatus) {
         do {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            try JSONEncoder.htbPretty.encode(status).write(to: URL(fileURLWithPath: tmp + "/status.json"), options: .atomic)
-            let old = (o.out as NSString).appendingPathComponent(".old-\(s.key)-\(getpid())")
-            if FileManager.default.fileExists(atPath: final) { try FileManager.default.moveItem(atPath: final, toPath: old) }
-            guard rename(tmp, final) == 0 else { throw BatchError.cannotWrite(path: final, reason: String(cString: strerror(errno))) }
+            try JSONEncoder.htbPretty.encode(status).write(
+                to: URL(fileURLWithPath: tmp + "/status.json"), options: .atomic)
+            let old = (out as NSString).appendingPathComponent(".old-\(key)-\(getpid())")
+            if FileManager.default.fileExists(atPath: final) {
+                try FileManager.default.moveItem(atPath: final, toPath: old)
+            }
+            guard rename(tmp, final) == 0 else {
+                throw BatchError.cannotWrite(path: final, reason: String(cString: strerror(errno)))
+            }
             try? FileManager.default.removeItem(atPath: old)
         } catch {
             status.status = "failed"
             status.errorClass = FailureClass.cannotWrite.rawValue
             status.errorMessage = "\(error)"
         }
-        return status
     }
 
     /// Replaces the batch root in `text` by `<root>` (and so every path below it).
@@ -332,15 +386,20 @@ public enum BatchRunner {
     static func commonFolder(_ files: [String]) -> String {
         guard var prefix = files.first.map({ ($0 as NSString).deletingLastPathComponent }) else { return "." }
         for f in files.dropFirst() {
-            while !(f.hasPrefix(prefix + "/")) && prefix.count > 1 { prefix = (prefix as NSString).deletingLastPathComponent }
+            while !(f.hasPrefix(prefix + "/")) && prefix.count > 1 {
+                prefix = (prefix as NSString).deletingLastPathComponent
+            }
         }
         return prefix
     }
 
     // MARK: tables
 
-    static let columns = ["key", "study_uid", "series_uid", "patient_id", "status", "error_class", "error_message",
-                          "liver_ml", "lesion_ml", "htb_percent", "category", "flags", "automatic_review_needed", "review_reasons", "seconds"]
+    static let columns = [
+        "key", "study_uid", "series_uid", "patient_id", "status", "error_class", "error_message",
+        "liver_ml", "lesion_ml", "htb_percent", "category", "flags", "automatic_review_needed", "review_reasons",
+        "seconds",
+    ]
 
     /// summary.csv (one row a study, sorted by key) and results.jsonl, written atomically.
     public static func writeTables(_ statuses: [StudyStatus], to out: String, deidentify: Bool) throws {
@@ -377,7 +436,9 @@ public enum BatchRunner {
     static func csvField(_ v: String) -> String {
         var s = v
         if let c = s.first, "=+-@".contains(c), Double(s) == nil { s = "'" + s }
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) { s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
         return s
     }
 
@@ -386,7 +447,9 @@ public enum BatchRunner {
     public static func merge(_ dirs: [String], out: String, deidentify: Bool) throws -> [StudyStatus] {
         var byKey: [String: StudyStatus] = [:]
         for d in dirs {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: d) else { throw BatchError.cannotWrite(path: d, reason: "cannot read the folder") }
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: d) else {
+                throw BatchError.cannotWrite(path: d, reason: "cannot read the folder")
+            }
             for name in names where !name.hasPrefix(".") {
                 if byKey[name] == nil, let s = readStatus(d, name) { byKey[name] = s }
             }

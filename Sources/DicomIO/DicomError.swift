@@ -32,7 +32,8 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidTag(let t, let f, let v, let e): return "\(f): \(t) is '\(v)', expected \(e)"
         case .pixelDecode(let f, let r): return "\(f): \(r)"
         case .pixelDataSize(let f, let e, let a):
-            return "\(f): (7FE0,0010) Pixel Data holds \(a) bytes, expected \(e) from Rows x Columns x Bits Allocated x frames (truncated?)"
+            return
+                "\(f): (7FE0,0010) Pixel Data holds \(a) bytes, expected \(e) from Rows x Columns x Bits Allocated x frames (truncated?)"
         case .unsupported(let f, let w): return "\(f): not supported: \(w)"
         case .noSeries(let p, let n, let s):
             return "\(p): no image series found (\(n) DICOM files, \(s) non-DICOM files skipped)"
@@ -41,15 +42,21 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
         case .ambiguousSeries(let sel, let m):
             return "'\(sel)' matches several series: \(m.joined(separator: "; ")); pass a Series Instance UID"
         case .notCT(let s, let m): return "series \(s): modality is \(m), expected CT"
-        case .oneSlice(let s): return "series \(s): only one slice; a volume needs at least two (slice step comes from (0020,0032) Image Position (Patient))"
+        case .oneSlice(let s):
+            return
+                "series \(s): only one slice; a volume needs at least two (slice step comes from (0020,0032) Image Position (Patient))"
         case .duplicatePositions(let s, let p, let f):
-            return "series \(s): several slices at the same position \(String(format: "%.3f", p)) mm along the slice normal: \(f.joined(separator: ", "))"
+            return
+                "series \(s): several slices at the same position \(String(format: "%.3f", p)) mm along the slice normal: \(f.joined(separator: ", "))"
         case .missingSlices(let s, let k, let g, let st):
-            return "series \(s): gap of \(String(format: "%.3f", g)) mm after slice \(k) where the step is \(String(format: "%.3f", st)) mm: slices are missing"
+            return
+                "series \(s): gap of \(String(format: "%.3f", g)) mm after slice \(k) where the step is \(String(format: "%.3f", st)) mm: slices are missing"
         case .unevenSliceSpacing(let s, let k, let st, let m):
-            return "series \(s): step of \(String(format: "%.3f", st)) mm after slice \(k), median step \(String(format: "%.3f", m)) mm (more than 5 % apart)"
+            return
+                "series \(s): step of \(String(format: "%.3f", st)) mm after slice \(k), median step \(String(format: "%.3f", m)) mm (more than 5 % apart)"
         case .slicesOffLine(let s, let k, let d):
-            return "series \(s): slice \(k) lies \(String(format: "%.3f", d)) mm off the line through the other slices' (0020,0032) Image Position (Patient)"
+            return
+                "series \(s): slice \(k) lies \(String(format: "%.3f", d)) mm off the line through the other slices' (0020,0032) Image Position (Patient)"
         case .mixedPixelSpacing(let s, let f, let sp, let e):
             return "series \(s): \(f) has (0028,0030) Pixel Spacing \(sp), the series has \(e)"
         case .mixedMatrix(let s, let f, let m, let e):
@@ -63,6 +70,9 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct LoadWarning: Sendable, Codable, Equatable, CustomStringConvertible {
     public let code: String
     public let message: String
-    public init(_ code: String, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
     public var description: String { message }
 }

@@ -41,7 +41,9 @@ public final class DicomFile {
             if n < small.count { return Self.trimmed(UnsafeBufferPointer(rebasing: small[0..<n])) }
             var big = [CChar](repeating: 0, count: n + 1)
             let m = htb_dcm_string(handle, &steps, steps.count, &big, big.count)
-            return big.withUnsafeBufferPointer { Self.trimmed(UnsafeBufferPointer(rebasing: $0[0..<max(0, min(m, n))])) }
+            return big.withUnsafeBufferPointer {
+                Self.trimmed(UnsafeBufferPointer(rebasing: $0[0..<max(0, min(m, n))]))
+            }
         }
     }
 
@@ -78,7 +80,9 @@ public final class DicomFile {
         }
         var out = [UInt8](repeating: 0, count: Int(n))
         let copied = out.withUnsafeMutableBytes { htb_dcm_copy_pixels(handle, $0.baseAddress, Int(n)) }
-        guard copied == n else { throw DicomError.pixelDecode(file: path, reason: "copied \(copied) of \(n) decoded bytes") }
+        guard copied == n else {
+            throw DicomError.pixelDecode(file: path, reason: "copied \(copied) of \(n) decoded bytes")
+        }
         return out
     }
 
@@ -100,7 +104,8 @@ public final class DicomFile {
         var out: [Double] = []
         for part in s.split(separator: "\\", omittingEmptySubsequences: false) {
             guard let v = Double(part.trimmingCharacters(in: .whitespaces)), v.isFinite else {
-                throw DicomError.invalidTag(tag, file: path, value: s, expected: count.map { "\($0) decimal numbers" } ?? "decimal numbers")
+                throw DicomError.invalidTag(
+                    tag, file: path, value: s, expected: count.map { "\($0) decimal numbers" } ?? "decimal numbers")
             }
             out.append(v)
         }
@@ -120,8 +125,9 @@ public final class DicomFile {
         guard let v = try doubles(.imageOrientationPatient, path: prefix, count: 6) else { return nil }
         let r = Vector3(v[0], v[1], v[2]), c = Vector3(v[3], v[4], v[5])
         guard abs(r.length - 1) < 0.01, abs(c.length - 1) < 0.01, abs(r.dot(c)) < 0.01 else {
-            throw DicomError.invalidTag(.imageOrientationPatient, file: path, value: v.map { String($0) }.joined(separator: "\\"),
-                                        expected: "two orthogonal unit vectors")
+            throw DicomError.invalidTag(
+                .imageOrientationPatient, file: path, value: v.map { String($0) }.joined(separator: "\\"),
+                expected: "two orthogonal unit vectors")
         }
         return (r.normalized, c.normalized)
     }
@@ -130,7 +136,8 @@ public final class DicomFile {
     public func pixelSpacing(path prefix: [TagPathStep] = []) throws -> (rowMM: Double, columnMM: Double)? {
         guard let v = try doubles(.pixelSpacing, path: prefix, count: 2) else { return nil }
         guard v[0] > 0, v[1] > 0 else {
-            throw DicomError.invalidTag(.pixelSpacing, file: path, value: "\(v[0])\\\(v[1])", expected: "two positive spacings in mm")
+            throw DicomError.invalidTag(
+                .pixelSpacing, file: path, value: "\(v[0])\\\(v[1])", expected: "two positive spacings in mm")
         }
         return (v[0], v[1])
     }

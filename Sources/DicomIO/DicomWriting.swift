@@ -12,7 +12,8 @@ extension DicomFile {
         var steps = path.map { htb_dcm_step(group: $0.tag.group, element: $0.tag.element, item: Int32($0.item)) }
         var err = [CChar](repeating: 0, count: 256)
         if htb_dcm_put_string(handle, &steps, steps.count, value, &err, err.count) != 0 {
-            throw DicomError.invalidTag(path.last!.tag, file: self.path, value: value, expected: "a value DCMTK accepts: \(cString(err))")
+            throw DicomError.invalidTag(
+                path.last!.tag, file: self.path, value: value, expected: "a value DCMTK accepts: \(cString(err))")
         }
     }
 
@@ -36,7 +37,8 @@ extension DicomFile {
     /// Saves in Explicit VR Little Endian to a temporary name beside `target`, then renames it.
     public func save(to target: String) throws {
         let url = URL(fileURLWithPath: target)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+            .path
         var err = [CChar](repeating: 0, count: 256)
         if htb_dcm_save(handle, tmp, &err, err.count) != 0 {
             unlink(tmp)
@@ -66,9 +68,13 @@ public enum UIDFactory {
     public static func deterministic(_ parts: String...) -> String {
         let text = parts.joined(separator: "|")
         var h1: UInt64 = 0xcbf29ce484222325, h2: UInt64 = 0x84222325cbf29ce4
-        for b in text.utf8 { h1 = (h1 ^ UInt64(b)) &* 0x100000001b3; h2 = (h2 ^ UInt64(b)) &* 0x100000001b3 &+ 0x9e3779b97f4a7c15 }
+        for b in text.utf8 {
+            h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
+            h2 = (h2 ^ UInt64(b)) &* 0x100000001b3 &+ 0x9e3779b97f4a7c15
+        }
         return make(UInt128(h1) << 64 | UInt128(h2))
     }
 
-    static func make(_ v: UInt128) -> String { "2.25." + String(v >> 1) }  // < 2^127: at most 39 digits, UID <= 44 chars
+    // < 2^127: at most 39 digits, UID <= 44 chars
+    static func make(_ v: UInt128) -> String { "2.25." + String(v >> 1) }
 }

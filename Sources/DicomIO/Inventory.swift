@@ -79,7 +79,9 @@ public struct Inventory: Sendable {
     /// Scans `path` (a file or a folder, any depth, any file names), reading headers only, in parallel.
     public static func scan(_ path: String) throws -> Inventory {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DicomError.pathNotFound(path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw DicomError.pathNotFound(path)
+        }
         // Load DCMTK's dictionary while the tree is listed.
         let preload = Thread { htb_dcm_preload() }
         preload.start()
@@ -105,8 +107,9 @@ public struct Inventory: Sendable {
                 unreadable.append((file, "\(e)"))
             }
         }
-        return Inventory(root: root, series: group(headers), dicomFileCount: headers.count,
-                         skippedNonDicom: skipped, unreadable: unreadable)
+        return Inventory(
+            root: root, series: group(headers), dicomFileCount: headers.count,
+            skippedNonDicom: skipped, unreadable: unreadable)
     }
 
     /// Regular files under `root` at any depth, sorted; hidden entries (".name") skipped, symbolic
@@ -130,8 +133,11 @@ public struct Inventory: Sendable {
                     // Unknown type (some file systems) or a link: ask stat.
                     var st = stat()
                     if stat(full, &st) == 0 {
-                        if (st.st_mode & S_IFMT) == S_IFREG { out.append(full) }
-                        else if (st.st_mode & S_IFMT) == S_IFDIR && Int32(entry.pointee.d_type) != Int32(DT_LNK) { pending.append(full) }
+                        if (st.st_mode & S_IFMT) == S_IFREG {
+                            out.append(full)
+                        } else if (st.st_mode & S_IFMT) == S_IFDIR && Int32(entry.pointee.d_type) != Int32(DT_LNK) {
+                            pending.append(full)
+                        }
                     }
                 }
             }
@@ -145,10 +151,15 @@ public struct Inventory: Sendable {
         var groups: [Key: [SliceHeader]] = [:]
         for h in headers {
             let o = h.orientation.map { ($0.row.array + $0.column.array).map { Int(($0 * 1000).rounded()) } } ?? []
-            groups[Key(study: h.studyUID, series: h.seriesUID, orientation: o, rows: h.rows, columns: h.columns), default: []].append(h)
+            groups[
+                Key(study: h.studyUID, series: h.seriesUID, orientation: o, rows: h.rows, columns: h.columns),
+                default: []
+            ].append(h)
         }
         var bySeries: [String: [[SliceHeader]]] = [:]
-        for (k, v) in groups { bySeries[k.study + "\u{0}" + k.series, default: []].append(v.sorted { $0.path < $1.path }) }
+        for (k, v) in groups {
+            bySeries[k.study + "\u{0}" + k.series, default: []].append(v.sorted { $0.path < $1.path })
+        }
         var out: [SeriesEntry] = []
         func orientationKey(_ h: SliceHeader) -> [Int] {
             h.orientation.map { ($0.row.array + $0.column.array).map { Int(($0 * 1000).rounded()) } } ?? []
@@ -158,7 +169,10 @@ public struct Inventory: Sendable {
             for (i, p) in ordered.enumerated() {
                 var e = SeriesEntry(studyUID: p[0].studyUID, seriesUID: p[0].seriesUID, splitIndex: i, slices: p)
                 e.sameOrientationOtherMatrix = ordered.enumerated()
-                    .filter { $0.offset != i && orientationKey($0.element[0]) == orientationKey(p[0]) && !orientationKey(p[0]).isEmpty }
+                    .filter {
+                        $0.offset != i && orientationKey($0.element[0]) == orientationKey(p[0])
+                            && !orientationKey(p[0]).isEmpty
+                    }
                     .map { $0.element[0] }
                 out.append(e)
             }
@@ -183,9 +197,13 @@ public struct Inventory: Sendable {
         if let n = Int(selector) {
             let byNumber = candidates.filter { $0.seriesNumber == n && $0.splitIndex == 0 }
             if byNumber.count == 1 { return byNumber[0] }
-            if byNumber.count > 1 { throw DicomError.ambiguousSeries(selector: selector, matches: byNumber.map(\.label)) }
+            if byNumber.count > 1 {
+                throw DicomError.ambiguousSeries(selector: selector, matches: byNumber.map(\.label))
+            }
         }
-        let byText = candidates.filter { $0.splitIndex == 0 && $0.seriesDescription.localizedCaseInsensitiveContains(selector) }
+        let byText = candidates.filter {
+            $0.splitIndex == 0 && $0.seriesDescription.localizedCaseInsensitiveContains(selector)
+        }
         if byText.count == 1 { return byText[0] }
         if byText.count > 1 { throw DicomError.ambiguousSeries(selector: selector, matches: byText.map(\.label)) }
         throw DicomError.seriesNotFound(selector: selector, available: candidates.map(\.label))

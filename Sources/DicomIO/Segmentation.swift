@@ -37,7 +37,9 @@ public struct Segmentation: Sendable {
         let f = try DicomFile(path: path, headersOnly: false)
         let header = try SliceHeader(file: f)
         guard header.isSegmentation else {
-            throw DicomError.invalidTag(.sopClassUID, file: path, value: header.sopClassUID, expected: "Segmentation Storage \(SliceHeader.segmentationStorage)")
+            throw DicomError.invalidTag(
+                .sopClassUID, file: path, value: header.sopClassUID,
+                expected: "Segmentation Storage \(SliceHeader.segmentationStorage)")
         }
         let type = (f.string(.segmentationType) ?? "").uppercased()
         guard type == "BINARY" || type == "FRACTIONAL" else {
@@ -45,12 +47,15 @@ public struct Segmentation: Sendable {
         }
         let maxFractional = type == "FRACTIONAL" ? (try f.int(.maximumFractionalValue) ?? 255) : 1
         guard maxFractional > 0 else {
-            throw DicomError.invalidTag(.maximumFractionalValue, file: path, value: "\(maxFractional)", expected: "a positive value")
+            throw DicomError.invalidTag(
+                .maximumFractionalValue, file: path, value: "\(maxFractional)", expected: "a positive value")
         }
         var segments: [Segment] = []
         for i in 0..<(f.itemCount([TagPathStep(.segmentSequence)]) ?? 0) {
             let p = [TagPathStep(.segmentSequence, item: i)]
-            guard let n = try f.int(.segmentNumber, path: p) else { throw DicomError.missingTag(.segmentNumber, file: path) }
+            guard let n = try f.int(.segmentNumber, path: p) else {
+                throw DicomError.missingTag(.segmentNumber, file: path)
+            }
             segments.append(Segment(number: n, label: f.string(p + [TagPathStep(.segmentLabel)]) ?? ""))
         }
         guard !segments.isEmpty else { throw DicomError.missingTag(.segmentSequence, file: path) }
@@ -62,26 +67,34 @@ public struct Segmentation: Sendable {
             if f.itemCount(shared + [TagPathStep(tag)]) ?? 0 > 0 { return [shared[0], TagPathStep(tag, item: 0)] }
             return nil
         }
-        guard let measures = group(.pixelMeasuresSequence, frame: 0), let spacing = try f.pixelSpacing(path: measures) else {
+        guard let measures = group(.pixelMeasuresSequence, frame: 0), let spacing = try f.pixelSpacing(path: measures)
+        else {
             throw DicomError.missingTag(.pixelSpacing, file: path)
         }
         var frames: [Frame] = []
         frames.reserveCapacity(frameCount)
         for i in 0..<frameCount {
-            guard let pp = group(.planePositionSequence, frame: i), let position = try f.vector3(.imagePositionPatient, path: pp) else {
+            guard let pp = group(.planePositionSequence, frame: i),
+                let position = try f.vector3(.imagePositionPatient, path: pp)
+            else {
                 throw DicomError.missingTag(.imagePositionPatient, file: "\(path) frame \(i + 1)")
             }
-            guard let po = group(.planeOrientationSequence, frame: i), let orientation = try f.orientation(path: po) else {
+            guard let po = group(.planeOrientationSequence, frame: i), let orientation = try f.orientation(path: po)
+            else {
                 throw DicomError.missingTag(.imageOrientationPatient, file: "\(path) frame \(i + 1)")
             }
-            guard let si = group(.segmentIdentificationSequence, frame: i), let number = try f.int(.referencedSegmentNumber, path: si) else {
+            guard let si = group(.segmentIdentificationSequence, frame: i),
+                let number = try f.int(.referencedSegmentNumber, path: si)
+            else {
                 throw DicomError.missingTag(.referencedSegmentNumber, file: "\(path) frame \(i + 1)")
             }
             frames.append(Frame(segmentNumber: number, positionMM: position, orientation: orientation))
         }
         var referenced: [String] = []
         for i in 0..<(f.itemCount([TagPathStep(.referencedSeriesSequence)]) ?? 0) {
-            if let uid = f.string([TagPathStep(.referencedSeriesSequence, item: i), TagPathStep(.seriesInstanceUID)]) { referenced.append(uid) }
+            if let uid = f.string([TagPathStep(.referencedSeriesSequence, item: i), TagPathStep(.seriesInstanceUID)]) {
+                referenced.append(uid)
+            }
         }
         // Pixels: 1 bit per pixel packed across frame boundaries (binary), or 8 bits (fractional).
         guard let format = header.pixelFormat else { throw DicomError.missingTag(.bitsAllocated, file: path) }
@@ -90,18 +103,24 @@ public struct Segmentation: Sendable {
         var pixels = [UInt8](repeating: 0, count: count)
         switch format.bitsAllocated {
         case 1:
-            guard bytes.count >= (count + 7) / 8 else { throw DicomError.pixelDataSize(file: path, expectedBytes: (count + 7) / 8, actualBytes: bytes.count) }
+            guard bytes.count >= (count + 7) / 8 else {
+                throw DicomError.pixelDataSize(file: path, expectedBytes: (count + 7) / 8, actualBytes: bytes.count)
+            }
             pixels = PixelUnpacker.bits(bytes, count: count)
         case 8:
-            guard bytes.count >= count else { throw DicomError.pixelDataSize(file: path, expectedBytes: count, actualBytes: bytes.count) }
+            guard bytes.count >= count else {
+                throw DicomError.pixelDataSize(file: path, expectedBytes: count, actualBytes: bytes.count)
+            }
             let threshold = (maxFractional + 1) / 2  // half of the maximum, rounded up
             for i in 0..<count { pixels[i] = Int(bytes[i]) >= max(1, threshold) ? 1 : 0 }
         default:
-            throw DicomError.invalidTag(.bitsAllocated, file: path, value: "\(format.bitsAllocated)", expected: "1 (BINARY) or 8 (FRACTIONAL)")
+            throw DicomError.invalidTag(
+                .bitsAllocated, file: path, value: "\(format.bitsAllocated)", expected: "1 (BINARY) or 8 (FRACTIONAL)")
         }
-        return Segmentation(path: path, studyUID: header.studyUID, frameOfReferenceUID: header.frameOfReferenceUID,
-                            referencedSeriesUIDs: referenced, isFractional: type == "FRACTIONAL", rows: header.rows,
-                            columns: header.columns, pixelSpacingMM: spacing, segments: segments, frames: frames, pixels: pixels)
+        return Segmentation(
+            path: path, studyUID: header.studyUID, frameOfReferenceUID: header.frameOfReferenceUID,
+            referencedSeriesUIDs: referenced, isFractional: type == "FRACTIONAL", rows: header.rows,
+            columns: header.columns, pixelSpacingMM: spacing, segments: segments, frames: frames, pixels: pixels)
     }
 
     /// Segment numbers chosen by `selector`: nil for the only segment; otherwise comma-separated
@@ -123,7 +142,9 @@ public struct Segmentation: Sendable {
             } else {
                 matches = segments.filter { $0.label.lowercased() == part.lowercased() }
             }
-            guard !matches.isEmpty else { throw MaskError.segmentNotFound(mask: path, selector: part, available: available) }
+            guard !matches.isEmpty else {
+                throw MaskError.segmentNotFound(mask: path, selector: part, available: available)
+            }
             out.formUnion(matches.map(\.number))
         }
         return out
@@ -132,17 +153,26 @@ public struct Segmentation: Sendable {
     /// The chosen segments as a mask on `geometry`. Each frame is placed by its own position:
     /// it must lie on one of the grid's slices (within `toleranceMM`, in plane and along the
     /// normal) with the grid's orientation, matrix and pixel spacing. Slices no frame covers are empty.
-    public func mask(segments chosen: Set<Int>, onto geometry: Geometry, frameOfReferenceUID imageFoR: String?,
-                     toleranceMM: Double = maskGridToleranceMM) throws -> Mask {
+    public func mask(
+        segments chosen: Set<Int>, onto geometry: Geometry, frameOfReferenceUID imageFoR: String?,
+        toleranceMM: Double = maskGridToleranceMM
+    ) throws -> Mask {
         if let a = frameOfReferenceUID, let b = imageFoR, a != b {
             throw MaskError.frameOfReferenceMismatch(mask: path, maskUID: a, imageUID: b)
         }
         guard columns == geometry.dims.x, rows == geometry.dims.y else {
-            throw MaskError.offGrid(mask: path, detail: "frames are \(columns)x\(rows), CT slices \(geometry.dims.x)x\(geometry.dims.y)", mismatchMM: nil)
+            throw MaskError.offGrid(
+                mask: path, detail: "frames are \(columns)x\(rows), CT slices \(geometry.dims.x)x\(geometry.dims.y)",
+                mismatchMM: nil)
         }
         guard abs(pixelSpacingMM.columnMM - geometry.spacingMM.x) * Double(columns) <= toleranceMM,
-              abs(pixelSpacingMM.rowMM - geometry.spacingMM.y) * Double(rows) <= toleranceMM else {
-            throw MaskError.offGrid(mask: path, detail: "pixel spacing \(pixelSpacingMM.rowMM)\\\(pixelSpacingMM.columnMM) mm, CT \(geometry.spacingMM.y)\\\(geometry.spacingMM.x) mm", mismatchMM: nil)
+            abs(pixelSpacingMM.rowMM - geometry.spacingMM.y) * Double(rows) <= toleranceMM
+        else {
+            throw MaskError.offGrid(
+                mask: path,
+                detail:
+                    "pixel spacing \(pixelSpacingMM.rowMM)\\\(pixelSpacingMM.columnMM) mm, CT \(geometry.spacingMM.y)\\\(geometry.spacingMM.x) mm",
+                mismatchMM: nil)
         }
         var mask = Mask(repeating: 0, geometry: geometry)
         let perFrame = rows * columns
@@ -150,17 +180,26 @@ public struct Segmentation: Sendable {
         for (n, frame) in frames.enumerated() where chosen.contains(frame.segmentNumber) {
             let o = frame.orientation
             // Orientation: the far corner of the frame must land where the CT's would.
-            let spread = max((o.row - geometry.axes.0).length * Double(columns) * geometry.spacingMM.x,
-                             (o.column - geometry.axes.1).length * Double(rows) * geometry.spacingMM.y)
+            let spread = max(
+                (o.row - geometry.axes.0).length * Double(columns) * geometry.spacingMM.x,
+                (o.column - geometry.axes.1).length * Double(rows) * geometry.spacingMM.y)
             if spread > toleranceMM {
-                throw MaskError.offGrid(mask: path, detail: "frame \(n + 1) orientation \(o.row) \(o.column) differs from the CT's", mismatchMM: spread)
+                throw MaskError.offGrid(
+                    mask: path, detail: "frame \(n + 1) orientation \(o.row) \(o.column) differs from the CT's",
+                    mismatchMM: spread)
             }
             let idx = geometry.index(of: frame.positionMM)
             let k = Int(idx.z.rounded())
             let offMM = (ax * idx.x + ay * idx.y + az * (idx.z - Double(k))).length
             guard offMM <= toleranceMM, k >= 0, k < geometry.dims.z else {
-                throw MaskError.offGrid(mask: path, detail: "frame \(n + 1) at \(frame.positionMM) mm lies on no CT slice (nearest slice \(min(max(k, 0), geometry.dims.z - 1)))",
-                                        mismatchMM: k >= 0 && k < geometry.dims.z ? offMM : (geometry.positionMM(0, 0, Double(min(max(k, 0), geometry.dims.z - 1))) - frame.positionMM).length)
+                throw MaskError.offGrid(
+                    mask: path,
+                    detail:
+                        "frame \(n + 1) at \(frame.positionMM) mm lies on no CT slice (nearest slice \(min(max(k, 0), geometry.dims.z - 1)))",
+                    mismatchMM: k >= 0 && k < geometry.dims.z
+                        ? offMM
+                        : (geometry.positionMM(0, 0, Double(min(max(k, 0), geometry.dims.z - 1))) - frame.positionMM)
+                            .length)
             }
             mask.voxels.withUnsafeMutableBufferPointer { m in
                 pixels.withUnsafeBufferPointer { p in

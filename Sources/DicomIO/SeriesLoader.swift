@@ -26,17 +26,27 @@ public struct SeriesLayout: Sendable {
         var warnings: [LoadWarning] = []
         guard let first = slices.first else { throw DicomError.oneSlice(series: name) }
         if let other = entry.sameOrientationOtherMatrix.first {
-            throw DicomError.mixedMatrix(series: name, file: other.path, matrix: "\(other.columns)x\(other.rows)", expected: "\(first.columns)x\(first.rows)")
+            throw DicomError.mixedMatrix(
+                series: name, file: other.path, matrix: "\(other.columns)x\(other.rows)",
+                expected: "\(first.columns)x\(first.rows)")
         }
         if first.numberOfFrames > 1 {
-            throw DicomError.unsupported(file: first.path, what: "multi-frame image (\(first.numberOfFrames) frames in one file, e.g. Enhanced CT); export the series as single-frame images")
+            throw DicomError.unsupported(
+                file: first.path,
+                what:
+                    "multi-frame image (\(first.numberOfFrames) frames in one file, e.g. Enhanced CT); export the series as single-frame images"
+            )
         }
         // Two copies of one instance (same SOP Instance UID) are one slice.
         var seen = Set<String>()
         let before = slices.count
         slices = slices.filter { seen.insert($0.sopInstanceUID).inserted }
         if slices.count < before {
-            warnings.append(LoadWarning("duplicate_instances", "\(before - slices.count) file(s) repeat an instance already read (same SOP Instance UID) and were ignored"))
+            warnings.append(
+                LoadWarning(
+                    "duplicate_instances",
+                    "\(before - slices.count) file(s) repeat an instance already read (same SOP Instance UID) and were ignored"
+                ))
         }
         guard slices.count >= 2 else { throw DicomError.oneSlice(series: name) }
         for s in slices {
@@ -47,29 +57,42 @@ public struct SeriesLayout: Sendable {
             guard s.columns > 0 else { throw DicomError.missingTag(.columns, file: s.path) }
             guard s.pixelFormat != nil else { throw DicomError.missingTag(.bitsAllocated, file: s.path) }
             if s.rows != first.rows || s.columns != first.columns {
-                throw DicomError.mixedMatrix(series: name, file: s.path, matrix: "\(s.columns)x\(s.rows)", expected: "\(first.columns)x\(first.rows)")
+                throw DicomError.mixedMatrix(
+                    series: name, file: s.path, matrix: "\(s.columns)x\(s.rows)",
+                    expected: "\(first.columns)x\(first.rows)")
             }
             let a = s.pixelSpacingMM!, b = first.pixelSpacingMM!
             if abs(a.rowMM - b.rowMM) > 1e-4 || abs(a.columnMM - b.columnMM) > 1e-4 {
-                throw DicomError.mixedPixelSpacing(series: name, file: s.path, spacingMM: [a.rowMM, a.columnMM], expectedMM: [b.rowMM, b.columnMM])
+                throw DicomError.mixedPixelSpacing(
+                    series: name, file: s.path, spacingMM: [a.rowMM, a.columnMM], expectedMM: [b.rowMM, b.columnMM])
             }
         }
         slices.sort { $0.normalPositionMM! < $1.normalPositionMM! }
         let z = slices.map { $0.normalPositionMM! }
         let steps = zip(z.dropFirst(), z).map { $0 - $1 }
         for (k, s) in steps.enumerated() where s < Self.duplicateToleranceMM {
-            throw DicomError.duplicatePositions(series: name, positionMM: z[k], files: [slices[k].path, slices[k + 1].path])
+            throw DicomError.duplicatePositions(
+                series: name, positionMM: z[k], files: [slices[k].path, slices[k + 1].path])
         }
         let median = steps.sorted()[steps.count / 2]
         var worst = 0.0
         for (k, s) in steps.enumerated() {
-            if s >= 1.5 * median { throw DicomError.missingSlices(series: name, afterSlice: k, gapMM: s, stepMM: median) }
+            if s >= 1.5 * median {
+                throw DicomError.missingSlices(series: name, afterSlice: k, gapMM: s, stepMM: median)
+            }
             let off = abs(s - median) / median
-            if off > Self.unevenStepFraction { throw DicomError.unevenSliceSpacing(series: name, slice: k, stepMM: s, medianStepMM: median) }
+            if off > Self.unevenStepFraction {
+                throw DicomError.unevenSliceSpacing(series: name, slice: k, stepMM: s, medianStepMM: median)
+            }
             worst = max(worst, off)
         }
         if worst > Self.regularStepFraction {
-            warnings.append(LoadWarning("uneven_spacing", String(format: "slice steps vary by up to %.2f %% around %.3f mm; the mean step is used", worst * 100, median)))
+            warnings.append(
+                LoadWarning(
+                    "uneven_spacing",
+                    String(
+                        format: "slice steps vary by up to %.2f %% around %.3f mm; the mean step is used", worst * 100,
+                        median)))
         }
         // The k axis runs from the first slice's origin to the last one's; every origin must lie on it.
         let p0 = slices.first!.imagePositionMM!, pn = slices.last!.imagePositionMM!
@@ -80,14 +103,27 @@ public struct SeriesLayout: Sendable {
         }
         let o = first.orientation!, ps = first.pixelSpacingMM!
         // Pixel Spacing is (between rows, between columns): i (along a row) steps by the column spacing.
-        let geometry = Geometry(dims: Dims(first.columns, first.rows, slices.count), originMM: p0,
-                                spacingMM: Vector3(ps.columnMM, ps.rowMM, stepVector.length),
-                                axes: (o.row, o.column, stepVector))
+        let geometry = Geometry(
+            dims: Dims(first.columns, first.rows, slices.count), originMM: p0,
+            spacingMM: Vector3(ps.columnMM, ps.rowMM, stepVector.length),
+            axes: (o.row, o.column, stepVector))
         let tilt = geometry.shearDegrees
         if tilt > 0.01 {
-            warnings.append(LoadWarning("gantry_tilt", String(format: "slices are sheared by %.2f degrees (gantry tilt); volumes use the true slice separation, the NIfTI qform cannot hold the shear (sform does)", tilt)))
+            warnings.append(
+                LoadWarning(
+                    "gantry_tilt",
+                    String(
+                        format:
+                            "slices are sheared by %.2f degrees (gantry tilt); volumes use the true slice separation, the NIfTI qform cannot hold the shear (sform does)",
+                        tilt)))
         } else if let t = first.gantryTiltDegrees, abs(t) > 0.01 {
-            warnings.append(LoadWarning("gantry_tilt_tag", String(format: "(0018,1120) Gantry/Detector Tilt is %.2f degrees but the slice positions show no shear (already resampled)", t)))
+            warnings.append(
+                LoadWarning(
+                    "gantry_tilt_tag",
+                    String(
+                        format:
+                            "(0018,1120) Gantry/Detector Tilt is %.2f degrees but the slice positions show no shear (already resampled)",
+                        t)))
         }
         if geometry.axes.2.dot(geometry.sliceNormal) < 0 {
             // Sorting by position along the normal makes this impossible; kept as a guard.
@@ -95,7 +131,11 @@ public struct SeriesLayout: Sendable {
         }
         let rescales = Set(slices.map { "\($0.rescaleSlope)/\($0.rescaleIntercept)" })
         if rescales.count > 1 {
-            warnings.append(LoadWarning("rescale_varies", "Rescale Slope/Intercept differ between slices (\(rescales.sorted().joined(separator: ", "))); each slice is rescaled with its own"))
+            warnings.append(
+                LoadWarning(
+                    "rescale_varies",
+                    "Rescale Slope/Intercept differ between slices (\(rescales.sorted().joined(separator: ", "))); each slice is rescaled with its own"
+                ))
         }
         self.slices = slices
         self.geometry = geometry
@@ -117,7 +157,9 @@ public enum SeriesLoader {
     /// PS3.3 C.11.1.1.2, per slice, rounded to whole HU and kept within Int16 (a count of clamped
     /// voxels is reported). Slices are decoded in parallel.
     public static func loadCT(_ entry: SeriesEntry, requireCT: Bool = true) throws -> LoadedSeries {
-        if requireCT && entry.modality != "CT" { throw DicomError.notCT(series: entry.label, modality: entry.modality.isEmpty ? "(none)" : entry.modality) }
+        if requireCT && entry.modality != "CT" {
+            throw DicomError.notCT(series: entry.label, modality: entry.modality.isEmpty ? "(none)" : entry.modality)
+        }
         let layout = try SeriesLayout(entry: entry)
         let clamped = Counter()
         // 16-bit native slices are read straight into the volume and converted in place;
@@ -135,20 +177,28 @@ public enum SeriesLoader {
         }
         var warnings = layout.warnings
         if clamped.value > 0 {
-            warnings.append(LoadWarning("hu_clamped", "\(clamped.value) voxels fell outside -32768..32767 HU and were clamped"))
+            warnings.append(
+                LoadWarning("hu_clamped", "\(clamped.value) voxels fell outside -32768..32767 HU and were clamped"))
         }
         if entry.slices.contains(where: { !$0.hasRescale }) {
-            warnings.append(LoadWarning("no_rescale", "some slices have no (0028,1052) Rescale Intercept / (0028,1053) Rescale Slope; stored values taken as HU"))
+            warnings.append(
+                LoadWarning(
+                    "no_rescale",
+                    "some slices have no (0028,1052) Rescale Intercept / (0028,1053) Rescale Slope; stored values taken as HU"
+                ))
         }
         return LoadedSeries(entry: entry, volume: volume, warnings: warnings, slices: layout.slices)
     }
 
     /// Loads a DICOM mask series (one image per slice, non-zero = inside) on its own grid.
-    public static func loadMaskSeries(_ entry: SeriesEntry, label: Int? = nil) throws -> (mask: Mask, warnings: [LoadWarning]) {
+    public static func loadMaskSeries(_ entry: SeriesEntry, label: Int? = nil) throws -> (
+        mask: Mask, warnings: [LoadWarning]
+    ) {
         let layout = try SeriesLayout(entry: entry)
         let mask: Mask = try decodeSlices(layout) { header, out, bytes in
             try pixelBytes(of: header, into: &bytes)
-            let stored = try PixelUnpacker.unpack(bytes, format: header.pixelFormat!, count: out.count, file: header.path)
+            let stored = try PixelUnpacker.unpack(
+                bytes, format: header.pixelFormat!, count: out.count, file: header.path)
             if let label {
                 let l = Int32(label)
                 for i in 0..<stored.count { out[i] = stored[i] == l ? 1 : 0 }
@@ -182,7 +232,12 @@ public enum SeriesLoader {
                     try fill(header, slice, &bytes)
                 }
             }
-            for r in results { if case .failure(let e) = r { failure = e; break } }
+            for r in results {
+                if case .failure(let e) = r {
+                    failure = e
+                    break
+                }
+            }
             if failure != nil { buffer.initialize(repeating: 0) }  // never hand out uninitialised memory
             initialized = dims.count
         }
@@ -194,7 +249,8 @@ public enum SeriesLoader {
         guard let format = header.pixelFormat else { throw DicomError.missingTag(.bitsAllocated, file: header.path) }
         try format.validate(file: header.path)
         guard format.samplesPerPixel == 1 else {
-            throw DicomError.invalidTag(.samplesPerPixel, file: header.path, value: "\(format.samplesPerPixel)", expected: "1 (greyscale)")
+            throw DicomError.invalidTag(
+                .samplesPerPixel, file: header.path, value: "\(format.samplesPerPixel)", expected: "1 (greyscale)")
         }
     }
 
@@ -216,7 +272,8 @@ public enum SeriesLoader {
     public static func storedValues(of header: SliceHeader, frames: Int) throws -> [Int32] {
         try checkGreyscale(header)
         let bytes = try pixelBytes(of: header)
-        return try PixelUnpacker.unpack(bytes, format: header.pixelFormat!, count: header.rows * header.columns * frames, file: header.path)
+        return try PixelUnpacker.unpack(
+            bytes, format: header.pixelFormat!, count: header.rows * header.columns * frames, file: header.path)
     }
 }
 
@@ -247,7 +304,8 @@ enum NativePixelReader {
     /// An open descriptor, the value's offset and its length; nil when the layout is not the simple one.
     private static func locate(_ h: SliceHeader) throws -> (Int32, Int, Int)? {
         guard h.transferSyntaxUID == implicitLE || h.transferSyntaxUID == explicitLE, h.numberOfFrames == 1,
-              let f = h.pixelFormat, f.bitsAllocated == 8 || f.bitsAllocated == 16 else { return nil }
+            let f = h.pixelFormat, f.bitsAllocated == 8 || f.bitsAllocated == 16
+        else { return nil }
         let length = h.rows * h.columns * f.bitsAllocated / 8
         guard length > 0, length % 2 == 0 else { return nil }
         let fd = open(h.path, O_RDONLY)
@@ -301,7 +359,8 @@ enum HounsfieldConverter {
             for i in 0..<slice.count {
                 let u = Int32(UInt16(littleEndian: UInt16(bitPattern: slice[i])))
                 // Keep Bits Stored bits: sign-extend them (signed) or mask them (unsigned).
-                let s = signed ? (u << shift) >> shift : Int32(bitPattern: UInt32(bitPattern: u << shift) >> UInt32(shift))
+                let s =
+                    signed ? (u << shift) >> shift : Int32(bitPattern: UInt32(bitPattern: u << shift) >> UInt32(shift))
                 let v = s &+ b
                 let c = min(max(v, -32768), 32767)
                 clamped &+= c == v ? 0 : 1
@@ -320,12 +379,19 @@ enum HounsfieldConverter {
 
     /// Decoded Pixel Data bytes to HU: 16-bit cells are copied into the slice and converted in
     /// place (one code path with the direct read); other widths go through `PixelUnpacker`.
-    static func convert(_ bytes: [UInt8], header: SliceHeader, into out: UnsafeMutableBufferPointer<Int16>) throws -> Int {
+    static func convert(_ bytes: [UInt8], header: SliceHeader, into out: UnsafeMutableBufferPointer<Int16>) throws
+        -> Int
+    {
         let f = header.pixelFormat!
         let count = out.count
         if f.bitsAllocated == 16 {
-            guard bytes.count >= 2 * count else { throw DicomError.pixelDataSize(file: header.path, expectedBytes: 2 * count, actualBytes: bytes.count) }
-            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(2 * count)])) }
+            guard bytes.count >= 2 * count else {
+                throw DicomError.pixelDataSize(file: header.path, expectedBytes: 2 * count, actualBytes: bytes.count)
+            }
+            bytes.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(out).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: $0[0..<(2 * count)]))
+            }
             return convertInPlace(out, header: header)
         }
         let stored = try PixelUnpacker.unpack(bytes, format: f, count: count, file: header.path)
@@ -343,8 +409,16 @@ enum HounsfieldConverter {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func add(_ v: Int) { lock.lock(); n += v; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func add(_ v: Int) {
+        lock.lock()
+        n += v
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return n
+    }
 }
 
 /// Stored values from decoded Pixel Data bytes (PS3.5 8.1.1 and Annex D: bits packed from the
@@ -363,7 +437,9 @@ public enum PixelUnpacker {
         let ba = format.bitsAllocated
         try format.validate(file: file)
         let needed = ba == 1 ? (count + 7) / 8 : count * ba / 8
-        guard bytes.count >= needed else { throw DicomError.pixelDataSize(file: file, expectedBytes: needed, actualBytes: bytes.count) }
+        guard bytes.count >= needed else {
+            throw DicomError.pixelDataSize(file: file, expectedBytes: needed, actualBytes: bytes.count)
+        }
         if ba == 1 { return bits(bytes, count: count).map { Int32($0) } }
         var out = [Int32](repeating: 0, count: count)
         let fullWidth16 = ba == 16 && format.highBit == 15 && format.bitsStored == 16
@@ -376,8 +452,11 @@ public enum PixelUnpacker {
                 case 16 where fullWidth16:
                     // The common full-width case, without the bit fiddling.
                     let p = raw.bindMemory(to: UInt16.self)
-                    if format.pixelRepresentation == 1 { for i in 0..<count { o[i] = Int32(Int16(bitPattern: UInt16(littleEndian: p[i]))) } }
-                    else { for i in 0..<count { o[i] = Int32(UInt16(littleEndian: p[i])) } }
+                    if format.pixelRepresentation == 1 {
+                        for i in 0..<count { o[i] = Int32(Int16(bitPattern: UInt16(littleEndian: p[i]))) }
+                    } else {
+                        for i in 0..<count { o[i] = Int32(UInt16(littleEndian: p[i])) }
+                    }
                 case 16:
                     let p = raw.bindMemory(to: UInt16.self)
                     for i in 0..<count { o[i] = value(UInt32(UInt16(littleEndian: p[i])), format: format) }

@@ -15,12 +15,21 @@ public struct SeriesIdentity: Sendable {
     /// SOP Instance UID of slice k.
     public var instanceUID: @Sendable (Int) -> String
 
-    public init(patientName: String, patientID: String, studyUID: String, seriesUID: String, frameOfReferenceUID: String,
-                studyDate: String, seriesNumber: Int, seriesDescription: String, studyDescription: String,
-                instanceUID: @escaping @Sendable (Int) -> String) {
-        self.patientName = patientName; self.patientID = patientID; self.studyUID = studyUID; self.seriesUID = seriesUID
-        self.frameOfReferenceUID = frameOfReferenceUID; self.studyDate = studyDate; self.seriesNumber = seriesNumber
-        self.seriesDescription = seriesDescription; self.studyDescription = studyDescription; self.instanceUID = instanceUID
+    public init(
+        patientName: String, patientID: String, studyUID: String, seriesUID: String, frameOfReferenceUID: String,
+        studyDate: String, seriesNumber: Int, seriesDescription: String, studyDescription: String,
+        instanceUID: @escaping @Sendable (Int) -> String
+    ) {
+        self.patientName = patientName
+        self.patientID = patientID
+        self.studyUID = studyUID
+        self.seriesUID = seriesUID
+        self.frameOfReferenceUID = frameOfReferenceUID
+        self.studyDate = studyDate
+        self.seriesNumber = seriesNumber
+        self.seriesDescription = seriesDescription
+        self.studyDescription = studyDescription
+        self.instanceUID = instanceUID
     }
 }
 

@@ -13,20 +13,26 @@ public struct PixelFormat: Sendable, Equatable {
     /// Bits Allocated 1, 8, 16 or 32; 1 <= Bits Stored <= Bits Allocated; Bits Stored - 1 <= High Bit < Bits Allocated.
     public func validate(file: String) throws {
         guard [1, 8, 16, 32].contains(bitsAllocated) else {
-            throw DicomError.invalidTag(.bitsAllocated, file: file, value: "\(bitsAllocated)", expected: "1, 8, 16 or 32")
+            throw DicomError.invalidTag(
+                .bitsAllocated, file: file, value: "\(bitsAllocated)", expected: "1, 8, 16 or 32")
         }
         guard bitsStored >= 1, bitsStored <= bitsAllocated, highBit < bitsAllocated, highBit >= bitsStored - 1 else {
-            throw DicomError.invalidTag(.bitsStored, file: file, value: "\(bitsStored) (High Bit \(highBit))",
-                                        expected: "1...\(bitsAllocated) bits with High Bit from Bits Stored - 1 to Bits Allocated - 1")
+            throw DicomError.invalidTag(
+                .bitsStored, file: file, value: "\(bitsStored) (High Bit \(highBit))",
+                expected: "1...\(bitsAllocated) bits with High Bit from Bits Stored - 1 to Bits Allocated - 1")
         }
         guard pixelRepresentation == 0 || pixelRepresentation == 1 else {
-            throw DicomError.invalidTag(.pixelRepresentation, file: file, value: "\(pixelRepresentation)", expected: "0 or 1")
+            throw DicomError.invalidTag(
+                .pixelRepresentation, file: file, value: "\(pixelRepresentation)", expected: "0 or 1")
         }
     }
 
     public init(bitsAllocated: Int, bitsStored: Int, highBit: Int, pixelRepresentation: Int, samplesPerPixel: Int) {
-        self.bitsAllocated = bitsAllocated; self.bitsStored = bitsStored; self.highBit = highBit
-        self.pixelRepresentation = pixelRepresentation; self.samplesPerPixel = samplesPerPixel
+        self.bitsAllocated = bitsAllocated
+        self.bitsStored = bitsStored
+        self.highBit = highBit
+        self.pixelRepresentation = pixelRepresentation
+        self.samplesPerPixel = samplesPerPixel
     }
 }
 
@@ -78,7 +84,9 @@ public struct SliceHeader: Sendable {
         path = f.path
         transferSyntaxUID = f.string(.transferSyntaxUID) ?? f.transferSyntaxUID
         sopClassUID = f.string(.sopClassUID) ?? ""
-        guard let sop = f.string(.sopInstanceUID), !sop.isEmpty else { throw DicomError.missingTag(.sopInstanceUID, file: f.path) }
+        guard let sop = f.string(.sopInstanceUID), !sop.isEmpty else {
+            throw DicomError.missingTag(.sopInstanceUID, file: f.path)
+        }
         sopInstanceUID = sop
         studyUID = f.string(.studyInstanceUID) ?? ""
         guard let series = f.string(.seriesInstanceUID), !series.isEmpty else {
@@ -112,10 +120,11 @@ public struct SliceHeader: Sendable {
         photometric = f.string(.photometricInterpretation) ?? ""
         if let bitsAllocated = try f.int(.bitsAllocated) {
             let stored = try f.int(.bitsStored) ?? bitsAllocated
-            pixelFormat = PixelFormat(bitsAllocated: bitsAllocated, bitsStored: stored,
-                                      highBit: try f.int(.highBit) ?? stored - 1,
-                                      pixelRepresentation: try f.int(.pixelRepresentation) ?? 0,
-                                      samplesPerPixel: try f.int(.samplesPerPixel) ?? 1)
+            pixelFormat = PixelFormat(
+                bitsAllocated: bitsAllocated, bitsStored: stored,
+                highBit: try f.int(.highBit) ?? stored - 1,
+                pixelRepresentation: try f.int(.pixelRepresentation) ?? 0,
+                samplesPerPixel: try f.int(.samplesPerPixel) ?? 1)
         } else {
             pixelFormat = nil
         }

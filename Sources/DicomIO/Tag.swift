@@ -11,7 +11,10 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func == (a: Tag, b: Tag) -> Bool { a.group == b.group && a.element == b.element }
-    public func hash(into h: inout Hasher) { h.combine(group); h.combine(element) }
+    public func hash(into h: inout Hasher) {
+        h.combine(group)
+        h.combine(element)
+    }
 
     public var hex: String {
         func h(_ v: UInt16) -> String {
@@ -76,5 +79,8 @@ extension Tag {
 public struct TagPathStep: Sendable {
     public let tag: Tag
     public let item: Int
-    public init(_ tag: Tag, item: Int = 0) { self.tag = tag; self.item = item }
+    public init(_ tag: Tag, item: Int = 0) {
+        self.tag = tag
+        self.item = item
+    }
 }

@@ -38,14 +38,23 @@ func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: 
                     let base = r * n
                     var last = -1
                     for i in 0..<n {
-                        if m[base + i] != 0 { last = i; f[base + i] = 0 }
-                        else if last >= 0 { let t = T(i - last) * w; f[base + i] = min(cap, t * t) }
+                        if m[base + i] != 0 {
+                            last = i
+                            f[base + i] = 0
+                        } else if last >= 0 {
+                            let t = T(i - last) * w
+                            f[base + i] = min(cap, t * t)
+                        }
                     }
                     guard last >= 0 else { continue }
                     last = -1
                     for i in stride(from: n - 1, through: 0, by: -1) {
-                        if m[base + i] != 0 { last = i }
-                        else if last >= 0 { let t = T(last - i) * w; f[base + i] = min(f[base + i], cap, t * t) }
+                        if m[base + i] != 0 {
+                            last = i
+                        } else if last >= 0 {
+                            let t = T(last - i) * w
+                            f[base + i] = min(f[base + i], cap, t * t)
+                        }
                     }
                 }
             }
@@ -60,18 +69,31 @@ func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: 
                 let f = shared.value
                 // Scratch lines, allocated once per chunk; raw buffers keep the inner loops free of
                 // bounds and exclusivity checks.
-                let line = UnsafeMutableBufferPointer<T>.allocate(capacity: n), out = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
-                let v = UnsafeMutableBufferPointer<Int>.allocate(capacity: n), z = UnsafeMutableBufferPointer<T>.allocate(capacity: n + 1)
-                defer { line.deallocate(); out.deallocate(); v.deallocate(); z.deallocate() }
-                for b in range { for a in 0..<countA {
-                    let base = a * strideA + b * strideB
-                    var anyBelow = false
-                    for i in 0..<n { let x = f[base + i * stride]; line[i] = x; if x < cap { anyBelow = true } }
-                    // A line all at the cap stays at the cap.
-                    guard anyBelow else { continue }
-                    envelope(line, out, v, z, w2, cap)
-                    for i in 0..<n { f[base + i * stride] = out[i] }
-                } }
+                let line = UnsafeMutableBufferPointer<T>.allocate(capacity: n),
+                    out = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
+                let v = UnsafeMutableBufferPointer<Int>.allocate(capacity: n),
+                    z = UnsafeMutableBufferPointer<T>.allocate(capacity: n + 1)
+                defer {
+                    line.deallocate()
+                    out.deallocate()
+                    v.deallocate()
+                    z.deallocate()
+                }
+                for b in range {
+                    for a in 0..<countA {
+                        let base = a * strideA + b * strideB
+                        var anyBelow = false
+                        for i in 0..<n {
+                            let x = f[base + i * stride]
+                            line[i] = x
+                            if x < cap { anyBelow = true }
+                        }
+                        // A line all at the cap stays at the cap.
+                        guard anyBelow else { continue }
+                        envelope(line, out, v, z, w2, cap)
+                        for i in 0..<n { f[base + i * stride] = out[i] }
+                    }
+                }
             }
         }
     }
@@ -81,14 +103,17 @@ func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: 
 /// 1-D pass: out[q] = min(cap, min_p (line[p] + w2 (q - p)^2)) by the lower envelope of the
 /// parabolas of the points below the cap (at least one). `v` (n) and `z` (n + 1) are scratch.
 @inline(__always)
-private func envelope<T: BinaryFloatingPoint>(_ f: UnsafeMutableBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
-                                              _ v: UnsafeMutableBufferPointer<Int>, _ z: UnsafeMutableBufferPointer<T>, _ w2: T, _ cap: T) {
+private func envelope<T: BinaryFloatingPoint>(
+    _ f: UnsafeMutableBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
+    _ v: UnsafeMutableBufferPointer<Int>, _ z: UnsafeMutableBufferPointer<T>, _ w2: T, _ cap: T
+) {
     let n = f.count
     var first = 0
     while f[first] >= cap { first += 1 }
     var k = 0
     v[0] = first
-    z[0] = -.infinity; z[1] = .infinity
+    z[0] = -.infinity
+    z[1] = .infinity
     var q = first + 1
     while q < n {
         // A zero with zeros on both sides is nearest only to itself: left out of the envelope
@@ -103,7 +128,9 @@ private func envelope<T: BinaryFloatingPoint>(_ f: UnsafeMutableBufferPointer<T>
                 if s <= z[k] { k -= 1 } else { break }
             } while k >= 0
             k += 1
-            v[k] = q; z[k] = s; z[k + 1] = .infinity
+            v[k] = q
+            z[k] = s
+            z[k + 1] = .infinity
         }
         q += 1
     }

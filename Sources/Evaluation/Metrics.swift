@@ -27,7 +27,9 @@ public struct OverlapMetrics: Codable, Sendable, Equatable {
 public enum EvaluationError: Error, Sendable, Equatable, CustomStringConvertible {
     case gridMismatch(String)
     public var description: String {
-        switch self { case .gridMismatch(let d): return "prediction and truth are on different grids: \(d)" }
+        switch self {
+        case .gridMismatch(let d): return "prediction and truth are on different grids: \(d)"
+        }
     }
 }
 
@@ -36,11 +38,19 @@ public enum Metrics {
     public static func surface(_ m: Mask) -> Mask {
         let d = m.dims
         var s = Mask(repeating: 0, geometry: m.geometry)
-        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x where m[i, j, k] != 0 {
-            let border = i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1
-            if border || m[i - 1, j, k] == 0 || m[i + 1, j, k] == 0 || m[i, j - 1, k] == 0 || m[i, j + 1, k] == 0
-                || m[i, j, k - 1] == 0 || m[i, j, k + 1] == 0 { s[i, j, k] = 1 }
-        } } }
+        for k in 0..<d.z {
+            for j in 0..<d.y {
+                for i in 0..<d.x where m[i, j, k] != 0 {
+                    let border = i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1
+                    if border || m[i - 1, j, k] == 0 || m[i + 1, j, k] == 0 || m[i, j - 1, k] == 0
+                        || m[i, j + 1, k] == 0
+                        || m[i, j, k - 1] == 0 || m[i, j, k + 1] == 0
+                    {
+                        s[i, j, k] = 1
+                    }
+                }
+            }
+        }
         return s
     }
 
@@ -74,16 +84,19 @@ public enum Metrics {
         }
         let vox = p.geometry.voxelVolumeMM3 / 1000
         let union = np + nt - inter
-        var m = OverlapMetrics(dice: np + nt == 0 ? 1 : 2 * Double(inter) / Double(np + nt),
-                               jaccard: union == 0 ? 1 : Double(inter) / Double(union),
-                               relativeVolumeDifference: nt == 0 ? nil : Double(np - nt) / Double(nt),
-                               averageSymmetricSurfaceDistanceMM: nil, hausdorff95MM: nil,
-                               predictedVolumeML: Double(np) * vox, truthVolumeML: Double(nt) * vox)
+        var m = OverlapMetrics(
+            dice: np + nt == 0 ? 1 : 2 * Double(inter) / Double(np + nt),
+            jaccard: union == 0 ? 1 : Double(inter) / Double(union),
+            relativeVolumeDifference: nt == 0 ? nil : Double(np - nt) / Double(nt),
+            averageSymmetricSurfaceDistanceMM: nil, hausdorff95MM: nil,
+            predictedVolumeML: Double(np) * vox, truthVolumeML: Double(nt) * vox)
         if np == 0 && nt == 0 {
-            m.averageSymmetricSurfaceDistanceMM = 0; m.hausdorff95MM = 0
+            m.averageSymmetricSurfaceDistanceMM = 0
+            m.hausdorff95MM = 0
         } else if np > 0 && nt > 0 {
             let pt = directedSurfaceDistances(p, to: t), tp = directedSurfaceDistances(t, to: p)
-            m.averageSymmetricSurfaceDistanceMM = (pt.reduce(0, +) / Double(pt.count) + tp.reduce(0, +) / Double(tp.count)) / 2
+            m.averageSymmetricSurfaceDistanceMM =
+                (pt.reduce(0, +) / Double(pt.count) + tp.reduce(0, +) / Double(tp.count)) / 2
             m.hausdorff95MM = max(percentile(pt, 95), percentile(tp, 95))
         }
         return m
@@ -109,9 +122,13 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     /// `minimumDiameterMM`: recall over the truth lesions whose longest axial diameter reaches it,
     /// precision over the predicted lesions that reach it; either is matched against every
     /// lesion on the other side, whatever its size.
-    public static func compute(predicted: Components, truth: Components, geometry g: Geometry,
-                               minimumDiameterMM: Double = 0) -> DetectionMetrics {
-        func big(_ voxels: [Int]) -> Bool { minimumDiameterMM <= 0 || axialDiameters(voxels: voxels, geometry: g).longestMM >= minimumDiameterMM }
+    public static func compute(
+        predicted: Components, truth: Components, geometry g: Geometry,
+        minimumDiameterMM: Double = 0
+    ) -> DetectionMetrics {
+        func big(_ voxels: [Int]) -> Bool {
+            minimumDiameterMM <= 0 || axialDiameters(voxels: voxels, geometry: g).longestMM >= minimumDiameterMM
+        }
         let p = predicted.voxels.filter(big), t = truth.voxels.filter(big)
         var truthOwner = [Int: Int](), anyTruth = Set<Int>(), anyPredicted = Set<Int>()
         for (n, voxels) in t.enumerated() { for v in voxels { truthOwner[v] = n } }
@@ -124,7 +141,8 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
         let precision = p.isEmpty ? nil : Double(tp) / Double(p.count)
         var f1: Double?
         if let r = recall, let pr = precision { f1 = r + pr > 0 ? 2 * r * pr / (r + pr) : 0 }
-        return DetectionMetrics(truthLesions: t.count, predictedLesions: p.count, detected: found.count, truePositives: tp,
-                                recall: recall, precision: precision, f1: f1)
+        return DetectionMetrics(
+            truthLesions: t.count, predictedLesions: p.count, detected: found.count, truePositives: tp,
+            recall: recall, precision: precision, f1: f1)
     }
 }

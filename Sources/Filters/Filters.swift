@@ -43,7 +43,10 @@ public enum Filters {
                                 for line in range {
                                     let base = line * row
                                     for i in 0..<n { pad[i + r] = input[base + i] }
-                                    for i in 0..<r { pad[i] = pad[r]; pad[n + r + i] = pad[n + r - 1] }
+                                    for i in 0..<r {
+                                        pad[i] = pad[r]
+                                        pad[n + r + i] = pad[n + r - 1]
+                                    }
                                     accumulate(output + base, n, taps) { t in UnsafePointer(pad + t) }
                                 }
                             }
@@ -51,15 +54,21 @@ public enum Filters {
                     case 1:
                         concurrentChunks(d.z) { range in
                             let input = from.value.baseAddress!, output = to.value.baseAddress!
-                            for k in range { for j in 0..<n {
-                                accumulate(output + k * slice + j * row, row, taps) { t in input + k * slice + min(max(j + t - r, 0), n - 1) * row }
-                            } }
+                            for k in range {
+                                for j in 0..<n {
+                                    accumulate(output + k * slice + j * row, row, taps) { t in
+                                        input + k * slice + min(max(j + t - r, 0), n - 1) * row
+                                    }
+                                }
+                            }
                         }
                     default:
                         concurrentChunks(d.z) { range in
                             let input = from.value.baseAddress!, output = to.value.baseAddress!
                             for k in range {
-                                accumulate(output + k * slice, slice, taps) { t in input + min(max(k + t - r, 0), n - 1) * slice }
+                                accumulate(output + k * slice, slice, taps) { t in
+                                    input + min(max(k + t - r, 0), n - 1) * slice
+                                }
                             }
                         }
                     }
@@ -72,7 +81,9 @@ public enum Filters {
 
     /// out[0..<count] = the sum over taps t of w_t x line(t)[0..<count] (line(t): the source
     /// line shifted by tap t, borders replicated by the caller).
-    @inline(__always) private static func accumulate(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ taps: [Float], _ line: (Int) -> UnsafePointer<Float>) {
+    @inline(__always) private static func accumulate(
+        _ out: UnsafeMutablePointer<Float>, _ count: Int, _ taps: [Float], _ line: (Int) -> UnsafePointer<Float>
+    ) {
         for i in 0..<count { out[i] = 0 }
         for t in 0..<taps.count {
             let w = taps[t], src = line(t)
@@ -83,7 +94,9 @@ public enum Filters {
     /// Voxels with lo < value < hi.
     public static func band(_ v: Volume<Float>, lo: Float, hi: Float, within: Mask? = nil) -> Mask {
         var m = Mask(repeating: 0, geometry: v.geometry)
-        for i in 0..<v.voxels.count where v.voxels[i] > lo && v.voxels[i] < hi && (within?.voxels[i] ?? 1) != 0 { m.voxels[i] = 1 }
+        for i in 0..<v.voxels.count where v.voxels[i] > lo && v.voxels[i] < hi && (within?.voxels[i] ?? 1) != 0 {
+            m.voxels[i] = 1
+        }
         return m
     }
 
@@ -97,7 +110,9 @@ public enum Filters {
         guard let box = m.boundingBox?.expanded(byMM: 0, in: m.geometry) else { return radiiMM.map { _ in m } }
         if box.dims != m.dims {
             let empty = Mask(repeating: 0, geometry: m.geometry)
-            return erodeWhole(m.cropped(to: box), radiiMM: radiiMM, grid: m.geometry, box: box).map { empty.pasting($0, at: box) }
+            return erodeWhole(m.cropped(to: box), radiiMM: radiiMM, grid: m.geometry, box: box).map {
+                empty.pasting($0, at: box)
+            }
         }
         return erodeWhole(m, radiiMM: radiiMM, grid: m.geometry, box: box)
     }
@@ -114,7 +129,9 @@ public enum Filters {
             for v in 0..<out.voxels.count where m.voxels[v] != 0 && Double(d2[v]) > r2 {
                 // The world beyond the full grid starts one voxel past its border.
                 let i = v % d.x + box.lo.x, j = (v / d.x) % d.y + box.lo.y, k = v / d.sliceCount + box.lo.z
-                let edge = min(Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y, Double(min(k + 1, full.z - k)) * sp.z)
+                let edge = min(
+                    Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y,
+                    Double(min(k + 1, full.z - k)) * sp.z)
                 if edge * edge > r2 { out.voxels[v] = 1 }
             }
             return out
@@ -134,10 +151,14 @@ public enum Filters {
     }
 
     /// Opening: erosion then dilation by the same ball (removes what is thinner than 2 x radius).
-    public static func open(_ m: Mask, radiusMM: Double) -> Mask { dilate(erode(m, radiusMM: radiusMM), radiusMM: radiusMM) }
+    public static func open(_ m: Mask, radiusMM: Double) -> Mask {
+        dilate(erode(m, radiusMM: radiusMM), radiusMM: radiusMM)
+    }
 
     /// Closing: dilation then erosion by the same ball (bridges gaps narrower than 2 x radius).
-    public static func close(_ m: Mask, radiusMM: Double) -> Mask { erode(dilate(m, radiusMM: radiusMM), radiusMM: radiusMM) }
+    public static func close(_ m: Mask, radiusMM: Double) -> Mask {
+        erode(dilate(m, radiusMM: radiusMM), radiusMM: radiusMM)
+    }
 
     /// A cap safely above a squared radius: thresholds at r2 are exact.
     static func cap(above r2: Double) -> Float { Float(r2 * 1.5 + 100) }
@@ -156,7 +177,8 @@ public enum Filters {
         let d = m.dims
         // Only the mask's box, one voxel wider, needs a flood: that ring is background (or the
         // grid's border) and connected, so what it does not reach is what the slice's border does not.
-        let x0 = max(0, box.lo.x - 1), x1 = min(d.x - 1, box.lo.x + box.dims.x), y0 = max(0, box.lo.y - 1), y1 = min(d.y - 1, box.lo.y + box.dims.y)
+        let x0 = max(0, box.lo.x - 1), x1 = min(d.x - 1, box.lo.x + box.dims.x), y0 = max(0, box.lo.y - 1),
+            y1 = min(d.y - 1, box.lo.y + box.dims.y)
         let w = x1 - x0 + 1, h = y1 - y0 + 1
         var out = m
         out.voxels.withUnsafeMutableBufferPointer { o in
@@ -172,10 +194,19 @@ public enum Filters {
                         let base = k * d.sliceCount + y0 * d.x + x0
                         for i in 0..<reached.count { reached[i] = false }
                         func push(_ p: Int) {
-                            if !reached[p] && mv[base + (p / w) * d.x + p % w] == 0 { reached[p] = true; stack.append(p) }
+                            if !reached[p] && mv[base + (p / w) * d.x + p % w] == 0 {
+                                reached[p] = true
+                                stack.append(p)
+                            }
                         }
-                        for i in 0..<w { push(i); push(i + w * (h - 1)) }
-                        for j in 0..<h { push(w * j); push(w - 1 + w * j) }
+                        for i in 0..<w {
+                            push(i)
+                            push(i + w * (h - 1))
+                        }
+                        for j in 0..<h {
+                            push(w * j)
+                            push(w - 1 + w * j)
+                        }
                         while let p = stack.popLast() {
                             let i = p % w, j = p / w
                             if i > 0 { push(p - 1) }
@@ -196,18 +227,24 @@ public enum Filters {
     /// of the values within 50 of the mode (an SD for Gaussian data; the median to 0.01 HU), or
     /// with `peakWidthOnly` the peak's half width at half maximum on its narrower side / 1.1774
     /// (blind to a second tissue's peak beside it).
-    public static func mode(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
-                            smoothBins: Int = 3, peakWidthOnly: Bool = false) -> (mode: Float, robustSD: Float)? {
-        modes(v, within: mask, lo: lo, hi: hi, binWidth: binWidth, smoothBins: smoothBins, peakWidthOnly: peakWidthOnly,
-              minimumRelativeHeight: 1, separation: 0).first.map { ($0.mode, $0.robustSD) }
+    public static func mode(
+        _ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
+        smoothBins: Int = 3, peakWidthOnly: Bool = false
+    ) -> (mode: Float, robustSD: Float)? {
+        modes(
+            v, within: mask, lo: lo, hi: hi, binWidth: binWidth, smoothBins: smoothBins, peakWidthOnly: peakWidthOnly,
+            minimumRelativeHeight: 1, separation: 0
+        ).first.map { ($0.mode, $0.robustSD) }
     }
 
     /// Every peak of that histogram at least `minimumRelativeHeight` x the highest one and the
     /// highest within +-`separation` HU, highest first, each with its spread as in `mode` (the
     /// first is `mode`'s answer) and, whichever that is, its half-width SD.
-    public static func modes(_ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
-                             smoothBins: Int = 3, peakWidthOnly: Bool = false, minimumRelativeHeight: Double,
-                             separation: Float) -> [(mode: Float, robustSD: Float, halfWidthSD: Float)] {
+    public static func modes(
+        _ v: Volume<Float>, within mask: Mask, lo: Float, hi: Float, binWidth: Float = 1,
+        smoothBins: Int = 3, peakWidthOnly: Bool = false, minimumRelativeHeight: Double,
+        separation: Float
+    ) -> [(mode: Float, robustSD: Float, halfWidthSD: Float)] {
         let bins = Int(((hi - lo) / binWidth).rounded(.up))
         guard bins > 0 else { return [] }
         var h = [Double](repeating: 0, count: bins)
@@ -219,14 +256,18 @@ public enum Filters {
         var s = h
         for b in 0..<bins {
             var acc = 0.0, n = 0.0
-            for k in -smoothBins...smoothBins where b + k >= 0 && b + k < bins { acc += h[b + k]; n += 1 }
+            for k in -smoothBins...smoothBins where b + k >= 0 && b + k < bins {
+                acc += h[b + k]
+                n += 1
+            }
             s[b] = acc / n
         }
         let top = s.indices.max { s[$0] < s[$1] }!
         var peaks = [top]
         let reach = Int((separation / binWidth).rounded())
         if minimumRelativeHeight < 1 {
-            for b in (smoothBins + 1)..<max(smoothBins + 1, bins - smoothBins - 1) where b != top && s[b] > 0 && s[b] >= minimumRelativeHeight * s[top] {
+            for b in (smoothBins + 1)..<max(smoothBins + 1, bins - smoothBins - 1)
+            where b != top && s[b] > 0 && s[b] >= minimumRelativeHeight * s[top] {
                 let window = max(0, b - reach)...min(bins - 1, b + reach)
                 // The highest in its window; ties go to the lowest bin.
                 if window.allSatisfy({ s[$0] < s[b] || ($0 >= b && s[$0] <= s[b]) }) { peaks.append(b) }
@@ -253,13 +294,19 @@ public enum Filters {
         var n = 0
         for i in 0..<v.voxels.count where mask.voxels[i] != 0 {
             let dv = abs(v.voxels[i] - m)
-            if dv < 50 { dh[min(devBins - 1, Int(dv * 100))] += 1; n += 1 }
+            if dv < 50 {
+                dh[min(devBins - 1, Int(dv * 100))] += 1
+                n += 1
+            }
         }
         guard n > 0 else { return 0 }
         var seen = 0, median: Float = 0
         for b in 0..<devBins {
             seen += dh[b]
-            if seen > n / 2 { median = (Float(b) + 0.5) / 100; break }
+            if seen > n / 2 {
+                median = (Float(b) + 0.5) / 100
+                break
+            }
         }
         return 1.4826 * median
     }
@@ -286,14 +333,18 @@ extension Filters {
                 let input = UncheckedSendable(src)
                 concurrentChunks(d.z) { range in
                     let o = shared.value, s = input.value
-                    for k in range { for j in 0..<ny { for i in 0..<nx {
-                        var acc = 0
-                        for b in 0..<f {
-                            let row = (j * f + b + d.y * k) * d.x + i * f
-                            for a in 0..<f { acc += s[row + a].blockValue }
+                    for k in range {
+                        for j in 0..<ny {
+                            for i in 0..<nx {
+                                var acc = 0
+                                for b in 0..<f {
+                                    let row = (j * f + b + d.y * k) * d.x + i * f
+                                    for a in 0..<f { acc += s[row + a].blockValue }
+                                }
+                                o[i + nx * (j + ny * k)] = T(blockSum: acc, count: f * f)
+                            }
                         }
-                        o[i + nx * (j + ny * k)] = T(blockSum: acc, count: f * f)
-                    } } }
+                    }
                 }
             }
         }
@@ -303,8 +354,10 @@ extension Filters {
     /// The grid of f x f in-plane blocks (slices unchanged): same orientation, voxel centres at
     /// the block centres; a partial block at the end of a row or column is dropped.
     public static func blockGeometry(_ g: Geometry, factor f: Int) -> Geometry {
-        Geometry(dims: Dims(g.dims.x / f, g.dims.y / f, g.dims.z), originMM: g.positionMM(Double(f - 1) / 2, Double(f - 1) / 2, 0),
-                 spacingMM: Vector3(g.spacingMM.x * Double(f), g.spacingMM.y * Double(f), g.spacingMM.z), axes: g.axes)
+        Geometry(
+            dims: Dims(g.dims.x / f, g.dims.y / f, g.dims.z),
+            originMM: g.positionMM(Double(f - 1) / 2, Double(f - 1) / 2, 0),
+            spacingMM: Vector3(g.spacingMM.x * Double(f), g.spacingMM.y * Double(f), g.spacingMM.z), axes: g.axes)
     }
 
     /// A mask made on a `downsample(_:factor:)` grid, back on the full grid (nearest block).
@@ -320,13 +373,18 @@ extension Filters {
                 let input = UncheckedSendable(src)
                 concurrentChunks(d.z) { range in
                     let o = shared.value, s = input.value
-                    for k in range { for j in 0..<d.y {
-                        let small = (min(md.y - 1, j / f) + md.y * k) * md.x, row = (j + d.y * k) * d.x
-                        var any = false
-                        for i in 0..<md.x where s[small + i] != 0 { any = true; break }
-                        guard any else { continue }
-                        for i in 0..<d.x { o[row + i] = s[small + min(md.x - 1, i / f)] }
-                    } }
+                    for k in range {
+                        for j in 0..<d.y {
+                            let small = (min(md.y - 1, j / f) + md.y * k) * md.x, row = (j + d.y * k) * d.x
+                            var any = false
+                            for i in 0..<md.x where s[small + i] != 0 {
+                                any = true
+                                break
+                            }
+                            guard any else { continue }
+                            for i in 0..<d.x { o[row + i] = s[small + min(md.x - 1, i / f)] }
+                        }
+                    }
                 }
             }
         }
@@ -370,8 +428,14 @@ extension Filters {
             var points: [(Double, Double)] = []
             for j in 0..<d.y {
                 var lo = -1, hi = -1
-                for i in 0..<d.x where m.voxels[base + j * d.x + i] != 0 { if lo < 0 { lo = i }; hi = i }
-                if lo >= 0 { points.append((Double(lo), Double(j))); if hi != lo { points.append((Double(hi), Double(j))) } }
+                for i in 0..<d.x where m.voxels[base + j * d.x + i] != 0 {
+                    if lo < 0 { lo = i }
+                    hi = i
+                }
+                if lo >= 0 {
+                    points.append((Double(lo), Double(j)))
+                    if hi != lo { points.append((Double(hi), Double(j))) }
+                }
             }
             guard !points.isEmpty else { continue }
             let hull = convexHull(points)
@@ -382,10 +446,14 @@ extension Filters {
                 var xMin = Double.infinity, xMax = -Double.infinity
                 for e in 0..<hull.count {
                     let p = hull[e], q = hull[(e + 1) % hull.count]
-                    if p.1 == y { xMin = min(xMin, p.0); xMax = max(xMax, p.0) }
+                    if p.1 == y {
+                        xMin = min(xMin, p.0)
+                        xMax = max(xMax, p.0)
+                    }
                     if (p.1 - y) * (q.1 - y) < 0 {
                         let x = p.0 + (q.0 - p.0) * (y - p.1) / (q.1 - p.1)
-                        xMin = min(xMin, x); xMax = max(xMax, x)
+                        xMin = min(xMin, x)
+                        xMax = max(xMax, x)
                     }
                 }
                 guard xMin <= xMax else { continue }
@@ -411,7 +479,9 @@ extension Filters {
             stack.append(start)
             while let p = stack.popLast() {
                 let i = p % d.x, j = p / d.x
-                for q in [i > 0 ? p - 1 : -1, i + 1 < d.x ? p + 1 : -1, j > 0 ? p - d.x : -1, j + 1 < d.y ? p + d.x : -1]
+                for q in [
+                    i > 0 ? p - 1 : -1, i + 1 < d.x ? p + 1 : -1, j > 0 ? p - d.x : -1, j + 1 < d.y ? p + d.x : -1,
+                ]
                 where q >= 0 && labels[q] == 0 && m.voxels[base + q] != 0 {
                     labels[q] = count
                     stack.append(q)

@@ -36,7 +36,8 @@ public struct Dosimetry: Codable, Sendable, Equatable {
         public var tumorDoseGy: Double
         public var normalLiverDoseGy: Double
         enum CodingKeys: String, CodingKey {
-            case target, targetDoseGy = "target_dose_gy", tumorToNormalRatio = "tumor_to_normal_ratio", activityGBq = "activity_gbq"
+            case target, targetDoseGy = "target_dose_gy", tumorToNormalRatio = "tumor_to_normal_ratio", activityGBq =
+                "activity_gbq"
             case tumorDoseGy = "tumor_dose_gy", normalLiverDoseGy = "normal_liver_dose_gy"
         }
     }
@@ -44,7 +45,9 @@ public struct Dosimetry: Codable, Sendable, Equatable {
         /// The partition model's activity spread over the whole liver.
         public var activityGBq: Double
         public var wholeLiverDoseGy: Double
-        enum CodingKeys: String, CodingKey { case activityGBq = "activity_gbq", wholeLiverDoseGy = "whole_liver_dose_gy" }
+        enum CodingKeys: String, CodingKey {
+            case activityGBq = "activity_gbq", wholeLiverDoseGy = "whole_liver_dose_gy"
+        }
     }
     public struct BSA: Codable, Sendable, Equatable {
         public var bodySurfaceAreaM2: Double
@@ -53,7 +56,8 @@ public struct Dosimetry: Codable, Sendable, Equatable {
         public var activityAfterReductionGBq: Double?
         enum CodingKeys: String, CodingKey {
             case bodySurfaceAreaM2 = "body_surface_area_m2", activityGBq = "activity_gbq"
-            case lungShuntReductionPercent = "lung_shunt_reduction_percent", activityAfterReductionGBq = "activity_after_reduction_gbq"
+            case lungShuntReductionPercent = "lung_shunt_reduction_percent", activityAfterReductionGBq =
+                "activity_after_reduction_gbq"
         }
     }
     public struct Lung: Codable, Sendable, Equatable {
@@ -66,7 +70,8 @@ public struct Dosimetry: Codable, Sendable, Equatable {
         public var withinLimits: Bool
         enum CodingKeys: String, CodingKey {
             case activityGBq = "activity_gbq", doseGy = "dose_gy", cumulativeDoseGy = "cumulative_dose_gy"
-            case sessionLimitGy = "session_limit_gy", cumulativeLimitGy = "cumulative_limit_gy", withinLimits = "within_limits"
+            case sessionLimitGy = "session_limit_gy", cumulativeLimitGy = "cumulative_limit_gy", withinLimits =
+                "within_limits"
         }
     }
     enum CodingKeys: String, CodingKey {
@@ -91,7 +96,10 @@ public struct Dosimetry: Codable, Sendable, Equatable {
     /// Computes what the facts allow; nil when SIRT dosimetry cannot start (no liver volumes,
     /// no microsphere type or no lung shunt fraction), with the missing facts in `missing`.
     public static func compute(_ f: Facts, missing: inout [String]) -> Dosimetry? {
-        func num(_ k: String) -> Double? { if case .number(let v)? = f[k] { return v }; return nil }
+        func num(_ k: String) -> Double? {
+            if case .number(let v)? = f[k] { return v }
+            return nil
+        }
         var need: [String] = []
         let liver = num("liver_volume_ml"), lesions = num("lesion_volume_ml"), lsf = num("lung_shunt_fraction_percent")
         var sphere: String?
@@ -109,19 +117,37 @@ public struct Dosimetry: Codable, Sendable, Equatable {
         let tumorKg = lesionML * density / 1000, normalKg = max(0, liverML - lesionML) * density / 1000
         let lungKg = num("lung_mass_kg") ?? 1
         let shunt = lsfPercent / 100
-        var d = Dosimetry(isotope: microsphere == "ho166" ? "Ho-166" : "Y-90", microsphere: microsphere, energyGyKgPerGBq: k,
-                          densityGPerML: density, tumorMassKg: tumorKg, normalLiverMassKg: normalKg, lungShuntFractionPercent: lsfPercent,
-                          lungMassKg: lungKg, partition: nil, singleCompartment: nil, bsa: nil, lung: nil, warnings: [], needs: [])
-        if lsfPercent > 20 { d.warnings.append("lung shunt fraction \(lsfPercent) % > 20 %: SIRT usually contraindicated, or the activity must be cut") }
-        if shunt >= 1 { d.warnings.append("a lung shunt of 100 % leaves nothing for the liver"); return d }
+        var d = Dosimetry(
+            isotope: microsphere == "ho166" ? "Ho-166" : "Y-90", microsphere: microsphere, energyGyKgPerGBq: k,
+            densityGPerML: density, tumorMassKg: tumorKg, normalLiverMassKg: normalKg,
+            lungShuntFractionPercent: lsfPercent,
+            lungMassKg: lungKg, partition: nil, singleCompartment: nil, bsa: nil, lung: nil, warnings: [], needs: [])
+        if lsfPercent > 20 {
+            d.warnings.append(
+                "lung shunt fraction \(lsfPercent) % > 20 %: SIRT usually contraindicated, or the activity must be cut")
+        }
+        if shunt >= 1 {
+            d.warnings.append("a lung shunt of 100 % leaves nothing for the liver")
+            return d
+        }
         // Partition model.
         if let tn = num("tumor_to_normal_ratio") {
             let target: String, dose: Double, dN: Double
-            if let dn = num("sirt_target_normal_liver_dose_gy") { target = "normal_liver_dose"; dose = dn; dN = dn }
-            else { target = "tumor_dose"; dose = num("sirt_target_tumor_dose_gy") ?? defaultTumorDoseGy; dN = dose / tn }
+            if let dn = num("sirt_target_normal_liver_dose_gy") {
+                target = "normal_liver_dose"
+                dose = dn
+                dN = dn
+            } else {
+                target = "tumor_dose"
+                dose = num("sirt_target_tumor_dose_gy") ?? defaultTumorDoseGy
+                dN = dose / tn
+            }
             let a = dN * (tn * tumorKg + normalKg) / (k * (1 - shunt))
-            d.partition = Partition(target: target, targetDoseGy: dose, tumorToNormalRatio: tn, activityGBq: a, tumorDoseGy: tn * dN, normalLiverDoseGy: dN)
-            d.singleCompartment = SingleCompartment(activityGBq: a, wholeLiverDoseGy: k * a * (1 - shunt) / (tumorKg + normalKg))
+            d.partition = Partition(
+                target: target, targetDoseGy: dose, tumorToNormalRatio: tn, activityGBq: a, tumorDoseGy: tn * dN,
+                normalLiverDoseGy: dN)
+            d.singleCompartment = SingleCompartment(
+                activityGBq: a, wholeLiverDoseGy: k * a * (1 - shunt) / (tumorKg + normalKg))
         } else {
             d.needs.append("tumor_to_normal_ratio (partition model)")
         }
@@ -131,8 +157,9 @@ public struct Dosimetry: Codable, Sendable, Equatable {
                 let bsa = bodySurfaceArea(heightCM: h, weightKG: w)
                 let a = (bsa - 0.2) + lesionML / liverML
                 let reduction = lsfPercent < 10 ? 0.0 : (lsfPercent <= 15 ? 20.0 : (lsfPercent <= 20 ? 40.0 : 100.0))
-                d.bsa = BSA(bodySurfaceAreaM2: bsa, activityGBq: a, lungShuntReductionPercent: reduction,
-                            activityAfterReductionGBq: reduction >= 100 ? nil : a * (1 - reduction / 100))
+                d.bsa = BSA(
+                    bodySurfaceAreaM2: bsa, activityGBq: a, lungShuntReductionPercent: reduction,
+                    activityAfterReductionGBq: reduction >= 100 ? nil : a * (1 - reduction / 100))
             } else {
                 d.needs.append("height_cm and weight_kg (resin BSA method)")
             }
@@ -141,10 +168,16 @@ public struct Dosimetry: Codable, Sendable, Equatable {
         if let a = d.partition?.activityGBq ?? d.bsa?.activityAfterReductionGBq ?? d.bsa?.activityGBq {
             let dose = k * a * shunt / lungKg
             let cumulative = dose + (num("prior_lung_dose_gy") ?? 0)
-            d.lung = Lung(activityGBq: a, doseGy: dose, cumulativeDoseGy: cumulative, sessionLimitGy: lungSessionLimitGy,
-                          cumulativeLimitGy: lungCumulativeLimitGy, withinLimits: dose <= lungSessionLimitGy && cumulative <= lungCumulativeLimitGy)
-            if dose > lungSessionLimitGy { d.warnings.append(String(format: "lung dose %.1f Gy exceeds the 30 Gy session limit", dose)) }
-            if cumulative > lungCumulativeLimitGy { d.warnings.append(String(format: "cumulative lung dose %.1f Gy exceeds the 50 Gy limit", cumulative)) }
+            d.lung = Lung(
+                activityGBq: a, doseGy: dose, cumulativeDoseGy: cumulative, sessionLimitGy: lungSessionLimitGy,
+                cumulativeLimitGy: lungCumulativeLimitGy,
+                withinLimits: dose <= lungSessionLimitGy && cumulative <= lungCumulativeLimitGy)
+            if dose > lungSessionLimitGy {
+                d.warnings.append(String(format: "lung dose %.1f Gy exceeds the 30 Gy session limit", dose))
+            }
+            if cumulative > lungCumulativeLimitGy {
+                d.warnings.append(String(format: "cumulative lung dose %.1f Gy exceeds the 50 Gy limit", cumulative))
+            }
         }
         missing = []
         return d

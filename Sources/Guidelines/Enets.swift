@@ -8,8 +8,13 @@ public struct LesionPlacement: Sendable {
     public var segmentVoxels: [Int: Int]?
     /// Approximate side when no segment map: true = right lobe.
     public var right: Bool
-    public init(volumeML: Double, centroidMM: (x: Double, y: Double, z: Double), segmentVoxels: [Int: Int]?, right: Bool) {
-        self.volumeML = volumeML; self.centroidMM = centroidMM; self.segmentVoxels = segmentVoxels; self.right = right
+    public init(
+        volumeML: Double, centroidMM: (x: Double, y: Double, z: Double), segmentVoxels: [Int: Int]?, right: Bool
+    ) {
+        self.volumeML = volumeML
+        self.centroidMM = centroidMM
+        self.segmentVoxels = segmentVoxels
+        self.right = right
     }
 }
 
@@ -23,12 +28,15 @@ public struct EnetsResult: Codable, Sendable, Equatable {
     public var segmentsInvolved: [Int]?
 
     enum CodingKeys: String, CodingKey {
-        case type, approximate, method, rightLobeLesionShare = "right_lobe_lesion_share", segmentsInvolved = "segments_involved"
+        case type, approximate, method, rightLobeLesionShare = "right_lobe_lesion_share", segmentsInvolved =
+            "segments_involved"
     }
 
     /// Couinaud segments that share a border (htb's table): left 2-4 with the caudate 1, right 5-8.
-    public static let adjacentSegments: Set<[Int]> = [[1, 2], [1, 4], [1, 7], [1, 8], [2, 3], [2, 4], [3, 4], [4, 5], [4, 8],
-                                                      [5, 6], [5, 8], [6, 7], [7, 8]]
+    public static let adjacentSegments: Set<[Int]> = [
+        [1, 2], [1, 4], [1, 7], [1, 8], [2, 3], [2, 4], [3, 4], [4, 5], [4, 8],
+        [5, 6], [5, 8], [6, 7], [7, 8],
+    ]
     /// Share of lesion volume in one lobe above which the other lobe holds only "satellites".
     public static let dominantLobeShare = 0.9
     /// Without segments: lesions in one lobe whose centroids lie within this distance count as
@@ -62,21 +70,35 @@ public struct EnetsResult: Codable, Sendable, Equatable {
             type = "I"
         } else if exact {
             let s = segments.sorted()
-            if s.count == 1 || (s.count == 2 && adjacentSegments.contains(s)) { type = "I" }
-            else if max(share, 1 - share) >= dominantLobeShare { type = "II" }
-            else { type = "III" }
+            if s.count == 1 || (s.count == 2 && adjacentSegments.contains(s)) {
+                type = "I"
+            } else if max(share, 1 - share) >= dominantLobeShare {
+                type = "II"
+            } else {
+                type = "III"
+            }
         } else {
             var span = 0.0
-            for a in lesions { for b in lesions {
-                let dx = a.centroidMM.x - b.centroidMM.x, dy = a.centroidMM.y - b.centroidMM.y, dz = a.centroidMM.z - b.centroidMM.z
-                span = max(span, (dx * dx + dy * dy + dz * dz).squareRoot())
-            } }
-            if oneLobe && span <= simpleSpanMM { type = "I" }
-            else if max(share, 1 - share) >= dominantLobeShare { type = "II" }
-            else { type = "III" }
+            for a in lesions {
+                for b in lesions {
+                    let dx = a.centroidMM.x - b.centroidMM.x, dy = a.centroidMM.y - b.centroidMM.y,
+                        dz = a.centroidMM.z - b.centroidMM.z
+                    span = max(span, (dx * dx + dy * dy + dz * dz).squareRoot())
+                }
+            }
+            if oneLobe && span <= simpleSpanMM {
+                type = "I"
+            } else if max(share, 1 - share) >= dominantLobeShare {
+                type = "II"
+            } else {
+                type = "III"
+            }
         }
-        return EnetsResult(type: type, approximate: !exact,
-                           method: exact ? "Couinaud segment map" : "approximate: left/right split by a sagittal plane leaving 60 % of the liver on the right",
-                           rightLobeLesionShare: (share * 1000).rounded() / 1000, segmentsInvolved: exact ? segments.sorted() : nil)
+        return EnetsResult(
+            type: type, approximate: !exact,
+            method: exact
+                ? "Couinaud segment map"
+                : "approximate: left/right split by a sagittal plane leaving 60 % of the liver on the right",
+            rightLobeLesionShare: (share * 1000).rounded() / 1000, segmentsInvolved: exact ? segments.sorted() : nil)
     }
 }

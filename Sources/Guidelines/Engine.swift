@@ -35,7 +35,8 @@ public struct GuidelinesReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case rulesVersion = "rules_version", precedence, treatments, flags, flagDetails = "flag_details", notes, enets, dosimetry, references
+        case rulesVersion = "rules_version", precedence, treatments, flags, flagDetails = "flag_details", notes, enets,
+            dosimetry, references
     }
 
     public func level(_ t: Treatment) -> Level { Level(rawValue: treatments[t.rawValue]!.level)! }
@@ -44,7 +45,9 @@ public struct GuidelinesReport: Codable, Sendable {
 
 public enum GuidelineEngine {
     /// The review the rules rest on ([1] in the built-in rules), cited by the default conclusion.
-    static func defaultCitation(_ rules: RuleSet) -> String? { rules.references["1"] != nil ? "1" : rules.references.keys.sorted().first }
+    static func defaultCitation(_ rules: RuleSet) -> String? {
+        rules.references["1"] != nil ? "1" : rules.references.keys.sorted().first
+    }
 
     /// Runs the dosimetry the facts allow, then every rule. A level rule that fires adds its
     /// reason to each of its treatments; the treatment's level is the highest in precedence among
@@ -67,7 +70,10 @@ public enum GuidelineEngine {
             switch (truth, rule.then) {
             case (.yes, .level(let level, let treatments)):
                 for t in treatments {
-                    reasons[t, default: []].append(.init(rule: rule.id, level: level.rawValue, text: rule.text, citations: rule.citations.map { "[\($0)]" }))
+                    reasons[t, default: []].append(
+                        .init(
+                            rule: rule.id, level: level.rawValue, text: rule.text,
+                            citations: rule.citations.map { "[\($0)]" }))
                 }
                 cited.formUnion(rule.citations)
             case (.unknown(let missing), .level(_, let treatments)):
@@ -75,10 +81,15 @@ public enum GuidelineEngine {
                 let named = missing.flatMap { Facts.computedKeys.contains($0) ? dosimetryMissing : [$0] }
                 for t in treatments { needs[t, default: []].formUnion(named) }
             case (.yes, .flag(let id)):
-                flags.append(.init(id: id, kind: nil, rule: rule.id, text: rule.text, citations: rule.citations.map { "[\($0)]" }))
+                flags.append(
+                    .init(
+                        id: id, kind: nil, rule: rule.id, text: rule.text, citations: rule.citations.map { "[\($0)]" }))
                 cited.formUnion(rule.citations)
             case (.yes, .note(let kind)):
-                notes.append(.init(id: rule.id, kind: kind, rule: rule.id, text: rule.text, citations: rule.citations.map { "[\($0)]" }))
+                notes.append(
+                    .init(
+                        id: rule.id, kind: kind, rule: rule.id, text: rule.text,
+                        citations: rule.citations.map { "[\($0)]" }))
                 cited.formUnion(rule.citations)
             default:
                 break
@@ -86,7 +97,9 @@ public enum GuidelineEngine {
         }
         var treatments: [String: GuidelinesReport.TreatmentAssessment] = [:]
         for t in Treatment.allCases {
-            var rs = (reasons[t] ?? []).sorted { Level(rawValue: $0.level)!.precedence > Level(rawValue: $1.level)!.precedence }
+            var rs = (reasons[t] ?? []).sorted {
+                Level(rawValue: $0.level)!.precedence > Level(rawValue: $1.level)!.precedence
+            }
             let missing = (needs[t] ?? []).sorted()
             let level: Level
             if let top = rs.first {
@@ -96,9 +109,13 @@ public enum GuidelineEngine {
             } else {
                 // Every rule about it could be decided and none spoke: an option to discuss.
                 level = .consider
-                rs = [.init(rule: "default.option", level: Level.consider.rawValue,
-                            text: "No rule speaks for or against it with these facts: an option to discuss at the tumour board.",
-                            citations: [defaultCitation(rules)].compactMap { $0 }.map { "[\($0)]" })]
+                rs = [
+                    .init(
+                        rule: "default.option", level: Level.consider.rawValue,
+                        text:
+                            "No rule speaks for or against it with these facts: an option to discuss at the tumour board.",
+                        citations: [defaultCitation(rules)].compactMap { $0 }.map { "[\($0)]" })
+                ]
                 if let c = defaultCitation(rules) { cited.insert(c) }
             }
             treatments[t.rawValue] = .init(level: level.rawValue, reasons: rs, needs: missing)
@@ -106,9 +123,10 @@ public enum GuidelineEngine {
         // Flags may repeat across rules (e.g. two routes to staged embolization): keep the first.
         var seen = Set<String>()
         flags = flags.filter { seen.insert($0.id).inserted }
-        return GuidelinesReport(rulesVersion: rules.version, precedence: rules.precedence, treatments: treatments, flags: flags.map(\.id),
-                                flagDetails: flags, notes: notes,
-                                enets: enets, dosimetry: dosimetry,
-                                references: rules.references.filter { cited.contains($0.key) })
+        return GuidelinesReport(
+            rulesVersion: rules.version, precedence: rules.precedence, treatments: treatments, flags: flags.map(\.id),
+            flagDetails: flags, notes: notes,
+            enets: enets, dosimetry: dosimetry,
+            references: rules.references.filter { cited.contains($0.key) })
     }
 }

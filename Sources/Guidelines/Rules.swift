@@ -163,7 +163,8 @@ public struct RuleSet: Sendable {
     /// The rules shipped with htb (Sources/Guidelines/Resources/rules.json).
     public static func builtIn() throws -> RuleSet {
         guard let url = Bundle.module.url(forResource: "rules", withExtension: "json") else {
-            throw RulesError.unreadable(file: "rules.json", reason: "the built-in rules file is missing from the bundle")
+            throw RulesError.unreadable(
+                file: "rules.json", reason: "the built-in rules file is missing from the bundle")
         }
         return try load(url.path)
     }
@@ -183,16 +184,24 @@ public struct RuleSet: Sendable {
         do { root = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
             throw RulesError.unreadable(file: file, reason: "not valid JSON (\(error))")
         }
-        guard case .object(let top) = root else { throw RulesError.invalid(file: file, rule: nil, reason: "the top level must be an object") }
-        guard case .string(let version)? = top["version"] else { throw RulesError.invalid(file: file, rule: nil, reason: "missing \"version\"") }
+        guard case .object(let top) = root else {
+            throw RulesError.invalid(file: file, rule: nil, reason: "the top level must be an object")
+        }
+        guard case .string(let version)? = top["version"] else {
+            throw RulesError.invalid(file: file, rule: nil, reason: "missing \"version\"")
+        }
         var references: [String: String] = [:]
         if case .object(let refs)? = top["references"] {
             for (k, v) in refs {
-                guard case .string(let s) = v else { throw RulesError.invalid(file: file, rule: nil, reason: "reference \(k) must be a string") }
+                guard case .string(let s) = v else {
+                    throw RulesError.invalid(file: file, rule: nil, reason: "reference \(k) must be a string")
+                }
                 references[k] = s
             }
         }
-        guard case .array(let list)? = top["rules"] else { throw RulesError.invalid(file: file, rule: nil, reason: "missing \"rules\" array") }
+        guard case .array(let list)? = top["rules"] else {
+            throw RulesError.invalid(file: file, rule: nil, reason: "missing \"rules\" array")
+        }
         var rules: [Rule] = []
         var ids = Set<String>()
         for item in list {
@@ -202,7 +211,9 @@ public struct RuleSet: Sendable {
             func fail(_ why: String) -> RulesError { .invalid(file: file, rule: id, reason: why) }
             guard ids.insert(id).inserted else { throw fail("duplicate id") }
             let unknownKeys = Set(r.keys).subtracting(["id", "when", "then", "text", "citations"])
-            guard unknownKeys.isEmpty else { throw fail("unknown key(s) \(unknownKeys.sorted().joined(separator: ", "))") }
+            guard unknownKeys.isEmpty else {
+                throw fail("unknown key(s) \(unknownKeys.sorted().joined(separator: ", "))")
+            }
             guard let w = r["when"] else { throw fail("missing \"when\"") }
             let condition = try parseCondition(w, fail: fail)
             guard case .object(let then)? = r["then"] else { throw fail("missing \"then\" object") }
@@ -211,10 +222,14 @@ public struct RuleSet: Sendable {
                 guard let level = Level(rawValue: lv), level != .insufficientInformation else {
                     throw fail("level '\(lv)' is not one of preferred, consider, not_recommended, contraindicated")
                 }
-                guard case .array(let ts)? = then["treatments"], !ts.isEmpty else { throw fail("a level needs \"treatments\"") }
+                guard case .array(let ts)? = then["treatments"], !ts.isEmpty else {
+                    throw fail("a level needs \"treatments\"")
+                }
                 let treatments = try ts.map { t -> Treatment in
                     guard case .string(let s) = t, let tr = Treatment(rawValue: s) else {
-                        throw fail("treatment \(t) is not one of \(Treatment.allCases.map(\.rawValue).joined(separator: ", "))")
+                        throw fail(
+                            "treatment \(t) is not one of \(Treatment.allCases.map(\.rawValue).joined(separator: ", "))"
+                        )
                     }
                     return tr
                 }
@@ -227,7 +242,9 @@ public struct RuleSet: Sendable {
                 throw fail("\"then\" needs \"level\" + \"treatments\", \"flag\" or \"note\"")
             }
             guard case .string(let text)? = r["text"], !text.isEmpty else { throw fail("missing \"text\"") }
-            guard case .array(let cs)? = r["citations"], !cs.isEmpty else { throw fail("every rule cites at least one reference") }
+            guard case .array(let cs)? = r["citations"], !cs.isEmpty else {
+                throw fail("every rule cites at least one reference")
+            }
             let citations = try cs.map { c -> String in
                 guard case .string(let s) = c else { throw fail("citation \(c) must be a string") }
                 guard references[s] != nil else { throw fail("citation [\(s)] is not in the reference list") }
@@ -236,7 +253,11 @@ public struct RuleSet: Sendable {
             rules.append(Rule(id: id, when: condition, then: conclusion, text: text, citations: citations))
         }
         let precedence: String
-        if case .string(let p)? = top["precedence"] { precedence = p } else { precedence = "contraindicated > not_recommended > consider > preferred" }
+        if case .string(let p)? = top["precedence"] {
+            precedence = p
+        } else {
+            precedence = "contraindicated > not_recommended > consider > preferred"
+        }
         return RuleSet(version: version, precedence: precedence, references: references, rules: rules, source: file)
     }
 
@@ -246,14 +267,18 @@ public struct RuleSet: Sendable {
         if case .array(let cs)? = o["all"] { return .all(try cs.map { try parseCondition($0, fail: fail) }) }
         if case .array(let cs)? = o["any"] { return .any(try cs.map { try parseCondition($0, fail: fail) }) }
         if let c = o["not"] { return .not(try parseCondition(c, fail: fail)) }
-        guard case .string(let key)? = o["fact"] else { throw fail("a condition needs \"fact\", \"all\", \"any\", \"not\" or \"always\"") }
+        guard case .string(let key)? = o["fact"] else {
+            throw fail("a condition needs \"fact\", \"all\", \"any\", \"not\" or \"always\"")
+        }
         guard let def = Facts.definition(key) else { throw fail("unknown fact '\(key)'") }
         func value(_ j: JSONValue) throws -> FactValue {
             switch (def.kind, j) {
             case (.bool, .bool(let b)): return .bool(b)
             case (.number, .number(let n)), (.integer, .number(let n)): return .number(n)
             case (.choice(let options), .string(let s)):
-                guard options.contains(s) else { throw fail("'\(s)' is not a value of \(key) (\(options.joined(separator: ", ")))") }
+                guard options.contains(s) else {
+                    throw fail("'\(s)' is not a value of \(key) (\(options.joined(separator: ", ")))")
+                }
                 return .text(s)
             default: throw fail("\(j) does not fit fact \(key)")
             }

@@ -14,8 +14,11 @@ public enum NIfTIError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .unreadable(let f, let r): return "\(f): cannot read NIfTI: \(r)"
         case .invalidHeader(let f, let field, let v, let e): return "\(f): NIfTI header \(field) is \(v), expected \(e)"
-        case .truncated(let f, let e, let a): return "\(f): NIfTI image data holds \(a) bytes, expected \(e) (truncated)"
-        case .noOrientation(let f): return "\(f): NIfTI has qform_code = sform_code = 0: no patient orientation, so it cannot be checked against the CT"
+        case .truncated(let f, let e, let a):
+            return "\(f): NIfTI image data holds \(a) bytes, expected \(e) (truncated)"
+        case .noOrientation(let f):
+            return
+                "\(f): NIfTI has qform_code = sform_code = 0: no patient orientation, so it cannot be checked against the CT"
         case .cannotWrite(let f, let r): return "\(f): cannot write: \(r)"
         }
     }
@@ -48,40 +51,57 @@ public struct NIfTIImage: Sendable {
 
     public static func read(path: String) throws -> NIfTIImage {
         let raw = try readAll(path)
-        guard raw.count >= 348 else { throw NIfTIError.truncated(file: path, expectedBytes: 348, actualBytes: raw.count) }
+        guard raw.count >= 348 else {
+            throw NIfTIError.truncated(file: path, expectedBytes: 348, actualBytes: raw.count)
+        }
         var r = Reader(bytes: raw, swap: false)
         if r.i32(0) != 348 {
             r.swap = true
             guard r.i32(0) == 348 else {
-                throw NIfTIError.invalidHeader(file: path, field: "sizeof_hdr", value: "\(r.i32(0))", expected: "348 (a NIfTI-1 file)")
+                throw NIfTIError.invalidHeader(
+                    file: path, field: "sizeof_hdr", value: "\(r.i32(0))", expected: "348 (a NIfTI-1 file)")
             }
         }
         let magic = String(decoding: raw[344..<347], as: UTF8.self)
         guard magic == "n+1" else {
-            throw NIfTIError.invalidHeader(file: path, field: "magic", value: "'\(magic)'", expected: "'n+1' (single-file NIfTI-1; .hdr/.img pairs are not read)")
+            throw NIfTIError.invalidHeader(
+                file: path, field: "magic", value: "'\(magic)'",
+                expected: "'n+1' (single-file NIfTI-1; .hdr/.img pairs are not read)")
         }
         let ndim = Int(r.i16(40))
-        guard (2...7).contains(ndim) else { throw NIfTIError.invalidHeader(file: path, field: "dim[0]", value: "\(ndim)", expected: "2 to 7") }
+        guard (2...7).contains(ndim) else {
+            throw NIfTIError.invalidHeader(file: path, field: "dim[0]", value: "\(ndim)", expected: "2 to 7")
+        }
         let dim = (1...7).map { Int(r.i16(40 + 2 * $0)) }
         for d in 3..<7 where d < ndim && dim[d] > 1 {
-            throw NIfTIError.invalidHeader(file: path, field: "dim[\(d + 1)]", value: "\(dim[d])", expected: "1 (a single 3D volume)")
+            throw NIfTIError.invalidHeader(
+                file: path, field: "dim[\(d + 1)]", value: "\(dim[d])", expected: "1 (a single 3D volume)")
         }
         let nx = dim[0], ny = dim[1], nz = ndim >= 3 ? dim[2] : 1
-        guard nx > 0, ny > 0, nz > 0 else { throw NIfTIError.invalidHeader(file: path, field: "dim", value: "\(nx)x\(ny)x\(nz)", expected: "positive sizes") }
+        guard nx > 0, ny > 0, nz > 0 else {
+            throw NIfTIError.invalidHeader(
+                file: path, field: "dim", value: "\(nx)x\(ny)x\(nz)", expected: "positive sizes")
+        }
         let code = r.i16(70)
         guard let type = Datatype(rawValue: code) else {
-            throw NIfTIError.invalidHeader(file: path, field: "datatype", value: "\(code)", expected: "an integer or float scalar type (2, 4, 8, 16, 64, 256, 512, 768)")
+            throw NIfTIError.invalidHeader(
+                file: path, field: "datatype", value: "\(code)",
+                expected: "an integer or float scalar type (2, 4, 8, 16, 64, 256, 512, 768)")
         }
         let voxOffset = Int(r.f32(108))
         let count = nx * ny * nz
         let needed = voxOffset + count * type.bytes
-        guard raw.count >= needed else { throw NIfTIError.truncated(file: path, expectedBytes: needed, actualBytes: raw.count) }
+        guard raw.count >= needed else {
+            throw NIfTIError.truncated(file: path, expectedBytes: needed, actualBytes: raw.count)
+        }
         let pixdim = (0...3).map { Double(r.f32(76 + 4 * $0)) }
         var affine: (Vector3, Vector3, Vector3, Vector3)  // columns i, j, k and offset, in RAS
         if r.i16(254) > 0 {
             let row = (0..<3).map { rr in (0..<4).map { Double(r.f32(280 + 16 * rr + 4 * $0)) } }
-            affine = (Vector3(row[0][0], row[1][0], row[2][0]), Vector3(row[0][1], row[1][1], row[2][1]),
-                      Vector3(row[0][2], row[1][2], row[2][2]), Vector3(row[0][3], row[1][3], row[2][3]))
+            affine = (
+                Vector3(row[0][0], row[1][0], row[2][0]), Vector3(row[0][1], row[1][1], row[2][1]),
+                Vector3(row[0][2], row[1][2], row[2][2]), Vector3(row[0][3], row[1][3], row[2][3])
+            )
         } else if r.i16(252) > 0 {
             let b = Double(r.f32(256)), c = Double(r.f32(260)), d = Double(r.f32(264))
             let a = max(0, 1 - (b * b + c * c + d * d)).squareRoot()
@@ -89,26 +109,34 @@ public struct NIfTIImage: Sendable {
             let c0 = Vector3(a * a + b * b - c * c - d * d, 2 * (b * c + a * d), 2 * (b * d - a * c))
             let c1 = Vector3(2 * (b * c - a * d), a * a + c * c - b * b - d * d, 2 * (c * d + a * b))
             let c2 = Vector3(2 * (b * d + a * c), 2 * (c * d - a * b), a * a + d * d - c * c - b * b)
-            affine = (c0 * pixdim[1], c1 * pixdim[2], c2 * (pixdim[3] * qfac),
-                      Vector3(Double(r.f32(268)), Double(r.f32(272)), Double(r.f32(276))))
+            affine = (
+                c0 * pixdim[1], c1 * pixdim[2], c2 * (pixdim[3] * qfac),
+                Vector3(Double(r.f32(268)), Double(r.f32(272)), Double(r.f32(276)))
+            )
         } else {
             throw NIfTIError.noOrientation(file: path)
         }
         func lps(_ v: Vector3) -> Vector3 { Vector3(-v.x, -v.y, v.z) }
         let spacing = Vector3(affine.0.length, affine.1.length, affine.2.length)
         guard spacing.x > 0, spacing.y > 0, spacing.z > 0 else {
-            throw NIfTIError.invalidHeader(file: path, field: "affine", value: "a zero-length axis", expected: "a non-singular affine")
+            throw NIfTIError.invalidHeader(
+                file: path, field: "affine", value: "a zero-length axis", expected: "a non-singular affine")
         }
-        let geometry = Geometry(dims: Dims(nx, ny, nz), originMM: lps(affine.3), spacingMM: spacing,
-                                axes: (lps(affine.0), lps(affine.1), lps(affine.2)))
+        let geometry = Geometry(
+            dims: Dims(nx, ny, nz), originMM: lps(affine.3), spacingMM: spacing,
+            axes: (lps(affine.0), lps(affine.1), lps(affine.2)))
         var data = Array(raw[voxOffset..<needed])
         if r.swap && type.bytes > 1 {
             let w = type.bytes
             for v in 0..<count { data[(v * w)..<(v * w + w)].reverse() }
         }
         var slope = Double(r.f32(112)), inter = Double(r.f32(116))
-        if slope == 0 || !slope.isFinite { slope = 1; inter = 0 }
-        return NIfTIImage(path: path, geometry: geometry, datatype: Int(code), sclSlope: slope, sclInter: inter, data: data)
+        if slope == 0 || !slope.isFinite {
+            slope = 1
+            inter = 0
+        }
+        return NIfTIImage(
+            path: path, geometry: geometry, datatype: Int(code), sclSlope: slope, sclInter: inter, data: data)
     }
 
     /// Voxel values after scl_slope / scl_inter, as Double.
@@ -143,8 +171,12 @@ public struct NIfTIImage: Sendable {
     }
 
     static func readAll(_ path: String) throws -> [UInt8] {
-        guard FileManager.default.fileExists(atPath: path) else { throw NIfTIError.unreadable(file: path, reason: "no such file") }
-        guard let gz = gzopen(path, "rb") else { throw NIfTIError.unreadable(file: path, reason: String(cString: strerror(errno))) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw NIfTIError.unreadable(file: path, reason: "no such file")
+        }
+        guard let gz = gzopen(path, "rb") else {
+            throw NIfTIError.unreadable(file: path, reason: String(cString: strerror(errno)))
+        }
         defer { gzclose(gz) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)

@@ -27,7 +27,9 @@ public enum NIfTIWriter {
         func put<T>(_ v: T, _ o: Int) { withUnsafeBytes(of: v) { for (i, b) in $0.enumerated() { h[o + i] = b } } }
         put(Int32(348), 0)
         put(Int16(3), 40)
-        put(Int16(g.dims.x), 42); put(Int16(g.dims.y), 44); put(Int16(g.dims.z), 46)
+        put(Int16(g.dims.x), 42)
+        put(Int16(g.dims.y), 44)
+        put(Int16(g.dims.z), 46)
         for d in 4...7 { put(Int16(1), 40 + 2 * d) }
         put(datatype.rawValue, 70)
         put(Int16(datatype.bytes * 8), 72)
@@ -40,20 +42,29 @@ public enum NIfTIWriter {
         let r0 = ci.normalized, r1 = cj.normalized, r2 = r0.cross(r1).normalized
         let qfac: Float = r2.dot(ck) < 0 ? -1 : 1
         put(qfac, 76)
-        put(Float(g.spacingMM.x), 80); put(Float(g.spacingMM.y), 84)
+        put(Float(g.spacingMM.x), 80)
+        put(Float(g.spacingMM.y), 84)
         put(Float(abs(ck.dot(r2))), 88)
         put(Float(352), 108)
-        put(Float(1), 112); put(Float(0), 116)
+        put(Float(1), 112)
+        put(Float(0), 116)
         put(UInt8(2), 123)  // xyzt_units: mm
         let d = Array(description.utf8.prefix(79))
         for (i, byte) in d.enumerated() { h[148 + i] = byte }
-        put(Int16(1), 252); put(Int16(1), 254)  // qform_code, sform_code: scanner anatomical
+        put(Int16(1), 252)
+        put(Int16(1), 254)  // qform_code, sform_code: scanner anatomical
         let q = quaternion(r0, r1, r2)
-        put(Float(q.b), 256); put(Float(q.c), 260); put(Float(q.d), 264)
-        put(Float(o.x), 268); put(Float(o.y), 272); put(Float(o.z), 276)
+        put(Float(q.b), 256)
+        put(Float(q.c), 260)
+        put(Float(q.d), 264)
+        put(Float(o.x), 268)
+        put(Float(o.y), 272)
+        put(Float(o.z), 276)
         let rows = [[ci.x, cj.x, ck.x, o.x], [ci.y, cj.y, ck.y, o.y], [ci.z, cj.z, ck.z, o.z]]
         for (rr, row) in rows.enumerated() { for (cc, v) in row.enumerated() { put(Float(v), 280 + 16 * rr + 4 * cc) } }
-        h[344] = UInt8(ascii: "n"); h[345] = UInt8(ascii: "+"); h[346] = UInt8(ascii: "1")
+        h[344] = UInt8(ascii: "n")
+        h[345] = UInt8(ascii: "+")
+        h[346] = UInt8(ascii: "1")
         return h
     }
 
@@ -66,23 +77,40 @@ public enum NIfTIWriter {
         var a = r11 + r22 + r33 + 1, b: Double, c: Double, d: Double
         if a > 0.5 {
             a = 0.5 * a.squareRoot()
-            b = 0.25 * (r32 - r23) / a; c = 0.25 * (r13 - r31) / a; d = 0.25 * (r21 - r12) / a
+            b = 0.25 * (r32 - r23) / a
+            c = 0.25 * (r13 - r31) / a
+            d = 0.25 * (r21 - r12) / a
         } else {
             let xd = 1 + r11 - (r22 + r33), yd = 1 + r22 - (r11 + r33), zd = 1 + r33 - (r11 + r22)
             if xd > 1 {
-                b = 0.5 * xd.squareRoot(); c = 0.25 * (r12 + r21) / b; d = 0.25 * (r13 + r31) / b; a = 0.25 * (r32 - r23) / b
+                b = 0.5 * xd.squareRoot()
+                c = 0.25 * (r12 + r21) / b
+                d = 0.25 * (r13 + r31) / b
+                a = 0.25 * (r32 - r23) / b
             } else if yd > 1 {
-                c = 0.5 * yd.squareRoot(); b = 0.25 * (r12 + r21) / c; d = 0.25 * (r23 + r32) / c; a = 0.25 * (r13 - r31) / c
+                c = 0.5 * yd.squareRoot()
+                b = 0.25 * (r12 + r21) / c
+                d = 0.25 * (r23 + r32) / c
+                a = 0.25 * (r13 - r31) / c
             } else {
-                d = 0.5 * zd.squareRoot(); b = 0.25 * (r13 + r31) / d; c = 0.25 * (r23 + r32) / d; a = 0.25 * (r21 - r12) / d
+                d = 0.5 * zd.squareRoot()
+                b = 0.25 * (r13 + r31) / d
+                c = 0.25 * (r23 + r32) / d
+                a = 0.25 * (r21 - r12) / d
             }
-            if a < 0 { b = -b; c = -c; d = -d }
+            if a < 0 {
+                b = -b
+                c = -c
+                d = -d
+            }
         }
         return (b, c, d)
     }
 
-    static func write(geometry: Geometry, datatype: NIfTIImage.Datatype, description: String, to path: String,
-                      body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    static func write(
+        geometry: Geometry, datatype: NIfTIImage.Datatype, description: String, to path: String,
+        body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         let gzip = path.hasSuffix(".gz")
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
@@ -99,7 +127,8 @@ public enum NIfTIWriter {
             throw error
         }
         guard rename(tmp, path) == 0 else {
-            let reason = String(cString: strerror(errno)); unlink(tmp)
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
             throw NIfTIError.cannotWrite(file: path, reason: reason)
         }
     }
@@ -114,14 +143,19 @@ final class GzipSink: Sink {
     let file: gzFile, path: String
     var closed = false
     init(_ tmp: String, path: String) throws {
-        guard let f = gzopen(tmp, "wb6") else { throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
-        file = f; self.path = path
+        guard let f = gzopen(tmp, "wb6") else {
+            throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno)))
+        }
+        file = f
+        self.path = path
     }
     func write(_ p: UnsafeRawBufferPointer) throws {
         var off = 0
         while off < p.count {
             let n = min(p.count - off, 1 << 30)
-            guard gzwrite(file, p.baseAddress! + off, UInt32(n)) == Int32(n) else { throw NIfTIError.cannotWrite(file: path, reason: "gzip write failed") }
+            guard gzwrite(file, p.baseAddress! + off, UInt32(n)) == Int32(n) else {
+                throw NIfTIError.cannotWrite(file: path, reason: "gzip write failed")
+            }
             off += n
         }
     }
@@ -136,8 +170,11 @@ final class PlainSink: Sink {
     let file: UnsafeMutablePointer<FILE>, path: String
     var closed = false
     init(_ tmp: String, path: String) throws {
-        guard let f = fopen(tmp, "wb") else { throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
-        file = f; self.path = path
+        guard let f = fopen(tmp, "wb") else {
+            throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno)))
+        }
+        file = f
+        self.path = path
     }
     func write(_ p: UnsafeRawBufferPointer) throws {
         guard p.count == 0 || fwrite(p.baseAddress, 1, p.count, file) == p.count else {
@@ -147,6 +184,8 @@ final class PlainSink: Sink {
     func close() throws {
         guard !closed else { return }
         closed = true
-        guard fclose(file) == 0 else { throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno))) }
+        guard fclose(file) == 0 else {
+            throw NIfTIError.cannotWrite(file: path, reason: String(cString: strerror(errno)))
+        }
     }
 }

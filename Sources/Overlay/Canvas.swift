@@ -1,7 +1,11 @@
 /// An 8-bit RGB picture with the few drawing operations the overlays need.
 public struct RGB: Sendable, Equatable {
     public var r: UInt8, g: UInt8, b: UInt8
-    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
+        self.r = r
+        self.g = g
+        self.b = b
+    }
 
     // Okabe-Ito colours, distinguishable with the common colour-vision deficiencies: the liver is
     // blue, lesions orange with a yellow outline (never red against green), text white on black.
@@ -34,7 +38,9 @@ public struct Canvas: Sendable {
     @inline(__always) public mutating func set(_ x: Int, _ y: Int, _ c: RGB) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let o = 3 * (x + width * y)
-        pixels[o] = c.r; pixels[o + 1] = c.g; pixels[o + 2] = c.b
+        pixels[o] = c.r
+        pixels[o + 1] = c.g
+        pixels[o + 2] = c.b
     }
 
     /// Alpha-blends `c` over the pixel (alpha in 0...1).
@@ -42,7 +48,9 @@ public struct Canvas: Sendable {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let o = 3 * (x + width * y)
         func mix(_ a: UInt8, _ b: UInt8) -> UInt8 { UInt8((Double(a) * (1 - alpha) + Double(b) * alpha).rounded()) }
-        pixels[o] = mix(pixels[o], c.r); pixels[o + 1] = mix(pixels[o + 1], c.g); pixels[o + 2] = mix(pixels[o + 2], c.b)
+        pixels[o] = mix(pixels[o], c.r)
+        pixels[o + 1] = mix(pixels[o + 1], c.g)
+        pixels[o + 2] = mix(pixels[o + 2], c.b)
     }
 
     /// Fills the rectangle's part inside the canvas (none when it lies wholly outside).
@@ -55,7 +63,9 @@ public struct Canvas: Sendable {
     /// Text in the built-in font at an integer `scale`, with a one-pixel black shadow so it reads
     /// on any background. Returns the rectangle it covers (shadow included).
     @discardableResult
-    public mutating func text(_ s: String, x: Int, y: Int, scale: Int = 2, color: RGB = .white) -> (x: Int, y: Int, w: Int, h: Int) {
+    public mutating func text(_ s: String, x: Int, y: Int, scale: Int = 2, color: RGB = .white) -> (
+        x: Int, y: Int, w: Int, h: Int
+    ) {
         let w = Self.textWidth(s, scale: scale), h = BitmapFont.height * scale
         for (dx, dy, c) in [(1, 1, RGB.black), (0, 0, color)] {
             var cx = x + dx * scale / 2 + dx
@@ -72,7 +82,9 @@ public struct Canvas: Sendable {
         return (x, y, w + 2, h + 2)
     }
 
-    public static func textWidth(_ s: String, scale: Int) -> Int { max(0, s.count * BitmapFont.advance * scale - scale) }
+    public static func textWidth(_ s: String, scale: Int) -> Int {
+        max(0, s.count * BitmapFont.advance * scale - scale)
+    }
 
     /// Copies `other` to (x, y).
     public mutating func draw(_ other: Canvas, x: Int, y: Int) {

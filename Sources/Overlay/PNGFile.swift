@@ -29,9 +29,14 @@ public enum PNGFile {
             png = [UInt8](repeating: 0, count: capacity)
             var size = capacity
             let ok = png.withUnsafeMutableBytes { out in
-                canvas.pixels.withUnsafeBufferPointer { htb_png_encode_rgb(w, h, $0.baseAddress, out.baseAddress, &size, &err, err.count) }
+                canvas.pixels.withUnsafeBufferPointer {
+                    htb_png_encode_rgb(w, h, $0.baseAddress, out.baseAddress, &size, &err, err.count)
+                }
             }
-            if ok != 0 { png = Array(png.prefix(size)); break }
+            if ok != 0 {
+                png = Array(png.prefix(size))
+                break
+            }
             guard size > capacity else { throw OverlayError.encode(cMessage(err)) }
             capacity = size
         }
@@ -43,11 +48,14 @@ public enum PNGFile {
 
     /// A tEXt chunk: Latin-1 keyword (1-79 bytes), NUL, text; CRC-32 over type and data.
     static func textChunk(_ keyword: String, _ text: String) -> [UInt8] {
-        let key = Array(keyword.unicodeScalars.filter { $0.value >= 32 && $0.value < 127 }.map { UInt8($0.value) }.prefix(79))
+        let key = Array(
+            keyword.unicodeScalars.filter { $0.value >= 32 && $0.value < 127 }.map { UInt8($0.value) }.prefix(79))
         let value = Array(text.unicodeScalars.map { $0.value < 256 ? UInt8($0.value) : UInt8(ascii: "?") })
         let data = Array("tEXt".utf8) + key + [0] + value
         let crc = data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)] }
+        func be(_ v: UInt32) -> [UInt8] {
+            [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)]
+        }
         return be(UInt32(data.count - 4)) + data + be(crc)
     }
 
@@ -60,9 +68,13 @@ public enum PNGFile {
     public static func decode(path: String) throws -> Canvas {
         var err = [CChar](repeating: 0, count: 256)
         var w: UInt32 = 0, h: UInt32 = 0
-        guard htb_png_decode_rgb(path, &w, &h, nil, &err, err.count) != 0 else { throw OverlayError.decode(file: path, reason: cMessage(err)) }
+        guard htb_png_decode_rgb(path, &w, &h, nil, &err, err.count) != 0 else {
+            throw OverlayError.decode(file: path, reason: cMessage(err))
+        }
         var c = Canvas(width: Int(w), height: Int(h))
-        let ok = c.pixels.withUnsafeMutableBufferPointer { htb_png_decode_rgb(path, &w, &h, $0.baseAddress, &err, err.count) }
+        let ok = c.pixels.withUnsafeMutableBufferPointer {
+            htb_png_decode_rgb(path, &w, &h, $0.baseAddress, &err, err.count)
+        }
         guard ok != 0 else { throw OverlayError.decode(file: path, reason: cMessage(err)) }
         return c
     }
@@ -79,8 +91,11 @@ public enum PNGFile {
             if type == "tEXt" {
                 let body = d[(o + 8)..<(o + 8 + len)]
                 if let z = body.firstIndex(of: 0) {
-                    out.append((String(decoding: body[body.startIndex..<z], as: UTF8.self),
-                                String(body[(z + 1)...].map { Character(Unicode.Scalar($0)) })))
+                    out.append(
+                        (
+                            String(decoding: body[body.startIndex..<z], as: UTF8.self),
+                            String(body[(z + 1)...].map { Character(Unicode.Scalar($0)) })
+                        ))
                 }
             }
             o += 12 + len

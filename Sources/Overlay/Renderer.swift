@@ -21,10 +21,17 @@ public struct OverlayScene: Sendable {
     /// The liver's bounding box and centre, computed once for all pictures.
     let liverExtent: (lo: [Int], hi: [Int], centre: [Double])?
 
-    public init(ct: CTVolume, liver: Mask, lesionLabels: Volume<UInt16>, largestLesionSlice: Int?,
-                headerLines: [String], textChunks: [(String, String)], sliceCaptions: [String]? = nil) {
-        self.ct = ct; self.liver = liver; self.lesionLabels = lesionLabels; self.largestLesionSlice = largestLesionSlice
-        self.headerLines = headerLines; self.textChunks = textChunks; self.sliceCaptions = sliceCaptions
+    public init(
+        ct: CTVolume, liver: Mask, lesionLabels: Volume<UInt16>, largestLesionSlice: Int?,
+        headerLines: [String], textChunks: [(String, String)], sliceCaptions: [String]? = nil
+    ) {
+        self.ct = ct
+        self.liver = liver
+        self.lesionLabels = lesionLabels
+        self.largestLesionSlice = largestLesionSlice
+        self.headerLines = headerLines
+        self.textChunks = textChunks
+        self.sliceCaptions = sliceCaptions
         liverExtent = OverlayRenderer.extent(liver)
     }
 }
@@ -94,20 +101,33 @@ public enum OverlayRenderer {
         var lo = [Int.max, Int.max, Int.max], hi = [Int.min, Int.min, Int.min], sum = [0.0, 0.0, 0.0], n = 0.0
         m.voxels.withUnsafeBufferPointer { p in
             var o = 0
-            for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
-                if p[o] != 0 {
-                    lo[0] = min(lo[0], i); hi[0] = max(hi[0], i); lo[1] = min(lo[1], j); hi[1] = max(hi[1], j)
-                    lo[2] = min(lo[2], k); hi[2] = max(hi[2], k)
-                    sum[0] += Double(i); sum[1] += Double(j); sum[2] += Double(k); n += 1
+            for k in 0..<d.z {
+                for j in 0..<d.y {
+                    for i in 0..<d.x {
+                        if p[o] != 0 {
+                            lo[0] = min(lo[0], i)
+                            hi[0] = max(hi[0], i)
+                            lo[1] = min(lo[1], j)
+                            hi[1] = max(hi[1], j)
+                            lo[2] = min(lo[2], k)
+                            hi[2] = max(hi[2], k)
+                            sum[0] += Double(i)
+                            sum[1] += Double(j)
+                            sum[2] += Double(k)
+                            n += 1
+                        }
+                        o += 1
+                    }
                 }
-                o += 1
-            } } }
+            }
         }
         return n > 0 ? (lo, hi, sum.map { $0 / n }) : nil
     }
 
     /// Display-index range (start, count) of the extent along `m`, widened by `marginMM`, clamped.
-    static func displayRange(_ e: (lo: [Int], hi: [Int], centre: [Double])?, _ m: AxisMap, marginMM: Double) -> (Int, Int) {
+    static func displayRange(_ e: (lo: [Int], hi: [Int], centre: [Double])?, _ m: AxisMap, marginMM: Double) -> (
+        Int, Int
+    ) {
         guard let e else { return (0, m.count) }
         let a = m.grid(e.lo[m.axis]), b = m.grid(e.hi[m.axis])
         let margin = Int((marginMM / m.spacingMM).rounded(.up))
@@ -116,46 +136,63 @@ public enum OverlayRenderer {
     }
 
     /// Draws one plane of the scene into a new canvas.
-    static func renderTile(_ scene: OverlayScene, plane: Plane, fixedAxis: Int, index: Int, u: AxisMap, v: AxisMap,
-                           uRange: (Int, Int), vRange: (Int, Int), mmPerPixel: Double, options: OverlayOptions) -> (Canvas, RenderedTile) {
+    static func renderTile(
+        _ scene: OverlayScene, plane: Plane, fixedAxis: Int, index: Int, u: AxisMap, v: AxisMap,
+        uRange: (Int, Int), vRange: (Int, Int), mmPerPixel: Double, options: OverlayOptions
+    ) -> (Canvas, RenderedTile) {
         let w = max(1, Int((Double(uRange.1) * u.spacingMM / mmPerPixel).rounded()))
         let h = max(1, Int((Double(vRange.1) * v.spacingMM / mmPerPixel).rounded()))
-        var tile = RenderedTile(plane: plane, index: index, x: 0, y: 0, width: w, height: h, u: u, v: v, fixedAxis: fixedAxis,
-                                uStart: uRange.0, uCount: uRange.1, vStart: vRange.0, vCount: vRange.1, mmPerPixel: mmPerPixel, annotations: [])
+        var tile = RenderedTile(
+            plane: plane, index: index, x: 0, y: 0, width: w, height: h, u: u, v: v, fixedAxis: fixedAxis,
+            uStart: uRange.0, uCount: uRange.1, vStart: vRange.0, vCount: vRange.1, mmPerPixel: mmPerPixel,
+            annotations: [])
         var c = Canvas(width: w, height: h)
         // Voxel offset of every pixel, computed once.
         var offsets = [Int](repeating: 0, count: w * h)
-        for py in 0..<h { for px in 0..<w {
-            let (i, j, k) = tile.voxel(atPixel: px, py)
-            offsets[px + w * py] = scene.ct.offset(i, j, k)
-        } }
+        for py in 0..<h {
+            for px in 0..<w {
+                let (i, j, k) = tile.voxel(atPixel: px, py)
+                offsets[px + w * py] = scene.ct.offset(i, j, k)
+            }
+        }
         let lo = options.windowLevelHU - options.windowWidthHU / 2
         let liver = scene.liver.voxels, labels = scene.lesionLabels.voxels, hu = scene.ct.voxels
         for p in 0..<(w * h) {
             let g = UInt8(max(0, min(255, ((Double(hu[offsets[p]]) - lo) / options.windowWidthHU * 255).rounded())))
-            c.pixels[3 * p] = g; c.pixels[3 * p + 1] = g; c.pixels[3 * p + 2] = g
+            c.pixels[3 * p] = g
+            c.pixels[3 * p + 1] = g
+            c.pixels[3 * p + 2] = g
         }
         var lesionPixels: [UInt16: (sx: Int, sy: Int, n: Int)] = [:]
-        for py in 0..<h { for px in 0..<w {
-            let p = px + w * py, o = offsets[p]
-            let id = labels[o]
-            // Outlines are two pixels wide, inside the structure: a pixel is on the outline when a
-            // pixel one or two steps left, right, up or down shows something else.
-            func neighbourDiffers(_ f: (Int) -> Bool) -> Bool {
-                for d in 1...2 {
-                    if (px >= d && f(offsets[p - d])) || (px + d < w && f(offsets[p + d]))
-                        || (py >= d && f(offsets[p - d * w])) || (py + d < h && f(offsets[p + d * w])) { return true }
+        for py in 0..<h {
+            for px in 0..<w {
+                let p = px + w * py, o = offsets[p]
+                let id = labels[o]
+                // Outlines are two pixels wide, inside the structure: a pixel is on the outline when a
+                // pixel one or two steps left, right, up or down shows something else.
+                func neighbourDiffers(_ f: (Int) -> Bool) -> Bool {
+                    for d in 1...2 {
+                        if (px >= d && f(offsets[p - d])) || (px + d < w && f(offsets[p + d]))
+                            || (py >= d && f(offsets[p - d * w])) || (py + d < h && f(offsets[p + d * w]))
+                        {
+                            return true
+                        }
+                    }
+                    return false
                 }
-                return false
+                if id != 0 {
+                    if neighbourDiffers({ labels[$0] != id }) {
+                        c.set(px, py, .lesionOutline)
+                    } else {
+                        c.blend(px, py, .lesionFill, alpha: 0.45)
+                    }
+                    let e = lesionPixels[id] ?? (0, 0, 0)
+                    lesionPixels[id] = (e.sx + px, e.sy + py, e.n + 1)
+                } else if liver[o] != 0 && neighbourDiffers({ liver[$0] == 0 && labels[$0] == 0 }) {
+                    c.set(px, py, .liver)
+                }
             }
-            if id != 0 {
-                if neighbourDiffers({ labels[$0] != id }) { c.set(px, py, .lesionOutline) } else { c.blend(px, py, .lesionFill, alpha: 0.45) }
-                let e = lesionPixels[id] ?? (0, 0, 0)
-                lesionPixels[id] = (e.sx + px, e.sy + py, e.n + 1)
-            } else if liver[o] != 0 && neighbourDiffers({ liver[$0] == 0 && labels[$0] == 0 }) {
-                c.set(px, py, .liver)
-            }
-        } }
+        }
         // Lesion ids at the centre of their pixels in this tile.
         for (id, e) in lesionPixels.sorted(by: { $0.key < $1.key }) where e.n >= 30 {
             let label = "\(id)"
@@ -186,9 +223,11 @@ public enum OverlayRenderer {
 
     /// Axial montage of key slices across the liver (and the slice through the largest lesion),
     /// head first, cropped to the liver with a 15 mm margin, under a header band.
-    public static func axialMontage(_ scene: OverlayScene, options: OverlayOptions = OverlayOptions()) -> RenderedImage {
+    public static func axialMontage(_ scene: OverlayScene, options: OverlayOptions = OverlayOptions()) -> RenderedImage
+    {
         let g = scene.ct.geometry
-        let u = axisMap(g, patientAxis: 0), v = axisMap(g, patientAxis: 1), s = axisMap(g, patientAxis: 2, negative: true)
+        let u = axisMap(g, patientAxis: 0), v = axisMap(g, patientAxis: 1),
+            s = axisMap(g, patientAxis: 2, negative: true)
         let e = scene.liverExtent
         let uRange = displayRange(e, u, marginMM: 15), vRange = displayRange(e, v, marginMM: 15)
         let sRange = displayRange(e, s, marginMM: 0)
@@ -209,8 +248,9 @@ public enum OverlayRenderer {
         var rendered: [(Canvas, RenderedTile)] = []
         for t in displaySlices.sorted() {
             let k = s.grid(t)
-            var (c, tile) = renderTile(scene, plane: .axial, fixedAxis: s.axis, index: k, u: u, v: v, uRange: uRange, vRange: vRange,
-                                       mmPerPixel: mm, options: options)
+            var (c, tile) = renderTile(
+                scene, plane: .axial, fixedAxis: s.axis, index: k, u: u, v: v, uRange: uRange, vRange: vRange,
+                mmPerPixel: mm, options: options)
             let z = g.positionMM(0, 0, Double(k)).z
             var caption = (scene.sliceCaptions?[k] ?? "SLICE \(k + 1)") + "  Z \(String(format: "%.1f", z))"
             if k == scene.largestLesionSlice { caption += "  LESION 1" }
@@ -220,14 +260,18 @@ public enum OverlayRenderer {
         let gap = 4
         let tw = rendered[0].0.width, th = rendered[0].0.height
         let width = max(cols * tw + (cols + 1) * gap, 480)
-        return compose(scene, rendered: rendered, width: width, layout: { n in
-            (gap + (n % cols) * (tw + gap), gap + (n / cols) * (th + gap))
-        }, bodyHeight: rows * th + (rows + 1) * gap, options: options, plane: "axial")
+        return compose(
+            scene, rendered: rendered, width: width,
+            layout: { n in
+                (gap + (n % cols) * (tw + gap), gap + (n / cols) * (th + gap))
+            }, bodyHeight: rows * th + (rows + 1) * gap, options: options, plane: "axial")
     }
 
     /// A coronal or sagittal reformat through the liver's centre, with square pixels in mm (so
     /// the aspect ratio follows the spacing), under a header band.
-    public static func reformat(_ scene: OverlayScene, plane: Plane, options: OverlayOptions = OverlayOptions()) -> RenderedImage {
+    public static func reformat(_ scene: OverlayScene, plane: Plane, options: OverlayOptions = OverlayOptions())
+        -> RenderedImage
+    {
         precondition(plane != .axial)
         let g = scene.ct.geometry
         let u = plane == .coronal ? axisMap(g, patientAxis: 0) : axisMap(g, patientAxis: 1)
@@ -239,28 +283,39 @@ public enum OverlayRenderer {
         let uRange = displayRange(e, u, marginMM: 30), vRange = displayRange(e, v, marginMM: 30)
         // Square display pixels in mm: the picture's aspect ratio is the anatomy's.
         let mm = max(Double(uRange.1) * u.spacingMM, Double(vRange.1) * v.spacingMM) / Double(options.tilePixels + 160)
-        var (c, tile) = renderTile(scene, plane: plane, fixedAxis: fixed.axis, index: index, u: u, v: v, uRange: uRange, vRange: vRange,
-                                   mmPerPixel: mm, options: options)
+        var (c, tile) = renderTile(
+            scene, plane: plane, fixedAxis: fixed.axis, index: index, u: u, v: v, uRange: uRange, vRange: vRange,
+            mmPerPixel: mm, options: options)
         tile.annotations.append(c.text("\(plane.rawValue.uppercased()) \(index + 1)", x: 4, y: 22, scale: 1))
         let gap = 4
-        return compose(scene, rendered: [(c, tile)], width: max(c.width + 2 * gap, 480), layout: { _ in (gap, gap) },
-                       bodyHeight: c.height + 2 * gap, options: options, plane: plane.rawValue)
+        return compose(
+            scene, rendered: [(c, tile)], width: max(c.width + 2 * gap, 480), layout: { _ in (gap, gap) },
+            bodyHeight: c.height + 2 * gap, options: options, plane: plane.rawValue)
     }
 
     /// Header band above the tiles.
-    static func compose(_ scene: OverlayScene, rendered: [(Canvas, RenderedTile)], width: Int, layout: (Int) -> (Int, Int),
-                        bodyHeight: Int, options: OverlayOptions, plane: String) -> RenderedImage {
+    static func compose(
+        _ scene: OverlayScene, rendered: [(Canvas, RenderedTile)], width: Int, layout: (Int) -> (Int, Int),
+        bodyHeight: Int, options: OverlayOptions, plane: String
+    ) -> RenderedImage {
         let lineHeight = 18
         let maxChars = max(10, (width - 12) / (BitmapFont.advance * 2))
         // Header lines are fields separated by two spaces; a line too wide for the picture is
         // wrapped between fields (and a single field too wide is cut with '~').
         var lines: [String] = []
         func clipped(_ s: String) -> String { s.count > maxChars ? String(s.prefix(maxChars - 1)) + "~" : s }
-        for line in scene.headerLines + ["W \(Int(options.windowWidthHU)) / L \(Int(options.windowLevelHU))  \(plane.uppercased())"] {
+        for line in scene.headerLines + [
+            "W \(Int(options.windowWidthHU)) / L \(Int(options.windowLevelHU))  \(plane.uppercased())"
+        ] {
             var current = ""
             for field in line.components(separatedBy: "  ") {
                 let next = current.isEmpty ? field : current + "  " + field
-                if next.count <= maxChars || current.isEmpty { current = next } else { lines.append(clipped(current)); current = field }
+                if next.count <= maxChars || current.isEmpty {
+                    current = next
+                } else {
+                    lines.append(clipped(current))
+                    current = field
+                }
             }
             lines.append(clipped(current))
         }
@@ -268,14 +323,16 @@ public enum OverlayRenderer {
         var canvas = Canvas(width: width, height: band + bodyHeight)
         canvas.fill(x: 0, y: 0, w: width, h: band, .band)
         for (n, line) in lines.enumerated() {
-            canvas.text(line, x: 6, y: 6 + n * lineHeight, scale: 2, color: line.hasPrefix("HTB ") && n == 0 ? .flag : .white)
+            canvas.text(
+                line, x: 6, y: 6 + n * lineHeight, scale: 2, color: line.hasPrefix("HTB ") && n == 0 ? .flag : .white)
         }
         var tiles: [RenderedTile] = []
         for (n, (c, t)) in rendered.enumerated() {
             let (x, y) = layout(n)
             canvas.draw(c, x: x, y: band + y)
             var placed = t
-            placed.x = x; placed.y = band + y
+            placed.x = x
+            placed.y = band + y
             placed.annotations = t.annotations.map { ($0.x + x, $0.y + band + y, $0.w, $0.h) }
             tiles.append(placed)
         }

@@ -10,7 +10,8 @@ struct Ellipsoid: Sendable {
     var semiAxesMM: Vector3
     /// < 1 inside, 1 on the surface.
     @inline(__always) func level(_ p: Vector3) -> Double {
-        let dx = (p.x - center.x) / semiAxesMM.x, dy = (p.y - center.y) / semiAxesMM.y, dz = (p.z - center.z) / semiAxesMM.z
+        let dx = (p.x - center.x) / semiAxesMM.x, dy = (p.y - center.y) / semiAxesMM.y,
+            dz = (p.z - center.z) / semiAxesMM.z
         return dx * dx + dy * dy + dz * dz
     }
     @inline(__always) func contains(_ p: Vector3) -> Bool { level(p) <= 1 }
@@ -42,8 +43,15 @@ struct Lesion: Sendable {
     /// A capsule from `center + sleeve.a` to `center + sleeve.b`.
     var sleeve: Sleeve?
 
-    struct Lobe: Sendable { var offset: Vector3; var radiusMM: Double }
-    struct Sleeve: Sendable { var a: Vector3; var b: Vector3; var radiusMM: Double }
+    struct Lobe: Sendable {
+        var offset: Vector3
+        var radiusMM: Double
+    }
+    struct Sleeve: Sendable {
+        var a: Vector3
+        var b: Vector3
+        var radiusMM: Double
+    }
 
     @inline(__always) func distance(_ p: Vector3) -> Double { (p - center).length }
 
@@ -89,14 +97,17 @@ struct PhaseContrast: Sendable {
     static func of(_ phase: ContrastPhase) -> PhaseContrast {
         switch phase {
         case .portal:
-            return PhaseContrast(liver: 105, hypoLesion: 45, hyperLesion: 150, lesionRim: 150, portalVein: 175, hepaticVein: 160,
-                                 aorta: 165, ivc: 145, heartBlood: 160, myocardium: 110, kidney: 165, spleen: 115)
+            return PhaseContrast(
+                liver: 105, hypoLesion: 45, hyperLesion: 150, lesionRim: 150, portalVein: 175, hepaticVein: 160,
+                aorta: 165, ivc: 145, heartBlood: 160, myocardium: 110, kidney: 165, spleen: 115)
         case .arterial:
-            return PhaseContrast(liver: 75, hypoLesion: 60, hyperLesion: 185, lesionRim: 190, portalVein: 130, hepaticVein: 75,
-                                 aorta: 320, ivc: 85, heartBlood: 280, myocardium: 125, kidney: 200, spleen: 130)
+            return PhaseContrast(
+                liver: 75, hypoLesion: 60, hyperLesion: 185, lesionRim: 190, portalVein: 130, hepaticVein: 75,
+                aorta: 320, ivc: 85, heartBlood: 280, myocardium: 125, kidney: 200, spleen: 130)
         case .delayed:
-            return PhaseContrast(liver: 95, hypoLesion: 55, hyperLesion: 75, lesionRim: 105, portalVein: 120, hepaticVein: 115,
-                                 aorta: 130, ivc: 120, heartBlood: 125, myocardium: 100, kidney: 170, spleen: 100)
+            return PhaseContrast(
+                liver: 95, hypoLesion: 55, hyperLesion: 75, lesionRim: 105, portalVein: 120, hepaticVein: 115,
+                aorta: 130, ivc: 120, heartBlood: 125, myocardium: 100, kidney: 170, spleen: 100)
         }
     }
 }
@@ -112,7 +123,6 @@ struct AnatomyOptions: Sendable {
     /// and the organs around it keep theirs (fat lowers the hepatocytes' density, not blood's).
     var steatosisHU = 0.0
 }
-
 
 /// The tissue model: which structure a point belongs to and its attenuation (HU).
 struct Anatomy: Sendable {
@@ -160,17 +170,35 @@ struct Anatomy: Sendable {
         body = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx, by, 1e6))
         muscleWall = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx - j(17, 0.3), by - j(15, 0.3), 1e6))
         cavity = Ellipsoid(center: Vector3(0, 5, zc), semiAxesMM: Vector3(bx - j(27, 0.2), by - j(24, 0.2), 1e6))
-        rightLobe = Ellipsoid(center: Vector3(j(-62, 0.08), j(4, 0.5), zc), semiAxesMM: Vector3(j(70, 0.1), j(78, 0.1), j(70, 0.12)))
-        leftLobe = Ellipsoid(center: Vector3(j(16, 0.3), j(-40, 0.1), zc + j(22, 0.2)), semiAxesMM: Vector3(j(60, 0.15), j(32, 0.12), j(36, 0.15)))
-        bumps = (0..<5).map { _ in (g.uniform(0.03, 0.08), g.uniform(0.02, 0.05), g.uniform(0.02, 0.05), g.uniform(0.02, 0.05), g.uniform(0, 2 * .pi)) }
+        rightLobe = Ellipsoid(
+            center: Vector3(j(-62, 0.08), j(4, 0.5), zc), semiAxesMM: Vector3(j(70, 0.1), j(78, 0.1), j(70, 0.12)))
+        leftLobe = Ellipsoid(
+            center: Vector3(j(16, 0.3), j(-40, 0.1), zc + j(22, 0.2)),
+            semiAxesMM: Vector3(j(60, 0.15), j(32, 0.12), j(36, 0.15)))
+        bumps = (0..<5).map { _ in
+            (
+                g.uniform(0.03, 0.08), g.uniform(0.02, 0.05), g.uniform(0.02, 0.05), g.uniform(0.02, 0.05),
+                g.uniform(0, 2 * .pi)
+            )
+        }
         visceralPlane = (Vector3(0.25, 0.45, -0.86).normalized, j(48, 0.15))
-        gallbladder = Ellipsoid(center: Vector3(j(-38, 0.1), j(-22, 0.2), zc - j(40, 0.1)), semiAxesMM: Vector3(j(15, 0.2), j(14, 0.2), j(30, 0.2)))
-        heart = Ellipsoid(center: Vector3(j(15, 0.3), j(-25, 0.2), zc + j(112, 0.06)), semiAxesMM: Vector3(j(75, 0.1), j(60, 0.1), j(50, 0.1)))
+        gallbladder = Ellipsoid(
+            center: Vector3(j(-38, 0.1), j(-22, 0.2), zc - j(40, 0.1)),
+            semiAxesMM: Vector3(j(15, 0.2), j(14, 0.2), j(30, 0.2)))
+        heart = Ellipsoid(
+            center: Vector3(j(15, 0.3), j(-25, 0.2), zc + j(112, 0.06)),
+            semiAxesMM: Vector3(j(75, 0.1), j(60, 0.1), j(50, 0.1)))
         heartChambers = Ellipsoid(center: heart.center, semiAxesMM: heart.semiAxesMM - Vector3(10, 10, 10))
-        rightKidney = Ellipsoid(center: Vector3(j(-70, 0.08), j(64, 0.08), zc - j(62, 0.1)), semiAxesMM: Vector3(28, 24, 50))
-        leftKidney = Ellipsoid(center: Vector3(j(72, 0.08), j(62, 0.08), zc - j(50, 0.1)), semiAxesMM: Vector3(27, 23, 50))
-        stomach = Ellipsoid(center: Vector3(j(68, 0.1), j(-18, 0.3), zc + j(18, 0.3)), semiAxesMM: Vector3(j(45, 0.15), j(38, 0.15), j(45, 0.15)))
-        spleen = Ellipsoid(center: Vector3(j(100, 0.06), j(45, 0.1), zc + j(15, 0.3)), semiAxesMM: Vector3(j(28, 0.1), j(45, 0.1), j(50, 0.1)))
+        rightKidney = Ellipsoid(
+            center: Vector3(j(-70, 0.08), j(64, 0.08), zc - j(62, 0.1)), semiAxesMM: Vector3(28, 24, 50))
+        leftKidney = Ellipsoid(
+            center: Vector3(j(72, 0.08), j(62, 0.08), zc - j(50, 0.1)), semiAxesMM: Vector3(27, 23, 50))
+        stomach = Ellipsoid(
+            center: Vector3(j(68, 0.1), j(-18, 0.3), zc + j(18, 0.3)),
+            semiAxesMM: Vector3(j(45, 0.15), j(38, 0.15), j(45, 0.15)))
+        spleen = Ellipsoid(
+            center: Vector3(j(100, 0.06), j(45, 0.1), zc + j(15, 0.3)),
+            semiAxesMM: Vector3(j(28, 0.1), j(45, 0.1), j(50, 0.1)))
         aorta = (j(20, 0.1), j(36, 0.08), j(11, 0.1))
         ivc = (j(-24, 0.1), j(30, 0.1), j(12, 0.1))
         spine = (0, j(64, 0.06), j(20, 0.08))
@@ -178,8 +206,10 @@ struct Anatomy: Sendable {
         // Portal vein: from the hilum (medial, inferior) to both lobes, then second-order branches.
         let hilum = Vector3(-28, 8, zc - 22)
         let rightBranch = Vector3(-70, 12, zc - 2), leftBranch = Vector3(14, -36, zc + 18)
-        var portal = [Tube(a: Vector3(-15, 30, zc - 62), b: hilum, radiusMM: 7),
-                      Tube(a: hilum, b: rightBranch, radiusMM: 5.5), Tube(a: hilum, b: leftBranch, radiusMM: 4.5)]
+        var portal = [
+            Tube(a: Vector3(-15, 30, zc - 62), b: hilum, radiusMM: 7),
+            Tube(a: hilum, b: rightBranch, radiusMM: 5.5), Tube(a: hilum, b: leftBranch, radiusMM: 4.5),
+        ]
         for (from, count) in [(rightBranch, 4), (leftBranch, 2)] {
             for _ in 0..<count {
                 let d = Vector3(g.uniform(-1, 1), g.uniform(-1, 1), g.uniform(-0.6, 0.6)).normalized
@@ -189,24 +219,34 @@ struct Anatomy: Sendable {
         portalVeins = portal
         // Hepatic veins: right, middle and left, from the IVC below the dome fanning forward.
         let confluence = Vector3(ivc.x, ivc.y - 4, zc + 45)
-        hepaticVeins = [Tube(a: confluence, b: Vector3(-95, -5, zc + 10), radiusMM: j(5, 0.15)),
-                        Tube(a: confluence, b: Vector3(-45, -55, zc + 8), radiusMM: j(4.5, 0.15)),
-                        Tube(a: confluence, b: Vector3(15, -50, zc + 25), radiusMM: j(4, 0.15))]
+        hepaticVeins = [
+            Tube(a: confluence, b: Vector3(-95, -5, zc + 10), radiusMM: j(5, 0.15)),
+            Tube(a: confluence, b: Vector3(-45, -55, zc + 8), radiusMM: j(4.5, 0.15)),
+            Tube(a: confluence, b: Vector3(15, -50, zc + 25), radiusMM: j(4, 0.15)),
+        ]
         if options.spleenContact {
             // The spleen's anterior-medial face on the left lobe's lateral tip, 6 mm of overlap
             // (the liver takes the overlap: `hu` and `label` test the liver first).
             let semi = Vector3(30, 48, 55)
-            let tip = Vector3(leftLobe.center.x + leftLobe.semiAxesMM.x * 0.8, leftLobe.center.y + leftLobe.semiAxesMM.y * 0.4, leftLobe.center.z)
+            let tip = Vector3(
+                leftLobe.center.x + leftLobe.semiAxesMM.x * 0.8, leftLobe.center.y + leftLobe.semiAxesMM.y * 0.4,
+                leftLobe.center.z)
             let direction = Vector3(0.55, 0.83, 0).normalized
-            let reach = 1 / ((direction.x / semi.x) * (direction.x / semi.x) + (direction.y / semi.y) * (direction.y / semi.y)).squareRoot()
+            let reach =
+                1
+                / ((direction.x / semi.x) * (direction.x / semi.x) + (direction.y / semi.y) * (direction.y / semi.y))
+                .squareRoot()
             spleen = Ellipsoid(center: tip + direction * (reach - 6), semiAxesMM: semi)
         }
         if options.stomachContact {
             // The stomach's upper wall under and beside the left lobe: its top lies 18 mm above the
             // lobe's lowest point, about 8 mm into the lobe's lower face above it (the liver keeps the overlap).
             let semi = Vector3(48, 36, 42)
-            stomach = Ellipsoid(center: Vector3(leftLobe.center.x + 25, leftLobe.center.y + 18, leftLobe.center.z - leftLobe.semiAxesMM.z - semi.z + 18),
-                                semiAxesMM: semi)
+            stomach = Ellipsoid(
+                center: Vector3(
+                    leftLobe.center.x + 25, leftLobe.center.y + 18,
+                    leftLobe.center.z - leftLobe.semiAxesMM.z - semi.z + 18),
+                semiAxesMM: semi)
             stomachLumen = Ellipsoid(center: stomach.center, semiAxesMM: semi - Vector3(6, 6, 6))
         }
     }
@@ -218,7 +258,11 @@ struct Anatomy: Sendable {
         if level > 1.4 { return false }
         for b in bumps { level *= 1 + b.amplitude * sin(b.kx * p.x + b.ky * p.y + b.kz * p.z + b.phase) }
         guard level <= 1 else { return false }
-        if (p - Vector3(rightLobe.center.x, rightLobe.center.y, zCenterMM)).dot(visceralPlane.normal) > visceralPlane.offset { return false }
+        if (p - Vector3(rightLobe.center.x, rightLobe.center.y, zCenterMM)).dot(visceralPlane.normal)
+            > visceralPlane.offset
+        {
+            return false
+        }
         return cavity.level(p) <= 0.93 && !heart.contains(p) && !gallbladder.contains(p)
     }
 
@@ -267,12 +311,14 @@ struct Anatomy: Sendable {
             // Ribs: oval cross-sections in the wall, lateral and posterior, above the kidneys; their
             // angles drift with z as oblique ribs do.
             if p.z > zCenterMM - 75 {
-                let mid = Ellipsoid(center: cavity.center, semiAxesMM: (cavity.semiAxesMM + muscleWall.semiAxesMM) * 0.5)
+                let mid = Ellipsoid(
+                    center: cavity.center, semiAxesMM: (cavity.semiAxesMM + muscleWall.semiAxesMM) * 0.5)
                 let angle = atan2((p.y - mid.center.y) / mid.semiAxesMM.y, (p.x - mid.center.x) / mid.semiAxesMM.x)
                 let spacing = 2 * Double.pi / 11
                 let drift = (p.z - zCenterMM) * 0.012
                 let nearest = ((angle - drift) / spacing).rounded() * spacing + drift
-                let c = Vector3(mid.center.x + mid.semiAxesMM.x * cos(nearest), mid.center.y + mid.semiAxesMM.y * sin(nearest), p.z)
+                let c = Vector3(
+                    mid.center.x + mid.semiAxesMM.x * cos(nearest), mid.center.y + mid.semiAxesMM.y * sin(nearest), p.z)
                 let d = Vector3(p.x - c.x, (p.y - c.y) * 1.6, 0).length
                 if sin(nearest) > -0.45 && d <= 6 { return d >= 4 ? 650 : 260 }
             }
@@ -313,10 +359,11 @@ struct Anatomy: Sendable {
     /// Bowel loops in mesenteric fat: a smooth 3D pattern whose ridges are loops (wall and fluid
     /// around 30 HU, some gas), the rest fat. Real abdomens are not a uniform soft-tissue sheet.
     func bowel(_ p: Vector3) -> Double {
-        let u = sin(p.x / 11 + bowelPhase.0) + sin(p.y / 13 + bowelPhase.1) + sin(p.z / 9 + bowelPhase.2)
+        let u =
+            sin(p.x / 11 + bowelPhase.0) + sin(p.y / 13 + bowelPhase.1) + sin(p.z / 9 + bowelPhase.2)
             + 0.6 * sin((p.x + p.y) / 17 + bowelPhase.0 * 2)
         if u > 1.9 { return -850 }  // gas in a loop
-        if u > 0.2 { return 28 }    // loop wall and fluid
-        return -95                  // mesenteric fat
+        if u > 0.2 { return 28 }  // loop wall and fluid
+        return -95  // mesenteric fat
     }
 }

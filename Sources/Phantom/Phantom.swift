@@ -35,13 +35,15 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case seed, matrix, slices, sliceMM = "slice_mm", pixelMM = "pixel_mm", lesions, htbPercent = "htb_percent"
         case noiseHU = "noise_hu", enhancement, phase
-        case lesionShape = "lesion_shape", leftLobeLesions = "left_lobe_lesions", spleenContact = "spleen_contact", stomachContact = "stomach_contact"
+        case lesionShape = "lesion_shape", leftLobeLesions = "left_lobe_lesions", spleenContact = "spleen_contact",
+            stomachContact = "stomach_contact"
         case steatosisHU = "steatosis_hu"
     }
 
     /// The command line that makes this phantom.
     public var command: String {
-        var c = "htb synth --seed \(seed) --matrix \(matrix) --slices \(slices) --slice-mm \(decimalString(sliceMM)) --pixel-mm \(decimalString(pixelMM)) --lesions \(lesions)"
+        var c =
+            "htb synth --seed \(seed) --matrix \(matrix) --slices \(slices) --slice-mm \(decimalString(sliceMM)) --pixel-mm \(decimalString(pixelMM)) --lesions \(lesions)"
         if let h = htbPercent { c += " --htb \(decimalString(h))" }
         c += " --noise-hu \(decimalString(noiseHU)) --enhancement \(enhancement) --phase \(phase.rawValue)"
         if let s = lesionShape { c += " --lesion-shape \(s)" }
@@ -87,7 +89,8 @@ public struct PhantomTruth: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case schema, command, spec, dims, spacingMM = "spacing_mm", voxelVolumeMM3 = "voxel_volume_mm3"
         case liverVoxels = "liver_voxels", lesionVoxels = "lesion_voxels", liverVolumeML = "liver_volume_ml"
-        case parenchymaVolumeML = "parenchyma_volume_ml", lesionVolumeML = "lesion_volume_ml", htbPercent = "htb_percent"
+        case parenchymaVolumeML = "parenchyma_volume_ml", lesionVolumeML = "lesion_volume_ml", htbPercent =
+            "htb_percent"
         case category, lesionCount = "lesion_count", lesionVolumesML = "lesion_volumes_ml"
     }
 }
@@ -109,7 +112,9 @@ public struct Phantom: Sendable {
         if let h = spec.htbPercent, !(h > 0 && h < 100), spec.lesions > 0 || h != 0 {
             throw PhantomError.invalidSpec("--htb must be between 0 and 100 (exclusive)")
         }
-        guard spec.noiseHU >= 0 && spec.noiseHU <= 200 else { throw PhantomError.invalidSpec("--noise-hu must be 0 to 200") }
+        guard spec.noiseHU >= 0 && spec.noiseHU <= 200 else {
+            throw PhantomError.invalidSpec("--noise-hu must be 0 to 200")
+        }
         let kinds: [LesionEnhancement]
         switch spec.enhancement {
         case "hypo": kinds = [.hypo]
@@ -128,24 +133,34 @@ public struct Phantom: Sendable {
         }
         let n = spec.matrix
         let half = Double(n - 1) / 2 * spec.pixelMM
-        let geometry = Geometry(dims: Dims(n, n, spec.slices), originMM: Vector3(-half, -half, 0),
-                                spacingMM: Vector3(spec.pixelMM, spec.pixelMM, spec.sliceMM),
-                                axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let geometry = Geometry(
+            dims: Dims(n, n, spec.slices), originMM: Vector3(-half, -half, 0),
+            spacingMM: Vector3(spec.pixelMM, spec.pixelMM, spec.sliceMM),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
         let zCenter = Double(spec.slices - 1) * spec.sliceMM / 2
-        if let h = spec.steatosisHU, !(0...100).contains(h) { throw PhantomError.invalidSpec("--steatosis-hu must be 0 to 100") }
-        let options = AnatomyOptions(spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true,
-                                     steatosisHU: spec.steatosisHU ?? 0)
+        if let h = spec.steatosisHU, !(0...100).contains(h) {
+            throw PhantomError.invalidSpec("--steatosis-hu must be 0 to 100")
+        }
+        let options = AnatomyOptions(
+            spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true,
+            steatosisHU: spec.steatosisHU ?? 0)
         var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase, options: options)
         var rng = SeededGenerator(seed: spec.seed)
 
         // Liver voxel centres, for placing lesions and for hitting the target HTB.
         var liverCentres: [Vector3] = []
-        for k in 0..<geometry.dims.z { for j in 0..<n { for i in 0..<n {
-            let p = geometry.positionMM(Double(i), Double(j), Double(k))
-            if anatomy.inTruthLiver(p) { liverCentres.append(p) }
-        } } }
+        for k in 0..<geometry.dims.z {
+            for j in 0..<n {
+                for i in 0..<n {
+                    let p = geometry.positionMM(Double(i), Double(j), Double(k))
+                    if anatomy.inTruthLiver(p) { liverCentres.append(p) }
+                }
+            }
+        }
         guard liverCentres.count >= 100 else {
-            throw PhantomError.invalidSpec("the field of view (\(n) x \(decimalString(spec.pixelMM)) mm, \(spec.slices) x \(decimalString(spec.sliceMM)) mm) holds too little liver; enlarge it")
+            throw PhantomError.invalidSpec(
+                "the field of view (\(n) x \(decimalString(spec.pixelMM)) mm, \(spec.slices) x \(decimalString(spec.sliceMM)) mm) holds too little liver; enlarge it"
+            )
         }
         // Lesions: centres anywhere in the liver (deep or under the capsule), radii log-uniform
         // from 2.5 mm (a 5 mm lesion) to 30 mm; --htb then scales them all, which merges them into
@@ -173,7 +188,10 @@ public struct Phantom: Sendable {
         }
         if let target = spec.htbPercent, !base.isEmpty {
             var lo = 0.01, hi = 1.0
-            while burden(scaled(hi)) < target && hi < 100 { lo = hi; hi *= 2 }
+            while burden(scaled(hi)) < target && hi < 100 {
+                lo = hi
+                hi *= 2
+            }
             for _ in 0..<30 {
                 let mid = (lo + hi) / 2
                 if burden(scaled(mid)) < target { lo = mid } else { hi = mid }
@@ -197,20 +215,29 @@ public struct Phantom: Sendable {
                     var g = SeededGenerator(seed: seed &* 0x9e3779b97f4a7c15 &+ UInt64(k) &+ 1)
                     var white = [Double](repeating: 0, count: perSlice)
                     for v in 0..<perSlice { white[v] = g.gaussian() }
-                    for j in 0..<n { for i in 0..<n {
-                        let v = i + n * j
-                        let centre = geometry.positionMM(Double(i), Double(j), Double(k))
-                        L.value[k * perSlice + v] = model.label(centre)
-                        var sum = 0.0
-                        for dk in [-0.25, 0.25] { for dj in [-0.25, 0.25] { for di in [-0.25, 0.25] {
-                            sum += model.hu(geometry.positionMM(Double(i) + di, Double(j) + dj, Double(k) + dk))
-                        } } }
-                        // 3x3 box-filtered white noise: spatially correlated, scaled back to `noise` SD.
-                        var nsum = 0.0
-                        for b in max(0, j - 1)...min(n - 1, j + 1) { for a in max(0, i - 1)...min(n - 1, i + 1) { nsum += white[a + n * b] } }
-                        let value = sum / 8 + (sum / 8 > -990 ? nsum / 3 * noise : 0)
-                        H.value[k * perSlice + v] = Int16(max(-1024, min(3071, value.rounded())))
-                    } }
+                    for j in 0..<n {
+                        for i in 0..<n {
+                            let v = i + n * j
+                            let centre = geometry.positionMM(Double(i), Double(j), Double(k))
+                            L.value[k * perSlice + v] = model.label(centre)
+                            var sum = 0.0
+                            for dk in [-0.25, 0.25] {
+                                for dj in [-0.25, 0.25] {
+                                    for di in [-0.25, 0.25] {
+                                        sum += model.hu(
+                                            geometry.positionMM(Double(i) + di, Double(j) + dj, Double(k) + dk))
+                                    }
+                                }
+                            }
+                            // 3x3 box-filtered white noise: spatially correlated, scaled back to `noise` SD.
+                            var nsum = 0.0
+                            for b in max(0, j - 1)...min(n - 1, j + 1) {
+                                for a in max(0, i - 1)...min(n - 1, i + 1) { nsum += white[a + n * b] }
+                            }
+                            let value = sum / 8 + (sum / 8 > -990 ? nsum / 3 * noise : 0)
+                            H.value[k * perSlice + v] = Int16(max(-1024, min(3071, value.rounded())))
+                        }
+                    }
                 }
                 for r in results { if case .failure(let e) = r { throw e } }
             }
@@ -223,13 +250,14 @@ public struct Phantom: Sendable {
         let comps = components(of: lesionMask, connectivity: .full26)
         let vmm3 = geometry.voxelVolumeMM3
         let htb = liverVoxels > 0 ? 100 * Double(lesionVoxels) / Double(liverVoxels) : 0
-        let truth = PhantomTruth(command: spec.command, spec: spec, dims: dims, spacingMM: geometry.spacingMM, voxelVolumeMM3: vmm3,
-                                 liverVoxels: liverVoxels, lesionVoxels: lesionVoxels,
-                                 liverVolumeML: Double(liverVoxels) * vmm3 / 1000,
-                                 parenchymaVolumeML: Double(liverVoxels - lesionVoxels) * vmm3 / 1000,
-                                 lesionVolumeML: Double(lesionVoxels) * vmm3 / 1000, htbPercent: htb,
-                                 category: HTBCategory(percent: htb).rawValue, lesionCount: comps.count,
-                                 lesionVolumesML: comps.voxels.map { Double($0.count) * vmm3 / 1000 })
+        let truth = PhantomTruth(
+            command: spec.command, spec: spec, dims: dims, spacingMM: geometry.spacingMM, voxelVolumeMM3: vmm3,
+            liverVoxels: liverVoxels, lesionVoxels: lesionVoxels,
+            liverVolumeML: Double(liverVoxels) * vmm3 / 1000,
+            parenchymaVolumeML: Double(liverVoxels - lesionVoxels) * vmm3 / 1000,
+            lesionVolumeML: Double(lesionVoxels) * vmm3 / 1000, htbPercent: htb,
+            category: HTBCategory(percent: htb).rawValue, lesionCount: comps.count,
+            lesionVolumesML: comps.voxels.map { Double($0.count) * vmm3 / 1000 })
         return Phantom(spec: spec, ct: Volume(voxels: hu, geometry: geometry), labels: labelVolume, truth: truth)
     }
 
@@ -247,9 +275,13 @@ public struct Phantom: Sendable {
         let kind = rng.uniform()
         if kind < 0.45 {
             let n = 2 + Int(rng.next() % 3)
-            l.lobes = (0..<n).map { _ in Lesion.Lobe(offset: direction() * (r * rng.uniform(0.7, 1.0)), radiusMM: r * rng.uniform(0.45, 0.75)) }
+            l.lobes = (0..<n).map { _ in
+                Lesion.Lobe(offset: direction() * (r * rng.uniform(0.7, 1.0)), radiusMM: r * rng.uniform(0.45, 0.75))
+            }
         } else if kind < 0.7 {
-            l.lobes = [Lesion.Lobe(offset: direction() * (r * rng.uniform(0.8, 1.2)), radiusMM: r * rng.uniform(0.6, 0.95))]
+            l.lobes = [
+                Lesion.Lobe(offset: direction() * (r * rng.uniform(0.8, 1.2)), radiusMM: r * rng.uniform(0.6, 0.95))
+            ]
         } else {
             // The nearest vessel axis; the lesion's centre moves onto it.
             var best: (distance: Double, point: Vector3, axis: Vector3)?
@@ -278,14 +310,20 @@ public struct Phantom: Sendable {
     public func write(to dir: String) throws {
         let s = "\(spec.seed)"
         let identity = SeriesIdentity(
-            patientName: "PHANTOM^HTB", patientID: "PHANTOM-\(s)", studyUID: UIDFactory.deterministic("study", spec.command),
-            seriesUID: UIDFactory.deterministic("series", spec.command), frameOfReferenceUID: UIDFactory.deterministic("for", spec.command),
-            studyDate: "20260101", seriesNumber: 2, seriesDescription: "Phantom \(["portal": "PV", "arterial": "ART", "delayed": "DELAY"][spec.phase.rawValue]!) abdomen",
-            studyDescription: "htb synthetic liver phantom", instanceUID: { [command = spec.command] k in UIDFactory.deterministic("instance", command, "\(k)") })
+            patientName: "PHANTOM^HTB", patientID: "PHANTOM-\(s)",
+            studyUID: UIDFactory.deterministic("study", spec.command),
+            seriesUID: UIDFactory.deterministic("series", spec.command),
+            frameOfReferenceUID: UIDFactory.deterministic("for", spec.command),
+            studyDate: "20260101", seriesNumber: 2,
+            seriesDescription:
+                "Phantom \(["portal": "PV", "arterial": "ART", "delayed": "DELAY"][spec.phase.rawValue]!) abdomen",
+            studyDescription: "htb synthetic liver phantom",
+            instanceUID: { [command = spec.command] k in UIDFactory.deterministic("instance", command, "\(k)") })
         do {
             try FileManager.default.createDirectory(atPath: dir + "/truth", withIntermediateDirectories: true)
             try SeriesWriter.writeCT(ct, identity: identity, to: dir + "/ct")
-            try NIfTIWriter.write(labels: labels, to: dir + "/truth/labels.nii.gz", description: "htb phantom truth: liver 1, lesion 2")
+            try NIfTIWriter.write(
+                labels: labels, to: dir + "/truth/labels.nii.gz", description: "htb phantom truth: liver 1, lesion 2")
             try writeSegmentation(ctFolder: dir + "/ct", to: dir + "/truth/seg.dcm")
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -304,7 +342,9 @@ public struct Phantom: Sendable {
     /// The truth as a DICOM SEG over the CT just written (read back, so the references are what is on disk).
     func writeSegmentation(ctFolder: String, to path: String) throws {
         let inventory = try Inventory.scan(ctFolder)
-        guard let entry = inventory.imageSeries().first else { throw PhantomError.cannotWrite(path: ctFolder, reason: "the CT just written cannot be read back") }
+        guard let entry = inventory.imageSeries().first else {
+            throw PhantomError.cannotWrite(path: ctFolder, reason: "the CT just written cannot be read back")
+        }
         let layout = try SeriesLayout(entry: entry)
         var whole = labels, lesionMask = labels
         for v in 0..<labels.voxels.count {
@@ -312,19 +352,25 @@ public struct Phantom: Sendable {
             lesionMask.voxels[v] = labels.voxels[v] == 2 ? 1 : 0
         }
         let name = "htb synth \(htbPhantomVersion) (phantom truth)"
-        var segments = [SegmentToWrite(label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: "AUTOMATIC",
-                                       algorithmName: name, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))]
+        var segments = [
+            SegmentToWrite(
+                label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: "AUTOMATIC",
+                algorithmName: name, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))
+        ]
         let comps = components(of: lesionMask, connectivity: .full26)
         for (n, voxels) in comps.voxels.enumerated() {
             var m = Mask(repeating: 0, geometry: layout.geometry)
             for v in voxels { m.voxels[v] = 1 }
-            segments.append(SegmentToWrite(label: "Lesion \(n + 1)", category: .morphologicallyAbnormal, type: .neoplasm,
-                                           algorithmType: "AUTOMATIC", algorithmName: name, cielab: [50000, 20000, 50000], mask: m))
+            segments.append(
+                SegmentToWrite(
+                    label: "Lesion \(n + 1)", category: .morphologicallyAbnormal, type: .neoplasm,
+                    algorithmType: "AUTOMATIC", algorithmName: name, cielab: [50000, 20000, 50000], mask: m))
         }
-        try SegmentationWriter.write(segments, source: layout, to: path, seriesNumber: 300, seriesDescription: "Phantom truth",
-                                     contentLabel: "TRUTH", seriesUID: UIDFactory.deterministic("seg-series", spec.command),
-                                     instanceUID: UIDFactory.deterministic("seg-instance", spec.command),
-                                     date: Date(timeIntervalSince1970: 1_767_225_600))
+        try SegmentationWriter.write(
+            segments, source: layout, to: path, seriesNumber: 300, seriesDescription: "Phantom truth",
+            contentLabel: "TRUTH", seriesUID: UIDFactory.deterministic("seg-series", spec.command),
+            instanceUID: UIDFactory.deterministic("seg-instance", spec.command),
+            date: Date(timeIntervalSince1970: 1_767_225_600))
     }
 }
 
@@ -332,4 +378,3 @@ public struct Phantom: Sendable {
 /// (v4: the IVC, aorta and spine are never liver in the truth, as they never were in the image;
 /// v5: the heart is a myocardial wall around enhanced blood, no longer one uniform density).
 public let htbPhantomVersion = "5"
-

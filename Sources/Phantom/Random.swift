@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64: a small, fast generator whose output depends only on the seed, on every platform
 /// (Swift's own generators make no such promise), so the same seed gives the same phantom.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -20,6 +22,5 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
-import Foundation
 @inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }

@@ -32,10 +32,12 @@ public struct Geometry: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = try c.decode([Vector3].self, forKey: .directions)
         guard d.count == 3 else {
-            throw DecodingError.dataCorruptedError(forKey: .directions, in: c, debugDescription: "expected 3 direction vectors")
+            throw DecodingError.dataCorruptedError(
+                forKey: .directions, in: c, debugDescription: "expected 3 direction vectors")
         }
-        self.init(dims: try c.decode(Dims.self, forKey: .dims), originMM: try c.decode(Vector3.self, forKey: .originMM),
-                  spacingMM: try c.decode(Vector3.self, forKey: .spacingMM), axes: (d[0], d[1], d[2]))
+        self.init(
+            dims: try c.decode(Dims.self, forKey: .dims), originMM: try c.decode(Vector3.self, forKey: .originMM),
+            spacingMM: try c.decode(Vector3.self, forKey: .spacingMM), axes: (d[0], d[1], d[2]))
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -104,7 +106,11 @@ public struct Geometry: Sendable, Equatable, Codable {
 /// Grid size in voxels along i (columns), j (rows), k (slices).
 public struct Dims: Sendable, Hashable, Codable, CustomStringConvertible {
     public var x: Int, y: Int, z: Int
-    public init(_ x: Int, _ y: Int, _ z: Int) { self.x = x; self.y = y; self.z = z }
+    public init(_ x: Int, _ y: Int, _ z: Int) {
+        self.x = x
+        self.y = y
+        self.z = z
+    }
     public var count: Int { x * y * z }
     public var sliceCount: Int { x * y }
     public var description: String { "\(x)x\(y)x\(z)" }
@@ -114,6 +120,8 @@ public struct Dims: Sendable, Hashable, Codable, CustomStringConvertible {
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.unkeyedContainer()
-        try c.encode(x); try c.encode(y); try c.encode(z)
+        try c.encode(x)
+        try c.encode(y)
+        try c.encode(z)
     }
 }

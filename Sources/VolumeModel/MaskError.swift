@@ -11,13 +11,16 @@ public enum MaskError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .offGrid(let m, let d, let mm):
-            return "\(m): not on the CT's grid: \(d)" + (mm.map { String(format: " (measured mismatch %.3f mm)", $0) } ?? "")
+            return "\(m): not on the CT's grid: \(d)"
+                + (mm.map { String(format: " (measured mismatch %.3f mm)", $0) } ?? "")
         case .frameOfReferenceMismatch(let m, let a, let b):
-            return "\(m): Frame of Reference UID \(a) differs from the CT's \(b): the mask belongs to another study or registration"
+            return
+                "\(m): Frame of Reference UID \(a) differs from the CT's \(b): the mask belongs to another study or registration"
         case .segmentNotFound(let m, let s, let a):
             return "\(m): no segment '\(s)'; segments: \(a.joined(separator: ", "))"
         case .segmentRequired(let m, let a):
-            return "\(m): holds several segments; choose one or more as \(m):LABEL or \(m):NUMBER[,NUMBER]; segments: \(a.joined(separator: ", "))"
+            return
+                "\(m): holds several segments; choose one or more as \(m):LABEL or \(m):NUMBER[,NUMBER]; segments: \(a.joined(separator: ", "))"
         case .unreadable(let m, let r): return "\(m): \(r)"
         }
     }
@@ -32,26 +35,36 @@ extension Volume {
     /// The same voxels laid onto `target`, when both grids hold the same voxel centres up to the
     /// order and direction of the axes (a NIfTI written with flipped rows, say). Throws `offGrid`
     /// with the measured mismatch otherwise.
-    public func aligned(onto target: Geometry, name: String, toleranceMM: Double = maskGridToleranceMM) throws -> Volume<Voxel> {
+    public func aligned(onto target: Geometry, name: String, toleranceMM: Double = maskGridToleranceMM) throws
+        -> Volume<Voxel>
+    {
         let src = geometry
         if src.matches(target, toleranceMM: toleranceMM) { return Volume(voxels: voxels, geometry: target) }
         let srcAxes = [src.axes.0, src.axes.1, src.axes.2], tgtAxes = [target.axes.0, target.axes.1, target.axes.2]
         let srcDims = [src.dims.x, src.dims.y, src.dims.z], tgtDims = [target.dims.x, target.dims.y, target.dims.z]
-        let srcSp = [src.spacingMM.x, src.spacingMM.y, src.spacingMM.z], tgtSp = [target.spacingMM.x, target.spacingMM.y, target.spacingMM.z]
+        let srcSp = [src.spacingMM.x, src.spacingMM.y, src.spacingMM.z],
+            tgtSp = [target.spacingMM.x, target.spacingMM.y, target.spacingMM.z]
         var perm = [Int](repeating: -1, count: 3), sign = [Int](repeating: 1, count: 3)
         for a in 0..<3 {
             guard let b = (0..<3).first(where: { abs(abs(srcAxes[a].dot(tgtAxes[$0])) - 1) < 1e-3 }) else {
-                throw MaskError.offGrid(mask: name, detail: "axis \(a) of the mask, \(srcAxes[a]), is parallel to no axis of the CT", mismatchMM: nil)
+                throw MaskError.offGrid(
+                    mask: name, detail: "axis \(a) of the mask, \(srcAxes[a]), is parallel to no axis of the CT",
+                    mismatchMM: nil)
             }
-            guard srcDims[a] == tgtDims[b], abs(srcSp[a] - tgtSp[b]) * Double(max(1, srcDims[a] - 1)) <= toleranceMM else {
-                throw MaskError.offGrid(mask: name, detail: "mask is \(src.dims) voxels of \(src.spacingMM) mm, CT is \(target.dims) of \(target.spacingMM) mm",
-                                        mismatchMM: src.cornerMismatchMM(target))
+            guard srcDims[a] == tgtDims[b], abs(srcSp[a] - tgtSp[b]) * Double(max(1, srcDims[a] - 1)) <= toleranceMM
+            else {
+                throw MaskError.offGrid(
+                    mask: name,
+                    detail:
+                        "mask is \(src.dims) voxels of \(src.spacingMM) mm, CT is \(target.dims) of \(target.spacingMM) mm",
+                    mismatchMM: src.cornerMismatchMM(target))
             }
             perm[a] = b
             sign[a] = srcAxes[a].dot(tgtAxes[b]) > 0 ? 1 : -1
         }
         guard Set(perm).count == 3 else {
-            throw MaskError.offGrid(mask: name, detail: "mask axes do not map one-to-one onto the CT's", mismatchMM: nil)
+            throw MaskError.offGrid(
+                mask: name, detail: "mask axes do not map one-to-one onto the CT's", mismatchMM: nil)
         }
         // Where each source corner lands in the target, and how far off it is.
         func targetIndex(_ i: [Int]) -> [Int] {
@@ -60,11 +73,17 @@ extension Volume {
             return t
         }
         var worst = 0.0
-        for ck in [0, srcDims[2] - 1] { for cj in [0, srcDims[1] - 1] { for ci in [0, srcDims[0] - 1] {
-            let t = targetIndex([ci, cj, ck])
-            let d = (src.positionMM(Double(ci), Double(cj), Double(ck)) - target.positionMM(Double(t[0]), Double(t[1]), Double(t[2]))).length
-            worst = max(worst, d)
-        } } }
+        for ck in [0, srcDims[2] - 1] {
+            for cj in [0, srcDims[1] - 1] {
+                for ci in [0, srcDims[0] - 1] {
+                    let t = targetIndex([ci, cj, ck])
+                    let d =
+                        (src.positionMM(Double(ci), Double(cj), Double(ck))
+                        - target.positionMM(Double(t[0]), Double(t[1]), Double(t[2]))).length
+                    worst = max(worst, d)
+                }
+            }
+        }
         guard worst <= toleranceMM else {
             throw MaskError.offGrid(mask: name, detail: "same lattice shape but displaced", mismatchMM: worst)
         }
@@ -81,7 +100,11 @@ extension Volume {
         for k in 0..<srcDims[2] {
             for j in 0..<srcDims[1] {
                 var t = base + j * stride[1] + k * stride[2]
-                for _ in 0..<srcDims[0] { out[t] = voxels[s]; s += 1; t += stride[0] }
+                for _ in 0..<srcDims[0] {
+                    out[t] = voxels[s]
+                    s += 1
+                    t += stride[0]
+                }
             }
         }
         return Volume(voxels: out, geometry: target)

@@ -3,7 +3,11 @@ import Foundation
 /// A 3-vector in patient space (mm) or index space.
 public struct Vector3: Sendable, Equatable, Codable, CustomStringConvertible {
     public var x: Double, y: Double, z: Double
-    public init(_ x: Double, _ y: Double, _ z: Double) { self.x = x; self.y = y; self.z = z }
+    public init(_ x: Double, _ y: Double, _ z: Double) {
+        self.x = x
+        self.y = y
+        self.z = z
+    }
     public static let zero = Vector3(0, 0, 0)
 
     public static func + (a: Vector3, b: Vector3) -> Vector3 { Vector3(a.x + b.x, a.y + b.y, a.z + b.z) }
@@ -13,7 +17,10 @@ public struct Vector3: Sendable, Equatable, Codable, CustomStringConvertible {
     public func dot(_ b: Vector3) -> Double { x * b.x + y * b.y + z * b.z }
     public func cross(_ b: Vector3) -> Vector3 { Vector3(y * b.z - z * b.y, z * b.x - x * b.z, x * b.y - y * b.x) }
     public var length: Double { dot(self).squareRoot() }
-    public var normalized: Vector3 { let l = length; return l > 0 ? self * (1 / l) : self }
+    public var normalized: Vector3 {
+        let l = length
+        return l > 0 ? self * (1 / l) : self
+    }
     public var array: [Double] { [x, y, z] }
     public subscript(axis: Int) -> Double { axis == 0 ? x : (axis == 1 ? y : z) }
     public var description: String { "(\(fmt(x)), \(fmt(y)), \(fmt(z)))" }
@@ -24,7 +31,9 @@ public struct Vector3: Sendable, Equatable, Codable, CustomStringConvertible {
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.unkeyedContainer()
-        try c.encode(x); try c.encode(y); try c.encode(z)
+        try c.encode(x)
+        try c.encode(y)
+        try c.encode(z)
     }
 }
 

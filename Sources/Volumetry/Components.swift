@@ -50,7 +50,9 @@ public func largestComponentVoxels(of mask: Mask, connectivity: Connectivity = .
     guard best >= 0 else { return [] }
     var out: [Int] = []
     out.reserveCapacity(runs.size[best])
-    for r in best..<runs.count where runs.root[r] == best { out.append(contentsOf: runs.start[r]..<runs.start[r] + Int(runs.length[r])) }
+    for r in best..<runs.count where runs.root[r] == best {
+        out.append(contentsOf: runs.start[r]..<runs.start[r] + Int(runs.length[r]))
+    }
     return out
 }
 
@@ -75,7 +77,10 @@ struct RunComponents {
                 let base = row * nx
                 var i = 0
                 while i < nx {
-                    if m[base + i] == 0 { i += 1; continue }
+                    if m[base + i] == 0 {
+                        i += 1
+                        continue
+                    }
                     let s = i
                     while i < nx && m[base + i] != 0 { i += 1 }
                     start.append(base + s)
@@ -90,7 +95,10 @@ struct RunComponents {
         parent.withUnsafeMutableBufferPointer { p in
             func find(_ a: Int) -> Int {
                 var a = a
-                while Int(p[a]) != a { p[a] = p[Int(p[a])]; a = Int(p[a]) }
+                while Int(p[a]) != a {
+                    p[a] = p[Int(p[a])]
+                    a = Int(p[a])
+                }
                 return a
             }
             func join(_ row: Int, _ other: Int) {
@@ -100,8 +108,14 @@ struct RunComponents {
                 while a < aEnd && b < bEnd {
                     let sa = start[a] - aBase, ea = sa + Int(length[a]) - 1
                     let sb = start[b] - bBase, eb = sb + Int(length[b]) - 1
-                    if ea + tolerance < sb { a += 1; continue }
-                    if eb + tolerance < sa { b += 1; continue }
+                    if ea + tolerance < sb {
+                        a += 1
+                        continue
+                    }
+                    if eb + tolerance < sa {
+                        b += 1
+                        continue
+                    }
                     let ra = find(a), rb = find(b)
                     if ra != rb { if ra < rb { p[rb] = Int32(ra) } else { p[ra] = Int32(rb) } }
                     if ea < eb { a += 1 } else { b += 1 }

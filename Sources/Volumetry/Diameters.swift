@@ -35,11 +35,17 @@ public func axialDiameters(voxels: [Int], geometry g: Geometry) -> AxialDiameter
         }
         let hull = convexHull(pts)
         var longest = 0.0, a = hull[0], b = hull[0]
-        for p in 0..<hull.count { for q in (p + 1)..<hull.count {
-            let dx = hull[p].0 - hull[q].0, dy = hull[p].1 - hull[q].1
-            let d = (dx * dx + dy * dy).squareRoot()
-            if d > longest { longest = d; a = hull[p]; b = hull[q] }
-        } }
+        for p in 0..<hull.count {
+            for q in (p + 1)..<hull.count {
+                let dx = hull[p].0 - hull[q].0, dy = hull[p].1 - hull[q].1
+                let d = (dx * dx + dy * dy).squareRoot()
+                if d > longest {
+                    longest = d
+                    a = hull[p]
+                    b = hull[q]
+                }
+            }
+        }
         if longest > best.longestMM {
             // Perpendicular unit vector to a-b; the hull's extent along it.
             let ux = -(b.1 - a.1) / longest, uy = (b.0 - a.0) / longest

@@ -6,7 +6,8 @@ public enum VolumetryError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .emptyLiver: return "the liver mask (united with the lesion mask) is empty: no liver volume can be measured"
+        case .emptyLiver:
+            return "the liver mask (united with the lesion mask) is empty: no liver volume can be measured"
         case .gridMismatch(let d): return "liver and lesion masks are on different grids: \(d)"
         }
     }
@@ -62,10 +63,13 @@ public struct VolumetryResult: Sendable {
 public enum Volumetry {
     /// Measures liver, lesions and HTB. Volumes are voxel counts x the voxel volume of the grid
     /// (spacing from Image Position (Patient), see Geometry.voxelVolumeMM3).
-    public static func measure(liver: Mask, lesions: Mask, connectivity: Connectivity = .full26) throws -> VolumetryResult {
+    public static func measure(liver: Mask, lesions: Mask, connectivity: Connectivity = .full26) throws
+        -> VolumetryResult
+    {
         guard liver.geometry.matches(lesions.geometry, toleranceMM: maskGridToleranceMM) else {
             let mm = liver.geometry.cornerMismatchMM(lesions.geometry)
-            throw VolumetryError.gridMismatch(detail: "\(liver.dims) vs \(lesions.dims)" + (mm.map { ", corners \($0) mm apart" } ?? ""))
+            throw VolumetryError.gridMismatch(
+                detail: "\(liver.dims) vs \(lesions.dims)" + (mm.map { ", corners \($0) mm apart" } ?? ""))
         }
         let g = liver.geometry
         var whole = liver
@@ -74,7 +78,10 @@ public enum Volumetry {
             lesions.voxels.withUnsafeBufferPointer { l in
                 for v in 0..<w.count {
                     let inLesion = l[v] != 0
-                    if inLesion { lesionCount += 1; if w[v] == 0 { outside += 1 } }
+                    if inLesion {
+                        lesionCount += 1
+                        if w[v] == 0 { outside += 1 }
+                    }
                     w[v] = (w[v] != 0 || inLesion) ? 1 : 0
                     if w[v] != 0 { liverCount += 1 }
                 }
@@ -86,11 +93,16 @@ public enum Volumetry {
         let lesionList = comps.voxels.enumerated().map { n, voxels -> Lesion in
             var si = 0.0, sj = 0.0, sk = 0.0
             let nx = g.dims.x, ny = g.dims.y
-            for v in voxels { si += Double(v % nx); sj += Double((v / nx) % ny); sk += Double(v / (nx * ny)) }
+            for v in voxels {
+                si += Double(v % nx)
+                sj += Double((v / nx) % ny)
+                sk += Double(v / (nx * ny))
+            }
             let c = Double(voxels.count)
-            return Lesion(id: n + 1, voxelCount: voxels.count, volumeML: c * voxelMM3 / 1000,
-                          centroidMM: g.positionMM(si / c, sj / c, sk / c),
-                          diameters: axialDiameters(voxels: voxels, geometry: g))
+            return Lesion(
+                id: n + 1, voxelCount: voxels.count, volumeML: c * voxelMM3 / 1000,
+                centroidMM: g.positionMM(si / c, sj / c, sk / c),
+                diameters: axialDiameters(voxels: voxels, geometry: g))
         }
         let liverML = Double(liverCount) * voxelMM3 / 1000
         let lesionML = Double(lesionCount) * voxelMM3 / 1000
@@ -99,12 +111,13 @@ public enum Volumetry {
         var flags: [String] = []
         if htb < 50 { flags.append("htb_below_50") }
         if htb > 75 { flags.append("staged_embolization") }
-        return VolumetryResult(liverVolumeML: liverML, liverVoxelCount: liverCount,
-                               parenchymaVolumeML: Double(liverCount - lesionCount) * voxelMM3 / 1000,
-                               lesionVolumeML: lesionML, lesionVoxelCount: lesionCount,
-                               lesionVoxelsOutsideLiverMask: outside, lesions: lesionList, components: comps, connectivity: connectivity,
-                               voxelVolumeMM3: voxelMM3, htbPercent: htb, category: category, flags: flags,
-                               liverTouchesFieldOfView: facesTouched(by: whole))
+        return VolumetryResult(
+            liverVolumeML: liverML, liverVoxelCount: liverCount,
+            parenchymaVolumeML: Double(liverCount - lesionCount) * voxelMM3 / 1000,
+            lesionVolumeML: lesionML, lesionVoxelCount: lesionCount,
+            lesionVoxelsOutsideLiverMask: outside, lesions: lesionList, components: comps, connectivity: connectivity,
+            voxelVolumeMM3: voxelMM3, htbPercent: htb, category: category, flags: flags,
+            liverTouchesFieldOfView: facesTouched(by: whole))
     }
 
     /// Faces of the grid on which the mask has a voxel: a structure cut by the field of view.
@@ -119,14 +132,19 @@ public enum Volumetry {
         if sliceHas(0) { out.append("first slice") }
         if d.z > 1 && sliceHas(d.z - 1) { out.append("last slice") }
         var i0 = false, i1 = false, j0 = false, j1 = false
-        for k in 0..<d.z { for j in 0..<d.y {
-            let row = d.x * (j + d.y * k)
-            if mask.voxels[row] != 0 { i0 = true }
-            if mask.voxels[row + d.x - 1] != 0 { i1 = true }
-            if j == 0 || j == d.y - 1 {
-                for i in 0..<d.x where mask.voxels[row + i] != 0 { if j == 0 { j0 = true } else { j1 = true }; break }
+        for k in 0..<d.z {
+            for j in 0..<d.y {
+                let row = d.x * (j + d.y * k)
+                if mask.voxels[row] != 0 { i0 = true }
+                if mask.voxels[row + d.x - 1] != 0 { i1 = true }
+                if j == 0 || j == d.y - 1 {
+                    for i in 0..<d.x where mask.voxels[row + i] != 0 {
+                        if j == 0 { j0 = true } else { j1 = true }
+                        break
+                    }
+                }
             }
-        } }
+        }
         if i0 { out.append("first column") }
         if i1 { out.append("last column") }
         if j0 { out.append("first row") }

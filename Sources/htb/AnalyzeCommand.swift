@@ -47,7 +47,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Overlay window as WIDTH,LEVEL in HU.")
     var window: String = "400,50"
 
-    @Flag(name: .customLong("burn-in-patient"), help: "Show patient name, ID and birth date in the overlays (off by default).")
+    @Flag(
+        name: .customLong("burn-in-patient"),
+        help: "Show patient name, ID and birth date in the overlays (off by default).")
     var burnInPatient = false
 
     @Option(help: "Clinical facts (JSON) for the guideline rules; see 'htb rules facts'.")
@@ -59,10 +61,14 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "A rules file to use instead of the built-in one.")
     var rules: String?
 
-    @Flag(name: .customLong("single-phase"), help: "Do not segment the session's other phases to check the automatic liver's volume.")
+    @Flag(
+        name: .customLong("single-phase"),
+        help: "Do not segment the session's other phases to check the automatic liver's volume.")
     var singlePhase = false
 
-    @Flag(name: .customLong("save-masks"), help: "Also write the masks as DICOM SEG (masks.seg.dcm) and NIfTI (labels.nii.gz).")
+    @Flag(
+        name: .customLong("save-masks"),
+        help: "Also write the masks as DICOM SEG (masks.seg.dcm) and NIfTI (labels.nii.gz).")
     var saveMasks = false
 
     func validate() throws {
@@ -84,10 +90,12 @@ struct AnalyzeCommand: ParsableCommand {
     func run() throws {
         let analysis: Analysis
         do {
-            analysis = try Analysis.run(.init(studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
-                                              lesionMasks: lesionMasks.map(MaskSpec.init),
-                                              connectivity: connectivity == 6 ? .faces6 : .full26,
-                                              clinicalFacts: clinical, segments: segments, rules: rules, singlePhase: singlePhase))
+            analysis = try Analysis.run(
+                .init(
+                    studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
+                    lesionMasks: lesionMasks.map(MaskSpec.init),
+                    connectivity: connectivity == 6 ? .faces6 : .full26,
+                    clinicalFacts: clinical, segments: segments, rules: rules, singlePhase: singlePhase))
         } catch { throw fail(error) }
         let reportPath = (out as NSString).appendingPathComponent("report.json")
         var report = analysis.report
@@ -95,8 +103,10 @@ struct AnalyzeCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             if !noPNG {
-                report.overlays = try analysis.writeOverlays(to: out, options: try overlayOptions(), burnInPatient: burnInPatient)
-                    .map { ($0 as NSString).lastPathComponent }
+                report.overlays = try analysis.writeOverlays(
+                    to: out, options: try overlayOptions(), burnInPatient: burnInPatient
+                )
+                .map { ($0 as NSString).lastPathComponent }
             }
             if saveMasks {
                 report.masks = try analysis.writeMasks(to: out).map { ($0 as NSString).lastPathComponent }
@@ -120,16 +130,20 @@ func summary(_ r: Report, reportPath: String) -> String {
     func f(_ v: Double, _ p: Int = 2) -> String { String(format: "%.\(p)f", v) }
     let s = r.study
     var out = "htb \(r.tool.version): \(r.inputs.studyPath)\n"
-    out += "Series    \(s.seriesNumber.map { "#\($0) " } ?? "")'\(s.seriesDescription)' \(s.modality), \(s.sliceCount) slices \(s.dims.x)x\(s.dims.y), "
-    out += "\(f(s.spacingMM.x, 3)) x \(f(s.spacingMM.y, 3)) x \(f(s.spacingMM.z, 3)) mm\(s.phaseHint.map { ", phase hint \($0)" } ?? "")\n"
+    out +=
+        "Series    \(s.seriesNumber.map { "#\($0) " } ?? "")'\(s.seriesDescription)' \(s.modality), \(s.sliceCount) slices \(s.dims.x)x\(s.dims.y), "
+    out +=
+        "\(f(s.spacingMM.x, 3)) x \(f(s.spacingMM.y, 3)) x \(f(s.spacingMM.z, 3)) mm\(s.phaseHint.map { ", phase hint \($0)" } ?? "")\n"
     out += "          chosen as \(r.inputs.seriesReason)\n"
     out += "Liver     \(f(r.liver.volumeML)) mL (parenchyma \(f(r.liver.parenchymaVolumeML)) mL)\n"
     out += "Lesions   \(r.lesions.count), \(f(r.lesions.totalVolumeML)) mL\n"
     for l in r.lesions.items.prefix(10) {
-        out += "          #\(l.id): \(f(l.volumeML)) mL, \(f(l.longestAxialDiameterMM, 1)) x \(f(l.shortAxisMM, 1)) mm (slice \(l.diameterSliceIndex))\n"
+        out +=
+            "          #\(l.id): \(f(l.volumeML)) mL, \(f(l.longestAxialDiameterMM, 1)) x \(f(l.shortAxisMM, 1)) mm (slice \(l.diameterSliceIndex))\n"
     }
     if r.lesions.items.count > 10 { out += "          ... \(r.lesions.items.count - 10) more in the report\n" }
-    out += "HTB       \(f(r.htb.percent)) %  \(r.htb.category)\(r.flags.isEmpty ? "" : "  flags: " + r.flags.joined(separator: ", "))\n"
+    out +=
+        "HTB       \(f(r.htb.percent)) %  \(r.htb.category)\(r.flags.isEmpty ? "" : "  flags: " + r.flags.joined(separator: ", "))\n"
     if let g = r.guidelines { out += guidelinesSummary(g) }
     for w in s.warnings { out += "Warning   \(w.message)\n" }
     out += "Report    \(reportPath)\n"

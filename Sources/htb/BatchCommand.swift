@@ -5,11 +5,15 @@ import Foundation
 struct BatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
-        abstract: "Analyse every study under a folder tree: DIR/<study-key>/report.json, DIR/summary.csv, DIR/results.jsonl.",
+        abstract:
+            "Analyse every study under a folder tree: DIR/<study-key>/report.json, DIR/summary.csv, DIR/results.jsonl.",
         discussion: Help.discussion(
             "Masks: a manifest (--manifest), else every DICOM SEG inside the study (liver and tumour/lesion segments), "
                 + "else automatic. One bad study never stops the others. See docs/pipelines.md.",
-            examples: ["htb batch SampleStudies --out batch-out --jobs 2", "htb batch SampleStudies --out batch-out --resume --no-png"],
+            examples: [
+                "htb batch SampleStudies --out batch-out --jobs 2",
+                "htb batch SampleStudies --out batch-out --resume --no-png",
+            ],
             exits: [.ok, .internalError, .usage, .noInput, .cannotWrite, .someFailed, .allFailed]))
 
     @Argument(help: "Root folder (any layout; a DICOMDIR is used where present).") var root: String
@@ -20,10 +24,14 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "Manifest JSON giving masks, clinical facts and series per Study Instance UID.") var manifest: String?
     @Flag(help: "Keep patient names, IDs and birth dates out of every output.") var deidentify = false
     @Flag(name: .customLong("no-png"), help: "Do not render overlays.") var noPNG = false
-    @Option(name: .customLong("memory-budget-mb"), help: "Estimated image memory allowed in flight.") var memoryBudgetMB: Int = 4096
-    @Flag(name: .customLong("retry-failed"), help: "With --resume, also redo studies that failed.") var retryFailed = false
+    @Option(name: .customLong("memory-budget-mb"), help: "Estimated image memory allowed in flight.")
+    var memoryBudgetMB: Int = 4096
+    @Flag(name: .customLong("retry-failed"), help: "With --resume, also redo studies that failed.") var retryFailed =
+        false
     @Flag(help: "No progress output.") var quiet = false
-    @Flag(name: .customLong("single-phase"), help: "Do not segment a study's other phases to check an automatic liver's volume.") var singlePhase = false
+    @Flag(
+        name: .customLong("single-phase"),
+        help: "Do not segment a study's other phases to check an automatic liver's volume.") var singlePhase = false
 
     func validate() throws {
         guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1 to 64") }
@@ -32,15 +40,26 @@ struct BatchCommand: ParsableCommand {
 
     func parseShard(_ s: String) throws -> (Int, Int) {
         let p = s.split(separator: "/").compactMap { Int($0) }
-        guard p.count == 2, p[1] >= 1, p[0] >= 1, p[0] <= p[1] else { throw ValidationError("--shard must be K/N with 1 <= K <= N, e.g. 3/8") }
+        guard p.count == 2, p[1] >= 1, p[0] >= 1, p[0] <= p[1] else {
+            throw ValidationError("--shard must be K/N with 1 <= K <= N, e.g. 3/8")
+        }
         return (p[0], p[1])
     }
 
     func run() throws {
         var o = BatchOptions(root: root, out: out)
-        o.jobs = jobs; o.resume = resume; o.manifest = manifest; o.deidentify = deidentify; o.png = !noPNG; o.singlePhase = singlePhase
-        o.memoryBudgetMB = memoryBudgetMB; o.retryFailed = retryFailed
-        if let s = shard { let (k, n) = try parseShard(s); o.shard = (k, n) }
+        o.jobs = jobs
+        o.resume = resume
+        o.manifest = manifest
+        o.deidentify = deidentify
+        o.png = !noPNG
+        o.singlePhase = singlePhase
+        o.memoryBudgetMB = memoryBudgetMB
+        o.retryFailed = retryFailed
+        if let s = shard {
+            let (k, n) = try parseShard(s)
+            o.shard = (k, n)
+        }
         let reporter = ProgressReporter(quiet: quiet)
         let summary: BatchSummary
         do { summary = try BatchRunner.run(o, progress: { reporter.update($0) }) } catch {
@@ -58,11 +77,14 @@ struct BatchCommand: ParsableCommand {
         reporter.finish()
         let ok = summary.statuses.count - summary.failed
         if !quiet {
-            print("\(summary.inShard) studies (\(summary.discovered) found\(o.shard.map { ", shard \($0.k)/\($0.n)" } ?? "")): \(ok) ok, \(summary.failed) failed, \(summary.reused) kept from an earlier run; \(summary.nonDicomFiles) non-DICOM files skipped")
+            print(
+                "\(summary.inShard) studies (\(summary.discovered) found\(o.shard.map { ", shard \($0.k)/\($0.n)" } ?? "")): \(ok) ok, \(summary.failed) failed, \(summary.reused) kept from an earlier run; \(summary.nonDicomFiles) non-DICOM files skipped"
+            )
             print("Summary   \(out)/summary.csv")
         }
         if summary.failed == 0 { return }
-        throw ExitCode(summary.failed == summary.statuses.count ? HTBExit.allFailed.rawValue : HTBExit.someFailed.rawValue)
+        throw ExitCode(
+            summary.failed == summary.statuses.count ? HTBExit.allFailed.rawValue : HTBExit.someFailed.rawValue)
     }
 }
 
@@ -77,13 +99,15 @@ final class ProgressReporter: @unchecked Sendable {
 
     func update(_ p: BatchProgress) {
         guard !quiet else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let processed = p.done - p.skipped
         let rate = p.elapsedSeconds > 0 ? Double(processed) / p.elapsedSeconds * 60 : 0
         let left = p.total - p.done
         let eta = rate > 0 ? Double(left) / rate * 60 : 0
-        let line = String(format: "done %d / %d, failed %d, %.1f studies/min, ETA %@", p.done, p.total, p.failed, rate,
-                          rate > 0 ? String(format: "%.0f s", eta) : "-")
+        let line = String(
+            format: "done %d / %d, failed %d, %.1f studies/min, ETA %@", p.done, p.total, p.failed, rate,
+            rate > 0 ? String(format: "%.0f s", eta) : "-")
         if terminal {
             FileHandle.standardError.write(("\r\u{1B}[K" + line).data(using: .utf8)!)
             shown = true
@@ -94,8 +118,12 @@ final class ProgressReporter: @unchecked Sendable {
     }
 
     func finish() {
-        lock.lock(); defer { lock.unlock() }
-        if shown { FileHandle.standardError.write("\n".data(using: .utf8)!); shown = false }
+        lock.lock()
+        defer { lock.unlock() }
+        if shown {
+            FileHandle.standardError.write("\n".data(using: .utf8)!)
+            shown = false
+        }
     }
 }
 
@@ -103,8 +131,12 @@ struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Join the outputs of several batch folders (shards) into one summary.csv and results.jsonl.",
-        discussion: Help.discussion("", examples: ["htb batch SampleStudies --out shard1 --shard 1/2 && htb batch SampleStudies --out shard2 --shard 2/2 && htb merge shard1 shard2 --out merged"],
-                                    exits: [.ok, .internalError, .usage, .noInput, .cannotWrite]))
+        discussion: Help.discussion(
+            "",
+            examples: [
+                "htb batch SampleStudies --out shard1 --shard 1/2 && htb batch SampleStudies --out shard2 --shard 2/2 && htb merge shard1 shard2 --out merged"
+            ],
+            exits: [.ok, .internalError, .usage, .noInput, .cannotWrite]))
     @Argument(help: "Batch output folders.") var dirs: [String]
     @Option(help: "Folder for the merged summary.csv and results.jsonl.") var out: String
     @Flag(help: "Leave patient IDs out of the merged tables.") var deidentify = false

@@ -9,10 +9,12 @@ struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Write a CT series as NIfTI-1 (HU, geometry in qform and sform); optionally masks as a label map.",
-        discussion: Help.discussion("", examples: [
-            "htb convert \(Help.sample) --out ct.nii.gz",
-            "htb convert \(Help.sample) --out ct.nii.gz --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --labels-out labels.nii.gz",
-        ], exits: Help.reading + [.badMask, .cannotWrite]))
+        discussion: Help.discussion(
+            "",
+            examples: [
+                "htb convert \(Help.sample) --out ct.nii.gz",
+                "htb convert \(Help.sample) --out ct.nii.gz --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --labels-out labels.nii.gz",
+            ], exits: Help.reading + [.badMask, .cannotWrite]))
 
     @Argument(help: "The study: a folder (any depth) or a DICOM file.")
     var study: String
@@ -33,10 +35,18 @@ struct ConvertCommand: ParsableCommand {
     var labelsOut: String?
 
     func validate() throws {
-        guard out.hasSuffix(".nii") || out.hasSuffix(".nii.gz") else { throw ValidationError("--out must end in .nii or .nii.gz") }
-        if let l = labelsOut, !(l.hasSuffix(".nii") || l.hasSuffix(".nii.gz")) { throw ValidationError("--labels-out must end in .nii or .nii.gz") }
-        if labelsOut != nil && liverMasks.isEmpty && lesionMasks.isEmpty { throw ValidationError("--labels-out needs --liver-mask and/or --lesion-mask") }
-        if labelsOut == nil && !(liverMasks.isEmpty && lesionMasks.isEmpty) { throw ValidationError("masks given but no --labels-out to write them to") }
+        guard out.hasSuffix(".nii") || out.hasSuffix(".nii.gz") else {
+            throw ValidationError("--out must end in .nii or .nii.gz")
+        }
+        if let l = labelsOut, !(l.hasSuffix(".nii") || l.hasSuffix(".nii.gz")) {
+            throw ValidationError("--labels-out must end in .nii or .nii.gz")
+        }
+        if labelsOut != nil && liverMasks.isEmpty && lesionMasks.isEmpty {
+            throw ValidationError("--labels-out needs --liver-mask and/or --lesion-mask")
+        }
+        if labelsOut == nil && !(liverMasks.isEmpty && lesionMasks.isEmpty) {
+            throw ValidationError("masks given but no --labels-out to write them to")
+        }
     }
 
     func run() throws {
@@ -51,7 +61,9 @@ struct ConvertCommand: ParsableCommand {
             if let labelsOut {
                 let (lm, _, _) = try Analysis.unite(liver, ct: ct)
                 let (ls, _, _) = try Analysis.unite(lesion, ct: ct)
-                try NIfTIWriter.write(labels: Analysis.labelMap(liver: lm, lesions: ls), to: labelsOut, description: "htb labels: liver 1, lesion 2")
+                try NIfTIWriter.write(
+                    labels: Analysis.labelMap(liver: lm, lesions: ls), to: labelsOut,
+                    description: "htb labels: liver 1, lesion 2")
                 line += "\n\(labelsOut): labels liver 1, lesion 2"
             }
             for w in ct.warnings { line += "\nwarning: \(w.message)" }

@@ -1,7 +1,7 @@
-import Foundation
 import Analysis
 import ArgumentParser
 import DicomIO
+import Foundation
 import Guidelines
 import NIfTI
 import Overlay
@@ -98,7 +98,10 @@ enum Help {
     static func discussion(_ text: String, examples: [String], exits: [HTBExit]) -> String {
         var out = text.isEmpty ? "" : text + "\n\n"
         out += "EXAMPLES:\n" + examples.map { wrapped($0) }.joined(separator: "\n")
-        out += "\n\nEXIT CODES:\n" + exits.sorted { $0.rawValue < $1.rawValue }.map { String(format: "  %-3d %@", $0.rawValue, $0.summary) }.joined(separator: "\n")
+        out +=
+            "\n\nEXIT CODES:\n"
+            + exits.sorted { $0.rawValue < $1.rawValue }.map { String(format: "  %-3d %@", $0.rawValue, $0.summary) }
+            .joined(separator: "\n")
         return out
     }
 

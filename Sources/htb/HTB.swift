@@ -14,6 +14,9 @@ struct HTBCommand: ParsableCommand {
             ],
             exits: HTBExit.allCases),
         version: "0.1.0",
-        subcommands: [InfoCommand.self, AnalyzeCommand.self, ConvertCommand.self, SynthCommand.self, RulesCommand.self, BatchCommand.self, MergeCommand.self, QACommand.self]
+        subcommands: [
+            InfoCommand.self, AnalyzeCommand.self, ConvertCommand.self, SynthCommand.self, RulesCommand.self,
+            BatchCommand.self, MergeCommand.self, QACommand.self,
+        ]
     )
 }

@@ -6,7 +6,9 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "List every study and series under a folder (headers only).",
-        discussion: Help.discussion("", examples: ["htb info SampleStudies", "htb info \(Help.sample) --json"], exits: [.ok, .internalError, .usage, .noInput]))
+        discussion: Help.discussion(
+            "", examples: ["htb info SampleStudies", "htb info \(Help.sample) --json"],
+            exits: [.ok, .internalError, .usage, .noInput]))
 
     @Argument(help: "A folder (searched at any depth) or a DICOM file.")
     var path: String
@@ -23,7 +25,11 @@ struct InfoCommand: ParsableCommand {
         } else {
             print(InfoJSON.table(inv), terminator: "")
         }
-        if inv.series.isEmpty { throw fail(DicomError.noSeries(path: path, dicomFiles: inv.dicomFileCount, skippedFiles: inv.skippedNonDicom.count)) }
+        if inv.series.isEmpty {
+            throw fail(
+                DicomError.noSeries(path: path, dicomFiles: inv.dicomFileCount, skippedFiles: inv.skippedNonDicom.count)
+            )
+        }
     }
 }
 
@@ -36,7 +42,10 @@ struct InfoJSON: Encodable {
     var unreadable: [[String: String]]
     var studies: [Study]
 
-    struct Study: Encodable { var studyUid: String; var series: [Series] }
+    struct Study: Encodable {
+        var studyUid: String
+        var series: [Series]
+    }
     struct Series: Encodable {
         var key: String
         var seriesUid: String
@@ -62,12 +71,16 @@ struct InfoJSON: Encodable {
         var byStudy: [String: [Series]] = [:]
         for e in inv.series {
             let ps = e.first.pixelSpacingMM
-            byStudy[e.studyUID, default: []].append(Series(
-                key: e.key, seriesUid: e.seriesUID, split: e.splitIndex > 0, modality: e.modality, seriesNumber: e.seriesNumber,
-                description: e.seriesDescription, images: e.imageCount, matrix: [e.first.columns, e.first.rows],
-                pixelSpacingMm: ps.map { [$0.rowMM, $0.columnMM] }, sliceStepMm: e.sliceStepMM.map { ($0 * 1e4).rounded() / 1e4 },
-                orientation: e.orientationName, phaseHint: e.phaseHint, transferSyntax: transferSyntaxName(e.first.transferSyntaxUID),
-                files: nil))
+            byStudy[e.studyUID, default: []].append(
+                Series(
+                    key: e.key, seriesUid: e.seriesUID, split: e.splitIndex > 0, modality: e.modality,
+                    seriesNumber: e.seriesNumber,
+                    description: e.seriesDescription, images: e.imageCount, matrix: [e.first.columns, e.first.rows],
+                    pixelSpacingMm: ps.map { [$0.rowMM, $0.columnMM] },
+                    sliceStepMm: e.sliceStepMM.map { ($0 * 1e4).rounded() / 1e4 },
+                    orientation: e.orientationName, phaseHint: e.phaseHint,
+                    transferSyntax: transferSyntaxName(e.first.transferSyntaxUID),
+                    files: nil))
         }
         studies = byStudy.keys.sorted().map { Study(studyUid: $0, series: byStudy[$0]!) }
     }
@@ -86,13 +99,21 @@ struct InfoJSON: Encodable {
         let info = InfoJSON(inv)
         for s in info.studies {
             out += "study \(s.studyUid)\n"
-            out += "  " + ["#", "modality", "description", "images", "matrix", "pixel mm", "step mm", "orientation", "phase", "transfer syntax", "key"]
+            out +=
+                "  "
+                + [
+                    "#", "modality", "description", "images", "matrix", "pixel mm", "step mm", "orientation", "phase",
+                    "transfer syntax", "key",
+                ]
                 .joined(separator: " | ") + "\n"
             for e in s.series {
                 let cells: [String] = [
-                    e.seriesNumber.map(String.init) ?? "-", e.modality, e.description.isEmpty ? "-" : e.description, "\(e.images)",
-                    "\(e.matrix[0])x\(e.matrix[1])", e.pixelSpacingMm.map { String(format: "%.3fx%.3f", $0[0], $0[1]) } ?? "-",
-                    e.sliceStepMm.map { String(format: "%.3f", $0) } ?? "-", e.orientation + (e.split ? " (split: scout/localizer?)" : ""),
+                    e.seriesNumber.map(String.init) ?? "-", e.modality, e.description.isEmpty ? "-" : e.description,
+                    "\(e.images)",
+                    "\(e.matrix[0])x\(e.matrix[1])",
+                    e.pixelSpacingMm.map { String(format: "%.3fx%.3f", $0[0], $0[1]) } ?? "-",
+                    e.sliceStepMm.map { String(format: "%.3f", $0) } ?? "-",
+                    e.orientation + (e.split ? " (split: scout/localizer?)" : ""),
                     e.phaseHint ?? "-", e.transferSyntax, e.key,
                 ]
                 out += "  " + cells.joined(separator: " | ") + "\n"

@@ -1,12 +1,13 @@
 import Analysis
-import AutoSegmentation
 import ArgumentParser
+import AutoSegmentation
 import Foundation
 
 struct QACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qa",
-        abstract: "How far a segmentation is from the expert's: Dice, Jaccard, RVD, ASSD, HD95, lesion detection, HTB error.",
+        abstract:
+            "How far a segmentation is from the expert's: Dice, Jaccard, RVD, ASSD, HD95, lesion detection, HTB error.",
         discussion: Help.discussion(
             "Masks in any form analyze accepts. Judged: htb's automatic segmentation, or masks given with "
                 + "--pred-liver/--pred-lesion (one kind given: the other is automatic). Thresholds make it a gate.",
@@ -22,39 +23,55 @@ struct QACommand: ParsableCommand {
     @Option(name: .customLong("pred-liver"), help: "Liver mask to judge (repeatable).") var predLiver: [String] = []
     @Option(name: .customLong("pred-lesion"), help: "Lesion mask to judge (repeatable).") var predLesions: [String] = []
     @Option(help: "Series (as for analyze).") var series: String?
-    @Option(help: "Cases as JSON: {\"cases\": [{\"name\", \"study\", \"truth_liver\", \"truth_lesions\", \"pred_liver\", \"pred_lesions\"}]}.") var manifest: String?
+    @Option(
+        help:
+            "Cases as JSON: {\"cases\": [{\"name\", \"study\", \"truth_liver\", \"truth_lesions\", \"pred_liver\", \"pred_lesions\"}]}."
+    ) var manifest: String?
     @Option(help: "Write one CSV row a case to this file.") var csv: String?
     @Flag(help: "Print the results as JSON.") var json = false
     @Option(name: .customLong("min-liver-dice")) var minLiverDice: Double?
-    @Option(name: .customLong("min-lesion-dice"), help: "Gated where the truth holds >= 5 mL of lesions.") var minLesionDice: Double?
+    @Option(name: .customLong("min-lesion-dice"), help: "Gated where the truth holds >= 5 mL of lesions.")
+    var minLesionDice: Double?
     @Option(name: .customLong("max-htb-error"), help: "Largest HTB error in points.") var maxHTBError: Double?
     @Option(name: .customLong("min-lesion-recall")) var minLesionRecall: Double?
-    @Flag(name: .customLong("require-category"), help: "Fail when the HTB category differs.") var requireCategory = false
-    @Option(name: .customLong("without-stage"),
-            help: ArgumentHelp("Switch an automatic stage off, for ablation studies (repeatable): \(AutoSegmentation.Stage.allCases.map(\.rawValue).joined(separator: ", ")).",
-                               valueName: "stage"))
+    @Flag(name: .customLong("require-category"), help: "Fail when the HTB category differs.") var requireCategory =
+        false
+    @Option(
+        name: .customLong("without-stage"),
+        help: ArgumentHelp(
+            "Switch an automatic stage off, for ablation studies (repeatable): \(AutoSegmentation.Stage.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "stage"))
     var withoutStages: [String] = []
 
     func validate() throws {
         if manifest == nil && study == nil { throw ValidationError("give a STUDY or --manifest") }
         if manifest != nil && study != nil { throw ValidationError("give a STUDY or --manifest, not both") }
         for name in withoutStages where AutoSegmentation.Stage(rawValue: name) == nil {
-            throw ValidationError("--without-stage \(name): unknown stage; stages are \(AutoSegmentation.Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--without-stage \(name): unknown stage; stages are \(AutoSegmentation.Stage.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
     }
 
     func run() throws {
         var cases: [QACase]
         do {
-            cases = try manifest.map(QualityAssurance.manifest) ?? [QACase(
-                name: study!, studyPath: study!, series: series, truthLiver: truthLiver.map(MaskSpec.init), truthLesions: truthLesions.map(MaskSpec.init),
-                predictedLiver: predLiver.map(MaskSpec.init), predictedLesions: predLesions.map(MaskSpec.init))]
+            cases =
+                try manifest.map(QualityAssurance.manifest) ?? [
+                    QACase(
+                        name: study!, studyPath: study!, series: series, truthLiver: truthLiver.map(MaskSpec.init),
+                        truthLesions: truthLesions.map(MaskSpec.init),
+                        predictedLiver: predLiver.map(MaskSpec.init), predictedLesions: predLesions.map(MaskSpec.init))
+                ]
         } catch { throw fail(error) }
         let off = Set(withoutStages.compactMap(AutoSegmentation.Stage.init(rawValue:)))
         for n in cases.indices { cases[n].without = off }
         var gates = QAGates()
-        gates.minLiverDice = minLiverDice; gates.minLesionDice = minLesionDice; gates.maxHTBErrorPoints = maxHTBError
-        gates.minLesionRecall = minLesionRecall; gates.requireCategoryAgreement = requireCategory
+        gates.minLiverDice = minLiverDice
+        gates.minLesionDice = minLesionDice
+        gates.maxHTBErrorPoints = maxHTBError
+        gates.minLesionRecall = minLesionRecall
+        gates.requireCategoryAgreement = requireCategory
         var results: [QAResult] = []
         var failures: [String] = []
         for c in cases {
@@ -75,10 +92,14 @@ struct QACommand: ParsableCommand {
             print()
         } else {
             func f(_ v: Double?, _ p: Int = 3) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "-" }
-            print("case | liver Dice | liver HD95 mm | lesion Dice | lesion recall (>=10 mm) | HTB pred / truth | error | category")
+            print(
+                "case | liver Dice | liver HD95 mm | lesion Dice | lesion recall (>=10 mm) | HTB pred / truth | error | category"
+            )
             for r in results {
-                print("\(r.name) | \(f(r.liver.dice)) | \(f(r.liver.hausdorff95MM, 1)) | \(f(r.lesions.dice)) | \(f(r.detection.recall, 2)) (\(f(r.detection10mm.recall, 2))) | "
-                      + "\(f(r.htbPredictedPercent, 2)) / \(f(r.htbTruthPercent, 2)) | \(f(r.htbAbsoluteErrorPoints, 2)) | \(r.categoryAgrees ? "same" : "\(r.categoryPredicted) vs \(r.categoryTruth)")")
+                print(
+                    "\(r.name) | \(f(r.liver.dice)) | \(f(r.liver.hausdorff95MM, 1)) | \(f(r.lesions.dice)) | \(f(r.detection.recall, 2)) (\(f(r.detection10mm.recall, 2))) | "
+                        + "\(f(r.htbPredictedPercent, 2)) / \(f(r.htbTruthPercent, 2)) | \(f(r.htbAbsoluteErrorPoints, 2)) | \(r.categoryAgrees ? "same" : "\(r.categoryPredicted) vs \(r.categoryTruth)")"
+                )
             }
         }
         for f in failures { FileHandle.standardError.write("htb: qa: \(f)\n".data(using: .utf8)!) }

@@ -7,7 +7,9 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "The guideline rule engine: list and explain rules, evaluate facts without images.",
-        discussion: Help.discussion("", examples: ["htb rules list", "htb rules explain flag.htb_below_50", "htb rules facts"], exits: [.ok, .internalError, .usage, .badFacts]),
+        discussion: Help.discussion(
+            "", examples: ["htb rules list", "htb rules explain flag.htb_below_50", "htb rules facts"],
+            exits: [.ok, .internalError, .usage, .badFacts]),
         subcommands: [List.self, Explain.self, Evaluate.self, FactsList.self])
 
     struct Options: ParsableArguments {
@@ -22,7 +24,9 @@ struct RulesCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List every rule: id, conclusion, text, sources.",
-            discussion: Help.discussion("", examples: ["htb rules list", "htb rules list --rules Sources/Guidelines/Resources/rules.json"], exits: [.ok, .internalError, .usage, .badFacts]))
+            discussion: Help.discussion(
+                "", examples: ["htb rules list", "htb rules list --rules Sources/Guidelines/Resources/rules.json"],
+                exits: [.ok, .internalError, .usage, .badFacts]))
         @OptionGroup var options: Options
         func run() throws {
             let set = try options.load()
@@ -36,13 +40,15 @@ struct RulesCommand: ParsableCommand {
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one rule with its condition and the full references.",
-            discussion: Help.discussion("", examples: ["htb rules explain flag.htb_below_50"], exits: [.ok, .internalError, .usage, .badFacts]))
+            discussion: Help.discussion(
+                "", examples: ["htb rules explain flag.htb_below_50"], exits: [.ok, .internalError, .usage, .badFacts]))
         @OptionGroup var options: Options
         @Argument(help: "Rule id (see 'htb rules list').") var id: String
         func run() throws {
             let set = try options.load()
             guard let r = set.rules.first(where: { $0.id == id }) else {
-                throw fail(RulesError.invalid(file: set.source, rule: id, reason: "no such rule; 'htb rules list' shows them"))
+                throw fail(
+                    RulesError.invalid(file: set.source, rule: id, reason: "no such rule; 'htb rules list' shows them"))
             }
             print("rule:       \(r.id)")
             print("when:       \(r.when.text)")
@@ -54,9 +60,15 @@ struct RulesCommand: ParsableCommand {
 
     struct Evaluate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Evaluate facts that already hold the imaging figures (htb_percent, lesion_count, ...), no images needed.",
-            discussion: Help.discussion("", examples: ["htb rules evaluate docs/examples/facts-with-imaging.json", "htb rules evaluate docs/examples/facts-with-imaging.json --json"],
-                                        exits: [.ok, .internalError, .usage, .badFacts]))
+            abstract:
+                "Evaluate facts that already hold the imaging figures (htb_percent, lesion_count, ...), no images needed.",
+            discussion: Help.discussion(
+                "",
+                examples: [
+                    "htb rules evaluate docs/examples/facts-with-imaging.json",
+                    "htb rules evaluate docs/examples/facts-with-imaging.json --json",
+                ],
+                exits: [.ok, .internalError, .usage, .badFacts]))
         @OptionGroup var options: Options
         @Argument(help: "Facts JSON: clinical facts plus imaging figures.") var facts: String
         @Flag(help: "Print the guidelines block as JSON.") var json = false
@@ -64,7 +76,9 @@ struct RulesCommand: ParsableCommand {
             let set = try options.load()
             let f: Facts
             do {
-                guard let data = FileManager.default.contents(atPath: facts) else { throw FactsError.unreadable(file: facts, reason: "no such file") }
+                guard let data = FileManager.default.contents(atPath: facts) else {
+                    throw FactsError.unreadable(file: facts, reason: "no such file")
+                }
                 f = try Facts.parse(json: data, file: facts)
             } catch { throw fail(error) }
             let g = GuidelineEngine.evaluate(f, rules: set)
@@ -120,12 +134,23 @@ func guidelinesSummary(_ g: GuidelinesReport) -> String {
     if let e = g.enets { out += "ENETS     type \(e.type)\(e.approximate ? " (approximate: no segment map)" : "")\n" }
     if let d = g.dosimetry {
         if let p = d.partition {
-            out += String(format: "SIRT      %@ %@: partition model %.2f GBq for %.0f Gy %@ (tumour %.0f Gy, normal liver %.1f Gy)\n",
-                          d.isotope, d.microsphere, p.activityGBq, p.targetDoseGy, p.target == "tumor_dose" ? "tumour" : "normal liver",
-                          p.tumorDoseGy, p.normalLiverDoseGy)
+            out += String(
+                format:
+                    "SIRT      %@ %@: partition model %.2f GBq for %.0f Gy %@ (tumour %.0f Gy, normal liver %.1f Gy)\n",
+                d.isotope, d.microsphere, p.activityGBq, p.targetDoseGy,
+                p.target == "tumor_dose" ? "tumour" : "normal liver",
+                p.tumorDoseGy, p.normalLiverDoseGy)
         }
-        if let b = d.bsa { out += String(format: "SIRT      BSA method %.2f GBq (BSA %.2f m2, lung shunt reduction %.0f %%)\n", b.activityGBq, b.bodySurfaceAreaM2, b.lungShuntReductionPercent) }
-        if let l = d.lung { out += String(format: "SIRT      lung dose %.1f Gy (cumulative %.1f Gy)%@\n", l.doseGy, l.cumulativeDoseGy, l.withinLimits ? "" : " OVER THE LIMIT") }
+        if let b = d.bsa {
+            out += String(
+                format: "SIRT      BSA method %.2f GBq (BSA %.2f m2, lung shunt reduction %.0f %%)\n", b.activityGBq,
+                b.bodySurfaceAreaM2, b.lungShuntReductionPercent)
+        }
+        if let l = d.lung {
+            out += String(
+                format: "SIRT      lung dose %.1f Gy (cumulative %.1f Gy)%@\n", l.doseGy, l.cumulativeDoseGy,
+                l.withinLimits ? "" : " OVER THE LIMIT")
+        }
         for w in d.warnings { out += "SIRT      warning: \(w)\n" }
     }
     return out

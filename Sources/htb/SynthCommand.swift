@@ -25,27 +25,49 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Lesion enhancement: hypo, hyper or mixed.") var enhancement: String = "mixed"
     @Option(name: .customLong("noise-hu"), help: "Noise standard deviation in HU.") var noiseHU: Double = 12
     @Option(help: "Contrast phase: portal, arterial or delayed.") var phase: String = "portal"
-    @Option(name: .customLong("lesion-shape"), help: "round, or irregular (lobulated, confluent, sleeved along a vessel).") var lesionShape: String?
-    @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.") var leftLobeLesions: Int?
-    @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.") var spleenContact = false
-    @Flag(name: .customLong("stomach-contact"), help: "The stomach against the left lobe, its wall 5 HU darker than the liver.") var stomachContact = false
-    @Option(name: .customLong("steatosis-hu"), help: "A fatty liver: the parenchyma this many HU darker (vessels and lesions unchanged).") var steatosisHU: Double?
+    @Option(
+        name: .customLong("lesion-shape"), help: "round, or irregular (lobulated, confluent, sleeved along a vessel).")
+    var lesionShape: String?
+    @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.")
+    var leftLobeLesions: Int?
+    @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.")
+    var spleenContact = false
+    @Flag(
+        name: .customLong("stomach-contact"),
+        help: "The stomach against the left lobe, its wall 5 HU darker than the liver.") var stomachContact = false
+    @Option(
+        name: .customLong("steatosis-hu"),
+        help: "A fatty liver: the parenchyma this many HU darker (vessels and lesions unchanged).") var steatosisHU:
+        Double?
 
     func run() throws {
         var spec = PhantomSpec()
-        spec.seed = seed; spec.htbPercent = htb; spec.lesions = lesions; spec.matrix = matrix; spec.slices = slices
-        spec.sliceMM = sliceMM; spec.pixelMM = pixelMM; spec.enhancement = enhancement; spec.noiseHU = noiseHU
-        guard let p = ContrastPhase(rawValue: phase) else { throw ValidationError("--phase must be portal, arterial or delayed") }
+        spec.seed = seed
+        spec.htbPercent = htb
+        spec.lesions = lesions
+        spec.matrix = matrix
+        spec.slices = slices
+        spec.sliceMM = sliceMM
+        spec.pixelMM = pixelMM
+        spec.enhancement = enhancement
+        spec.noiseHU = noiseHU
+        guard let p = ContrastPhase(rawValue: phase) else {
+            throw ValidationError("--phase must be portal, arterial or delayed")
+        }
         spec.phase = p
-        spec.lesionShape = lesionShape; spec.leftLobeLesions = leftLobeLesions
-        spec.spleenContact = spleenContact ? true : nil; spec.stomachContact = stomachContact ? true : nil
+        spec.lesionShape = lesionShape
+        spec.leftLobeLesions = leftLobeLesions
+        spec.spleenContact = spleenContact ? true : nil
+        spec.stomachContact = stomachContact ? true : nil
         spec.steatosisHU = steatosisHU
         do {
             let phantom = try Phantom.build(spec)
             try phantom.write(to: out)
             let t = phantom.truth
-            print(String(format: "%@: %@ voxels; liver %.2f mL, lesions %.2f mL in %d, HTB %.2f %% (%@)",
-                         out, "\(t.dims)", t.liverVolumeML, t.lesionVolumeML, t.lesionCount, t.htbPercent, t.category))
+            print(
+                String(
+                    format: "%@: %@ voxels; liver %.2f mL, lesions %.2f mL in %d, HTB %.2f %% (%@)",
+                    out, "\(t.dims)", t.liverVolumeML, t.lesionVolumeML, t.lesionCount, t.htbPercent, t.category))
         } catch let e as PhantomError {
             if case .invalidSpec(let s) = e { throw ValidationError(s) }
             throw fail(e)

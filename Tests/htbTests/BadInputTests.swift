@@ -13,7 +13,13 @@ struct BadInputTests {
     /// A 48x48x16 phantom written to a fresh folder; returns the folder.
     static func study(_ name: String = #function) throws -> String {
         var spec = PhantomSpec()
-        spec.seed = 3; spec.matrix = 48; spec.slices = 16; spec.pixelMM = 7; spec.sliceMM = 10; spec.lesions = 2; spec.htbPercent = 10
+        spec.seed = 3
+        spec.matrix = 48
+        spec.slices = 16
+        spec.pixelMM = 7
+        spec.sliceMM = 10
+        spec.lesions = 2
+        spec.htbPercent = 10
         spec.noiseHU = 5
         let dir = Paths.temporaryDirectory(name)
         try Phantom.build(spec).write(to: dir)
@@ -21,8 +27,11 @@ struct BadInputTests {
     }
 
     static func analyze(_ dir: String, ct: String? = nil, extra: [String] = []) throws -> RunResult {
-        try runHTB(["analyze", ct ?? dir + "/ct", "--liver-mask", dir + "/truth/labels.nii.gz:1",
-                    "--lesion-mask", dir + "/truth/labels.nii.gz:2", "--out", dir + "/out"] + extra)
+        try runHTB(
+            [
+                "analyze", ct ?? dir + "/ct", "--liver-mask", dir + "/truth/labels.nii.gz:1",
+                "--lesion-mask", dir + "/truth/labels.nii.gz:2", "--out", dir + "/out",
+            ] + extra)
     }
 
     static func edit(_ file: String, _ change: (DicomFile) throws -> Void) throws {
@@ -39,7 +48,9 @@ struct BadInputTests {
         let r = try Self.analyze(dir)
         #expect(r.status == 0, "\(r.stderr)")
         let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: dir + "/out/report.json")))
-        let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json"))) as! [String: Any]
+        let truth =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json")))
+            as! [String: Any]
         #expect(relativeError(report.liver.volumeML, truth["liver_volume_ml"] as! Double) < 1e-4)
         #expect(relativeError(report.lesions.totalVolumeML, truth["lesion_volume_ml"] as! Double) < 1e-4)
         #expect(abs(report.htb.percent - (truth["htb_percent"] as! Double)) < 1e-3)
@@ -95,12 +106,16 @@ struct BadInputTests {
     @Test("gantry tilt: a warning, and the volume uses the true slice separation")
     func gantryTilt() throws {
         let dir = try Self.study()
-        let clean = try Analysis.run(.init(studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
-                                           lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
+        let clean = try Analysis.run(
+            .init(
+                studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
+                lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
         // Shift each slice along y by k x 10 mm x tan(12 deg): a sheared stack.
         for k in 1...16 {
             let y = -164.5 + Double(k - 1) * 10 * tan(12 * Double.pi / 180)
-            try Self.edit(Self.slice(dir, k)) { try $0.set(.imagePositionPatient, "-164.5\\\(decimalString(y))\\\(decimalString(Double(k - 1) * 10))") }
+            try Self.edit(Self.slice(dir, k)) {
+                try $0.set(.imagePositionPatient, "-164.5\\\(decimalString(y))\\\(decimalString(Double(k - 1) * 10))")
+            }
         }
         let loaded = try SeriesLoader.loadCT(try Inventory.scan(dir + "/ct").select("Phantom"))
         #expect(loaded.warnings.contains { $0.code == "gantry_tilt" })
@@ -118,7 +133,10 @@ struct BadInputTests {
         let after = try SeriesLoader.loadCT(try Inventory.scan(dir + "/ct").select("Phantom"))
         #expect(after.warnings.contains { $0.code == "rescale_varies" })
         let n = before.volume.dims.sliceCount
-        #expect(zip(before.volume.voxels[(3 * n)..<(4 * n)], after.volume.voxels[(3 * n)..<(4 * n)]).allSatisfy { $1 == $0 + 24 })
+        #expect(
+            zip(before.volume.voxels[(3 * n)..<(4 * n)], after.volume.voxels[(3 * n)..<(4 * n)]).allSatisfy {
+                $1 == $0 + 24
+            })
         #expect(before.volume.voxels[0..<(3 * n)] == after.volume.voxels[0..<(3 * n)])
     }
 
@@ -126,7 +144,8 @@ struct BadInputTests {
     func mixedMatrix() throws {
         let dir = try Self.study()
         try Self.edit(Self.slice(dir, 16)) { f in
-            try f.set(.rows, "24"); try f.set(.columns, "24")
+            try f.set(.rows, "24")
+            try f.set(.columns, "24")
             let pixels = [Int16](repeating: 0, count: 24 * 24)
             try pixels.withUnsafeBytes { try f.setPixels($0, bitsAllocated: 16) }
         }
@@ -191,26 +210,40 @@ struct BadInputTests {
     func masks() throws {
         let dir = try Self.study()
         var other = PhantomSpec()
-        other.matrix = 40; other.slices = 16; other.pixelMM = 8.4; other.sliceMM = 10; other.lesions = 1
+        other.matrix = 40
+        other.slices = 16
+        other.pixelMM = 8.4
+        other.sliceMM = 10
+        other.lesions = 1
         let otherDir = Paths.temporaryDirectory()
         try Phantom.build(other).write(to: otherDir)
-        let r = try runHTB(["analyze", dir + "/ct", "--series", "Phantom", "--liver-mask", otherDir + "/truth/labels.nii.gz:1",
-                            "--lesion-mask", otherDir + "/truth/labels.nii.gz:2", "--out", dir + "/o"])
+        let r = try runHTB([
+            "analyze", dir + "/ct", "--series", "Phantom", "--liver-mask", otherDir + "/truth/labels.nii.gz:1",
+            "--lesion-mask", otherDir + "/truth/labels.nii.gz:2", "--out", dir + "/o",
+        ])
         #expect(r.status == 68)
         #expect(r.stderr.contains("not on the CT's grid"))
-        let r2 = try runHTB(["analyze", dir + "/ct", "--liver-mask", dir + "/truth/labels.nii.gz:7",
-                             "--lesion-mask", dir + "/truth/labels.nii.gz:8", "--out", dir + "/o"])
+        let r2 = try runHTB([
+            "analyze", dir + "/ct", "--liver-mask", dir + "/truth/labels.nii.gz:7",
+            "--lesion-mask", dir + "/truth/labels.nii.gz:8", "--out", dir + "/o",
+        ])
         #expect(r2.status == 68)
         #expect(r2.stderr.contains("empty"))
         let r3 = try runHTB(["analyze", dir + "/ct", "--out", dir + "/o", "--json", "--no-png"])
         #expect(r3.status == 0, "\(r3.stderr)")
         #expect(r3.stdout.contains("\"source\" : \"automatic\""))
         // Air only: nothing to segment is an error with its own code, and no report.
-        let g = Geometry(dims: Dims(32, 32, 6), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1.5, 1.5, 3), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let g = Geometry(
+            dims: Dims(32, 32, 6), originMM: Vector3(0, 0, 0), spacingMM: Vector3(1.5, 1.5, 3),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
         let airDir = Paths.temporaryDirectory("air")
-        try SeriesWriter.writeCT(CTVolume(repeating: -1000, geometry: g), identity: SeriesIdentity(
-            patientName: "Air^Test", patientID: "AIR", studyUID: "2.25.1001", seriesUID: "2.25.1002", frameOfReferenceUID: "2.25.1003",
-            studyDate: "20260101", seriesNumber: 1, seriesDescription: "air", studyDescription: "air", instanceUID: { "2.25.1004.\($0 + 1)" }), to: airDir + "/ct")
+        try SeriesWriter.writeCT(
+            CTVolume(repeating: -1000, geometry: g),
+            identity: SeriesIdentity(
+                patientName: "Air^Test", patientID: "AIR", studyUID: "2.25.1001", seriesUID: "2.25.1002",
+                frameOfReferenceUID: "2.25.1003",
+                studyDate: "20260101", seriesNumber: 1, seriesDescription: "air", studyDescription: "air",
+                instanceUID: { "2.25.1004.\($0 + 1)" }), to: airDir + "/ct")
         let r4 = try runHTB(["analyze", airDir + "/ct", "--out", airDir + "/o"])
         #expect(r4.status == 71, "\(r4.stderr)")
         #expect(r4.stderr.contains("automatic segmentation found no liver: no body"))
@@ -224,17 +257,27 @@ struct BadInputTests {
         let original = try NIfTIImage.read(path: dir + "/truth/labels.nii.gz")
         // Re-grid: j and k reversed, origin moved to the far corner; same voxel centres.
         let g = labels.geometry
-        let flipped = Geometry(dims: g.dims, originMM: g.positionMM(0, Double(g.dims.y - 1), Double(g.dims.z - 1)), spacingMM: g.spacingMM,
-                               axes: (g.axes.0, -g.axes.1, -g.axes.2))
+        let flipped = Geometry(
+            dims: g.dims, originMM: g.positionMM(0, Double(g.dims.y - 1), Double(g.dims.z - 1)), spacingMM: g.spacingMM,
+            axes: (g.axes.0, -g.axes.1, -g.axes.2))
         var values = [UInt8](repeating: 0, count: g.dims.count)
-        for k in 0..<g.dims.z { for j in 0..<g.dims.y { for i in 0..<g.dims.x {
-            values[i + g.dims.x * ((g.dims.y - 1 - j) + g.dims.y * (g.dims.z - 1 - k))] = UInt8(original.value(at: i + g.dims.x * (j + g.dims.y * k)))
-        } } }
+        for k in 0..<g.dims.z {
+            for j in 0..<g.dims.y {
+                for i in 0..<g.dims.x {
+                    values[i + g.dims.x * ((g.dims.y - 1 - j) + g.dims.y * (g.dims.z - 1 - k))] = UInt8(
+                        original.value(at: i + g.dims.x * (j + g.dims.y * k)))
+                }
+            }
+        }
         try NIfTIWriter.write(labels: Volume(voxels: values, geometry: flipped), to: dir + "/flipped.nii.gz")
-        let a = try Analysis.run(.init(studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/flipped.nii.gz:1")],
-                                       lesionMasks: [MaskSpec(dir + "/flipped.nii.gz:2")]))
-        let b = try Analysis.run(.init(studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
-                                       lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
+        let a = try Analysis.run(
+            .init(
+                studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/flipped.nii.gz:1")],
+                lesionMasks: [MaskSpec(dir + "/flipped.nii.gz:2")]))
+        let b = try Analysis.run(
+            .init(
+                studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
+                lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
         #expect(a.liver.voxels == b.liver.voxels)
         #expect(a.lesions.voxels == b.lesions.voxels)
     }
@@ -242,8 +285,10 @@ struct BadInputTests {
     @Test("convert writes HU and the geometry into NIfTI, and the label map beside it")
     func convert() throws {
         let dir = try Self.study()
-        let r = try runHTB(["convert", dir + "/ct", "--out", dir + "/ct.nii.gz", "--liver-mask", dir + "/truth/labels.nii.gz:1",
-                            "--lesion-mask", dir + "/truth/labels.nii.gz:2", "--labels-out", dir + "/labels.nii"])
+        let r = try runHTB([
+            "convert", dir + "/ct", "--out", dir + "/ct.nii.gz", "--liver-mask", dir + "/truth/labels.nii.gz:1",
+            "--lesion-mask", dir + "/truth/labels.nii.gz:2", "--labels-out", dir + "/labels.nii",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let ct = try SeriesLoader.loadCT(try Inventory.scan(dir + "/ct").select("Phantom"))
         let nii = try NIfTIImage.read(path: dir + "/ct.nii.gz")

@@ -1,8 +1,9 @@
-@testable import Batch
 import DicomIO
 import Foundation
 import Phantom
 import Testing
+
+@testable import Batch
 
 /// Batch runs on a generated tree that mixes good studies with the usual trouble.
 @Suite("Batch", .serialized)
@@ -14,14 +15,24 @@ struct BatchTests {
         let root = Paths.temporaryDirectory("batchtree")
         func phantom(_ seed: UInt64, _ dir: String) throws {
             var s = PhantomSpec()
-            s.seed = seed; s.matrix = 48; s.slices = 16; s.pixelMM = 7; s.sliceMM = 10; s.lesions = 3; s.htbPercent = Double(seed % 7) * 10 + 5
+            s.seed = seed
+            s.matrix = 48
+            s.slices = 16
+            s.pixelMM = 7
+            s.sliceMM = 10
+            s.lesions = 3
+            s.htbPercent = Double(seed % 7) * 10 + 5
             s.noiseHU = 5
             try Phantom.build(s).write(to: root + "/" + dir)
         }
         try phantom(11, "A")
         try phantom(12, "B")
         try FileManager.default.createDirectory(atPath: root + "/B-more/ct", withIntermediateDirectories: true)
-        for k in 9...16 { try FileManager.default.moveItem(atPath: root + String(format: "/B/ct/IM%04d.dcm", k), toPath: root + String(format: "/B-more/ct/IM%04d.dcm", k)) }
+        for k in 9...16 {
+            try FileManager.default.moveItem(
+                atPath: root + String(format: "/B/ct/IM%04d.dcm", k),
+                toPath: root + String(format: "/B-more/ct/IM%04d.dcm", k))
+        }
         try phantom(13, "C")
         try FileManager.default.copyItem(atPath: root + "/C", toPath: root + "/C-copy")
         try phantom(14, "D")
@@ -45,14 +56,23 @@ struct BatchTests {
     }
 
     static func rows(_ out: String) throws -> [String: [String: String]] {
-        let lines = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").map(
+            String.init)
         let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var out: [String: [String: String]] = [:]
         for line in lines.dropFirst() {
             // Fields here hold no quoted commas except error messages, which are compared whole.
             var fields: [String] = [], cur = "", quoted = false
             for c in line {
-                if c == "\"" { quoted.toggle(); cur.append(c) } else if c == "," && !quoted { fields.append(cur); cur = "" } else { cur.append(c) }
+                if c == "\"" {
+                    quoted.toggle()
+                    cur.append(c)
+                } else if c == "," && !quoted {
+                    fields.append(cur)
+                    cur = ""
+                } else {
+                    cur.append(c)
+                }
             }
             fields.append(cur)
             var row = Dictionary(uniqueKeysWithValues: zip(header, fields))
@@ -62,7 +82,9 @@ struct BatchTests {
         return out
     }
 
-    static func byStudy(_ rows: [String: [String: String]], _ root: String, _ folder: String) throws -> [String: String]? {
+    static func byStudy(_ rows: [String: [String: String]], _ root: String, _ folder: String) throws -> [String:
+        String]?
+    {
         let uid = try SliceHeader.read(path: root + "/" + folder + "/ct/IM0001.dcm").studyUID
         return rows.values.first { $0["study_uid"] == uid }
     }
@@ -78,7 +100,9 @@ struct BatchTests {
         #expect(try Self.byStudy(rows, root, "A")?["status"] == "ok")
         let b = try Self.byStudy(rows, root, "B")
         #expect(b?["status"] == "ok")
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + b!["key"]! + "/report.json"))) as! [String: Any]
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: out + "/" + b!["key"]! + "/report.json"))) as! [String: Any]
         #expect((report["study"] as! [String: Any])["slice_count"] as? Int == 16)
         #expect(try Self.byStudy(rows, root, "C")?["status"] == "ok")
         #expect(try Self.byStudy(rows, root, "D")?["error_class"] == "unsupported")
@@ -88,7 +112,9 @@ struct BatchTests {
         // No masks anywhere: segmented automatically, and the report says so.
         let g = try #require(try Self.byStudy(rows, root, "G"))
         #expect(g["status"] == "ok", "\(g)")
-        let gReport = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + g["key"]! + "/report.json"))) as! [String: Any]
+        let gReport =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: out + "/" + g["key"]! + "/report.json"))) as! [String: Any]
         let gInputs = gReport["inputs"] as! [String: Any]
         #expect(((gInputs["liver_masks"] as! [[String: Any]])[0]["source"] as? String) == "automatic")
         #expect(((gInputs["lesion_masks"] as! [[String: Any]])[0]["source"] as? String) == "automatic")
@@ -120,7 +146,9 @@ struct BatchTests {
         #expect(files.contains { $0.hasSuffix(".png") })
         for file in files {
             let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)
-            #expect(!text.contains("PHANTOM^HTB") && !text.contains("PHANTOM-1") && !text.contains("../../x") && !text.contains(root), "\(file)")
+            #expect(
+                !text.contains("PHANTOM^HTB") && !text.contains("PHANTOM-1") && !text.contains("../../x")
+                    && !text.contains(root), "\(file)")
         }
         #expect(!(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)).contains("patient_id"))
     }
@@ -128,10 +156,13 @@ struct BatchTests {
     @Test("N shards merged equal one unsharded run")
     func shards() throws {
         let root = try Self.tree()
-        let whole = Paths.temporaryDirectory("batchwhole"), s1 = Paths.temporaryDirectory("batchs1"), s2 = Paths.temporaryDirectory("batchs2")
+        let whole = Paths.temporaryDirectory("batchwhole"), s1 = Paths.temporaryDirectory("batchs1"),
+            s2 = Paths.temporaryDirectory("batchs2")
         let s3 = Paths.temporaryDirectory("batchs3"), merged = Paths.temporaryDirectory("batchmerged")
         _ = try runHTB(["batch", root, "--out", whole, "--no-png", "--quiet"])
-        for (k, dir) in [(1, s1), (2, s2), (3, s3)] { _ = try runHTB(["batch", root, "--out", dir, "--no-png", "--quiet", "--shard", "\(k)/3"]) }
+        for (k, dir) in [(1, s1), (2, s2), (3, s3)] {
+            _ = try runHTB(["batch", root, "--out", dir, "--no-png", "--quiet", "--shard", "\(k)/3"])
+        }
         let counts = try [s1, s2, s3].map { try Self.rows($0).count }
         #expect(counts.reduce(0, +) == 7)
         #expect(Set(try Self.rows(s1).keys).isDisjoint(with: Set(try Self.rows(s2).keys)))
@@ -156,7 +187,9 @@ struct BatchTests {
         let deadline = Date().addingTimeInterval(60)
         while p.isRunning && Date() < deadline {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if names.contains(where: { !$0.hasPrefix(".") && !$0.hasSuffix(".csv") && !$0.hasSuffix(".jsonl") }) { break }
+            if names.contains(where: { !$0.hasPrefix(".") && !$0.hasSuffix(".csv") && !$0.hasSuffix(".jsonl") }) {
+                break
+            }
             usleep(5_000)
         }
         kill(p.processIdentifier, SIGKILL)
@@ -174,7 +207,13 @@ struct BatchTests {
     func dicomdir() throws {
         let root = Paths.temporaryDirectory("batchdicomdir")
         var spec = PhantomSpec()
-        spec.seed = 21; spec.matrix = 48; spec.slices = 16; spec.pixelMM = 7; spec.sliceMM = 10; spec.lesions = 2; spec.htbPercent = 15
+        spec.seed = 21
+        spec.matrix = 48
+        spec.slices = 16
+        spec.pixelMM = 7
+        spec.sliceMM = 10
+        spec.lesions = 2
+        spec.htbPercent = 15
         try Phantom.build(spec).write(to: root + "/export")
         // A DICOMDIR naming slices 1-12 and the SEG; slices 13-16 stay on disk but unlisted.
         let d = DicomFile.create()
@@ -191,7 +230,8 @@ struct BatchTests {
         try d.set([TagPathStep(records, item: n), TagPathStep(fileID)], "TRUTH\\SEG.DCM")
         try d.save(to: root + "/export/DICOMDIR")
         // File IDs are upper case in DICOMDIRs; these files are not, so link the names it uses.
-        try FileManager.default.createSymbolicLink(atPath: root + "/export/CT", withDestinationPath: root + "/export/ct")
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/export/CT", withDestinationPath: root + "/export/ct")
         try FileManager.default.createDirectory(atPath: root + "/export/TRUTH", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: root + "/export/truth/seg.dcm", toPath: root + "/export/TRUTH/SEG.DCM")
         let found = try Discovery.discover(root: root)

@@ -39,7 +39,11 @@ struct ConformanceTests {
         let a = reference.map(Double.init), b = j2k.map(Double.init)
         let ma = a.reduce(0, +) / Double(a.count), mb = b.reduce(0, +) / Double(b.count)
         var sab = 0.0, saa = 0.0, sbb = 0.0
-        for i in 0..<a.count { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) * (a[i] - ma); sbb += (b[i] - mb) * (b[i] - mb) }
+        for i in 0..<a.count {
+            sab += (a[i] - ma) * (b[i] - mb)
+            saa += (a[i] - ma) * (a[i] - ma)
+            sbb += (b[i] - mb) * (b[i] - mb)
+        }
         #expect(sab / (saa * sbb).squareRoot() > 0.99)
     }
 
@@ -48,8 +52,10 @@ struct ConformanceTests {
     func oddFiles() throws {
         let dir = Paths.conformance + "/odd/"
         // Readable, with their pixels.
-        for name in ["CT_small.dcm", "MR_small_RLE.dcm", "MR_small_implicit.dcm",
-                     "MR_small_jpeg_ls_lossless.dcm", "image_dfl.dcm"] {
+        for name in [
+            "CT_small.dcm", "MR_small_RLE.dcm", "MR_small_implicit.dcm",
+            "MR_small_jpeg_ls_lossless.dcm", "image_dfl.dcm",
+        ] {
             let h = try SliceHeader.read(path: dir + name)
             let p = try SeriesLoader.storedValues(of: h, frames: 1)
             #expect(p.count == h.rows * h.columns, "\(name)")
@@ -60,28 +66,55 @@ struct ConformanceTests {
         #expect(try Self.pixels(dir + "MR_small_RLE.dcm") == implicit)
         #expect(try Self.pixels(dir + "MR_small_jpeg_ls_lossless.dcm") == implicit)
         // Refused with a specific error: an RGB ultrasound image (big endian) is not greyscale.
-        do { _ = try Self.pixels(dir + "ExplVR_BigEnd.dcm"); Issue.record("RGB accepted") } catch let e as DicomError {
+        do {
+            _ = try Self.pixels(dir + "ExplVR_BigEnd.dcm")
+            Issue.record("RGB accepted")
+        } catch let e as DicomError {
             #expect("\(e)".contains("(0028,0002) Samples per Pixel"))
         }
         #expect(throws: DicomError.self) { try Self.pixels(dir + "MR_truncated.dcm") }
         do { _ = try Self.pixels(dir + "MR_truncated.dcm") } catch let e as DicomError {
             #expect("\(e)".contains("MR_truncated.dcm"))
         }
-        do { _ = try SliceHeader.read(path: dir + "rtplan_truncated.dcm"); Issue.record("rtplan_truncated.dcm was read") } catch let e as DicomError {
-            guard case .corrupt = e else { Issue.record("unexpected \(e)"); return }
+        do {
+            _ = try SliceHeader.read(path: dir + "rtplan_truncated.dcm")
+            Issue.record("rtplan_truncated.dcm was read")
+        } catch let e as DicomError {
+            guard case .corrupt = e else {
+                Issue.record("unexpected \(e)")
+                return
+            }
         }
-        do { _ = try SliceHeader.read(path: dir + "badVR.dcm"); Issue.record("badVR.dcm was read") } catch let e as DicomError {
+        do {
+            _ = try SliceHeader.read(path: dir + "badVR.dcm")
+            Issue.record("badVR.dcm was read")
+        } catch let e as DicomError {
             #expect("\(e)".contains("(0028,0008) Number of Frames"))
         }
-        do { _ = try SliceHeader.read(path: dir + "meta_missing_tsyntax.dcm"); Issue.record("meta_missing_tsyntax.dcm was read") } catch let e as DicomError {
+        do {
+            _ = try SliceHeader.read(path: dir + "meta_missing_tsyntax.dcm")
+            Issue.record("meta_missing_tsyntax.dcm was read")
+        } catch let e as DicomError {
             #expect("\(e)".contains("meta_missing_tsyntax.dcm"))
         }
         // no_meta.dcm starts with a stray byte before its first tag (pydicom cannot read it either).
-        do { _ = try SliceHeader.read(path: dir + "no_meta.dcm"); Issue.record("no_meta.dcm was read") } catch let e as DicomError {
-            guard case .notDicom = e else { Issue.record("unexpected \(e)"); return }
+        do {
+            _ = try SliceHeader.read(path: dir + "no_meta.dcm")
+            Issue.record("no_meta.dcm was read")
+        } catch let e as DicomError {
+            guard case .notDicom = e else {
+                Issue.record("unexpected \(e)")
+                return
+            }
         }
-        do { _ = try SliceHeader.read(path: dir + "PYDICOM-README.txt"); Issue.record("a text file was read as DICOM") } catch let e as DicomError {
-            guard case .notDicom = e else { Issue.record("unexpected \(e)"); return }
+        do {
+            _ = try SliceHeader.read(path: dir + "PYDICOM-README.txt")
+            Issue.record("a text file was read as DICOM")
+        } catch let e as DicomError {
+            guard case .notDicom = e else {
+                Issue.record("unexpected \(e)")
+                return
+            }
         }
     }
 }

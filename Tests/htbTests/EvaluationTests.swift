@@ -1,15 +1,18 @@
-@testable import Evaluation
 import Foundation
 import Phantom
 import Testing
 import VolumeModel
 import Volumetry
 
+@testable import Evaluation
+
 /// Segmentation metrics against simple reference implementations on random small volumes.
 @Suite("Evaluation metrics")
 struct EvaluationTests {
     static func grid(_ x: Int, _ y: Int, _ z: Int, _ s: Vector3) -> Geometry {
-        Geometry(dims: Dims(x, y, z), originMM: .zero, spacingMM: s, axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        Geometry(
+            dims: Dims(x, y, z), originMM: .zero, spacingMM: s,
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
     }
 
     static func random(_ g: Geometry, density: Double, seed: UInt64) -> Mask {
@@ -25,14 +28,18 @@ struct EvaluationTests {
         var features: [(Int, Int, Int)] = []
         for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x where f[i, j, k] != 0 { features.append((i, j, k)) } } }
         var out: [Double] = []
-        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
-            var best = Double.infinity
-            for (a, b, c) in features {
-                let dx = Double(i - a) * s.x, dy = Double(j - b) * s.y, dz = Double(k - c) * s.z
-                best = min(best, dx * dx + dy * dy + dz * dz)
+        for k in 0..<d.z {
+            for j in 0..<d.y {
+                for i in 0..<d.x {
+                    var best = Double.infinity
+                    for (a, b, c) in features {
+                        let dx = Double(i - a) * s.x, dy = Double(j - b) * s.y, dz = Double(k - c) * s.z
+                        best = min(best, dx * dx + dy * dy + dz * dz)
+                    }
+                    out.append(best)
+                }
             }
-            out.append(best)
-        } } }
+        }
         return out
     }
 
@@ -61,18 +68,26 @@ struct EvaluationTests {
         // Reference: brute-force surface distances, medpy's definitions.
         func reference(_ p: Mask, _ t: Mask) -> (assd: Double, hd95: Double) {
             let sp = Metrics.surface(p), st = Metrics.surface(t)
-            let dpt = Self.bruteForce(st).enumerated().filter { sp.voxels[$0.offset] != 0 }.map { $0.element.squareRoot() }
-            let dtp = Self.bruteForce(sp).enumerated().filter { st.voxels[$0.offset] != 0 }.map { $0.element.squareRoot() }
-            return ((dpt.reduce(0, +) / Double(dpt.count) + dtp.reduce(0, +) / Double(dtp.count)) / 2,
-                    max(Metrics.percentile(dpt, 95), Metrics.percentile(dtp, 95)))
+            let dpt = Self.bruteForce(st).enumerated().filter { sp.voxels[$0.offset] != 0 }.map {
+                $0.element.squareRoot()
+            }
+            let dtp = Self.bruteForce(sp).enumerated().filter { st.voxels[$0.offset] != 0 }.map {
+                $0.element.squareRoot()
+            }
+            return (
+                (dpt.reduce(0, +) / Double(dpt.count) + dtp.reduce(0, +) / Double(dtp.count)) / 2,
+                max(Metrics.percentile(dpt, 95), Metrics.percentile(dtp, 95))
+            )
         }
         let r = reference(b, a)
         #expect(abs(m.averageSymmetricSurfaceDistanceMM! - r.assd) < 1e-9)
         #expect(abs(m.hausdorff95MM! - r.hd95) < 1e-9)
         for seed in 1...3 {
-            let p = Self.random(g, density: 0.3, seed: UInt64(seed)), t = Self.random(g, density: 0.3, seed: UInt64(seed) + 100)
+            let p = Self.random(g, density: 0.3, seed: UInt64(seed)),
+                t = Self.random(g, density: 0.3, seed: UInt64(seed) + 100)
             let mm = try Metrics.overlap(predicted: p, truth: t), rr = reference(p, t)
-            #expect(abs(mm.averageSymmetricSurfaceDistanceMM! - rr.assd) < 1e-9 && abs(mm.hausdorff95MM! - rr.hd95) < 1e-9)
+            #expect(
+                abs(mm.averageSymmetricSurfaceDistanceMM! - rr.assd) < 1e-9 && abs(mm.hausdorff95MM! - rr.hd95) < 1e-9)
         }
         // Identical masks: perfect; empty prediction: Dice 0, no distances.
         let same = try Metrics.overlap(predicted: a, truth: a)
@@ -85,12 +100,14 @@ struct EvaluationTests {
     func detection() {
         let g = Self.grid(40, 40, 4, Vector3(1, 1, 3))
         var truth = Mask(repeating: 0, geometry: g), pred = truth
-        func box(_ m: inout Mask, _ i0: Int, _ j0: Int, _ n: Int) { for k in 1..<3 { for j in j0..<(j0 + n) { for i in i0..<(i0 + n) { m[i, j, k] = 1 } } } }
-        box(&truth, 2, 2, 12)   // 12 mm: found
+        func box(_ m: inout Mask, _ i0: Int, _ j0: Int, _ n: Int) {
+            for k in 1..<3 { for j in j0..<(j0 + n) { for i in i0..<(i0 + n) { m[i, j, k] = 1 } } }
+        }
+        box(&truth, 2, 2, 12)  // 12 mm: found
         box(&truth, 20, 2, 12)  // 12 mm: missed
-        box(&truth, 2, 25, 4)   // 4 mm: found
-        box(&pred, 5, 5, 6)     // hits the first
-        box(&pred, 3, 26, 2)    // hits the small one
+        box(&truth, 2, 25, 4)  // 4 mm: found
+        box(&pred, 5, 5, 6)  // hits the first
+        box(&pred, 3, 26, 2)  // hits the small one
         box(&pred, 25, 25, 12)  // false positive, 12 mm
         let t = components(of: truth), p = components(of: pred)
         let all = DetectionMetrics.compute(predicted: p, truth: t, geometry: g)

@@ -8,8 +8,9 @@ import Volumetry
 /// Image functions against brute-force definitions on small anisotropic volumes.
 @Suite("Filters")
 struct FilterTests {
-    static let g = Geometry(dims: Dims(11, 9, 7), originMM: .zero, spacingMM: Vector3(0.8, 1.2, 2.5),
-                            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+    static let g = Geometry(
+        dims: Dims(11, 9, 7), originMM: .zero, spacingMM: Vector3(0.8, 1.2, 2.5),
+        axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
 
     static func random(seed: UInt64, density: Double) -> Mask {
         var rng = SeededGenerator(seed: seed)
@@ -42,7 +43,9 @@ struct FilterTests {
                 // The ball must also stay inside the grid for a voxel to survive erosion.
                 let s = Self.g.spacingMM
                 let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-                let edge = min(Double(min(i + 1, d.x - i)) * s.x, Double(min(j + 1, d.y - j)) * s.y, Double(min(k + 1, d.z - k)) * s.z)
+                let edge = min(
+                    Double(min(i + 1, d.x - i)) * s.x, Double(min(j + 1, d.y - j)) * s.y,
+                    Double(min(k + 1, d.z - k)) * s.z)
                 #expect((dil.voxels[v] != 0) == near)
                 #expect((ero.voxels[v] != 0) == (m.voxels[v] != 0 && allInside && edge > radius))
             }
@@ -75,16 +78,21 @@ struct FilterTests {
         let m = Self.random(seed: 5, density: 0.5)
         let smallCT = Filters.downsample(ct, factor: 2), smallMask = Filters.downsample(m, factor: 2)
         #expect(smallCT.dims == Dims(5, 4, 7) && smallMask.dims == Dims(5, 4, 7))
-        for k in 0..<7 { for j in 0..<4 { for i in 0..<5 {
-            let cells = [(0, 0), (1, 0), (0, 1), (1, 1)].map { (2 * i + $0.0, 2 * j + $0.1) }
-            let sum = cells.reduce(0) { $0 + Int(ct[$1.0, $1.1, k]) }
-            let inside = cells.filter { m[$0.0, $0.1, k] != 0 }.count
-            #expect(smallCT[i, j, k] == Int16(sum / 4))
-            #expect(smallMask[i, j, k] == (inside >= 2 ? 1 : 0))
-            // The block's voxel sits at the centre of its four voxels.
-            let a = smallCT.geometry.positionMM(Double(i), Double(j), Double(k)), b = Self.g.positionMM(Double(2 * i) + 0.5, Double(2 * j) + 0.5, Double(k))
-            #expect(abs(a.x - b.x) < 1e-9 && abs(a.y - b.y) < 1e-9 && abs(a.z - b.z) < 1e-9)
-        } } }
+        for k in 0..<7 {
+            for j in 0..<4 {
+                for i in 0..<5 {
+                    let cells = [(0, 0), (1, 0), (0, 1), (1, 1)].map { (2 * i + $0.0, 2 * j + $0.1) }
+                    let sum = cells.reduce(0) { $0 + Int(ct[$1.0, $1.1, k]) }
+                    let inside = cells.filter { m[$0.0, $0.1, k] != 0 }.count
+                    #expect(smallCT[i, j, k] == Int16(sum / 4))
+                    #expect(smallMask[i, j, k] == (inside >= 2 ? 1 : 0))
+                    // The block's voxel sits at the centre of its four voxels.
+                    let a = smallCT.geometry.positionMM(Double(i), Double(j), Double(k)),
+                        b = Self.g.positionMM(Double(2 * i) + 0.5, Double(2 * j) + 0.5, Double(k))
+                    #expect(abs(a.x - b.x) < 1e-9 && abs(a.y - b.y) < 1e-9 && abs(a.z - b.z) < 1e-9)
+                }
+            }
+        }
     }
 
     @Test("a slab is the union of the slices within its half height", arguments: [2.4, 5.0, 7.5, 30.0])
@@ -93,10 +101,14 @@ struct FilterTests {
         let m = Self.random(seed: 9, density: 0.08), d = m.dims
         let n = Int(halfHeightMM / Self.g.spacingMM.z)
         let s = Filters.slab(m, halfHeightMM: halfHeightMM)
-        for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x {
-            let any = (max(0, k - n)...min(d.z - 1, k + n)).contains { m[i, j, $0] != 0 }
-            #expect((s[i, j, k] != 0) == any)
-        } } }
+        for k in 0..<d.z {
+            for j in 0..<d.y {
+                for i in 0..<d.x {
+                    let any = (max(0, k - n)...min(d.z - 1, k + n)).contains { m[i, j, $0] != 0 }
+                    #expect((s[i, j, k] != 0) == any)
+                }
+            }
+        }
     }
 
     @Test("hole filling equals a flood from each slice's border on random masks")
@@ -106,7 +118,11 @@ struct FilterTests {
             let d = m.dims
             // Half the masks keep off the grid's border (the fill then works in their box).
             if seed % 2 == 0 {
-                for k in 0..<d.z { for j in 0..<d.y { for i in 0..<d.x where i < 2 || j < 1 || i >= d.x - 1 || j >= d.y - 2 { m[i, j, k] = 0 } } }
+                for k in 0..<d.z {
+                    for j in 0..<d.y {
+                        for i in 0..<d.x where i < 2 || j < 1 || i >= d.x - 1 || j >= d.y - 2 { m[i, j, k] = 0 }
+                    }
+                }
             }
             var expected = m
             for k in 0..<d.z {
@@ -115,7 +131,9 @@ struct FilterTests {
                 for i in 0..<d.x { todo += [(i, 0), (i, d.y - 1)] }
                 for j in 0..<d.y { todo += [(0, j), (d.x - 1, j)] }
                 while let (i, j) = todo.popLast() {
-                    guard i >= 0, j >= 0, i < d.x, j < d.y, m[i, j, k] == 0, reached.insert(i + d.x * j).inserted else { continue }
+                    guard i >= 0, j >= 0, i < d.x, j < d.y, m[i, j, k] == 0, reached.insert(i + d.x * j).inserted else {
+                        continue
+                    }
                     todo += [(i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)]
                 }
                 for j in 0..<d.y { for i in 0..<d.x where !reached.contains(i + d.x * j) { expected[i, j, k] = 1 } }
@@ -131,7 +149,9 @@ struct FilterTests {
         let filled = Filters.fillHolesPerSlice(ring)
         #expect(filled[5, 4, 3] == 1 && filled[0, 0, 3] == 0 && filled.insideCount == 35)
         var two = Mask(repeating: 0, geometry: Self.g)
-        two[0, 0, 0] = 1; two[5, 5, 5] = 1; two[5, 6, 5] = 1
+        two[0, 0, 0] = 1
+        two[5, 5, 5] = 1
+        two[5, 6, 5] = 1
         #expect(Filters.largestComponent(two).insideCount == 2)
         var v = Volume<Float>(repeating: 0, geometry: Self.g)
         for i in 0..<v.voxels.count { v.voxels[i] = Float(100 + (i % 7) - 3) }
@@ -139,15 +159,22 @@ struct FilterTests {
         #expect(m != nil && abs(m!.mode - 100.5) <= 1.5)
     }
 
-    @Test("histogram peaks: the highest first, a lower one kept when a quarter as high and apart, each with its half-width SD")
+    @Test(
+        "histogram peaks: the highest first, a lower one kept when a quarter as high and apart, each with its half-width SD"
+    )
     func peaks() {
         // Gaussian-shaped counts: 3000 voxels around 50 (SD 4), 1200 around 105 (SD 6), 200 around 160.
-        let big = Geometry(dims: Dims(50, 50, 2), originMM: .zero, spacingMM: Vector3(1, 1, 1), axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let big = Geometry(
+            dims: Dims(50, 50, 2), originMM: .zero, spacingMM: Vector3(1, 1, 1),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
         var v = Volume<Float>(repeating: 0, geometry: big)
         var rng = SeededGenerator(seed: 7)
-        func gauss() -> Float { Float((-2 * log(max(rng.uniform(), 1e-12))).squareRoot() * cos(2 * Double.pi * rng.uniform())) }
+        func gauss() -> Float {
+            Float((-2 * log(max(rng.uniform(), 1e-12))).squareRoot() * cos(2 * Double.pi * rng.uniform()))
+        }
         for i in 0..<v.voxels.count {
-            v.voxels[i] = i < 3000 ? 50 + 4 * gauss() : i < 4200 ? 105 + 6 * gauss() : i < 4400 ? 160 + 5 * gauss() : -500
+            v.voxels[i] =
+                i < 3000 ? 50 + 4 * gauss() : i < 4200 ? 105 + 6 * gauss() : i < 4400 ? 160 + 5 * gauss() : -500
         }
         let all = Mask(repeating: 1, geometry: big)
         let p = Filters.modes(v, within: all, lo: 0, hi: 250, minimumRelativeHeight: 0.25, separation: 20)
@@ -163,6 +190,8 @@ struct FilterTests {
     func erosions(_ seed: UInt64) {
         let m = Filters.dilate(Self.random(seed: seed, density: 0.05), radiusMM: 2.5)
         let many = Filters.erode(m, radiiMM: [1, 2.4, 3.1])
-        for (r, e) in zip([1, 2.4, 3.1], many) { #expect(e.voxels == Filters.erode(m, radiusMM: r).voxels, "radius \(r)") }
+        for (r, e) in zip([1, 2.4, 3.1], many) {
+            #expect(e.voxels == Filters.erode(m, radiusMM: r).voxels, "radius \(r)")
+        }
     }
 }

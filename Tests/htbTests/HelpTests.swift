@@ -6,8 +6,10 @@ import Testing
 /// commands run on SampleStudies, its `make` targets exist, and it stays under 20 KB.
 @Suite("Help and README commands")
 struct HelpTests {
-    static let subcommands: [[String]] = [[], ["info"], ["analyze"], ["convert"], ["synth"], ["rules"], ["rules", "list"], ["rules", "explain"],
-                                          ["rules", "evaluate"], ["rules", "facts"], ["batch"], ["merge"], ["qa"]]
+    static let subcommands: [[String]] = [
+        [], ["info"], ["analyze"], ["convert"], ["synth"], ["rules"], ["rules", "list"], ["rules", "explain"],
+        ["rules", "evaluate"], ["rules", "facts"], ["batch"], ["merge"], ["qa"],
+    ]
 
     /// The README's exit-code table: code -> meaning.
     static func readmeExitCodes() throws -> [Int32: String] {
@@ -29,7 +31,12 @@ struct HelpTests {
         for line in help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false) {
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { break }
-            if t.hasSuffix("\\") { pending += String(t.dropLast()) } else { out.append(pending + t); pending = "" }
+            if t.hasSuffix("\\") {
+                pending += String(t.dropLast())
+            } else {
+                out.append(pending + t)
+                pending = ""
+            }
         }
         return out
     }
@@ -37,15 +44,18 @@ struct HelpTests {
     /// Runs a shell command line as a user would from the repository's root, in a scratch folder
     /// that sees the repository's SampleStudies, docs and Sources, with htb on the PATH.
     static func runAsUser(_ command: String, in dir: String) throws -> RunResult {
-        for name in ["SampleStudies", "docs", "Sources"] where !FileManager.default.fileExists(atPath: dir + "/" + name) {
-            try FileManager.default.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: Paths.packageRoot + "/" + name)
+        for name in ["SampleStudies", "docs", "Sources"] where !FileManager.default.fileExists(atPath: dir + "/" + name)
+        {
+            try FileManager.default.createSymbolicLink(
+                atPath: dir + "/" + name, withDestinationPath: Paths.packageRoot + "/" + name)
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", command]
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         var env = ProcessInfo.processInfo.environment
-        env["PATH"] = URL(fileURLWithPath: Paths.htb).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["PATH"] =
+            URL(fileURLWithPath: Paths.htb).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -57,7 +67,9 @@ struct HelpTests {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         while !t.isFinished { usleep(1000) }
-        return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return RunResult(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     @Test("every subcommand's --help gives examples that run as written and exit codes the README's table defines")
@@ -73,8 +85,11 @@ struct HelpTests {
             #expect(r.stdout.contains("EXIT CODES:"), "\(name) --help has no exit codes")
             if let start = r.stdout.range(of: "EXIT CODES:\n") {
                 for line in r.stdout[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false) {
-                    guard let code = Int32(line.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { break }
-                    #expect(codes[code] != nil, "\(name) --help lists exit code \(code), which the README's table does not define")
+                    guard let code = Int32(line.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+                    else { break }
+                    #expect(
+                        codes[code] != nil,
+                        "\(name) --help lists exit code \(code), which the README's table does not define")
                 }
             }
             let examples = Self.examples(in: r.stdout)
@@ -89,15 +104,21 @@ struct HelpTests {
         print("help examples run: \(ran)")
     }
 
-    @Test("README: its fenced htb commands run on SampleStudies, its make targets exist, its exit codes are htb's, and it stays under 20 KB")
+    @Test(
+        "README: its fenced htb commands run on SampleStudies, its make targets exist, its exit codes are htb's, and it stays under 20 KB"
+    )
     func readmeCommandsRun() throws {
         let readme = try String(contentsOfFile: Paths.packageRoot + "/README.md", encoding: .utf8)
         #expect(readme.utf8.count <= 20_000, "README.md is \(readme.utf8.count) bytes")
         var inFence = false, commands: [String] = []
         for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("```") { inFence.toggle(); continue }
+            if line.hasPrefix("```") {
+                inFence.toggle()
+                continue
+            }
             guard inFence else { continue }
-            let command = line.split(separator: "#", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let command =
+                line.split(separator: "#", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             if command.hasPrefix("htb ") || command.hasPrefix("make ") || command == "make" { commands.append(command) }
         }
         let makefile = try String(contentsOfFile: Paths.packageRoot + "/Makefile", encoding: .utf8)
@@ -107,7 +128,8 @@ struct HelpTests {
             if c.hasPrefix("make") {
                 // Setting up and building is not cheap: the target must exist; CI runs make test itself.
                 let target = c.split(separator: " ").dropFirst().first { !$0.contains("=") }.map(String.init) ?? "all"
-                #expect(makefile.contains("\n\(target):"), "README runs `\(c)`, but the Makefile has no target \(target)")
+                #expect(
+                    makefile.contains("\n\(target):"), "README runs `\(c)`, but the Makefile has no target \(target)")
                 continue
             }
             let r = try Self.runAsUser(c, in: dir)
@@ -118,7 +140,10 @@ struct HelpTests {
         // The exit-code table is the one htb uses (Sources/htb/ExitCodes.swift): every code htb's
         // top-level help lists is in the table and the other way round.
         let help = try runHTB(["--help"]).stdout
-        let listed = Set(help.components(separatedBy: "EXIT CODES:\n").last!.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") })
+        let listed = Set(
+            help.components(separatedBy: "EXIT CODES:\n").last!.split(separator: "\n").compactMap {
+                Int32($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+            })
         let table = try Self.readmeExitCodes()
         #expect(listed == Set(table.keys), "htb --help \(listed.sorted()) against README \(table.keys.sorted())")
     }

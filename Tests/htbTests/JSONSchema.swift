@@ -7,11 +7,21 @@ indirect enum JSONValue: Decodable, Equatable, CustomStringConvertible {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .bool(b) } else if let i = try? c.decode(Int.self) {
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int.self) {
             self = .integer(i)
-        } else if let d = try? c.decode(Double.self) { self = .number(d) } else if let s = try? c.decode(String.self) { self = .string(s) } else if let a = try? c.decode([JSONValue].self) {
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
             self = .array(a)
-        } else { self = .object(try c.decode([String: JSONValue].self)) }
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     var typeName: String {
@@ -66,8 +76,10 @@ indirect enum JSONValue: Decodable, Equatable, CustomStringConvertible {
 /// (With Python's `jsonschema` installed, `SchemaTests` checks the same documents with it too.)
 struct JSONSchemaValidator {
     static let directory = Paths.packageRoot + "/docs/schema"
-    static let supported: Set<String> = ["$schema", "$id", "$defs", "title", "description", "$ref", "type", "properties", "required",
-                                         "additionalProperties", "items", "minItems", "maxItems", "enum", "const", "minimum", "maximum"]
+    static let supported: Set<String> = [
+        "$schema", "$id", "$defs", "title", "description", "$ref", "type", "properties", "required",
+        "additionalProperties", "items", "minItems", "maxItems", "enum", "const", "minimum", "maximum",
+    ]
 
     /// The schema files, by file name, parsed once.
     nonisolated(unsafe) static var files: [String: JSONValue] = [:]
@@ -77,7 +89,8 @@ struct JSONSchemaValidator {
         lock.lock()
         defer { lock.unlock() }
         if let s = files[file] { return s }
-        let s = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
+        let s = try JSONDecoder().decode(
+            JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
         files[file] = s
         return s
     }
@@ -105,7 +118,9 @@ struct JSONSchemaValidator {
         return (node, target)
     }
 
-    private static func check(_ v: JSONValue, _ schemaNode: JSONValue, file: String, path: String, into out: inout [String]) throws {
+    private static func check(
+        _ v: JSONValue, _ schemaNode: JSONValue, file: String, path: String, into out: inout [String]
+    ) throws {
         if case .bool(let b) = schemaNode {
             if !b { out.append("\(path): not allowed") }
             return
@@ -127,9 +142,15 @@ struct JSONSchemaValidator {
             if let hi = s["maximum"]?.number, n > hi { out.append("\(path): \(n) > \(hi)") }
         }
         if case .array(let a) = v {
-            if let lo = s["minItems"]?.number, Double(a.count) < lo { out.append("\(path): \(a.count) items, at least \(Int(lo)) expected") }
-            if let hi = s["maxItems"]?.number, Double(a.count) > hi { out.append("\(path): \(a.count) items, at most \(Int(hi)) expected") }
-            if let items = s["items"] { for (i, x) in a.enumerated() { try check(x, items, file: file, path: "\(path)[\(i)]", into: &out) } }
+            if let lo = s["minItems"]?.number, Double(a.count) < lo {
+                out.append("\(path): \(a.count) items, at least \(Int(lo)) expected")
+            }
+            if let hi = s["maxItems"]?.number, Double(a.count) > hi {
+                out.append("\(path): \(a.count) items, at most \(Int(hi)) expected")
+            }
+            if let items = s["items"] {
+                for (i, x) in a.enumerated() { try check(x, items, file: file, path: "\(path)[\(i)]", into: &out) }
+            }
         }
         if case .object(let o) = v {
             var props: [String: JSONValue] = [:]
@@ -165,14 +186,22 @@ struct JSONSchemaValidator {
 /// issue of the test that ran the command.
 enum OutputSchemas {
     static func check(_ arguments: [String], _ result: RunResult) {
-        guard result.status == 0 || result.status == 80 || result.status == 82, let command = arguments.first else { return }
-        func value(_ option: String) -> String? { arguments.firstIndex(of: option).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
+        guard result.status == 0 || result.status == 80 || result.status == 82, let command = arguments.first else {
+            return
+        }
+        func value(_ option: String) -> String? {
+            arguments.firstIndex(of: option).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+        }
         let printsJSON = arguments.contains("--json")
         var checks: [(label: String, data: Data, schema: String)] = []
         switch command {
         case "analyze":
-            if printsJSON, !result.stdout.isEmpty { checks.append(("analyze --json", Data(result.stdout.utf8), "report.schema.json")) }
-            if let out = value("--out"), let d = FileManager.default.contents(atPath: out + "/report.json") { checks.append((out + "/report.json", d, "report.schema.json")) }
+            if printsJSON, !result.stdout.isEmpty {
+                checks.append(("analyze --json", Data(result.stdout.utf8), "report.schema.json"))
+            }
+            if let out = value("--out"), let d = FileManager.default.contents(atPath: out + "/report.json") {
+                checks.append((out + "/report.json", d, "report.schema.json"))
+            }
         case "batch":
             guard let out = value("--out") else { return }
             if let d = FileManager.default.contents(atPath: out + "/results.jsonl") {
@@ -181,19 +210,29 @@ enum OutputSchemas {
                 }
             }
             let folders = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            for f in folders.sorted() { if let d = FileManager.default.contents(atPath: "\(out)/\(f)/report.json") { checks.append(("\(out)/\(f)/report.json", d, "report.schema.json")) } }
+            for f in folders.sorted() {
+                if let d = FileManager.default.contents(atPath: "\(out)/\(f)/report.json") {
+                    checks.append(("\(out)/\(f)/report.json", d, "report.schema.json"))
+                }
+            }
         case "info" where printsJSON: checks.append(("info --json", Data(result.stdout.utf8), "info.schema.json"))
         case "qa" where printsJSON: checks.append(("qa --json", Data(result.stdout.utf8), "qa.schema.json"))
         case "rules" where printsJSON && arguments.dropFirst().first == "evaluate":
             checks.append(("rules evaluate --json", Data(result.stdout.utf8), "rules-evaluation.schema.json"))
         case "synth":
-            if let out = value("--out"), let d = FileManager.default.contents(atPath: out + "/truth.json") { checks.append((out + "/truth.json", d, "phantom-truth.schema.json")) }
+            if let out = value("--out"), let d = FileManager.default.contents(atPath: out + "/truth.json") {
+                checks.append((out + "/truth.json", d, "phantom-truth.schema.json"))
+            }
         default: return
         }
         for c in checks {
             do {
                 let v = try JSONSchemaValidator.violations(ofJSON: c.data, against: c.schema)
-                if !v.isEmpty { Issue.record("\(c.label) does not conform to docs/schema/\(c.schema): \(v.prefix(5).joined(separator: "; "))") }
+                if !v.isEmpty {
+                    Issue.record(
+                        "\(c.label) does not conform to docs/schema/\(c.schema): \(v.prefix(5).joined(separator: "; "))"
+                    )
+                }
             } catch {
                 Issue.record("\(c.label): cannot check against docs/schema/\(c.schema): \(error)")
             }

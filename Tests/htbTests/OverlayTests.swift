@@ -13,8 +13,10 @@ struct OverlayTests {
     static let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
 
     static func analysis() throws -> Analysis {
-        try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
-                               lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")]))
+        try Analysis.run(
+            .init(
+                studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
+                lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")]))
     }
 
     /// Orange fill or yellow outline: red well above blue. Grey, the blue liver outline and white
@@ -29,20 +31,26 @@ struct OverlayTests {
     func lesionPixelsOnMask() throws {
         let a = try Self.analysis()
         let scene = a.overlayScene(burnInPatient: false)
-        for image in [OverlayRenderer.axialMontage(scene), OverlayRenderer.reformat(scene, plane: .coronal),
-                      OverlayRenderer.reformat(scene, plane: .sagittal)] {
+        for image in [
+            OverlayRenderer.axialMontage(scene), OverlayRenderer.reformat(scene, plane: .coronal),
+            OverlayRenderer.reformat(scene, plane: .sagittal),
+        ] {
             var lesionTiles = 0
             for t in image.tiles {
                 var checked = 0, lesionSeen = 0
-                for py in 0..<t.height { for px in 0..<t.width where !Self.inAnnotation(t, t.x + px, t.y + py) {
-                    let (i, j, k) = t.voxel(atPixel: px, py)
-                    let inLesion = a.lesions[i, j, k] != 0
-                    let coloured = Self.isLesionColour(image.canvas.pixel(t.x + px, t.y + py))
-                    #expect(inLesion == coloured, "tile \(t.plane) \(t.index) pixel (\(px), \(py)) voxel (\(i), \(j), \(k))")
-                    if inLesion != coloured { return }
-                    checked += 1
-                    if inLesion { lesionSeen += 1 }
-                } }
+                for py in 0..<t.height {
+                    for px in 0..<t.width where !Self.inAnnotation(t, t.x + px, t.y + py) {
+                        let (i, j, k) = t.voxel(atPixel: px, py)
+                        let inLesion = a.lesions[i, j, k] != 0
+                        let coloured = Self.isLesionColour(image.canvas.pixel(t.x + px, t.y + py))
+                        #expect(
+                            inLesion == coloured,
+                            "tile \(t.plane) \(t.index) pixel (\(px), \(py)) voxel (\(i), \(j), \(k))")
+                        if inLesion != coloured { return }
+                        checked += 1
+                        if inLesion { lesionSeen += 1 }
+                    }
+                }
                 #expect(checked > t.width * t.height / 2)
                 if lesionSeen > 0 { lesionTiles += 1 }
             }
@@ -60,7 +68,9 @@ struct OverlayTests {
         #expect(m.tiles.count == 9)
     }
 
-    @Test("header fields longer than the picture are cut with '~' wherever they fall; text off the canvas is clipped, not a crash")
+    @Test(
+        "header fields longer than the picture are cut with '~' wherever they fall; text off the canvas is clipped, not a crash"
+    )
     func longHeaderFields() throws {
         // A review line whose first field is wider than the picture, then more fields (a
         // steatotic phantom's four review reasons trapped here before: the too-wide field was
@@ -68,7 +78,9 @@ struct OverlayTests {
         // fill range).
         let a = try Self.analysis()
         var scene = a.overlayScene(burnInPatient: false)
-        scene.headerLines.append("REVIEW NEEDED: LIVER_IN_LEFT_LATERAL_ABDOMEN_" + String(repeating: "X", count: 80) + "  LIVER_FILLS_BODY_SECTION  LARGE_CORRECTION")
+        scene.headerLines.append(
+            "REVIEW NEEDED: LIVER_IN_LEFT_LATERAL_ABDOMEN_" + String(repeating: "X", count: 80)
+                + "  LIVER_FILLS_BODY_SECTION  LARGE_CORRECTION")
         for image in [OverlayRenderer.axialMontage(scene), OverlayRenderer.reformat(scene, plane: .coronal)] {
             #expect(image.canvas.width >= 480)
         }
@@ -96,8 +108,10 @@ struct OverlayTests {
     @Test("analyze writes three PNGs with the key figures in text chunks and no patient data")
     func filesAndText() throws {
         let out = Paths.temporaryDirectory()
-        let r = try runHTB(["analyze", Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver",
-                            "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*", "--out", out])
+        let r = try runHTB([
+            "analyze", Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver",
+            "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*", "--out", out,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
         #expect(report.overlays == Analysis.overlayFiles)
@@ -114,8 +128,10 @@ struct OverlayTests {
         #expect(!a.overlayScene(burnInPatient: false).headerLines.joined().contains("PHANTOM^HTB"))
         #expect(a.overlayScene(burnInPatient: true).headerLines.joined().contains("PATIENT PHANTOM^HTB  ID PHANTOM-1"))
         let noPNG = Paths.temporaryDirectory()
-        _ = try runHTB(["analyze", Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver",
-                        "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*", "--out", noPNG, "--no-png"])
+        _ = try runHTB([
+            "analyze", Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver",
+            "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*", "--out", noPNG, "--no-png",
+        ])
         #expect(!FileManager.default.fileExists(atPath: noPNG + "/overlay_axial.png"))
         #expect(try runHTB(["analyze", Self.sample, "--window", "0,40"]).status == 64)
     }
@@ -124,8 +140,11 @@ struct OverlayTests {
     func golden() throws {
         let a = try Self.analysis()
         let scene = a.overlayScene(burnInPatient: false)
-        let images = [("axial", OverlayRenderer.axialMontage(scene)), ("coronal", OverlayRenderer.reformat(scene, plane: .coronal)),
-                      ("sagittal", OverlayRenderer.reformat(scene, plane: .sagittal))]
+        let images = [
+            ("axial", OverlayRenderer.axialMontage(scene)),
+            ("coronal", OverlayRenderer.reformat(scene, plane: .coronal)),
+            ("sagittal", OverlayRenderer.reformat(scene, plane: .sagittal)),
+        ]
         let dir = Paths.temporaryDirectory()
         for (name, image) in images {
             // Through a PNG file and back: the hash is of decoded pixels, never of PNG bytes.
@@ -138,7 +157,8 @@ struct OverlayTests {
             if ProcessInfo.processInfo.environment["HTB_RECORD_GOLDEN"] == "1" {
                 try (line + "\n").write(toFile: golden, atomically: true, encoding: .utf8)
             } else {
-                let expected = try String(contentsOfFile: golden, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                let expected = try String(contentsOfFile: golden, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 #expect(line == expected, "\(name): re-record with HTB_RECORD_GOLDEN=1 only if the change is intended")
             }
         }
@@ -152,10 +172,14 @@ struct AnalysisGuidelinesTests {
     func clinical() throws {
         let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-high"
         let dir = Paths.temporaryDirectory()
-        try #"{"grade": "G2", "symptoms": true, "progression_on_ssa": true, "portal_vein_thrombosis": "none", "bilioenteric_anastomosis": false, "bilirubin_mg_dl": 0.9, "egfr_ml_min": 70, "lung_shunt_fraction_percent": 8, "tumor_to_normal_ratio": 2.5, "microsphere": "y90_glass"}"#
+        try
+            #"{"grade": "G2", "symptoms": true, "progression_on_ssa": true, "portal_vein_thrombosis": "none", "bilioenteric_anastomosis": false, "bilirubin_mg_dl": 0.9, "egfr_ml_min": 70, "lung_shunt_fraction_percent": 8, "tumor_to_normal_ratio": 2.5, "microsphere": "y90_glass"}"#
             .write(toFile: dir + "/facts.json", atomically: true, encoding: .utf8)
-        let r = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
-                            "--clinical", dir + "/facts.json", "--out", dir + "/out", "--no-png"])
+        let r = try runHTB([
+            "analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask",
+            sample + "/truth/seg.dcm:Lesion*",
+            "--clinical", dir + "/facts.json", "--out", dir + "/out", "--no-png",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("Flag      staged_embolization"))
         let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: dir + "/out/report.json")))
@@ -168,12 +192,21 @@ struct AnalysisGuidelinesTests {
         // The masses come from htb's own volumes (1.03 g/mL).
         #expect(abs(g.dosimetry!.tumorMassKg - report.lesions.totalVolumeML * 1.03 / 1000) < 1e-3)
         #expect(d.tumorDoseGy == 150)
-        for (_, a) in g.treatments { for reason in a.reasons { #expect(reason.citations.allSatisfy { g.references[String($0.dropFirst().dropLast())] != nil }) } }
+        for (_, a) in g.treatments {
+            for reason in a.reasons {
+                #expect(reason.citations.allSatisfy { g.references[String($0.dropFirst().dropLast())] != nil })
+            }
+        }
         // Invalid facts: exit 70 before any image is read.
         try #"{"grade": "G2", "bilirubin": 1}"#.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
-        let bad = try runHTB(["analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
-                              "--clinical", dir + "/bad.json", "--out", dir + "/out2"])
-        #expect(bad.status == 70 && bad.stderr.contains("unknown fact 'bilirubin'") && bad.stderr.contains("bilirubin_mg_dl"))
+        let bad = try runHTB([
+            "analyze", sample, "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask",
+            sample + "/truth/seg.dcm:Lesion*",
+            "--clinical", dir + "/bad.json", "--out", dir + "/out2",
+        ])
+        #expect(
+            bad.status == 70 && bad.stderr.contains("unknown fact 'bilirubin'")
+                && bad.stderr.contains("bilirubin_mg_dl"))
     }
 }
 
@@ -183,8 +216,10 @@ extension AnalysisGuidelinesTests {
         let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
         let dir = Paths.temporaryDirectory()
         // A label map on the CT grid: the patient's right half of the liver segment 7, the left half segment 3.
-        let a = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
-                                       lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")]))
+        let a = try Analysis.run(
+            .init(
+                studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
+                lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")]))
         let g = a.ct.volume.geometry
         var labels = [UInt8](repeating: 0, count: g.dims.count)
         for v in 0..<labels.count where a.liver.voxels[v] != 0 || a.lesions.voxels[v] != 0 {
@@ -192,8 +227,10 @@ extension AnalysisGuidelinesTests {
             labels[v] = g.positionMM(Double(i), 0, 0).x < -60 ? 7 : 3
         }
         try NIfTIWriter.write(labels: Volume(voxels: labels, geometry: g), to: dir + "/segments.nii.gz")
-        let b = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
-                                       lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")], segments: dir + "/segments.nii.gz"))
+        let b = try Analysis.run(
+            .init(
+                studyPath: sample, liverMasks: [MaskSpec(sample + "/truth/seg.dcm:Liver")],
+                lesionMasks: [MaskSpec(sample + "/truth/seg.dcm:Lesion*")], segments: dir + "/segments.nii.gz"))
         let e = try #require(b.report.guidelines?.enets)
         #expect(e.approximate == false && e.method == "Couinaud segment map")
         #expect(Set(e.segmentsInvolved ?? []).isSubset(of: [3, 7]))

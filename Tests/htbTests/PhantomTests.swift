@@ -2,22 +2,30 @@ import Analysis
 import DicomIO
 import Foundation
 import Phantom
-import Volumetry
 import Testing
+import Volumetry
 
 /// `htb synth`: valid DICOM (dciodvfy, pydicom), exact truth, HTB on target, reproducible.
 @Suite("Phantoms")
 struct PhantomTests {
     static func small(seed: UInt64 = 4, htb: Double? = 30, lesions: Int = 5) -> PhantomSpec {
         var s = PhantomSpec()
-        s.seed = seed; s.matrix = 64; s.slices = 20; s.pixelMM = 5.6; s.sliceMM = 8; s.lesions = lesions; s.htbPercent = htb
+        s.seed = seed
+        s.matrix = 64
+        s.slices = 20
+        s.pixelMM = 5.6
+        s.sliceMM = 8
+        s.lesions = lesions
+        s.htbPercent = htb
         return s
     }
 
     /// `name` found on PATH (the python3 that `make test` installed pydicom for).
     static func tool(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") { return "\(dir)/\(name)" }
+        for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+            return "\(dir)/\(name)"
+        }
         return nil
     }
 
@@ -39,8 +47,9 @@ struct PhantomTests {
         return (try? run(py, ["-c", "import pydicom"]).status) == 0
     }
 
-    @Test("dciodvfy finds no error in a CT slice or the truth SEG",
-          .enabled(if: tool("dciodvfy") != nil, "dciodvfy (Debian dicom3tools) not installed; make test installs it"))
+    @Test(
+        "dciodvfy finds no error in a CT slice or the truth SEG",
+        .enabled(if: tool("dciodvfy") != nil, "dciodvfy (Debian dicom3tools) not installed; make test installs it"))
     func dciodvfy() throws {
         let dir = Paths.temporaryDirectory()
         try Phantom.build(Self.small()).write(to: dir)
@@ -51,27 +60,28 @@ struct PhantomTests {
         }
     }
 
-    @Test("pydicom reads the CT and the SEG back to the same values",
-          .enabled(if: hasPydicom, "pydicom not installed; make test installs it"))
+    @Test(
+        "pydicom reads the CT and the SEG back to the same values",
+        .enabled(if: hasPydicom, "pydicom not installed; make test installs it"))
     func pydicomReadBack() throws {
         let dir = Paths.temporaryDirectory()
         let phantom = try Phantom.build(Self.small())
         try phantom.write(to: dir)
         let script = """
-        import pydicom, glob, sys
-        files = sorted(glob.glob(sys.argv[1] + '/ct/*.dcm'))
-        ds = [pydicom.dcmread(f) for f in files]
-        ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-        total = 0
-        for d in ds:
-            a = d.pixel_array.astype('int64') * int(d.RescaleSlope) + int(d.RescaleIntercept)
-            total += int(a.sum())
-        seg = pydicom.dcmread(sys.argv[1] + '/truth/seg.dcm')
-        px = seg.pixel_array.reshape(int(seg.NumberOfFrames), -1).sum(axis=1)
-        liver = sum(int(n) for n, f in zip(px, seg.PerFrameFunctionalGroupsSequence) if f.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 1)
-        lesion = sum(int(n) for n, f in zip(px, seg.PerFrameFunctionalGroupsSequence) if f.SegmentIdentificationSequence[0].ReferencedSegmentNumber > 1)
-        print(len(ds), total, liver, lesion, len(seg.SegmentSequence))
-        """
+            import pydicom, glob, sys
+            files = sorted(glob.glob(sys.argv[1] + '/ct/*.dcm'))
+            ds = [pydicom.dcmread(f) for f in files]
+            ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+            total = 0
+            for d in ds:
+                a = d.pixel_array.astype('int64') * int(d.RescaleSlope) + int(d.RescaleIntercept)
+                total += int(a.sum())
+            seg = pydicom.dcmread(sys.argv[1] + '/truth/seg.dcm')
+            px = seg.pixel_array.reshape(int(seg.NumberOfFrames), -1).sum(axis=1)
+            liver = sum(int(n) for n, f in zip(px, seg.PerFrameFunctionalGroupsSequence) if f.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 1)
+            lesion = sum(int(n) for n, f in zip(px, seg.PerFrameFunctionalGroupsSequence) if f.SegmentIdentificationSequence[0].ReferencedSegmentNumber > 1)
+            print(len(ds), total, liver, lesion, len(seg.SegmentSequence))
+            """
         let r = try Self.run(Self.tool("python3")!, ["-c", script, dir])
         #expect(r.status == 0, "\(r.output)")
         let v = r.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
@@ -96,7 +106,8 @@ struct PhantomTests {
 
     @Test("same seed, same pixels; another seed, another phantom")
     func reproducible() throws {
-        let a = try Phantom.build(Self.small(seed: 21)), b = try Phantom.build(Self.small(seed: 21)), c = try Phantom.build(Self.small(seed: 22))
+        let a = try Phantom.build(Self.small(seed: 21)), b = try Phantom.build(Self.small(seed: 21)),
+            c = try Phantom.build(Self.small(seed: 22))
         #expect(a.ct.voxels == b.ct.voxels && a.labels.voxels == b.labels.voxels)
         #expect(a.ct.voxels != c.ct.voxels)
         #expect(a.truth.liverVoxels != c.truth.liverVoxels)
@@ -107,8 +118,10 @@ struct PhantomTests {
         let dir = Paths.temporaryDirectory()
         let p = try Phantom.build(Self.small(lesions: 12))
         try p.write(to: dir)
-        let a = try Analysis.run(.init(studyPath: dir, liverMasks: [MaskSpec(dir + "/truth/seg.dcm:Liver")],
-                                       lesionMasks: [MaskSpec(dir + "/truth/seg.dcm:Lesion*")]))
+        let a = try Analysis.run(
+            .init(
+                studyPath: dir, liverMasks: [MaskSpec(dir + "/truth/seg.dcm:Liver")],
+                lesionMasks: [MaskSpec(dir + "/truth/seg.dcm:Lesion*")]))
         #expect(relativeError(a.result.liverVolumeML, p.truth.liverVolumeML) < 1e-4)
         #expect(relativeError(a.result.lesionVolumeML, p.truth.lesionVolumeML) < 1e-4)
         #expect(abs(a.result.htbPercent - p.truth.htbPercent) < 1e-3)

@@ -22,25 +22,30 @@ struct RealCaseTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "3D-IRCADb-01 patient 17", study: "3Dircadb1.17",
-             liver: ["3Dircadb1.17/MASKS_DICOM/liver"],
-             lesions: ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
-             liverML: 1860.62, lesionML: 164.28, htbPercent: 8.83, lesionCount: 2),
-        Case(name: "HCC-TACE-Seg 1720", study: "HCC-TACE-Seg/1720",
-             liver: ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
-             lesions: ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-             liverML: 1560.97, lesionML: 88.21, htbPercent: 5.65, lesionCount: 2, seriesDescription: "31_EQP_Ax5.00mm"),
-        Case(name: "HCC-TACE-Seg 0697", study: "HCC-TACE-Seg/0697",
-             liver: ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
-             lesions: ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-             liverML: 927.40, lesionML: 2.36, htbPercent: 0.25, lesionCount: 1, seriesDescription: "31_EQP_Ax5.00mm"),
+        Case(
+            name: "3D-IRCADb-01 patient 17", study: "3Dircadb1.17",
+            liver: ["3Dircadb1.17/MASKS_DICOM/liver"],
+            lesions: ["3Dircadb1.17/MASKS_DICOM/livertumor1", "3Dircadb1.17/MASKS_DICOM/livertumor2"],
+            liverML: 1860.62, lesionML: 164.28, htbPercent: 8.83, lesionCount: 2),
+        Case(
+            name: "HCC-TACE-Seg 1720", study: "HCC-TACE-Seg/1720",
+            liver: ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
+            lesions: ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
+            liverML: 1560.97, lesionML: 88.21, htbPercent: 5.65, lesionCount: 2, seriesDescription: "31_EQP_Ax5.00mm"),
+        Case(
+            name: "HCC-TACE-Seg 0697", study: "HCC-TACE-Seg/0697",
+            liver: ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
+            lesions: ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
+            liverML: 927.40, lesionML: 2.36, htbPercent: 0.25, lesionCount: 1, seriesDescription: "31_EQP_Ax5.00mm"),
     ]
 
     @Test("expert masks reproduce the published volumes and HTB", arguments: cases)
     func volumes(_ c: Case) throws {
         let root = Paths.realData + "/"
-        let a = try Analysis.run(.init(studyPath: root + c.study, liverMasks: c.liver.map { MaskSpec(root + $0) },
-                                       lesionMasks: c.lesions.map { MaskSpec(root + $0) }))
+        let a = try Analysis.run(
+            .init(
+                studyPath: root + c.study, liverMasks: c.liver.map { MaskSpec(root + $0) },
+                lesionMasks: c.lesions.map { MaskSpec(root + $0) }))
         let r = a.report
         // The README's figures have 2 decimals: allow their rounding on top of the 0.1 % / 0.01 point limits.
         #expect(relativeError(r.liver.volumeML, c.liverML) < 0.001)
@@ -61,8 +66,10 @@ struct RealCaseTests {
     @Test("3D-IRCADb lesion volumes match the two expert lesions")
     func ircadLesions() throws {
         let root = Paths.realData + "/3Dircadb1.17/"
-        let a = try Analysis.run(.init(studyPath: root, liverMasks: [MaskSpec(root + "MASKS_DICOM/liver")],
-                                       lesionMasks: [MaskSpec(root + "MASKS_DICOM/livertumor1"), MaskSpec(root + "MASKS_DICOM/livertumor2")]))
+        let a = try Analysis.run(
+            .init(
+                studyPath: root, liverMasks: [MaskSpec(root + "MASKS_DICOM/liver")],
+                lesionMasks: [MaskSpec(root + "MASKS_DICOM/livertumor1"), MaskSpec(root + "MASKS_DICOM/livertumor2")]))
         let v = a.report.lesions.items.map(\.volumeML).sorted()
         #expect(abs(v[0] - 78.64) < 0.08 && abs(v[1] - 85.64) < 0.09)
         #expect(a.report.inputs.seriesReason.contains("grid"))
@@ -71,8 +78,10 @@ struct RealCaseTests {
     @Test("HCC-TACE-Seg 1720 lesion volumes: 56.89 and 31.32 mL")
     func hccLesions() throws {
         let root = Paths.realData + "/HCC-TACE-Seg/1720/"
-        let a = try Analysis.run(.init(studyPath: root, liverMasks: [MaskSpec(root + "SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm")],
-                                       lesionMasks: [MaskSpec(root + "SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm")]))
+        let a = try Analysis.run(
+            .init(
+                studyPath: root, liverMasks: [MaskSpec(root + "SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm")],
+                lesionMasks: [MaskSpec(root + "SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm")]))
         let v = a.report.lesions.items.map(\.volumeML)
         #expect(abs(v[0] - 56.89) < 0.06 && abs(v[1] - 31.32) < 0.04)
         #expect(a.report.inputs.seriesReason.contains("references"))
@@ -95,15 +104,21 @@ struct RealCaseTests {
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let series = (json["studies"] as! [[String: Any]]).flatMap { $0["series"] as! [[String: Any]] }
         #expect(series.filter { ($0["split"] as! Bool) }.count == 2)
-        #expect(series.contains { $0["description"] as? String == "10_AP_Ax5.00mm" && $0["images"] as? Int == 52 && $0["slice_step_mm"] as? Double == 5 })
+        #expect(
+            series.contains {
+                $0["description"] as? String == "10_AP_Ax5.00mm" && $0["images"] as? Int == 52
+                    && $0["slice_step_mm"] as? Double == 5
+            })
     }
 
     @Test("analyze through the CLI writes report.json (schema htb.report/1) and exits 0")
     func cliEndToEnd() throws {
         let root = Paths.realData + "/HCC-TACE-Seg/0697/"
         let out = Paths.temporaryDirectory()
-        let r = try runHTB(["analyze", root, "--liver-mask", root + "31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
-                            "--lesion-mask", root + "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", "--out", out])
+        let r = try runHTB([
+            "analyze", root, "--liver-mask", root + "31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
+            "--lesion-mask", root + "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", "--out", out,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("HTB       0.25 %"))
         let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
@@ -117,20 +132,28 @@ struct RealCaseTests {
     @Test("masks of another study are refused with exit code 68 and the mismatch")
     func masksFromAnotherStudy() throws {
         let d = Paths.realData
-        let r = try runHTB(["analyze", d + "/HCC-TACE-Seg/1720", "--series", "31_EQP",
-                            "--liver-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
-                            "--lesion-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", "--out", Paths.temporaryDirectory()])
+        let r = try runHTB([
+            "analyze", d + "/HCC-TACE-Seg/1720", "--series", "31_EQP",
+            "--liver-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
+            "--lesion-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", "--out",
+            Paths.temporaryDirectory(),
+        ])
         #expect(r.status == 68)
         #expect(r.stderr.contains("Frame of Reference UID"))
         // Without --series, no series matches the masks' grid: exit 66 naming what was tried.
-        let r2 = try runHTB(["analyze", d + "/3Dircadb1.17/PATIENT_DICOM",
-                             "--liver-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
-                             "--lesion-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", "--out", Paths.temporaryDirectory()])
+        let r2 = try runHTB([
+            "analyze", d + "/3Dircadb1.17/PATIENT_DICOM",
+            "--liver-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
+            "--lesion-mask", d + "/HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", "--out",
+            Paths.temporaryDirectory(),
+        ])
         #expect(r2.status == 66, "\(r2.stderr)")
         // A mask series on another grid: IRCADb's liver mask on the HCC CT.
-        let r3 = try runHTB(["analyze", d + "/HCC-TACE-Seg/0697", "--series", "31_EQP",
-                             "--liver-mask", d + "/3Dircadb1.17/MASKS_DICOM/liver",
-                             "--lesion-mask", d + "/3Dircadb1.17/MASKS_DICOM/livertumor1", "--out", Paths.temporaryDirectory()])
+        let r3 = try runHTB([
+            "analyze", d + "/HCC-TACE-Seg/0697", "--series", "31_EQP",
+            "--liver-mask", d + "/3Dircadb1.17/MASKS_DICOM/liver",
+            "--lesion-mask", d + "/3Dircadb1.17/MASKS_DICOM/livertumor1", "--out", Paths.temporaryDirectory(),
+        ])
         #expect(r3.status == 68, "\(r3.stderr)")
         #expect(r3.stderr.contains("not on the CT's grid"))
     }

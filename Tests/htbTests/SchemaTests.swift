@@ -7,23 +7,35 @@ import Testing
 @Suite("JSON Schemas of htb's outputs")
 struct SchemaTests {
     static let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
-    static let schemaFiles = ["report.schema.json", "info.schema.json", "qa.schema.json", "batch-result.schema.json",
-                              "rules-evaluation.schema.json", "phantom-truth.schema.json"]
+    static let schemaFiles = [
+        "report.schema.json", "info.schema.json", "qa.schema.json", "batch-result.schema.json",
+        "rules-evaluation.schema.json", "phantom-truth.schema.json",
+    ]
 
-    static func decode(_ text: String) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
+    static func decode(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
 
-    @Test("reports made in process (expert masks with clinical facts, automatic, tumour-dominated) conform to report.schema.json")
+    @Test(
+        "reports made in process (expert masks with clinical facts, automatic, tumour-dominated) conform to report.schema.json"
+    )
     func reportsConform() throws {
         let dir = Paths.temporaryDirectory()
         let facts = """
-        {"grade": "G2", "ki67_percent": 8, "primary_site": "small_intestine", "portal_vein_thrombosis": "none", "bilirubin_mg_dl": 0.8,
-         "albumin_g_dl": 4.0, "egfr_ml_min": 90, "ecog": 1, "lung_shunt_fraction_percent": 6, "tumor_to_normal_ratio": 3,
-         "microsphere": "y90_glass", "height_cm": 175, "weight_kg": 80}
-        """
+            {"grade": "G2", "ki67_percent": 8, "primary_site": "small_intestine", "portal_vein_thrombosis": "none", "bilirubin_mg_dl": 0.8,
+             "albumin_g_dl": 4.0, "egfr_ml_min": 90, "ecog": 1, "lung_shunt_fraction_percent": 6, "tumor_to_normal_ratio": 3,
+             "microsphere": "y90_glass", "height_cm": 175, "weight_kg": 80}
+            """
         try facts.write(toFile: dir + "/facts.json", atomically: true, encoding: .utf8)
         let cases: [(String, [String])] = [
-            ("expert masks, clinical facts", [Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver", "--lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*",
-                                              "--clinical", dir + "/facts.json", "--save-masks"]),
+            (
+                "expert masks, clinical facts",
+                [
+                    Self.sample, "--liver-mask", Self.sample + "/truth/seg.dcm:Liver", "--lesion-mask",
+                    Self.sample + "/truth/seg.dcm:Lesion*",
+                    "--clinical", dir + "/facts.json", "--save-masks",
+                ]
+            ),
             ("automatic", [Self.sample]),
             ("automatic, tumour-dominated", [Paths.packageRoot + "/SampleStudies/phantom-htb-high", "--single-phase"]),
         ]
@@ -37,15 +49,21 @@ struct SchemaTests {
             let keys = try Self.decode(String(decoding: report, as: UTF8.self))
             if case .object(let o) = keys {
                 #expect((o["automatic"] != nil) == (n > 0), "\(label)")
-                if n == 0, case .object(let g)? = o["guidelines"] { #expect(g["dosimetry"] != nil && g["enets"] != nil, "\(label)") }
+                if n == 0, case .object(let g)? = o["guidelines"] {
+                    #expect(g["dosimetry"] != nil && g["enets"] != nil, "\(label)")
+                }
             }
         }
     }
 
-    @Test("the validator finds what does not conform: an unknown key, a missing key, a wrong type, a value outside an enum")
+    @Test(
+        "the validator finds what does not conform: an unknown key, a missing key, a wrong type, a value outside an enum"
+    )
     func validatorCatches() throws {
-        let r = try Analysis.run(.init(studyPath: Self.sample, liverMasks: [MaskSpec(Self.sample + "/truth/seg.dcm:Liver")],
-                                       lesionMasks: [MaskSpec(Self.sample + "/truth/seg.dcm:Lesion*")]))
+        let r = try Analysis.run(
+            .init(
+                studyPath: Self.sample, liverMasks: [MaskSpec(Self.sample + "/truth/seg.dcm:Liver")],
+                lesionMasks: [MaskSpec(Self.sample + "/truth/seg.dcm:Lesion*")]))
         let good = String(decoding: try r.report.json(), as: UTF8.self)
         #expect(try JSONSchemaValidator.violations(ofJSON: Data(good.utf8), against: "report.schema.json").isEmpty)
         let bad: [(String, String, String)] = [
@@ -56,7 +74,8 @@ struct SchemaTests {
         ]
         for (from, to, expected) in bad {
             #expect(good.contains(from), "\(from)")
-            let v = try JSONSchemaValidator.violations(ofJSON: Data(good.replacingOccurrences(of: from, with: to).utf8), against: "report.schema.json")
+            let v = try JSONSchemaValidator.violations(
+                ofJSON: Data(good.replacingOccurrences(of: from, with: to).utf8), against: "report.schema.json")
             #expect(v.contains { $0.contains(expected) }, "\(to): \(v)")
         }
     }
@@ -64,37 +83,64 @@ struct SchemaTests {
     @Test("README's report table names every key of report.schema.json, and nothing the schema lacks at the top level")
     func readmeAgrees() throws {
         let readme = try String(contentsOfFile: Paths.packageRoot + "/README.md", encoding: .utf8)
-        guard let start = readme.range(of: "## Report schema (`htb.report/1`)") else { Issue.record("README has no report schema section"); return }
+        guard let start = readme.range(of: "## Report schema (`htb.report/1`)") else {
+            Issue.record("README has no report schema section")
+            return
+        }
         let section = String(readme[start.upperBound...]).components(separatedBy: "\n## ")[0]
         var rows: [String: String] = [:]
         for line in section.split(separator: "\n") where line.hasPrefix("| `") {
             let cells = line.split(separator: "|", omittingEmptySubsequences: false)
-            rows[cells[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = String(line)
+            rows[
+                cells[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))] =
+                String(line)
         }
-        guard case .object(let schema) = try JSONSchemaValidator.schema("report.schema.json"), case .object(let props)? = schema["properties"],
-              case .object(let defs)? = schema["$defs"] else { Issue.record("report.schema.json has no properties"); return }
-        #expect(Set(rows.keys) == Set(props.keys), "README rows \(rows.keys.sorted()) against schema \(props.keys.sorted())")
+        guard case .object(let schema) = try JSONSchemaValidator.schema("report.schema.json"),
+            case .object(let props)? = schema["properties"],
+            case .object(let defs)? = schema["$defs"]
+        else {
+            Issue.record("report.schema.json has no properties")
+            return
+        }
+        #expect(
+            Set(rows.keys) == Set(props.keys), "README rows \(rows.keys.sorted()) against schema \(props.keys.sorted())"
+        )
         // Each object's own keys appear, in backticks, in its row.
         for (key, node) in props {
             var n = node
-            if case .string(let ref)? = n.objectValue?["$ref"], let name = ref.split(separator: "/").last { n = defs[String(name)] ?? n }
+            if case .string(let ref)? = n.objectValue?["$ref"], let name = ref.split(separator: "/").last {
+                n = defs[String(name)] ?? n
+            }
             guard case .object(let inner)? = n.objectValue?["properties"], let row = rows[key] else { continue }
             // Named as `key`, `key[]` (an array) or `key.<...>` (a map).
-            for k in inner.keys { #expect(["`\(k)`", "`\(k)[]`", "`\(k)."].contains { row.contains($0) }, "README's \(key) row does not name \(k)") }
+            for k in inner.keys {
+                #expect(
+                    ["`\(k)`", "`\(k)[]`", "`\(k)."].contains { row.contains($0) },
+                    "README's \(key) row does not name \(k)")
+            }
         }
     }
 
-    @Test("with Python's jsonschema installed, every schema is valid draft 2020-12 and agrees with the tests' validator on the samples")
+    @Test(
+        "with Python's jsonschema installed, every schema is valid draft 2020-12 and agrees with the tests' validator on the samples"
+    )
     func pythonAgrees() throws {
         let probe = try? run("/usr/bin/env", ["python3", "-c", "import jsonschema, referencing"])
         guard probe == 0 else {
-            print("python3 with jsonschema is absent: the cross-check with it is skipped (scripts/setup --test-peers installs it)")
+            print(
+                "python3 with jsonschema is absent: the cross-check with it is skipped (scripts/setup --test-peers installs it)"
+            )
             return
         }
         let dir = Paths.temporaryDirectory()
         let docs: [(String, String)] = [
             (try runHTB(["info", Self.sample, "--json"]).stdout, "info.schema.json"),
-            (try runHTB(["qa", Self.sample, "--truth-liver", Self.sample + "/truth/seg.dcm:Liver", "--truth-lesion", Self.sample + "/truth/seg.dcm:Lesion*", "--json"]).stdout, "qa.schema.json"),
+            (
+                try runHTB([
+                    "qa", Self.sample, "--truth-liver", Self.sample + "/truth/seg.dcm:Liver", "--truth-lesion",
+                    Self.sample + "/truth/seg.dcm:Lesion*", "--json",
+                ]).stdout, "qa.schema.json"
+            ),
             (try String(contentsOfFile: Self.sample + "/truth.json", encoding: .utf8), "phantom-truth.schema.json"),
         ]
         var listing: [String] = []
@@ -104,22 +150,22 @@ struct SchemaTests {
             listing.append("(\"\(dir)/doc\(n).json\", \"\(schema)\")")
         }
         let script = """
-        import glob, json, os, sys, jsonschema
-        from referencing import Registry, Resource
-        d = sys.argv[1]
-        schemas = {os.path.basename(f): json.load(open(f)) for f in glob.glob(d + "/*.schema.json")}
-        reg = Registry()
-        for s in schemas.values():
-            jsonschema.Draft202012Validator.check_schema(s)
-            reg = reg.with_resource(s["$id"], Resource.from_contents(s))
-        bad = 0
-        for doc, name in [\(listing.joined(separator: ", "))]:
-            errors = list(jsonschema.Draft202012Validator(schemas[name], registry=reg).iter_errors(json.load(open(doc))))
-            for e in errors: print(name, e.message, file=sys.stderr)
-            bad += len(errors)
-        print(len(schemas))
-        sys.exit(1 if bad else 0)
-        """
+            import glob, json, os, sys, jsonschema
+            from referencing import Registry, Resource
+            d = sys.argv[1]
+            schemas = {os.path.basename(f): json.load(open(f)) for f in glob.glob(d + "/*.schema.json")}
+            reg = Registry()
+            for s in schemas.values():
+                jsonschema.Draft202012Validator.check_schema(s)
+                reg = reg.with_resource(s["$id"], Resource.from_contents(s))
+            bad = 0
+            for doc, name in [\(listing.joined(separator: ", "))]:
+                errors = list(jsonschema.Draft202012Validator(schemas[name], registry=reg).iter_errors(json.load(open(doc))))
+                for e in errors: print(name, e.message, file=sys.stderr)
+                bad += len(errors)
+            print(len(schemas))
+            sys.exit(1 if bad else 0)
+            """
         try script.write(toFile: dir + "/check.py", atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -38,31 +38,46 @@ struct SegmentationTests {
         try f.set(.seriesInstanceUID, UIDFactory.random())
         try f.set(.modality, "SEG")
         try f.set(.frameOfReferenceUID, first.frameOfReferenceUID!)
-        try f.set(.rows, "\(g.dims.y)"); try f.set(.columns, "\(g.dims.x)")
+        try f.set(.rows, "\(g.dims.y)")
+        try f.set(.columns, "\(g.dims.x)")
         try f.set(.numberOfFrames, "\(frames.count)")
-        try f.set(.samplesPerPixel, "1"); try f.set(.photometricInterpretation, "MONOCHROME2")
-        try f.set(.bitsAllocated, fractional ? "8" : "1"); try f.set(.bitsStored, fractional ? "8" : "1")
-        try f.set(.highBit, fractional ? "7" : "0"); try f.set(.pixelRepresentation, "0")
+        try f.set(.samplesPerPixel, "1")
+        try f.set(.photometricInterpretation, "MONOCHROME2")
+        try f.set(.bitsAllocated, fractional ? "8" : "1")
+        try f.set(.bitsStored, fractional ? "8" : "1")
+        try f.set(.highBit, fractional ? "7" : "0")
+        try f.set(.pixelRepresentation, "0")
         try f.set(.segmentationType, fractional ? "FRACTIONAL" : "BINARY")
-        if fractional { try f.set(.maximumFractionalValue, "255"); try f.set(Tag(0x0062, 0x0010, "Segmentation Fractional Type"), "PROBABILITY") }
+        if fractional {
+            try f.set(.maximumFractionalValue, "255")
+            try f.set(Tag(0x0062, 0x0010, "Segmentation Fractional Type"), "PROBABILITY")
+        }
         for (i, label) in ["Liver", "Lesion"].enumerated() {
             try f.set([TagPathStep(.segmentSequence, item: i), TagPathStep(.segmentNumber)], "\(i + 1)")
             try f.set([TagPathStep(.segmentSequence, item: i), TagPathStep(.segmentLabel)], label)
         }
         let shared = TagPathStep(.sharedFunctionalGroupsSequence, item: 0)
-        try f.set([shared, TagPathStep(.pixelMeasuresSequence, item: 0), TagPathStep(.pixelSpacing)],
-                  "\(decimalString(g.spacingMM.y))\\\(decimalString(g.spacingMM.x))")
-        try f.set([shared, TagPathStep(.planeOrientationSequence, item: 0), TagPathStep(.imageOrientationPatient)],
-                  (g.axes.0.array + g.axes.1.array).map(decimalString).joined(separator: "\\"))
+        try f.set(
+            [shared, TagPathStep(.pixelMeasuresSequence, item: 0), TagPathStep(.pixelSpacing)],
+            "\(decimalString(g.spacingMM.y))\\\(decimalString(g.spacingMM.x))")
+        try f.set(
+            [shared, TagPathStep(.planeOrientationSequence, item: 0), TagPathStep(.imageOrientationPatient)],
+            (g.axes.0.array + g.axes.1.array).map(decimalString).joined(separator: "\\"))
         for (i, fr) in frames.enumerated() {
             let item = TagPathStep(.perFrameFunctionalGroupsSequence, item: i)
             let p = g.positionMM(0, 0, Double(fr.k))
-            try f.set([item, TagPathStep(.planePositionSequence, item: 0), TagPathStep(.imagePositionPatient)],
-                      [p.x, p.y, p.z].map(decimalString).joined(separator: "\\"))
-            try f.set([item, TagPathStep(.segmentIdentificationSequence, item: 0), TagPathStep(.referencedSegmentNumber)], "\(fr.segment)")
+            try f.set(
+                [item, TagPathStep(.planePositionSequence, item: 0), TagPathStep(.imagePositionPatient)],
+                [p.x, p.y, p.z].map(decimalString).joined(separator: "\\"))
+            try f.set(
+                [item, TagPathStep(.segmentIdentificationSequence, item: 0), TagPathStep(.referencedSegmentNumber)],
+                "\(fr.segment)")
             // Wrong on purpose, as in real files: every frame names the first CT image.
-            try f.set([item, TagPathStep(Tag(0x0008, 0x9124), item: 0), TagPathStep(Tag(0x0008, 0x2112), item: 0),
-                       TagPathStep(Tag(0x0008, 0x1155, "Referenced SOP Instance UID"))], first.sopInstanceUID)
+            try f.set(
+                [
+                    item, TagPathStep(Tag(0x0008, 0x9124), item: 0), TagPathStep(Tag(0x0008, 0x2112), item: 0),
+                    TagPathStep(Tag(0x0008, 0x1155, "Referenced SOP Instance UID")),
+                ], first.sopInstanceUID)
         }
         try f.set([TagPathStep(.referencedSeriesSequence, item: 0), TagPathStep(.seriesInstanceUID)], first.seriesUID)
         var bytes: [UInt8]
@@ -83,16 +98,20 @@ struct SegmentationTests {
     func sameAsLabels(fractional: Bool) throws {
         let dir = try BadInputTests.study("seg\(fractional)")
         let seg = try Self.writeSEG(study: dir, fractional: fractional)
-        let viaSEG = try Analysis.run(.init(studyPath: dir, liverMasks: [MaskSpec(seg + ":Liver")], lesionMasks: [MaskSpec(seg + ":2")]))
-        let viaNIfTI = try Analysis.run(.init(studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
-                                              lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
+        let viaSEG = try Analysis.run(
+            .init(studyPath: dir, liverMasks: [MaskSpec(seg + ":Liver")], lesionMasks: [MaskSpec(seg + ":2")]))
+        let viaNIfTI = try Analysis.run(
+            .init(
+                studyPath: dir + "/ct", liverMasks: [MaskSpec(dir + "/truth/labels.nii.gz:1")],
+                lesionMasks: [MaskSpec(dir + "/truth/labels.nii.gz:2")]))
         #expect(viaSEG.lesions.voxels == viaNIfTI.lesions.voxels)
         #expect(viaSEG.report.liver.voxelCount == viaNIfTI.report.liver.voxelCount)
         #expect(viaSEG.report.htb.percent == viaNIfTI.report.htb.percent)
         #expect(viaSEG.report.inputs.seriesReason.contains("references"))
         #expect(viaSEG.report.inputs.lesionMasks[0].segments == ["2 'Lesion'"])
         // Prefix and number selectors.
-        let byPrefix = try Analysis.run(.init(studyPath: dir, liverMasks: [MaskSpec(seg + ":liv*")], lesionMasks: [MaskSpec(seg + ":Lesion")]))
+        let byPrefix = try Analysis.run(
+            .init(studyPath: dir, liverMasks: [MaskSpec(seg + ":liv*")], lesionMasks: [MaskSpec(seg + ":Lesion")]))
         #expect(byPrefix.report.liver.volumeML == viaSEG.report.liver.volumeML)
     }
 
@@ -103,28 +122,40 @@ struct SegmentationTests {
         let r = try runHTB(["analyze", dir, "--liver-mask", seg, "--lesion-mask", seg + ":2", "--out", dir + "/o"])
         #expect(r.status == 68)
         #expect(r.stderr.contains("holds several segments") && r.stderr.contains("1 'Liver', 2 'Lesion'"))
-        let r2 = try runHTB(["analyze", dir, "--liver-mask", seg + ":Spleen", "--lesion-mask", seg + ":2", "--out", dir + "/o"])
+        let r2 = try runHTB([
+            "analyze", dir, "--liver-mask", seg + ":Spleen", "--lesion-mask", seg + ":2", "--out", dir + "/o",
+        ])
         #expect(r2.status == 68)
         #expect(r2.stderr.contains("no segment 'Spleen'"))
     }
 }
 
 extension SegmentationTests {
-    @Test("--save-masks writes a SEG over the source series and a label map that give the same volumes back (expert and automatic masks)",
-          arguments: [false, true])
+    @Test(
+        "--save-masks writes a SEG over the source series and a label map that give the same volumes back (expert and automatic masks)",
+        arguments: [false, true])
     func saveMasks(automatic: Bool) throws {
         let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-mid"
         let out = Paths.temporaryDirectory()
-        let masks = automatic ? [] : ["--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*"]
+        let masks =
+            automatic
+            ? []
+            : ["--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*"]
         let r = try runHTB(["analyze", sample] + masks + ["--out", out, "--no-png", "--save-masks"])
         #expect(r.status == 0, "\(r.stderr)")
         let first = try Report.decode(Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
         #expect(first.masks == ["masks.seg.dcm", "labels.nii.gz"])
         let seg = try Segmentation.read(path: out + "/masks.seg.dcm")
         #expect(seg.referencedSeriesUIDs == [first.study.seriesUID])
-        for (liver, lesion) in [(out + "/masks.seg.dcm:Liver", out + "/masks.seg.dcm:Lesions"), (out + "/labels.nii.gz:1", out + "/labels.nii.gz:2")] {
-            let again = try Analysis.run(.init(studyPath: sample, liverMasks: [MaskSpec(liver)], lesionMasks: [MaskSpec(lesion)]))
-            #expect(again.report.liver.volumeML == first.liver.volumeML && again.report.lesions.totalVolumeML == first.lesions.totalVolumeML)
+        for (liver, lesion) in [
+            (out + "/masks.seg.dcm:Liver", out + "/masks.seg.dcm:Lesions"),
+            (out + "/labels.nii.gz:1", out + "/labels.nii.gz:2"),
+        ] {
+            let again = try Analysis.run(
+                .init(studyPath: sample, liverMasks: [MaskSpec(liver)], lesionMasks: [MaskSpec(lesion)]))
+            #expect(
+                again.report.liver.volumeML == first.liver.volumeML
+                    && again.report.lesions.totalVolumeML == first.lesions.totalVolumeML)
         }
         if let dciodvfy = PhantomTests.tool("dciodvfy") {
             let v = try PhantomTests.run(dciodvfy, [out + "/masks.seg.dcm"])

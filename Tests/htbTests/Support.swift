@@ -3,7 +3,8 @@ import Testing
 
 /// Where things are, seen from the package root.
 enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
     static let sharedData = packageRoot + "/../shared/data"
     static var hasSharedData: Bool { FileManager.default.fileExists(atPath: sharedData + "/unpack.sh") }
     static let skipMessage = "../shared/data is absent (a fresh clone): real-data tests skipped; CI runs them"
@@ -34,7 +35,9 @@ enum Paths {
     }
 
     static func temporaryDirectory(_ name: String = #function) -> String {
-        let dir = NSTemporaryDirectory() + "htb-tests-\(getpid())-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
+        let dir =
+            NSTemporaryDirectory()
+            + "htb-tests-\(getpid())-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -63,7 +66,9 @@ func runHTB(_ arguments: [String]) throws -> RunResult {
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     while !t.isFinished { usleep(1000) }
-    let result = RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    let result = RunResult(
+        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
     // What the run wrote or printed as JSON must conform to docs/schema.
     OutputSchemas.check(arguments, result)
     return result
