@@ -2,6 +2,7 @@
 #   make demo   set up, build (release), run htb on the sample study, report in ./out
 #   make test   lint, set up, build, run every test (real-data tests need ../shared/data)
 #   make lint   swift format lint (.swift-format); make man: docs/man/htb.1 from the parser
+#   make bench-docs  every benchmark, each writing its table into docs/benchmarks.md
 #   make bench  set up (+ dcm2niix, SimpleITK), build (release), run the benchmarks (load vs
 #               dcm2niix, automatic analysis vs SimpleITK with the overlays' share, overlay share
 #               of an expert-mask analysis, batch vs one analyze per study, automatic
@@ -11,7 +12,7 @@ SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
 HTB_RELEASE = .build/release/htb
 
-.PHONY: setup demo test lint man bench clean
+.PHONY: setup demo test lint man bench bench-docs clean
 
 setup:
 	@sh scripts/setup
@@ -32,6 +33,18 @@ test: lint
 # The toolchain's swift-format with the committed .swift-format; fails on any finding.
 lint:
 	swift format lint --strict --recursive --parallel Package.swift Sources Tests
+
+# Every benchmark, each writing its own table into docs/benchmarks.md.
+bench-docs: setup
+	@sh scripts/setup --bench-peers
+	swift build -c release
+	python3 Benchmarks/bench_load.py --write-docs
+	python3 Benchmarks/bench_auto.py --write-docs
+	python3 Benchmarks/bench_overlay.py --write-docs
+	python3 Benchmarks/bench_batch.py --write-docs
+	python3 Benchmarks/phantom_sweep.py --seeds 12 --write-docs
+	python3 Benchmarks/robustness.py --write-docs
+	python3 Benchmarks/ablation.py --write-docs
 
 # docs/man/htb.1 from the argument parser (swift-argument-parser's generate-manual plugin).
 man:

@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="htb-ablation-")
@@ -73,11 +74,12 @@ def main():
 
     base = judge(None)
     variants = [("all stages", base)] + [(f"without {s}", judge(s)) for s in a.stages.split(",") if s]
-    print(f"{len(base)} cases: {a.seeds} seeds of {len(phantom_sweep.SPECS)} phantom specs"
-          + (f" and {len(base) - a.seeds * len(phantom_sweep.SPECS)} real studies" if len(base) > a.seeds * len(phantom_sweep.SPECS) else ""))
-    print()
-    print("| variant | results meeting the targets | liver Dice median | lesion Dice median | HTB error median | cases worse | cases better |")
-    print("|---|---|---|---|---|---|---|")
+    md = [f"{len(base)} cases: {a.seeds} seeds of {len(phantom_sweep.SPECS)} phantom specs"
+          + (f" and {len(base) - a.seeds * len(phantom_sweep.SPECS)} real studies" if len(base) > a.seeds * len(phantom_sweep.SPECS) else ""), "",
+          "| variant | results meeting the targets | liver Dice median | lesion Dice median | HTB error median | cases worse | cases better |",
+          "|---|---|---|---|---|---|---|"]
+    for line in md:
+        print(line)
     table = []
     for label, rows in variants:
         worse, better = [], []
@@ -99,9 +101,13 @@ def main():
             "worse": sorted(worse), "better": sorted(better),
         }
         table.append(row)
-        print(f"| {label} | {row['meeting']} / {row['cases']} | {row['liver_dice_median']:.3f} | {row['lesion_dice_median']:.3f} | "
-              f"{row['htb_error_median']:.2f} | {len(worse)}: {' '.join(row['worse'][:8])}{' ...' if len(worse) > 8 else ''} | "
-              f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
+        md.append(f"| {label} | {row['meeting']} / {row['cases']} | {row['liver_dice_median']:.3f} | {row['lesion_dice_median']:.3f} | "
+                  f"{row['htb_error_median']:.2f} | {len(worse)}: {' '.join(row['worse'][:8])}{' ...' if len(worse) > 8 else ''} | "
+                  f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
+        print(md[-1], flush=True)
+    if a.write_docs:
+        import docs_section
+        docs_section.write("ablation", "\n".join(md))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"variants": table, "cases": {label: rows for label, rows in variants}}, f, indent=1)

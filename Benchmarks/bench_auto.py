@@ -32,6 +32,7 @@ def run(cmd):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     a = ap.parse_args()
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()
@@ -55,7 +56,7 @@ def main():
     ct_bytes = 512 * 512 * 119 * 2
     with open(out + "/a/report.json") as f:
         report = json.load(f)
-    print(json.dumps({
+    result = {
         "benchmark": "automatic analysis of 3D-IRCADb-01 patient 17 (512x512x119), interleaved",
         "runs": a.runs, "cores": os.cpu_count(),
         "median_wall_s": {k: round(v, 3) for k, v in med.items()},
@@ -67,7 +68,18 @@ def main():
         "peak_rss_mb": {k: round(v / 2**20, 1) for k, v in rss.items()},
         "htb_peak_rss_over_ct16": round(rss["htb"] / ct_bytes, 2),
         "targets": {"htb_wall_s_max": 3.0, "peak_rss_over_ct16_max": 6.0, "rendering_share_max": 0.10},
-    }, indent=2))
+    }
+    print(json.dumps(result, indent=2))
+    if a.write_docs:
+        import docs_section
+        w, r = result["median_wall_s"], result["peak_rss_mb"]
+        docs_section.write("bench_auto", "\n".join([
+            f"| run ({a.runs} interleaved rounds, medians) | wall | peak RSS | ratio to SimpleITK |", "|---|---|---|---|",
+            f"| `htb analyze` (automatic, {report['automatic']['method']}, report and PNGs) | {w['htb']:.2f} s (segmentation {result['segmentation_s_in_report']:.2f} s) | {r['htb']:.0f} MB = {result['htb_peak_rss_over_ct16']:.2f}x the CT | **{result['ratio_htb_to_simpleitk']:.3f}** |",
+            f"| `htb analyze --no-png` | {w['htb_no_png']:.2f} s | {r['htb_no_png']:.0f} MB | {w['htb_no_png'] / w['simpleitk']:.3f} |",
+            f"| SimpleITK peer (`Benchmarks/sitk_peer.py`) | {w['simpleitk']:.2f} s | {r['simpleitk']:.0f} MB | 1 |",
+            "",
+            f"Rendering share (paired): {100 * result['rendering_share']:.1f} %. Targets: wall <= 3 s, peak RSS <= 6x the CT's 16-bit size, rendering <= 10 %."]))
 
 
 if __name__ == "__main__":

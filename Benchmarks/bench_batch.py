@@ -15,6 +15,7 @@ root = os.path.dirname(here)
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--studies", type=int, default=12)
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="htb-bench-batch-")
@@ -33,13 +34,20 @@ def main():
                         "--out", os.path.join(work, "single", f"{n}")], check=True, stdout=subprocess.DEVNULL)
     single_s = time.perf_counter() - t
     shutil.rmtree(work)
-    print(json.dumps({
+    result = {
         "benchmark": "studies per minute, 128x128x40 phantoms with truth SEG, reports + overlays",
         "studies": a.studies, "cores": os.cpu_count(),
         "batch_studies_per_min": round(a.studies / batch_s * 60, 1),
         "analyze_per_study_studies_per_min": round(a.studies / single_s * 60, 1),
         "ratio_batch_over_per_study": round(single_s / batch_s, 2),
-    }, indent=2))
+    }
+    print(json.dumps(result, indent=2))
+    if a.write_docs:
+        import docs_section
+        docs_section.write("bench_batch", "\n".join([
+            f"| {a.studies} phantom studies (128 x 128 x 40, truth SEG inside), reports and overlays | studies per minute |", "|---|---|",
+            f"| `htb batch` | {result['batch_studies_per_min']} |", f"| one `htb analyze` per study | {result['analyze_per_study_studies_per_min']} |",
+            f"| ratio | **{result['ratio_batch_over_per_study']}** |"]))
 
 if __name__ == "__main__":
     main()

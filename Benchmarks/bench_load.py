@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     ap.add_argument("--study", default=None)
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     a = ap.parse_args()
     study = a.study
     if study is None:
@@ -57,6 +58,12 @@ def main():
         "dcm2niix_median_cpu_s": round(med(d2n, 1), 4),
     }
     print(json.dumps(result, indent=2))
+    if a.write_docs:
+        import docs_section
+        docs_section.write("bench_load", "\n".join([
+            "| step | htb convert | dcm2niix -z n | ratio htb / dcm2niix |", "|---|---|---|---|",
+            f"| wall, median of {a.runs} interleaved pairs | {result['htb_median_wall_s']:.3f} s | {result['dcm2niix_median_wall_s']:.3f} s | **{result['wall_ratio_htb_over_dcm2niix']:.3f}** |",
+            f"| CPU (user + system) | {result['htb_median_cpu_s']:.3f} s | {result['dcm2niix_median_cpu_s']:.3f} s | {result['htb_median_cpu_s'] / result['dcm2niix_median_cpu_s']:.3f} |"]))
 
 if __name__ == "__main__":
     main()

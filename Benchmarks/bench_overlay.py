@@ -20,6 +20,7 @@ def timed(cmd):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     a = ap.parse_args()
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()
@@ -33,12 +34,19 @@ def main():
         with_png.append(timed(base))
         without.append(timed(base + ["--no-png"]))
     m1, m0 = statistics.median(with_png), statistics.median(without)
-    print(json.dumps({
+    result = {
         "benchmark": "overlay rendering share of htb analyze (expert masks, 3D-IRCADb-01 patient 17)",
         "runs": a.runs, "cores": os.cpu_count(),
         "median_with_png_s": round(m1, 4), "median_without_png_s": round(m0, 4),
         "rendering_share": round((m1 - m0) / m1, 3),
-    }, indent=2))
+    }
+    print(json.dumps(result, indent=2))
+    if a.write_docs:
+        import docs_section
+        docs_section.write("bench_overlay", "\n".join([
+            f"| `htb analyze`, expert masks ({a.runs} interleaved rounds, medians) | wall |", "|---|---|",
+            f"| with the three PNG overlays | {m1:.3f} s |", f"| `--no-png` | {m0:.3f} s |",
+            f"| rendering share | **{100 * result['rendering_share']:.1f} %** |"]))
 
 if __name__ == "__main__":
     main()

@@ -87,6 +87,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     ap.add_argument("--changes", default="gain0.8,gain1.2,noise10," + ",".join(f"noise10@{s}" for s in range(8, 13)))
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()
@@ -114,6 +115,13 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if a.write_docs:
+        import docs_section
+        md = ["| case | change | liver Dice | lesion Dice | HTB error (points) | category |", "|---|---|---|---|---|---|"]
+        for r in rows:
+            md.append(f"| {r['case']} | {r['change']} | failed: {r['error']} | | | |" if "error" in r else
+                      f"| {r['case']} | {r['change']} | {r['liver_dice']:.3f} | {r['lesion_dice']:.3f} | {r['htb_error']:.2f} | {'same' if r['category_agrees'] else 'differs'} |")
+        docs_section.write("robustness", "\n".join(md))
 
 
 if __name__ == "__main__":
