@@ -16,7 +16,7 @@ benchmark: no timing.
 The specs after the first three are the failure classes of issue 20 (irregular lesions, a spleen
 or stomach touching the left lobe, the delayed phase), made with `htb synth`'s options for them.
 
-usage: Benchmarks/phantom_sweep.py [--seeds N] [--specs low,mid,...] [--htb PATH] [--json OUT]
+usage: Benchmarks/phantom_sweep.py [--seeds N] [--first-seed K] [--synth PATH] [--specs low,mid,...] [--htb PATH] [--json OUT]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
@@ -53,7 +53,9 @@ def meets(r):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--first-seed", type=int, default=1, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
+    ap.add_argument("--synth", help="htb binary that builds the phantoms (default: --htb), to judge an older htb on new specs")
     ap.add_argument("--specs", help="comma-separated spec names (default: all)")
     ap.add_argument("--write-docs", action="store_true", help="write the summary tables into docs/benchmarks.md")
     ap.add_argument("--json")
@@ -62,9 +64,9 @@ def main():
     work = tempfile.mkdtemp(prefix="htb-phantom-sweep-")
     cases = []
     for name, spec in specs.items():
-        for seed in range(1, a.seeds + 1):
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
             out = os.path.join(work, f"{name}{seed}")
-            cmd = [a.htb, "synth", "--out", out, "--seed", str(seed)] + COMMON.split() + spec.split()
+            cmd = [a.synth or a.htb, "synth", "--out", out, "--seed", str(seed)] + COMMON.split() + spec.split()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             seg = os.path.join(out, "truth/seg.dcm")
             cases.append({"name": f"{name}{seed}", "study": out, "truth_liver": [seg + ":Liver"], "truth_lesions": [seg + ":Lesion*"]})

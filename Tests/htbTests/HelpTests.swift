@@ -49,27 +49,10 @@ struct HelpTests {
             try FileManager.default.createSymbolicLink(
                 atPath: dir + "/" + name, withDestinationPath: Paths.packageRoot + "/" + name)
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
         var env = ProcessInfo.processInfo.environment
         env["PATH"] =
             URL(fileURLWithPath: Paths.htb).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        nonisolated(unsafe) var errData = Data()
-        let t = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        t.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !t.isFinished { usleep(1000) }
-        return RunResult(
-            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return try runProcess("/bin/sh", ["-c", command], in: dir, environment: env)
     }
 
     @Test("every subcommand's --help gives examples that run as written and exit codes the README's table defines")

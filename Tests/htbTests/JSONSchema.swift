@@ -1,35 +1,15 @@
 import Foundation
+import Guidelines
 import Testing
 
-/// A JSON document: numbers written without a fraction or exponent are integers.
-indirect enum JSONValue: Decodable, Equatable, CustomStringConvertible {
-    case null, bool(Bool), integer(Int), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int.self) {
-            self = .integer(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
+/// What the validator needs of Guidelines' JSON value (booleans, numbers and strings kept apart).
+/// As JSON Schema 2020-12 has it, a number with no fractional part is an integer.
+extension JSONValue {
     var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .integer: "integer"
-        case .number: "number"
+        case .number(let n): n == n.rounded() ? "integer" : "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -37,34 +17,8 @@ indirect enum JSONValue: Decodable, Equatable, CustomStringConvertible {
     }
 
     var number: Double? {
-        switch self {
-        case .integer(let i): Double(i)
-        case .number(let d): d
-        default: nil
-        }
-    }
-
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.null, .null): true
-        case (.bool(let x), .bool(let y)): x == y
-        case (.string(let x), .string(let y)): x == y
-        case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)): x == y
-        default: a.number != nil && a.number == b.number
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .null: "null"
-        case .bool(let b): "\(b)"
-        case .integer(let i): "\(i)"
-        case .number(let d): "\(d)"
-        case .string(let s): "\"\(s)\""
-        case .array(let a): "[\(a.map(\.description).joined(separator: ", "))]"
-        case .object(let o): "{\(o.keys.sorted().joined(separator: ", "))}"
-        }
+        if case .number(let n) = self { return n }
+        return nil
     }
 }
 

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import Guidelines
 import Testing
 
 /// The JSON Schemas in docs/schema against what htb writes, and against the README. Every CLI run
@@ -125,7 +126,7 @@ struct SchemaTests {
         "with Python's jsonschema installed, every schema is valid draft 2020-12 and agrees with the tests' validator on the samples"
     )
     func pythonAgrees() throws {
-        let probe = try? run("/usr/bin/env", ["python3", "-c", "import jsonschema, referencing"])
+        let probe = try? runProcess("/usr/bin/env", ["python3", "-c", "import jsonschema, referencing"]).status
         guard probe == 0 else {
             print(
                 "python3 with jsonschema is absent: the cross-check with it is skipped (scripts/setup --test-peers installs it)"
@@ -167,27 +168,9 @@ struct SchemaTests {
             sys.exit(1 if bad else 0)
             """
         try script.write(toFile: dir + "/check.py", atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", dir + "/check.py", JSONSchemaValidator.directory]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        #expect(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) == Self.schemaFiles.count, "\(text)")
-    }
-
-    private func run(_ tool: String, _ args: [String]) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        let r = try runProcess("/usr/bin/env", ["python3", dir + "/check.py", JSONSchemaValidator.directory])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) == Self.schemaFiles.count, "\(r.stdout)")
     }
 }
 

@@ -50,11 +50,16 @@ struct RunResult {
     var stderr: String
 }
 
-/// Runs the built htb with `arguments`; its JSON outputs are checked against docs/schema.
-func runHTB(_ arguments: [String]) throws -> RunResult {
+/// Runs `executable` with `arguments`, optionally in `directory` and with `environment`, and
+/// collects its output.
+func runProcess(
+    _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil
+) throws -> RunResult {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: Paths.htb)
+    p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if let environment { p.environment = environment }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -66,9 +71,14 @@ func runHTB(_ arguments: [String]) throws -> RunResult {
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     while !t.isFinished { usleep(1000) }
-    let result = RunResult(
+    return RunResult(
         status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Runs the built htb with `arguments`; its JSON outputs are checked against docs/schema.
+func runHTB(_ arguments: [String]) throws -> RunResult {
+    let result = try runProcess(Paths.htb, arguments)
     // What the run wrote or printed as JSON must conform to docs/schema.
     OutputSchemas.check(arguments, result)
     return result
