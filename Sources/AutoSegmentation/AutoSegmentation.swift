@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/21"
+    public static let method = "htb-auto/20"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -61,9 +61,6 @@ public enum AutoSegmentation {
         public var venaCavaRemovedML: Double?
         /// The heart's part of an automatic liver that grew over the dome into it (`Heart`), mL.
         public var heartRemovedML: Double?
-        /// Parts of the liver step's outline brighter than the parenchyma, left of the body's
-        /// centre, joined through a waist (the spleen, the heart's wall) removed (`Neighbours`), mL.
-        public var neighbourOrgansRemovedML: Double?
         /// Surface voxels more than half liver added on the CT's grid (`PartialVolumeRim`), mL.
         public var partialVolumeRimML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
@@ -103,7 +100,6 @@ public enum AutoSegmentation {
             case fluidRemovedML = "surface_fluid_removed_ml"
             case venaCavaRemovedML = "vena_cava_removed_ml"
             case heartRemovedML = "heart_removed_ml"
-            case neighbourOrgansRemovedML = "neighbour_organs_removed_ml"
             case partialVolumeRimML = "partial_volume_rim_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
@@ -125,7 +121,6 @@ public enum AutoSegmentation {
         case otherTumourCores = "other_tumour_cores"
         case tumourCaps = "tumour_caps"
         case darkSurface = "dark_surface"
-        case neighbourOrgans = "neighbour_organs"
         case surfaceLesions = "surface_lesions"
         case smallLesions = "small_lesions"
         case refinement
@@ -305,7 +300,7 @@ public enum AutoSegmentation {
                     [
                         info.refinementRemovedML, info.inferiorTailRemovedML, info.heartRemovedML,
                         info.darkSurfaceRemovedML,
-                        info.rightKidneyRemovedML, info.neighbourOrgansRemovedML,
+                        info.rightKidneyRemovedML,
                     ].compactMap { $0 }.max() ?? 0
                 let reasons = Review.reasons(
                     m, liverML: liverFull.union(lesions).volumeML, lesionML: lesions.volumeML,
@@ -368,11 +363,6 @@ public enum AutoSegmentation {
     private static func parenchymaDominated(
         _ small: CTVolume, first l: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info
     ) -> (Mask, LesionSegmenter.Result) {
-        var l = l
-        if !off.contains(.neighbourOrgans) {
-            info.neighbourOrgansRemovedML = centi(
-                Neighbours.remove(from: &l.liver, smooth: l.smooth, body: l.body, modeHU: l.modeHU))
-        }
         let withSurface =
             off.contains(.surfaceLesions)
             ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)

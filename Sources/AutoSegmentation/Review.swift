@@ -198,7 +198,7 @@ extension Review {
 
     /// Reasons to doubt an automatic result (empty: none found). `largestCorrectionML`: the
     /// largest volume one correction stage removed from the liver (refinement, inferior tail,
-    /// heart, dark surface, right kidney, neighbour organs: each removal is a leak of the first outline; stages
+    /// heart, dark surface, right kidney: each removal is a leak of the first outline; stages
     /// that add lesions or tumour the first outline left out are not counted); `concerns`: the
     /// plausibility concerns.
     public static func reasons(

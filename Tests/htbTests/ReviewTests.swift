@@ -83,7 +83,7 @@ struct ReviewTests {
     }
 
     @Test(
-        "spleen contact: spleen voxels touch the liver at 10 HU above it; the liver step takes the spleen in, the neighbour-organ stage takes it out, and the result is flagged"
+        "spleen contact: spleen voxels touch the liver at 10 HU above it, and the liver that takes the spleen in is flagged"
     )
     func spleenContact() throws {
         let s = Self.spec(seed: 1) {
@@ -107,63 +107,19 @@ struct ReviewTests {
         let info = try #require(a.report.automatic)
         let codes = (info.reviewReasons ?? []).map(\.code)
         print(
-            "spleen contact, seed 1: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), neighbour organs removed \(info.neighbourOrgansRemovedML ?? -1) mL, review \(codes)"
+            "spleen contact, seed 1: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), review \(codes)"
         )
-        // Measured: 382 mL of spleen out, the liver within 3 % of the truth (1968 mL, +23 %, before).
-        #expect(try #require(info.neighbourOrgansRemovedML) > 300)
-        #expect(abs(a.report.liver.volumeML - p.truth.liverVolumeML) < 0.05 * p.truth.liverVolumeML)
-        // A fifth of the outline removed: the final one rests on the correction.
-        #expect(info.reviewNeeded == true && codes.contains("large_correction"))
+        #expect(a.report.liver.volumeML > p.truth.liverVolumeML * 1.1)
+        #expect(info.reviewNeeded == true && codes.contains("liver_in_left_lateral_abdomen"))
         #expect(a.report.flags.contains(Analysis.reviewFlag))
         #expect(
             a.report.study.warnings.contains {
-                $0.code == "automatic_review_needed" && $0.message.contains("correction stage removed")
+                $0.code == "automatic_review_needed" && $0.message.contains("left lateral")
             })
         #expect(
             a.overlayScene(burnInPatient: false).headerLines.contains {
-                $0.hasPrefix("REVIEW NEEDED:") && $0.contains("LARGE_CORRECTION")
+                $0.hasPrefix("REVIEW NEEDED: LIVER_IN_LEFT_LATERAL_ABDOMEN")
             })
-        // Without the stage the spleen stays and the left lateral abdomen says so.
-        let r = try AutoSegmentation.segment(p.ct, without: [.neighbourOrgans])
-        let m = try #require(r.info.review)
-        #expect(
-            m.leftLateralShare >= Review.maximumLeftLateralShare
-                && (r.info.reviewReasons ?? []).contains { $0.code == "liver_in_left_lateral_abdomen" })
-    }
-
-    @Test(
-        "neighbour organs where the contact is broad: the brighter-tissue pass takes the spleen out; a normal hilum's vessels are not brighter tissue"
-    )
-    func broadSpleenContact() throws {
-        // Seed 2: the spleen meets the left lobe over too broad a face for the waist pass.
-        // Measured: 243 mL out, liver 1755 mL against the truth's 1694 (2110 mL without the stage).
-        let s = Self.spec(seed: 2) {
-            $0.lesions = 3
-            $0.htbPercent = 3
-            $0.enhancement = "hyper"
-            $0.phase = .arterial
-            $0.spleenContact = true
-        }
-        let p = try Phantom.build(s)
-        let on = try AutoSegmentation.segment(p.ct)
-        let off = try AutoSegmentation.segment(p.ct, without: [.neighbourOrgans])
-        let truthML = p.truth.liverVolumeML
-        print(
-            "broad spleen contact, seed 2: liver \(on.liver.union(on.lesions).volumeML) mL (without the stage \(off.liver.union(off.lesions).volumeML), truth \(truthML)), removed \(on.info.neighbourOrgansRemovedML ?? -1)"
-        )
-        #expect(try #require(on.info.neighbourOrgansRemovedML) > 150)
-        #expect(abs(on.liver.union(on.lesions).volumeML - truthML) < 0.06 * truthML)
-        #expect(off.liver.union(off.lesions).volumeML > 1.15 * truthML)
-        // Low-burden spec, seed 6, portal phase: the portal branches at its hilum, with their
-        // partial volume, read 9 HU above the parenchyma over 49 mL unless their 3 mm halo is
-        // masked; nothing may be removed from a liver with no neighbour in it.
-        let low = try Phantom.build(
-            Self.spec(seed: 6) {
-                $0.lesions = 6
-                $0.htbPercent = 20
-                $0.enhancement = "mixed"
-            })
-        #expect(try AutoSegmentation.segment(low.ct).info.neighbourOrgansRemovedML == 0)
     }
 
     @Test("a result that meets the targets is not flagged (phantom-low, the sample)")
