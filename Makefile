@@ -41,6 +41,7 @@ bench-docs: setup
 	python3 Benchmarks/bench_load.py --write-docs
 	python3 Benchmarks/bench_auto.py --write-docs
 	python3 Benchmarks/bench_overlay.py --write-docs
+	python3 Benchmarks/bench_dicom_out.py --write-docs
 	python3 Benchmarks/bench_batch.py --write-docs
 	python3 Benchmarks/phantom_sweep.py --seeds 12 --write-docs
 	python3 Benchmarks/robustness.py --write-docs
@@ -58,6 +59,7 @@ bench: setup
 	python3 Benchmarks/bench_load.py
 	python3 Benchmarks/bench_auto.py
 	python3 Benchmarks/bench_overlay.py
+	python3 Benchmarks/bench_dicom_out.py
 	python3 Benchmarks/bench_batch.py
 	python3 Benchmarks/phantom_sweep.py
 	python3 Benchmarks/robustness.py

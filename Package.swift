@@ -29,7 +29,8 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/openjpeg-2.5"])],
             linkerSettings: [
                 // Linked by name: `pkg-config dcmtk` fails on Debian 12 (its .pc requires sndfile).
-                .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmjpls"), .linkedLibrary("dcmimgle"),
+                .linkedLibrary("cmr"), .linkedLibrary("dcmsr"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmjpls"),
+                .linkedLibrary("dcmimgle"),
                 .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
                 .linkedLibrary("openjp2"), .linkedLibrary("stdc++"),
             ]

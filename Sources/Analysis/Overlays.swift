@@ -54,23 +54,37 @@ extension Analysis {
             })
     }
 
-    /// Renders the axial montage and the coronal and sagittal reformats into `dir`; returns the paths.
-    public func writeOverlays(to dir: String, options: OverlayOptions, burnInPatient: Bool) throws -> [String] {
+    /// Renders the axial montage and the coronal and sagittal reformats (in `overlayFiles` order).
+    public func renderOverlays(options: OverlayOptions, burnInPatient: Bool) -> [RenderedImage] {
         let scene = overlayScene(burnInPatient: burnInPatient)
         let planes: [Plane] = [.axial, .coronal, .sagittal]
-        let paths = Self.overlayFiles.map { (dir as NSString).appendingPathComponent($0) }
-        // The montage (the largest picture to render and compress) on one core, the two reformats on the other.
-        let results = parallelMap(2) { worker in
-            for n in (worker == 0 ? [0] : [1, 2]) {
-                let image =
-                    planes[n] == .axial
+        // The montage (the largest picture to render) on one core, the two reformats on the other.
+        let results = parallelMap(2) { worker -> [RenderedImage] in
+            (worker == 0 ? [0] : [1, 2]).map { n in
+                planes[n] == .axial
                     ? OverlayRenderer.axialMontage(scene, options: options)
                     : OverlayRenderer.reformat(scene, plane: planes[n], options: options)
-                try PNGFile.write(image, to: paths[n])
             }
         }
+        return results.flatMap { r -> [RenderedImage] in
+            if case .success(let images) = r { return images }
+            return []
+        }
+    }
+
+    /// Writes rendered overlays as PNG into `dir`; returns the paths.
+    public static func writeOverlays(_ images: [RenderedImage], to dir: String) throws -> [String] {
+        let paths = overlayFiles.map { (dir as NSString).appendingPathComponent($0) }
+        let results = parallelMap(2) { worker in
+            for n in stride(from: worker, to: images.count, by: 2) { try PNGFile.write(images[n], to: paths[n]) }
+        }
         for r in results { if case .failure(let e) = r { throw e } }
-        return paths
+        return Array(paths.prefix(images.count))
+    }
+
+    /// Renders the overlays and writes them as PNG into `dir`; returns the paths.
+    public func writeOverlays(to dir: String, options: OverlayOptions, burnInPatient: Bool) throws -> [String] {
+        try Self.writeOverlays(renderOverlays(options: options, burnInPatient: burnInPatient), to: dir)
     }
 
     /// Writes the masks measured: `masks.seg.dcm`, a DICOM Segmentation over the source series

@@ -23,10 +23,17 @@ public struct Report: Codable, Sendable {
     public var overlays: [String]?
     /// Mask files written beside the report with --save-masks (SEG and NIfTI).
     public var masks: [String]?
+    /// DICOM objects written with --dicom-out (SEG, SR, Secondary Capture), as paths.
+    public var dicomOutputs: [String]?
     /// The guideline rule engine's conclusions (treatments, flags, notes, ENETS type, dosimetry).
     public var guidelines: GuidelinesReport?
     /// What the automatic segmentation measured and chose, when it ran (any mask with source "automatic").
     public var automatic: AutoSegmentation.Info?
+
+    enum CodingKeys: String, CodingKey {
+        case schema, tool, study, inputs, liver, lesions, htb, flags, overlays, masks, guidelines, automatic
+        case dicomOutputs = "dicom_outputs"
+    }
 
     public struct Tool: Codable, Sendable {
         public var name = "htb"

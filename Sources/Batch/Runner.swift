@@ -19,6 +19,10 @@ public struct BatchOptions: Sendable {
     public var retryFailed = false
     /// Skip the other phases of each session (no phase check of automatic livers).
     public var singlePhase = false
+    /// Also write the DICOM results (SEG, SR, Secondary Capture) into each study's folder, under dicom/.
+    public var dicom = false
+    /// With `dicom`: one SEG segment per lesion.
+    public var segmentPerLesion = false
     public init(root: String, out: String) {
         self.root = root
         self.out = out
@@ -245,7 +249,7 @@ public enum BatchRunner {
     /// Inputs that decide a study's result: its files (path, size, modification time), its
     /// manifest entry and files, the options that change outputs, and htb's version.
     static func fingerprint(_ s: StudyRef, manifest: ManifestEntry?, options o: BatchOptions) -> String {
-        var text = "htb \(htbVersion)|png \(o.png)|deid \(o.deidentify)|"
+        var text = "htb \(htbVersion)|png \(o.png)|deid \(o.deidentify)|dicom \(o.dicom) \(o.segmentPerLesion)|"
         let extra = (manifest.map { $0.liverMasks + $0.lesionMasks + [$0.clinical].compactMap { $0 } } ?? []).map {
             String($0.split(separator: ":").first ?? "")
         }
@@ -335,9 +339,17 @@ public enum BatchRunner {
                 studyPath: folder, series: manifest?.series, liverMasks: liver, lesionMasks: lesions,
                 clinicalFacts: manifest?.clinical, singlePhase: o.singlePhase), inventory: inventory)
         var report = analysis.report
+        let pictures = o.png || o.dicom ? analysis.renderOverlays(options: OverlayOptions(), burnInPatient: false) : []
         if o.png {
-            report.overlays = try analysis.writeOverlays(to: tmp, options: OverlayOptions(), burnInPatient: false)
-                .map { ($0 as NSString).lastPathComponent }
+            report.overlays = try Analysis.writeOverlays(pictures, to: tmp).map { ($0 as NSString).lastPathComponent }
+        }
+        if o.dicom {
+            // Inside the study's temporary folder: published with it, in one rename.
+            let files = try analysis.writeDicomResults(
+                to: tmp + "/dicom",
+                options: DicomResultOptions(segmentPerLesion: o.segmentPerLesion, deidentify: o.deidentify),
+                pictures: pictures)
+            report.dicomOutputs = files.all.map { "dicom/" + ($0 as NSString).lastPathComponent }
         }
         var json = try report.json()
         // Folder names of exports often carry patient names or IDs: with --deidentify no path

@@ -18,28 +18,25 @@
 #include <string>
 #include <vector>
 
-#include "htb_dcmtk.h"
-
-struct htb_dcm_file {
-    DcmFileFormat format;
-    bool pixelsDecoded = false;
-    // Pixels decoded here rather than by DCMTK (JPEG 2000, through OpenJPEG).
-    bool ownPixels = false;
-    std::vector<Uint8> decoded;
-};
+#include "internal.h"
+#include "dcmtk/dcmsr/cmr/init.h"
 
 namespace {
-
 std::once_flag setupOnce;
+}
+
+namespace htb {
 
 // DCMTK logs to stderr by default; htb's output must be its own. The decoders register into a
-// global codec list that is not safe to change while other threads decode, so do it once, first.
+// global codec list that is not safe to change while other threads decode, and dcmsr's context
+// groups initialise lazily (not thread-safe): both once, first.
 void setupToolkit() {
     std::call_once(setupOnce, [] {
         OFLog::configure(OFLogger::OFF_LOG_LEVEL);
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
+        CMR_ContentMappingResource::initializeAllContextGroups();
     });
 }
 
@@ -49,6 +46,13 @@ void writeError(char *err, size_t errlen, const std::string &message) {
     std::memcpy(err, message.data(), n);
     err[n] = '\0';
 }
+
+}  // namespace htb
+
+using htb::setupToolkit;
+using htb::writeError;
+
+namespace {
 
 long copyOut(const OFString &value, char *buf, size_t buflen) {
     if (buf != nullptr && buflen > 0) {
@@ -405,6 +409,12 @@ int htb_dcm_save(htb_dcm_file *file, const char *path, char *err, size_t errlen)
     OFCondition c = file->format.saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
                                           EPD_noChange, 0, 0, EWM_createNewMeta);
     if (c.bad()) { writeError(err, errlen, std::string("cannot save: ") + c.text()); return -1; }
+    return 0;
+}
+
+int htb_dcm_convert_to_utf8(htb_dcm_file *file, char *err, size_t errlen) {
+    OFCondition c = file->format.convertToUTF8();
+    if (c.bad()) { writeError(err, errlen, std::string("cannot convert to UTF-8: ") + c.text()); return -1; }
     return 0;
 }
 

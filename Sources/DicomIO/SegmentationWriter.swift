@@ -28,10 +28,31 @@ public struct SegmentToWrite: Sendable {
     public var algorithmName: String?
     /// CIELab display colour (0062,000D), DICOM's 0...65535 scaling.
     public var cielab: [Int]
-    public var mask: Mask
+    public var voxels: Voxels
+    /// Tracking ID and UID (0062,0020/0021), as an SR's measurement group names the same region.
+    public var tracking: (id: String, uid: String)?
+
+    /// Where the segment's voxels are: a mask on the source grid, the union of masks (without
+    /// building it), or the storage-order indices of its voxels on the source grid, ascending (a
+    /// connected component as `Volumetry.components` gives it: many small segments, no mask each).
+    public enum Voxels: Sendable {
+        case mask(Mask)
+        case anyOf([Mask])
+        case indices([Int])
+    }
+
     public init(
         label: String, category: Code, type: Code, algorithmType: String, algorithmName: String?, cielab: [Int],
-        mask: Mask
+        mask: Mask, tracking: (id: String, uid: String)? = nil
+    ) {
+        self.init(
+            label: label, category: category, type: type, algorithmType: algorithmType, algorithmName: algorithmName,
+            cielab: cielab, voxels: .mask(mask), tracking: tracking)
+    }
+
+    public init(
+        label: String, category: Code, type: Code, algorithmType: String, algorithmName: String?, cielab: [Int],
+        voxels: Voxels, tracking: (id: String, uid: String)? = nil
     ) {
         self.label = label
         self.category = category
@@ -39,7 +60,8 @@ public struct SegmentToWrite: Sendable {
         self.algorithmType = algorithmType
         self.algorithmName = algorithmName
         self.cielab = cielab
-        self.mask = mask
+        self.voxels = voxels
+        self.tracking = tracking
     }
 }
 
@@ -52,24 +74,38 @@ public enum SegmentationWriter {
         _ segments: [SegmentToWrite], source: SeriesLayout, to path: String,
         seriesNumber: Int = 300, seriesDescription: String, contentLabel: String,
         seriesUID: String = UIDFactory.random(), instanceUID: String = UIDFactory.random(),
-        date now: Date = Date()
+        patient given: PatientStudy? = nil, date now: Date = Date()
     ) throws {
         let g = source.geometry
         guard let firstSlice = source.slices.first else { throw DicomError.oneSlice(series: "(none)") }
-        for s in segments where !s.mask.geometry.matches(g, toleranceMM: maskGridToleranceMM) {
-            throw DicomError.cannotWrite(file: path, reason: "segment '\(s.label)' is not on the source series' grid")
+        for s in segments {
+            switch s.voxels {
+            case .mask(let m) where !m.geometry.matches(g, toleranceMM: maskGridToleranceMM):
+                throw DicomError.cannotWrite(
+                    file: path, reason: "segment '\(s.label)' is not on the source series' grid")
+            case .anyOf(let ms)
+            where ms.isEmpty || ms.contains { !$0.geometry.matches(g, toleranceMM: maskGridToleranceMM) }:
+                throw DicomError.cannotWrite(
+                    file: path, reason: "segment '\(s.label)' is not on the source series' grid")
+            case .indices(let v) where v.first.map { $0 < 0 } ?? false || v.last.map { $0 >= g.dims.count } ?? false:
+                throw DicomError.cannotWrite(
+                    file: path, reason: "segment '\(s.label)' has voxels outside the source grid")
+            default: break
+            }
         }
+        let perSlice = g.dims.sliceCount
         let src = try DicomFile(path: firstSlice.path, headersOnly: true)
         let f = DicomFile.create()
-        // Patient and study, as the source has them (empty when absent: Type 2).
-        let copied: [Tag] = [
-            Tag(0x0008, 0x0005), Tag(0x0010, 0x0010), .patientID, Tag(0x0010, 0x0030), Tag(0x0010, 0x0040),
-            .studyInstanceUID, Tag(0x0008, 0x0020), Tag(0x0008, 0x0030), Tag(0x0008, 0x0090), Tag(0x0020, 0x0010),
-            Tag(0x0008, 0x0050), .studyDescription, .frameOfReferenceUID,
-        ]
-        for t in copied { try f.set(t, src.string(t) ?? "") }
-        let date = DateFormatter.dicom("yyyyMMdd").string(from: now),
-            time = DateFormatter.dicom("HHmmss").string(from: now)
+        // Patient and study as the source has them (in UTF-8), or as the caller gives them.
+        try (given ?? PatientStudy.read(from: firstSlice.path)).apply(to: f)
+        // Frame of Reference (Type 1 in a SEG): the source's; a source without one (some exports
+        // drop it) gets one derived from its series, the same for every SEG htb writes over it.
+        let sourceFrame = src.string(.frameOfReferenceUID) ?? ""
+        try f.set(
+            .frameOfReferenceUID,
+            sourceFrame.isEmpty ? UIDFactory.deterministic("htb frame of reference", firstSlice.seriesUID) : sourceFrame
+        )
+        let (date, time) = dicomDateTime(now)
         let attributes: [(Tag, String)] = [
             (.sopClassUID, SliceHeader.segmentationStorage), (.sopInstanceUID, instanceUID), (.modality, "SEG"),
             (.seriesInstanceUID, seriesUID), (.seriesNumber, "\(seriesNumber)"),
@@ -91,6 +127,10 @@ public enum SegmentationWriter {
             try f.set([item, TagPathStep(.segmentLabel)], s.label)
             try f.set([item, TagPathStep(Tag(0x0062, 0x0008))], s.algorithmType)
             if let name = s.algorithmName { try f.set([item, TagPathStep(Tag(0x0062, 0x0009))], name) }
+            if let t = s.tracking {
+                try f.set([item, TagPathStep(Tag(0x0062, 0x0020))], t.id)
+                try f.set([item, TagPathStep(Tag(0x0062, 0x0021))], t.uid)
+            }
             try f.set([item, TagPathStep(Tag(0x0062, 0x000D))], s.cielab.map(String.init).joined(separator: "\\"))
             try setCode(f, [item, TagPathStep(Tag(0x0062, 0x0003), item: 0)], s.category)
             try setCode(f, [item, TagPathStep(Tag(0x0062, 0x000F), item: 0)], s.type)
@@ -118,13 +158,19 @@ public enum SegmentationWriter {
             [shared, TagPathStep(.planeOrientationSequence, item: 0), TagPathStep(.imageOrientationPatient)],
             (g.axes.0.array + g.axes.1.array).map(decimalString).joined(separator: "\\"))
         // Frames: for each segment, each slice that holds it.
-        let perSlice = g.dims.sliceCount
-        var bits: [UInt8] = []
+        var packed: [UInt8] = [], bitCount = 0
         var frame = 0
         for (n, s) in segments.enumerated() {
-            for k in 0..<g.dims.z {
-                let slice = s.mask.voxels[(k * perSlice)..<((k + 1) * perSlice)]
-                guard slice.contains(where: { $0 != 0 }) else { continue }
+            let slices: [Int]
+            switch s.voxels {
+            case .mask(let m): slices = occupiedSlices([m], perSlice: perSlice, slices: g.dims.z)
+            case .anyOf(let ms): slices = occupiedSlices(ms, perSlice: perSlice, slices: g.dims.z)
+            case .indices(let v):
+                var ks: [Int] = []
+                for i in v where ks.last != i / perSlice { ks.append(i / perSlice) }
+                slices = ks
+            }
+            for k in slices {
                 let item = TagPathStep(.perFrameFunctionalGroupsSequence, item: frame)
                 let derivation = [item, TagPathStep(Tag(0x0008, 0x9124), item: 0)]
                 let sourceImage = derivation + [TagPathStep(Tag(0x0008, 0x2112), item: 0)]
@@ -148,7 +194,12 @@ public enum SegmentationWriter {
                         item, TagPathStep(.segmentIdentificationSequence, item: 0),
                         TagPathStep(.referencedSegmentNumber),
                     ], "\(n + 1)")
-                bits.append(contentsOf: slice.map { $0 != 0 ? 1 : 0 })
+                let range = (k * perSlice)..<((k + 1) * perSlice)
+                switch s.voxels {
+                case .mask(let m): appendMaskBits([m.voxels[range]], to: &packed, count: &bitCount)
+                case .anyOf(let ms): appendMaskBits(ms.map { $0.voxels[range] }, to: &packed, count: &bitCount)
+                case .indices(let v): appendIndexBits(v, in: range, to: &packed, count: &bitCount)
+                }
                 frame += 1
             }
         }
@@ -164,10 +215,80 @@ public enum SegmentationWriter {
             try f.set(inst + [TagPathStep(Tag(0x0008, 0x1150))], s.sopClassUID)
             try f.set(inst + [TagPathStep(Tag(0x0008, 0x1155))], s.sopInstanceUID)
         }
-        var packed = [UInt8](repeating: 0, count: (bits.count + 7) / 8)
-        for (i, b) in bits.enumerated() where b != 0 { packed[i >> 3] |= 1 << UInt8(i & 7) }
         try packed.withUnsafeBytes { try f.setPixels($0, bitsAllocated: 1) }
         try f.save(to: path)
+    }
+
+    /// The slices (k) where any of `masks` has a voxel (eight voxels per load).
+    static func occupiedSlices(_ masks: [Mask], perSlice: Int, slices: Int) -> [Int] {
+        (0..<slices).filter { k in
+            masks.contains { m in
+                m.voxels.withUnsafeBytes { raw in
+                    let lo = k * perSlice, hi = lo + perSlice
+                    var i = lo
+                    while i + 8 <= hi {
+                        if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return true }
+                        i += 8
+                    }
+                    while i < hi {
+                        if raw[i] != 0 { return true }
+                        i += 1
+                    }
+                    return false
+                }
+            }
+        }
+    }
+
+    /// Appends one bit per voxel, 1 where any of `sources` (equal-length mask slices) is non-zero,
+    /// to `packed`, which holds `count` bits. Eight voxels per load when the frame starts on a byte:
+    /// each byte folded to its lowest bit, the eight bits gathered by one multiplication.
+    static func appendMaskBits(_ sources: [ArraySlice<UInt8>], to packed: inout [UInt8], count: inout Int) {
+        let n = sources[0].count
+        let start = count
+        packed.append(contentsOf: repeatElement(0, count: (start + n + 7) / 8 - packed.count))
+        packed.withUnsafeMutableBufferPointer { outBuffer in
+            let out = outBuffer.baseAddress! + (start >> 3)
+            for source in sources {
+                source.withUnsafeBytes { raw in
+                    guard let v = raw.baseAddress else { return }
+                    let shift = start & 7
+                    var i = 0
+                    while shift == 0 && i + 8 <= n {
+                        var t = UInt64(littleEndian: (v + i).loadUnaligned(as: UInt64.self))
+                        t |= t >> 4
+                        t |= t >> 2
+                        t |= t >> 1
+                        t &= 0x0101_0101_0101_0101
+                        out[i >> 3] |= UInt8(truncatingIfNeeded: (t &* 0x0102_0408_1020_4080) >> 56)
+                        i += 8
+                    }
+                    while i < n {
+                        if raw[i] != 0 { out[(shift + i) >> 3] |= UInt8(1) << UInt8((shift + i) & 7) }
+                        i += 1
+                    }
+                }
+            }
+        }
+        count = start + n
+    }
+
+    /// Appends one frame of bits for the voxels in `range` (a slice), 1 at each of `indices`
+    /// (ascending) that falls in it.
+    static func appendIndexBits(_ indices: [Int], in range: Range<Int>, to packed: inout [UInt8], count: inout Int) {
+        let start = count
+        packed.append(contentsOf: repeatElement(0, count: (start + range.count + 7) / 8 - packed.count))
+        var lo = 0, hi = indices.count
+        while lo < hi {  // first index >= range.lowerBound
+            let mid = (lo + hi) / 2
+            if indices[mid] < range.lowerBound { lo = mid + 1 } else { hi = mid }
+        }
+        while lo < indices.count && indices[lo] < range.upperBound {
+            let bit = start + indices[lo] - range.lowerBound
+            packed[bit >> 3] |= UInt8(1) << UInt8(bit & 7)
+            lo += 1
+        }
+        count = start + range.count
     }
 
     static func setCode(_ f: DicomFile, _ item: [TagPathStep], _ code: Code) throws {
@@ -177,12 +298,15 @@ public enum SegmentationWriter {
     }
 }
 
-extension DateFormatter {
-    static func dicom(_ format: String) -> DateFormatter {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = format
-        return f
-    }
+/// DICOM DA and TM (yyyyMMdd, HHmmss) of `date` in UTC, without a formatter (a DateFormatter
+/// costs about a millisecond to make).
+public func dicomDateTime(_ date: Date) -> (date: String, time: String) {
+    var t = time_t(date.timeIntervalSince1970.rounded(.down))
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return (
+        "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))",
+        "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))"
+    )
 }

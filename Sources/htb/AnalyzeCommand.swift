@@ -17,6 +17,7 @@ struct AnalyzeCommand: ParsableCommand {
                 "htb analyze \(Help.sample) --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --out out",
                 "htb analyze \(Help.sample) --out out-auto --single-phase",
                 "htb analyze \(Help.sample) --out out --json --no-png",
+                "htb analyze \(Help.sample) --out out --dicom-out out/dicom --seg-per-lesion --deidentify",
             ],
             exits: Help.reading + [.badMask, .badFacts, .segmentationFailed, .cannotWrite]))
 
@@ -71,8 +72,32 @@ struct AnalyzeCommand: ParsableCommand {
         help: "Also write the masks as DICOM SEG (masks.seg.dcm) and NIfTI (labels.nii.gz).")
     var saveMasks = false
 
+    @Option(
+        name: .customLong("dicom-out"),
+        help: ArgumentHelp(
+            "Also write DICOM results into this folder: seg.dcm (SEG), sr.dcm (TID 1500 measurement report), "
+                + "sc_*.dcm (the overlays as Secondary Capture), all in the source's study.", valueName: "dir"))
+    var dicomOut: String?
+
+    @Flag(
+        name: .customLong("seg-per-lesion"),
+        help: "With --dicom-out: one SEG segment per lesion (ids as in report.json), each measured in the SR.")
+    var segPerLesion = false
+
+    @Flag(
+        help: ArgumentHelp(
+            "With --dicom-out: empty patient name, ID, birth date, sex and visit attributes in the DICOM objects "
+                + "(PS3.15 Basic Profile, Retain UIDs Option)."))
+    var deidentify = false
+
     func validate() throws {
         guard connectivity == 26 || connectivity == 6 else { throw ValidationError("--connectivity must be 26 or 6") }
+        if dicomOut == nil && (segPerLesion || deidentify) {
+            throw ValidationError("--seg-per-lesion and --deidentify apply to --dicom-out DIR, which is not given")
+        }
+        if deidentify && burnInPatient {
+            throw ValidationError("--deidentify and --burn-in-patient contradict each other: choose one")
+        }
         _ = try overlayOptions()
     }
 
@@ -102,14 +127,23 @@ struct AnalyzeCommand: ParsableCommand {
         let data: Data
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            // Rendered once: PNG beside the report, Secondary Capture with the DICOM results.
+            let pictures =
+                (noPNG && dicomOut == nil)
+                ? [] : analysis.renderOverlays(options: try overlayOptions(), burnInPatient: burnInPatient)
             if !noPNG {
-                report.overlays = try analysis.writeOverlays(
-                    to: out, options: try overlayOptions(), burnInPatient: burnInPatient
-                )
-                .map { ($0 as NSString).lastPathComponent }
+                report.overlays = try Analysis.writeOverlays(pictures, to: out).map {
+                    ($0 as NSString).lastPathComponent
+                }
             }
             if saveMasks {
                 report.masks = try analysis.writeMasks(to: out).map { ($0 as NSString).lastPathComponent }
+            }
+            if let dicomOut {
+                report.dicomOutputs = try analysis.writeDicomResults(
+                    to: dicomOut, options: DicomResultOptions(segmentPerLesion: segPerLesion, deidentify: deidentify),
+                    pictures: pictures
+                ).all
             }
             data = try report.json()
             try writeAtomically(data, to: reportPath)

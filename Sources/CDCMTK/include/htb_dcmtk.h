@@ -113,6 +113,86 @@ int htb_dcm_put_pixels(htb_dcm_file *file, const void *data, size_t len, int bit
  */
 int htb_dcm_save(htb_dcm_file *file, const char *path, char *err, size_t errlen);
 
+/**
+ * Converts every string of the data set to UTF-8 (from its Specific Character Set, (0008,0005)),
+ * and sets (0008,0005) to ISO_IR 192. Returns 0, or -1 with err (an unknown or unconvertible
+ * character set).
+ */
+int htb_dcm_convert_to_utf8(htb_dcm_file *file, char *err, size_t errlen);
+
+/* ---- Structured reports: a TID 1500 Measurement Report built with DCMTK's dcmsr/cmr. ---- */
+
+/** A measurement report under construction. */
+typedef struct htb_sr htb_sr;
+
+/** A coded concept: code value, coding scheme designator, code meaning (all required). */
+typedef struct {
+    const char *value;
+    const char *scheme;
+    const char *meaning;
+} htb_code;
+
+/**
+ * A new Imaging Measurement Report (CID 7021) in English, observed by a device (TID 1001:
+ * device UID, name, manufacturer, model), reporting `procedure` (CID 100, extensible).
+ * Returns NULL with err on failure.
+ */
+htb_sr *htb_sr_create(const htb_code *procedure, const char *device_uid, const char *device_name,
+                      const char *manufacturer, const char *model, char *err, size_t errlen);
+
+/** Frees a report from htb_sr_create; NULL is allowed. */
+void htb_sr_free(htb_sr *sr);
+
+/**
+ * Starts a measurement group; later measurements go into it.
+ * With seg_instance_uid non-NULL: a Volumetric ROI group (TID 1411) whose region is segment
+ * `segment_number` of that Segmentation, derived from series `source_series_uid`. Otherwise an
+ * individual Measurement Group (TID 1501). tracking_uid and finding_site may be NULL.
+ */
+int htb_sr_begin_group(htb_sr *sr, const char *tracking_id, const char *tracking_uid, const htb_code *finding,
+                       const htb_code *finding_site, const char *seg_instance_uid, int segment_number,
+                       const char *source_series_uid, char *err, size_t errlen);
+
+/**
+ * Adds a numeric measurement (concept from CID 7469, extensible) with its value as a decimal
+ * string and its UCUM unit to the current group. algorithm_name/version (may be NULL) name the
+ * algorithm that produced the region (TID 1419 rows 10-11, volumetric groups only).
+ */
+int htb_sr_add_measurement(htb_sr *sr, const htb_code *concept_name, const char *value, const htb_code *unit,
+                           const char *algorithm_name, const char *algorithm_version, char *err, size_t errlen);
+
+/**
+ * Adds a qualitative evaluation, coded (`coded` non-NULL) or as text: to the current group when
+ * in_group != 0, else to the report (TID 1500 row 12-13).
+ */
+int htb_sr_add_evaluation(htb_sr *sr, int in_group, const htb_code *concept_name, const htb_code *coded,
+                          const char *text, char *err, size_t errlen);
+
+/** Declares a private coding scheme (Coding Scheme Identification Sequence). */
+int htb_sr_add_coding_scheme(htb_sr *sr, const char *designator, const char *name, const char *organization,
+                             char *err, size_t errlen);
+
+/** Adds one instance to the Current Requested Procedure Evidence Sequence. */
+int htb_sr_add_evidence(htb_sr *sr, const char *study_uid, const char *series_uid, const char *sop_class_uid,
+                        const char *sop_instance_uid, char *err, size_t errlen);
+
+/** The patient, study and series attributes of the document (UTF-8; NULL or "" for empty). */
+typedef struct {
+    const char *patient_name, *patient_id, *patient_birth_date, *patient_sex;
+    const char *study_uid, *study_date, *study_time, *study_id, *accession_number, *referring_physician,
+        *study_description;
+    const char *series_uid, *series_number, *series_description, *sop_instance_uid;
+    const char *manufacturer, *model_name, *software_versions, *device_serial_number;
+    const char *content_date, *content_time;
+} htb_sr_header;
+
+/**
+ * Checks the report, makes it an SR document (Enhanced SR, UTF-8, completion flag COMPLETE,
+ * verification UNVERIFIED) with the header's attributes, and writes it into dst's data set
+ * (replacing what was there). Save dst with htb_dcm_save. Returns 0, or -1 with err.
+ */
+int htb_sr_write(htb_sr *sr, const htb_sr_header *header, htb_dcm_file *dst, char *err, size_t errlen);
+
 /** DCMTK's version string, for reports. */
 const char *htb_dcm_toolkit_version(void);
 

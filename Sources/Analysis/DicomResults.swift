@@ -1,0 +1,201 @@
+import DicomIO
+import Foundation
+import Overlay
+import VolumeModel
+import Volumetry
+
+/// What `--dicom-out` writes: the three objects of IHE AI Results (AIR) for one analysis.
+public struct DicomResultOptions: Sendable {
+    /// One SEG segment per lesion (ids as in report.json) instead of one "Lesions" segment.
+    public var segmentPerLesion = false
+    /// Patient and visit attributes emptied (PS3.15 Basic Profile, Retain UIDs Option).
+    public var deidentify = false
+    /// The overlays as Secondary Capture images (rendered ones are passed to `writeDicomResults`).
+    public init(segmentPerLesion: Bool = false, deidentify: Bool = false) {
+        self.segmentPerLesion = segmentPerLesion
+        self.deidentify = deidentify
+    }
+}
+
+/// The objects written, for report.json and for callers that send them on.
+public struct DicomResultFiles: Sendable {
+    public var segmentation: String
+    public var report: String
+    public var pictures: [String]
+    public var all: [String] { [segmentation, report] + pictures }
+}
+
+/// Codes of the SR. DCM, SCT and UCUM where the concept exists there; htb's own (private scheme
+/// 99HTB, declared in the document) for what no standard names: HTB itself and its category.
+public enum HTBCodes {
+    public static let scheme = MeasurementReport.CodingScheme(
+        designator: "99HTB", name: "htb hepatic tumour burden concepts", organization: "htb")
+    public static let procedure = Code("25045-6", "LN", "CT unspecified body region")
+    public static let volume = Code("118565006", "SCT", "Volume")
+    public static let longAxis = Code("103339001", "SCT", "Long Axis")
+    public static let shortAxis = Code("103340004", "SCT", "Short Axis")
+    public static let milliliter = Code("ml", "UCUM", "milliliter")
+    public static let millimeter = Code("mm", "UCUM", "millimeter")
+    public static let percent = Code("%", "UCUM", "percent")
+    public static let htb = Code("HTB", "99HTB", "Hepatic tumour burden")
+    public static let htbCategory = Code("HTBCATEGORY", "99HTB", "Hepatic tumour burden category")
+    public static let parenchyma = Code("PARENCHYMA", "99HTB", "Liver parenchyma without lesions")
+    public static let allLesions = Code("ALLLESIONS", "99HTB", "All liver lesions")
+    public static let flag = Code("FLAG", "99HTB", "htb flag")
+    public static let method = Code("METHOD", "99HTB", "Segmentation method")
+    public static let reviewNeeded = Code("REVIEW", "99HTB", "Review needed")
+    public static func category(_ c: String) -> Code {
+        switch c {
+        case "below_50": return Code("below_50", "99HTB", "HTB below 50 %")
+        case "50_to_75": return Code("50_to_75", "99HTB", "HTB 50 to 75 %")
+        default: return Code("above_75", "99HTB", "HTB above 75 %")
+        }
+    }
+}
+
+extension Analysis {
+    /// File names in the `--dicom-out` folder.
+    public static let dicomSegmentationFile = "seg.dcm", dicomReportFile = "sr.dcm"
+    public static let dicomPictureFiles = ["sc_axial.dcm", "sc_coronal.dcm", "sc_sagittal.dcm"]
+
+    /// Tracking UIDs that stay the same across runs on the same input: derived from the source
+    /// series and the region's name (lesion ids are deterministic for a given input and method).
+    public func trackingUID(_ region: String) -> String {
+        UIDFactory.deterministic("htb tracking", report.study.seriesUID, region)
+    }
+
+    /// Writes the SEG, the SR (TID 1500) and the pictures as Secondary Capture into `dir`, each
+    /// atomically, all in the source's study, each in a new series with new UIDs.
+    public func writeDicomResults(
+        to dir: String, options: DicomResultOptions, pictures: [RenderedImage], date: Date = Date()
+    ) throws -> DicomResultFiles {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let layout = try SeriesLayout(entry: ct.entry)
+        let source = try PatientStudy.read(from: layout.slices[0].path)
+        let patient = options.deidentify ? source.deidentified() : source
+        let path = { (name: String) in (dir as NSString).appendingPathComponent(name) }
+        let automatic = Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic")
+        let method =
+            report.inputs.liverMasks.first(where: { $0.source == "automatic" })?.method
+            ?? report.inputs.lesionMasks.first(where: { $0.source == "automatic" })?.method
+
+        // 1. SEG: segment 1 the whole liver, then the lesions (one segment, or one per lesion).
+        let segUID = UIDFactory.random(), segSeriesUID = UIDFactory.random()
+        let algorithmType = automatic ? "AUTOMATIC" : "MANUAL"
+        let algorithm = automatic ? "htb \(htbVersion)" : nil
+        var segments = [
+            SegmentToWrite(
+                label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: algorithmType,
+                algorithmName: algorithm, cielab: [56000, 48000, 42000],
+                voxels: .anyOf([liver.withGeometry(layout.geometry), lesions.withGeometry(layout.geometry)]),
+                tracking: ("Liver", trackingUID("liver")))
+        ]
+        let perLesion = options.segmentPerLesion && !report.lesions.items.isEmpty
+        if perLesion {
+            for l in report.lesions.items {
+                segments.append(
+                    SegmentToWrite(
+                        label: "Lesion \(l.id)", category: .morphologicallyAbnormal, type: .neoplasm,
+                        algorithmType: algorithmType, algorithmName: algorithm, cielab: [50000, 20000, 50000],
+                        voxels: .indices(result.components.voxels[l.id - 1]),
+                        tracking: ("Lesion \(l.id)", trackingUID("lesion \(l.id)"))))
+            }
+        } else if !report.lesions.items.isEmpty {
+            segments.append(
+                SegmentToWrite(
+                    label: "Lesions", category: .morphologicallyAbnormal, type: .neoplasm, algorithmType: algorithmType,
+                    algorithmName: algorithm, cielab: [50000, 20000, 50000],
+                    mask: lesions.withGeometry(layout.geometry), tracking: ("All lesions", trackingUID("all lesions"))))
+        }
+        let segPath = path(Self.dicomSegmentationFile)
+        try SegmentationWriter.write(
+            segments, source: layout, to: segPath, seriesNumber: 901, seriesDescription: "htb liver and lesions",
+            contentLabel: "HTB", seriesUID: segSeriesUID, instanceUID: segUID, patient: patient,
+            date: date)
+
+        // 2. Pictures: Secondary Capture, one instance per overlay, one series.
+        let scSeries = NewSeries(number: 903, description: "htb overlays")
+        var picturePaths: [String] = []
+        for (n, image) in pictures.enumerated() where n < Self.dicomPictureFiles.count {
+            let p = path(Self.dicomPictureFiles[n])
+            try SecondaryCaptureWriter.write(
+                rgb: image.canvas.pixels, width: image.canvas.width, height: image.canvas.height, patient: patient,
+                series: scSeries, instanceNumber: n + 1,
+                title: "htb overlay, \(["axial montage", "coronal reformat", "sagittal reformat"][n])",
+                sourceSeriesUID: report.study.seriesUID, softwareVersion: htbVersion, date: date, to: p)
+            picturePaths.append(p)
+        }
+
+        // 3. SR: TID 1500 with the figures of report.json, referencing the SEG's segments.
+        let srPath = path(Self.dicomReportFile)
+        try MeasurementReportWriter.write(
+            measurementReport(
+                seg: .init(
+                    seriesUID: segSeriesUID, sopClassUID: SliceHeader.segmentationStorage, sopInstanceUID: segUID),
+                perLesion: perLesion, hasLesionSegment: segments.count > 1, method: method),
+            patient: patient, series: NewSeries(number: 902, description: "htb measurement report"),
+            softwareVersion: htbVersion, date: date, to: srPath)
+        return DicomResultFiles(segmentation: segPath, report: srPath, pictures: picturePaths)
+    }
+
+    /// The SR's content: every figure as report.json rounds it.
+    func measurementReport(seg: MeasurementReport.Evidence, perLesion: Bool, hasLesionSegment: Bool, method: String?)
+        -> MeasurementReport
+    {
+        let r = report
+        let C = HTBCodes.self
+        func ml(_ v: Double) -> MeasurementReport.Measurement { .init(C.volume, decimal(v), C.milliliter) }
+        func segment(_ n: Int) -> MeasurementReport.SegmentReference {
+            .init(segInstanceUID: seg.sopInstanceUID, segmentNumber: n, sourceSeriesUID: r.study.seriesUID)
+        }
+        let algorithm = method.map { (name: "htb \($0)", version: htbVersion) }
+        var groups = [
+            MeasurementReport.Group(
+                trackingID: "Liver", trackingUID: trackingUID("liver"), finding: .liver, findingSite: nil,
+                segment: segment(1), algorithm: algorithm,
+                measurements: [ml(r.liver.volumeML), .init(C.htb, decimal(r.htb.percent), C.percent)]),
+            MeasurementReport.Group(
+                trackingID: "Liver parenchyma", trackingUID: trackingUID("parenchyma"), finding: C.parenchyma,
+                findingSite: .liver, segment: nil, algorithm: nil, measurements: [ml(r.liver.parenchymaVolumeML)]),
+            MeasurementReport.Group(
+                trackingID: "All lesions", trackingUID: trackingUID("all lesions"), finding: C.allLesions,
+                findingSite: .liver, segment: !perLesion && hasLesionSegment ? segment(2) : nil, algorithm: algorithm,
+                measurements: [ml(r.lesions.totalVolumeML)]),
+        ]
+        for (i, l) in r.lesions.items.enumerated() {
+            groups.append(
+                MeasurementReport.Group(
+                    trackingID: "Lesion \(l.id)", trackingUID: trackingUID("lesion \(l.id)"), finding: .neoplasm,
+                    findingSite: .liver, segment: perLesion ? segment(2 + i) : nil, algorithm: algorithm,
+                    measurements: [
+                        ml(l.volumeML), .init(C.longAxis, decimal(l.longestAxialDiameterMM), C.millimeter),
+                        .init(C.shortAxis, decimal(l.shortAxisMM), C.millimeter),
+                    ]))
+        }
+        var evaluations: [MeasurementReport.Evaluation] = [
+            .init(C.htbCategory, .coded(C.category(r.htb.category))),
+            .init(C.method, .text(method.map { "automatic (\($0))" } ?? "expert masks")),
+        ]
+        evaluations += r.flags.map { .init(C.flag, .text($0)) }
+        if let a = r.automatic, a.reviewNeeded == true {
+            let reasons = (a.reviewReasons ?? []).map(\.code).joined(separator: ", ")
+            evaluations.append(.init(C.reviewNeeded, .text(reasons.isEmpty ? "yes" : reasons)))
+        }
+        let evidence =
+            ct.slices.map {
+                MeasurementReport.Evidence(
+                    seriesUID: r.study.seriesUID, sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopInstanceUID)
+            } + [seg]
+        return MeasurementReport(
+            procedure: C.procedure, deviceUID: UIDFactory.deterministic("htb device", htbVersion), deviceName: "htb",
+            manufacturer: "htb", model: "htb \(htbVersion)", groups: groups, evaluations: evaluations,
+            evidence: evidence, codingSchemes: [C.scheme])
+    }
+}
+
+/// A DICOM decimal string of a value as report.json rounds it (at most 16 characters).
+func decimal(_ v: Double) -> String {
+    var s = String(format: "%.4f", v)
+    while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
+    return s == "-0" ? "0" : String(s.prefix(16))
+}
