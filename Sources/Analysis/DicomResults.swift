@@ -110,7 +110,8 @@ extension Analysis {
         let segPath = path(Self.dicomSegmentationFile)
         try SegmentationWriter.write(
             segments, source: layout, to: segPath, seriesNumber: 901, seriesDescription: "htb liver and lesions",
-            contentLabel: "HTB", seriesUID: segSeriesUID, instanceUID: segUID, patient: patient,
+            contentLabel: "HTB", softwareVersion: htbVersion, seriesUID: segSeriesUID, instanceUID: segUID,
+            patient: patient,
             date: date)
 
         // 2. Pictures: Secondary Capture, one instance per overlay, one series.

@@ -19,9 +19,9 @@ public struct BatchOptions: Sendable {
     public var retryFailed = false
     /// Skip the other phases of each session (no phase check of automatic livers).
     public var singlePhase = false
-    /// Also write the DICOM results (SEG, SR, Secondary Capture) into each study's folder, under dicom/.
-    public var dicom = false
-    /// With `dicom`: one SEG segment per lesion.
+    /// Also write the DICOM results (SEG, SR, Secondary Capture) of each study into DICOMOUT/<study-key>/.
+    public var dicomOut: String? = nil
+    /// With `dicomOut`: one SEG segment per lesion.
     public var segmentPerLesion = false
     public init(root: String, out: String) {
         self.root = root
@@ -211,6 +211,20 @@ public enum BatchRunner {
                 try? FileManager.default.removeItem(atPath: (o.out as NSString).appendingPathComponent(name))
             }
         } catch { throw BatchError.cannotWrite(path: o.out, reason: "\(error)") }
+        if let dir = o.dicomOut {
+            // Shards may share the DICOM folder: drop only the leftovers of this shard's studies.
+            let keys = Set(mine.map(\.key))
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for name in try FileManager.default.contentsOfDirectory(atPath: dir)
+                where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
+                    let key = name.dropFirst(5).split(separator: "-").dropLast().joined(separator: "-")
+                    if keys.contains(key) {
+                        try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+                    }
+                }
+            } catch { throw BatchError.cannotWrite(path: dir, reason: "\(error)") }
+        }
 
         let start = Date()
         let state = WorkState(count: mine.count)
@@ -249,7 +263,8 @@ public enum BatchRunner {
     /// Inputs that decide a study's result: its files (path, size, modification time), its
     /// manifest entry and files, the options that change outputs, and htb's version.
     static func fingerprint(_ s: StudyRef, manifest: ManifestEntry?, options o: BatchOptions) -> String {
-        var text = "htb \(htbVersion)|png \(o.png)|deid \(o.deidentify)|dicom \(o.dicom) \(o.segmentPerLesion)|"
+        var text =
+            "htb \(htbVersion)|png \(o.png)|deid \(o.deidentify)|dicom \(o.dicomOut ?? "-") \(o.segmentPerLesion)|"
         let extra = (manifest.map { $0.liverMasks + $0.lesionMasks + [$0.clinical].compactMap { $0 } } ?? []).map {
             String($0.split(separator: ":").first ?? "")
         }
@@ -295,11 +310,18 @@ public enum BatchRunner {
             key: s.key, studyUID: s.studyUID, seriesUID: nil, patientID: nil, status: "failed", errorClass: nil,
             errorMessage: nil, liverVolumeML: nil, lesionVolumeML: nil, htbPercent: nil, category: nil, flags: [],
             seconds: 0, fingerprint: fingerprint, files: s.files.count)
+        let dicomTmp = o.dicomOut.map { ($0 as NSString).appendingPathComponent(".tmp-\(s.key)-\(getpid())") }
         do {
-            try analyse(s, options: o, manifest: manifest, gate: gate, into: tmp, status: &status)
+            try analyse(s, options: o, manifest: manifest, gate: gate, into: tmp, dicomInto: dicomTmp, status: &status)
+            // The DICOM results first: a published report never names objects that are not there.
+            if let dicomTmp, let dir = o.dicomOut {
+                try moveIntoPlace(dicomTmp, as: (dir as NSString).appendingPathComponent(s.key), key: s.key)
+            }
         } catch {
+            status.status = "failed"
             status.errorClass = FailureClass.of(error).rawValue
             status.errorMessage = o.deidentify ? scrub("\(error)", root: o.root) : "\(error)"
+            if let dicomTmp { try? FileManager.default.removeItem(atPath: dicomTmp) }
         }
         status.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
         publish(tmp, as: (o.out as NSString).appendingPathComponent(s.key), out: o.out, key: s.key, status: &status)
@@ -310,7 +332,7 @@ public enum BatchRunner {
     /// figures into `status`. Masks from the manifest, else the study's own SEGs, else automatic.
     static func analyse(
         _ s: StudyRef, options o: BatchOptions, manifest: ManifestEntry?, gate: MemoryGate, into tmp: String,
-        status: inout StudyStatus
+        dicomInto dicomTmp: String? = nil, status: inout StudyStatus
     ) throws {
         let folder = commonFolder(s.files)
         try? FileManager.default.removeItem(atPath: tmp)
@@ -339,17 +361,21 @@ public enum BatchRunner {
                 studyPath: folder, series: manifest?.series, liverMasks: liver, lesionMasks: lesions,
                 clinicalFacts: manifest?.clinical, singlePhase: o.singlePhase), inventory: inventory)
         var report = analysis.report
-        let pictures = o.png || o.dicom ? analysis.renderOverlays(options: OverlayOptions(), burnInPatient: false) : []
+        let pictures =
+            o.png || dicomTmp != nil ? analysis.renderOverlays(options: OverlayOptions(), burnInPatient: false) : []
         if o.png {
             report.overlays = try Analysis.writeOverlays(pictures, to: tmp).map { ($0 as NSString).lastPathComponent }
         }
-        if o.dicom {
-            // Inside the study's temporary folder: published with it, in one rename.
+        if let dicomTmp, let dir = o.dicomOut {
+            try? FileManager.default.removeItem(atPath: dicomTmp)
             let files = try analysis.writeDicomResults(
-                to: tmp + "/dicom",
+                to: dicomTmp,
                 options: DicomResultOptions(segmentPerLesion: o.segmentPerLesion, deidentify: o.deidentify),
                 pictures: pictures)
-            report.dicomOutputs = files.all.map { "dicom/" + ($0 as NSString).lastPathComponent }
+            let final = (dir as NSString).appendingPathComponent(s.key)
+            report.dicomOutputs = files.all.map {
+                (final as NSString).appendingPathComponent(($0 as NSString).lastPathComponent)
+            }
         }
         var json = try report.json()
         // Folder names of exports often carry patient names or IDs: with --deidentify no path
@@ -365,6 +391,20 @@ public enum BatchRunner {
         status.flags = report.flags + (report.guidelines?.flagIDs.filter { !report.flags.contains($0) } ?? [])
         status.reviewNeeded = report.automatic?.reviewNeeded
         status.reviewReasons = report.automatic?.reviewReasons?.map(\.code)
+    }
+
+    /// Moves the folder `tmp` to `final` in one rename; a previous `final` is moved aside first and
+    /// removed after.
+    static func moveIntoPlace(_ tmp: String, as final: String, key: String) throws {
+        let old = ((final as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            ".old-\(key)-\(getpid())")
+        if FileManager.default.fileExists(atPath: final) {
+            try FileManager.default.moveItem(atPath: final, toPath: old)
+        }
+        guard rename(tmp, final) == 0 else {
+            throw BatchError.cannotWrite(path: final, reason: String(cString: strerror(errno)))
+        }
+        try? FileManager.default.removeItem(atPath: old)
     }
 
     /// status.json written last into `tmp`, then the folder moved into place as `final` in one

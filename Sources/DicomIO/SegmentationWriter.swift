@@ -72,7 +72,7 @@ public enum SegmentationWriter {
     /// `source` is the CT as loaded (its layout gives the slice order of the masks' k axis).
     public static func write(
         _ segments: [SegmentToWrite], source: SeriesLayout, to path: String,
-        seriesNumber: Int = 300, seriesDescription: String, contentLabel: String,
+        seriesNumber: Int = 300, seriesDescription: String, contentLabel: String, softwareVersion: String = "htb",
         seriesUID: String = UIDFactory.random(), instanceUID: String = UIDFactory.random(),
         patient given: PatientStudy? = nil, date now: Date = Date()
     ) throws {
@@ -111,7 +111,7 @@ public enum SegmentationWriter {
             (.seriesInstanceUID, seriesUID), (.seriesNumber, "\(seriesNumber)"),
             (.seriesDescription, seriesDescription),
             (Tag(0x0020, 0x1040), ""), (Tag(0x0008, 0x0070), "htb"), (Tag(0x0008, 0x1090), "htb"),
-            (Tag(0x0018, 0x1000), "1"), (Tag(0x0018, 0x1020), "htb"),
+            (Tag(0x0018, 0x1000), "1"), (Tag(0x0018, 0x1020), softwareVersion),
             (.instanceNumber, "1"), (Tag(0x0008, 0x0023), date), (Tag(0x0008, 0x0033), time),
             (.imageType, "DERIVED\\PRIMARY"), (Tag(0x0070, 0x0080), contentLabel),
             (Tag(0x0070, 0x0081), seriesDescription),

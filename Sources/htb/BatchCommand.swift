@@ -13,7 +13,7 @@ struct BatchCommand: ParsableCommand {
             examples: [
                 "htb batch SampleStudies --out batch-out --jobs 2",
                 "htb batch SampleStudies --out batch-out --resume --no-png",
-                "htb batch SampleStudies --out batch-out --dicom --deidentify",
+                "htb batch SampleStudies --out batch-out --dicom-out batch-dicom --deidentify",
             ],
             exits: [.ok, .internalError, .usage, .noInput, .cannotWrite, .someFailed, .allFailed]))
 
@@ -25,12 +25,13 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "Manifest JSON giving masks, clinical facts and series per Study Instance UID.") var manifest: String?
     @Flag(help: "Keep patient names, IDs and birth dates out of every output.") var deidentify = false
     @Flag(name: .customLong("no-png"), help: "Do not render overlays.") var noPNG = false
-    @Flag(
+    @Option(
+        name: .customLong("dicom-out"),
         help: ArgumentHelp(
-            "Also write DICOM results into each study's folder, under dicom/: seg.dcm, sr.dcm (TID 1500) and "
-                + "the overlays as Secondary Capture (sc_*.dcm); de-identified with --deidentify."))
-    var dicom = false
-    @Flag(name: .customLong("seg-per-lesion"), help: "With --dicom: one SEG segment per lesion.")
+            "Also write each study's DICOM results into DIR/<study-key>/: seg.dcm, sr.dcm (TID 1500) and the "
+                + "overlays as Secondary Capture (sc_*.dcm); de-identified with --deidentify.", valueName: "dir"))
+    var dicomOut: String?
+    @Flag(name: .customLong("seg-per-lesion"), help: "With --dicom-out: one SEG segment per lesion.")
     var segPerLesion = false
     @Option(name: .customLong("memory-budget-mb"), help: "Estimated image memory allowed in flight.")
     var memoryBudgetMB: Int = 4096
@@ -44,7 +45,9 @@ struct BatchCommand: ParsableCommand {
     func validate() throws {
         guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1 to 64") }
         if let s = shard { _ = try parseShard(s) }
-        if segPerLesion && !dicom { throw ValidationError("--seg-per-lesion applies to --dicom, which is not given") }
+        if segPerLesion && dicomOut == nil {
+            throw ValidationError("--seg-per-lesion applies to --dicom-out DIR, which is not given")
+        }
     }
 
     func parseShard(_ s: String) throws -> (Int, Int) {
@@ -63,7 +66,7 @@ struct BatchCommand: ParsableCommand {
         o.deidentify = deidentify
         o.png = !noPNG
         o.singlePhase = singlePhase
-        o.dicom = dicom
+        o.dicomOut = dicomOut
         o.segmentPerLesion = segPerLesion
         o.memoryBudgetMB = memoryBudgetMB
         o.retryFailed = retryFailed

@@ -108,6 +108,11 @@ struct DicomOutputTests {
         #expect(seg.string(.studyInstanceUID) == run.report.study.studyUID)
         #expect(sr.string(.studyInstanceUID) == run.report.study.studyUID)
         #expect(seg.itemCount([TagPathStep(.segmentSequence)]) == 1 + run.report.lesions.count)
+        for f in [seg, sr] {
+            #expect(f.string(Tag(0x0008, 0x0070)) == "htb")
+            #expect(f.string(Tag(0x0018, 0x1020)) == htbVersion)
+            #expect(f.string(Tag(0x0008, 0x0023))?.count == 8)
+        }
         // Each picture is its PNG, pixel for pixel.
         for (png, sc) in zip(Analysis.overlayFiles, Analysis.dicomPictureFiles) {
             let canvas = try PNGFile.decode(path: run.out + "/" + png)
@@ -191,6 +196,9 @@ struct DicomOutputTests {
             let evaluations = (sa["evaluations"] as? [[String]]) ?? []
             #expect(
                 evaluations.contains { $0.first == "Segmentation method" && $0.last?.hasPrefix("automatic") == true })
+            #expect(
+                evaluations.contains { $0.first == "Review needed" } == (a.report.automatic?.reviewNeeded == true),
+                "the review flag is in the SR exactly when the report sets it")
         }
     }
 
@@ -282,29 +290,37 @@ struct DicomOutputTests {
         }
     }
 
-    @Test("batch --dicom: one dicom/ folder per study, published with the study", .timeLimit(.minutes(5)))
+    @Test("batch --dicom-out: one folder per study, a failed study leaves none", .timeLimit(.minutes(5)))
     func batch() throws {
         let root = Paths.temporaryDirectory() + "/root"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/broken", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Self.sample, toPath: root + "/mid")
-        let out = Paths.temporaryDirectory() + "/out"
-        let r = try runHTB(["batch", root, "--out", out, "--dicom", "--no-png", "--quiet"])
-        #expect(r.status == 0, "\(r.stderr)")
-        var isDir: ObjCBool = false
-        let keys = try FileManager.default.contentsOfDirectory(atPath: out).filter {
-            !$0.hasPrefix(".") && FileManager.default.fileExists(atPath: out + "/" + $0, isDirectory: &isDir)
-                && isDir.boolValue
-        }
-        #expect(keys.count == 1)
+        // A study whose only series has one slice: it fails, the other is done.
+        let ct = try FileManager.default.contentsOfDirectory(atPath: Self.sample + "/ct").sorted()
+        let broken = try DicomFile(path: Self.sample + "/ct/" + ct[0], headersOnly: false)
+        try broken.set(.studyInstanceUID, "1.2.3.4.5.6.7.8.9")
+        try broken.set(.seriesInstanceUID, "1.2.3.4.5.6.7.8.10")
+        try broken.save(to: root + "/broken/one.dcm")
+        let out = Paths.temporaryDirectory() + "/out", dicom = Paths.temporaryDirectory() + "/dicom"
+        let r = try runHTB(["batch", root, "--out", out, "--dicom-out", dicom, "--no-png", "--quiet"])
+        #expect(r.status != 0, "one study must fail: \(r.stderr)")
+        let rows = try String(contentsOfFile: out + "/results.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 2)
+        let keys = try FileManager.default.contentsOfDirectory(atPath: dicom)
+        #expect(keys.count == 1, "\(keys)")
         guard let key = keys.first else { return }
         let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: "\(out)/\(key)/report.json")))
-        #expect(
-            report.dicomOutputs == [
-                "dicom/seg.dcm", "dicom/sr.dcm", "dicom/sc_axial.dcm", "dicom/sc_coronal.dcm", "dicom/sc_sagittal.dcm",
-            ])
-        for f in report.dicomOutputs ?? [] {
-            #expect(FileManager.default.fileExists(atPath: "\(out)/\(key)/\(f)"), "\(f)")
-        }
+        let names = ["seg.dcm", "sr.dcm", "sc_axial.dcm", "sc_coronal.dcm", "sc_sagittal.dcm"]
+        #expect(report.dicomOutputs == names.map { "\(dicom)/\(key)/\($0)" })
+        for f in report.dicomOutputs ?? [] { #expect(FileManager.default.fileExists(atPath: f), "\(f)") }
+        // Again with --resume: the done study is kept, its DICOM folder untouched.
+        let before =
+            try FileManager.default.attributesOfItem(atPath: "\(dicom)/\(key)/sr.dcm")[.modificationDate] as? Date
+        let again = try runHTB(["batch", root, "--out", out, "--dicom-out", dicom, "--no-png", "--quiet", "--resume"])
+        #expect(again.status != 0)
+        let after =
+            try FileManager.default.attributesOfItem(atPath: "\(dicom)/\(key)/sr.dcm")[.modificationDate] as? Date
+        #expect(before == after)
     }
 
     @Test(
