@@ -69,7 +69,8 @@ public enum SeriesChooser {
             throw DicomError.notCT(series: other.label, modality: other.modality.isEmpty ? "(none)" : other.modality)
         }
         throw DicomError.noSeries(
-            path: inventory.root, dicomFiles: inventory.dicomFileCount, skippedFiles: inventory.skippedNonDicom.count)
+            path: inventory.root, dicomFiles: inventory.dicomFileCount, skippedFiles: inventory.skippedNonDicom.count,
+            unreadable: inventory.unreadable.count, firstReason: inventory.unreadable.first?.reason)
     }
 
     /// The series the masks belong to: the one they reference, else the first whose grid and frame

@@ -9,7 +9,8 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
     case pixelDecode(file: String, reason: String)
     case pixelDataSize(file: String, expectedBytes: Int, actualBytes: Int)
     case unsupported(file: String, what: String)
-    case noSeries(path: String, dicomFiles: Int, skippedFiles: Int)
+    /// `unreadable`: files that look like DICOM but could not be read; `firstReason` names one and why.
+    case noSeries(path: String, dicomFiles: Int, skippedFiles: Int, unreadable: Int = 0, firstReason: String? = nil)
     case seriesNotFound(selector: String, available: [String])
     case ambiguousSeries(selector: String, matches: [String])
     case notCT(series: String, modality: String)
@@ -35,8 +36,14 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
             return
                 "\(f): (7FE0,0010) Pixel Data holds \(a) bytes, expected \(e) from Rows x Columns x Bits Allocated x frames (truncated?)"
         case .unsupported(let f, let w): return "\(f): not supported: \(w)"
-        case .noSeries(let p, let n, let s):
-            return "\(p): no image series found (\(n) DICOM files, \(s) non-DICOM files skipped)"
+        case .noSeries(let p, let n, let s, let u, let why):
+            let read =
+                u == 0
+                ? "\(n) DICOM files read"
+                : n == 0
+                    ? "\(u) DICOM files, all unreadable\(why.map { ", e.g. \($0)" } ?? "")"
+                    : "\(n) DICOM files read, \(u) unreadable\(why.map { ", e.g. \($0)" } ?? "")"
+            return "\(p): no image series found (\(read); \(s) non-DICOM files skipped)"
         case .seriesNotFound(let sel, let avail):
             return "no series matches '\(sel)'; available: \(avail.joined(separator: "; "))"
         case .ambiguousSeries(let sel, let m):

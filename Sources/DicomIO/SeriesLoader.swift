@@ -37,6 +37,21 @@ public struct SeriesLayout: Sendable {
                     "multi-frame image (\(first.numberOfFrames) frames in one file, e.g. Enhanced CT); export the series as single-frame images"
             )
         }
+        for (code, tag, meta) in [
+            (
+                SliceHeader.sopInstanceFromMeta, "(0008,0018) SOP Instance UID",
+                "(0002,0003) Media Storage SOP Instance UID"
+            ),
+            (SliceHeader.sopClassFromMeta, "(0008,0016) SOP Class UID", "(0002,0002) Media Storage SOP Class UID"),
+        ] {
+            let n = slices.filter { $0.repairs.contains(code) }.count
+            if n > 0 {
+                warnings.append(
+                    LoadWarning(
+                        code,
+                        "\(n) of \(slices.count) files have an empty \(tag); the file meta header's \(meta) was used"))
+            }
+        }
         // Two copies of one instance (same SOP Instance UID) are one slice.
         var seen = Set<String>()
         let before = slices.count

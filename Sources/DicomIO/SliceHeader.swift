@@ -67,10 +67,16 @@ public struct SliceHeader: Sendable {
     public var sliceThicknessMM: Double?
     public var pixelFormat: PixelFormat?
     public var photometric: String
+    /// Attributes taken from elsewhere where the meaning is certain (warning codes): an empty or
+    /// missing SOP Instance or Class UID in the data set comes from the file meta header.
+    public var repairs: [String] = []
 
     /// SOP Class UIDs (PS3.4 B.5).
     public static let segmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4"
     public static let mediaStorageDirectory = "1.2.840.10008.1.3.10"
+
+    /// Warning codes of `repairs`.
+    public static let sopClassFromMeta = "sop_class_uid_from_meta", sopInstanceFromMeta = "sop_instance_uid_from_meta"
 
     public var isSegmentation: Bool { sopClassUID == Self.segmentationStorage || modality == "SEG" }
 
@@ -83,11 +89,24 @@ public struct SliceHeader: Sendable {
     public init(file f: DicomFile) throws {
         path = f.path
         transferSyntaxUID = f.string(.transferSyntaxUID) ?? f.transferSyntaxUID
+        // Anonymisers sometimes empty (0008,0016)/(0008,0018) and leave the file meta header's
+        // copies, which PS3.10 7.1 requires to be the same UIDs: the meaning is certain, so use them.
+        var repairs: [String] = []
         sopClassUID = f.string(.sopClassUID) ?? ""
-        guard let sop = f.string(.sopInstanceUID), !sop.isEmpty else {
+        if sopClassUID.isEmpty, let meta = f.string(.mediaStorageSOPClassUID), !meta.isEmpty {
+            sopClassUID = meta
+            repairs.append(Self.sopClassFromMeta)
+        }
+        var sop = f.string(.sopInstanceUID) ?? ""
+        if sop.isEmpty, let meta = f.string(.mediaStorageSOPInstanceUID), !meta.isEmpty {
+            sop = meta
+            repairs.append(Self.sopInstanceFromMeta)
+        }
+        guard !sop.isEmpty else {
             throw DicomError.missingTag(.sopInstanceUID, file: f.path)
         }
         sopInstanceUID = sop
+        self.repairs = repairs
         studyUID = f.string(.studyInstanceUID) ?? ""
         guard let series = f.string(.seriesInstanceUID), !series.isEmpty else {
             throw DicomError.missingTag(.seriesInstanceUID, file: f.path)

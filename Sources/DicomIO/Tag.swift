@@ -28,6 +28,8 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible {
 
 /// The attributes htb reads; names as in PS3.6.
 extension Tag {
+    public static let mediaStorageSOPClassUID = Tag(0x0002, 0x0002, "Media Storage SOP Class UID")
+    public static let mediaStorageSOPInstanceUID = Tag(0x0002, 0x0003, "Media Storage SOP Instance UID")
     public static let transferSyntaxUID = Tag(0x0002, 0x0010, "Transfer Syntax UID")
     public static let imageType = Tag(0x0008, 0x0008, "Image Type")
     public static let sopClassUID = Tag(0x0008, 0x0016, "SOP Class UID")

@@ -27,7 +27,9 @@ struct InfoCommand: ParsableCommand {
         }
         if inv.series.isEmpty {
             throw fail(
-                DicomError.noSeries(path: path, dicomFiles: inv.dicomFileCount, skippedFiles: inv.skippedNonDicom.count)
+                DicomError.noSeries(
+                    path: path, dicomFiles: inv.dicomFileCount, skippedFiles: inv.skippedNonDicom.count,
+                    unreadable: inv.unreadable.count, firstReason: inv.unreadable.first?.reason)
             )
         }
     }

@@ -177,9 +177,57 @@ struct BadInputTests {
         try "x".write(toFile: empty + "/a.txt", atomically: true, encoding: .utf8)
         let r2 = try runHTB(["info", empty])
         #expect(r2.status == 66)
-        #expect(r2.stderr.contains("no image series found (0 DICOM files, 1 non-DICOM files skipped)"))
+        #expect(
+            r2.stderr.contains("no image series found (0 DICOM files read; 1 non-DICOM files skipped)"), "\(r2.stderr)")
         let r3 = try runHTB(["analyze", empty + "/missing", "--liver-mask", "x.nii", "--lesion-mask", "y.nii"])
         #expect(r3.status == 66 || r3.status == 68)
+    }
+
+    static var hasPydicom: Bool { (try? runProcess("/usr/bin/env", ["python3", "-c", "import pydicom"]).status) == 0 }
+
+    @Test(
+        "empty SOP Instance and Class UIDs (an anonymiser's): taken from the file meta header with a warning; without them either, every file is unreadable and the message says why",
+        .enabled(
+            if: hasPydicom,
+            Comment(rawValue: "needs pydicom (scripts/setup --test-peers) to write an anonymiser's files")))
+    func sopUIDsFromMeta() throws {
+        let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-mid"
+        // pydicom writes the data set as changed and the file meta header as it was.
+        let script = """
+            import os, sys, pydicom
+            src, dst, meta = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+            os.makedirs(dst, exist_ok=True)
+            for n in os.listdir(src):
+                ds = pydicom.dcmread(os.path.join(src, n))
+                ds.SOPInstanceUID = ""
+                ds.SOPClassUID = ""
+                if not meta:
+                    ds.file_meta.MediaStorageSOPInstanceUID = ""
+                ds.save_as(os.path.join(dst, n), enforce_file_format=False)
+            """
+        let masks = [
+            "--liver-mask", sample + "/truth/seg.dcm:Liver", "--lesion-mask", sample + "/truth/seg.dcm:Lesion*",
+        ]
+        let repaired = Paths.temporaryDirectory() + "/ct"
+        #expect(try runProcess("/usr/bin/env", ["python3", "-c", script, sample + "/ct", repaired, "1"]).status == 0)
+        let r = try runHTB(["analyze", repaired, "--json", "--no-png", "--out", Paths.temporaryDirectory()] + masks)
+        #expect(r.status == 0, "\(r.stderr)")
+        let original = try runHTB(
+            ["analyze", sample + "/ct", "--json", "--no-png", "--out", Paths.temporaryDirectory()] + masks)
+        let a = try Report.decode(Data(r.stdout.utf8)), b = try Report.decode(Data(original.stdout.utf8))
+        #expect(a.liver.volumeML == b.liver.volumeML && a.htb.percent == b.htb.percent)
+        let codes = a.study.warnings.map(\.code)
+        #expect(codes.contains("sop_instance_uid_from_meta") && codes.contains("sop_class_uid_from_meta"), "\(codes)")
+        #expect(a.study.warnings.contains { $0.message.hasPrefix("40 of 40 files have an empty (0008,0018)") })
+
+        let hopeless = Paths.temporaryDirectory() + "/ct"
+        #expect(try runProcess("/usr/bin/env", ["python3", "-c", script, sample + "/ct", hopeless, "0"]).status == 0)
+        for command in [["info", hopeless], ["analyze", hopeless, "--out", Paths.temporaryDirectory()]] {
+            let failed = try runHTB(command)
+            #expect(failed.status == 66, "\(failed.stderr)")
+            #expect(failed.stderr.contains("(40 DICOM files, all unreadable, e.g. "), "\(failed.stderr)")
+            #expect(failed.stderr.contains("missing (0008,0018) SOP Instance UID"), "\(failed.stderr)")
+        }
     }
 
     @Test("a one-slice series is refused (exit 67)")
