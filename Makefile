@@ -2,6 +2,7 @@
 #   make demo   set up, build (release), run htb on the sample study, report in ./out
 #   make test   lint, set up, build, run every test (real-data tests need ../shared/data)
 #   make lint   swift format lint (.swift-format); make man: docs/man/htb.1 from the parser
+#   make fuzz   build the fuzz harnesses with libFuzzer + ASan, run each FUZZ_SECONDS (default 60)
 #   make bench-docs  every benchmark, each writing its table into docs/benchmarks.md
 #   make bench  set up (+ dcm2niix, SimpleITK), build (release), run the benchmarks (load vs
 #               dcm2niix, automatic analysis vs SimpleITK with the overlays' share, overlay share
@@ -12,7 +13,7 @@ SAMPLE ?= SampleStudies/phantom-htb-low
 OUT ?= out
 HTB_RELEASE = .build/release/htb
 
-.PHONY: setup demo test lint man bench bench-docs clean
+.PHONY: setup demo test lint man bench bench-docs fuzz clean
 
 setup:
 	@sh scripts/setup
@@ -46,6 +47,15 @@ bench-docs: setup
 	python3 Benchmarks/phantom_sweep.py --seeds 12 --write-docs
 	python3 Benchmarks/robustness.py --write-docs
 	python3 Benchmarks/ablation.py --write-docs
+
+# Fuzzing the readers (DICOM header/series, SEG, NIfTI) with libFuzzer and AddressSanitizer:
+# htbfuzz built with -D FUZZING into .build/fuzz, each harness run FUZZ_SECONDS (docs/fuzzing.md).
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld \
+	-Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address
+fuzz: setup
+	swift build -c debug --product htbfuzz --build-path .build/fuzz $(FUZZ_FLAGS)
+	sh scripts/fuzz $(FUZZ_SECONDS)
 
 # docs/man/htb.1 from the argument parser (swift-argument-parser's generate-manual plugin).
 man:

@@ -70,6 +70,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz harnesses of the readers (libFuzzer with `make fuzz`; a replayer otherwise).
+        .executableTarget(name: "htbfuzz", dependencies: ["DicomIO", "NIfTI", "VolumeModel"]),
         .testTarget(
             name: "htbTests",
             dependencies: [

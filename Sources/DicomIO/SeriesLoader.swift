@@ -17,6 +17,9 @@ public struct SeriesLayout: Sendable {
     public static let unevenStepFraction = 0.05
     /// Slice origins may lie this far off the straight line through all of them.
     public static let offLineToleranceMM = 0.1
+    /// The largest series read: 2^30 voxels (2 GB as 16-bit HU; an analysis needs about 16 bytes
+    /// a voxel), e.g. 1024 x 1024 x 1024 or 512 x 512 x 4096.
+    public static let maxVoxels = 1 << 30
 
     /// Orders `entry`'s slices and derives the grid from Image Position (Patient) alone (never
     /// Slice Thickness). Throws where the volume would be wrong; warns where it is only unusual.
@@ -143,6 +146,14 @@ public struct SeriesLayout: Sendable {
         if geometry.axes.2.dot(geometry.sliceNormal) < 0 {
             // Sorting by position along the normal makes this impossible; kept as a guard.
             throw DicomError.slicesOffLine(series: name, slice: 0, deviationMM: 0)
+        }
+        // A header may claim any matrix: refuse what no CT holds before anything is allocated.
+        guard geometry.dims.count <= Self.maxVoxels, geometry.dims.count > 0 else {
+            throw DicomError.unsupported(
+                file: first.path,
+                what:
+                    "a series of \(geometry.dims.x) x \(geometry.dims.y) x \(geometry.dims.z) voxels; htb reads at most 2^30 (1024 x 1024 x 1024) and at least one"
+            )
         }
         let rescales = Set(slices.map { "\($0.rescaleSlope)/\($0.rescaleIntercept)" })
         if rescales.count > 1 {

@@ -230,6 +230,22 @@ struct BadInputTests {
         }
     }
 
+    @Test("a header claiming a matrix no CT holds is refused before anything is allocated")
+    func absurdMatrix() throws {
+        let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low/ct"
+        let dir = Paths.temporaryDirectory() + "/ct"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: sample).sorted().prefix(3) {
+            let f = try DicomFile(path: sample + "/" + name, headersOnly: false)
+            try f.set(.rows, "40000")
+            try f.set(.columns, "40000")
+            try f.save(to: dir + "/" + name)
+        }
+        let r = try runHTB(["analyze", dir, "--out", Paths.temporaryDirectory(), "--no-png"])
+        #expect(r.status != 0 && r.status < 128, "\(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("40000 x 40000 x 3 voxels; htb reads at most 2^30"), "\(r.stderr)")
+    }
+
     @Test("a one-slice series is refused (exit 67)")
     func oneSlice() throws {
         let dir = try Self.study()

@@ -1,0 +1,66 @@
+import DicomIO
+import Foundation
+import NIfTI
+import VolumeModel
+
+/// The readers htb exposes to files from anywhere, as fuzz harnesses: each takes the bytes of one
+/// file and must end in a value or a thrown error, never a crash, a hang or a sanitizer report.
+/// Built with libFuzzer (`make fuzz`, `-D FUZZING`) they run under it; built plainly they replay
+/// files (`htbfuzz HARNESS FILE...`, what the regression test does).
+enum Harness: String, CaseIterable {
+    /// A DICOM file's header, its pixels decoded, and the series path (inventory, layout, load).
+    case dicom
+    /// A DICOM Segmentation: its segments and frames, laid on the grid it describes.
+    case seg
+    /// A NIfTI-1 file (.nii, or gzip-compressed): header, voxels, a mask from it.
+    case nifti
+
+    /// Where inputs are written for the readers, which take paths (one folder per process).
+    static let folder: String = {
+        let dir = NSTemporaryDirectory() + "htbfuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    func run(_ bytes: UnsafeRawBufferPointer) {
+        let path =
+            Self.folder + (self == .nifti ? (bytes.starts(with: [0x1F, 0x8B]) ? "/in.nii.gz" : "/in.nii") : "/in.dcm")
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
+        switch self {
+        case .dicom:
+            guard let h = try? SliceHeader.read(path: path) else { return }
+            // Pixels only within what a CT slice can hold (a header may claim anything).
+            if h.rows * h.columns * max(1, h.numberOfFrames) <= 4096 * 4096 {
+                _ = try? SeriesLoader.pixelBytes(of: h)
+            }
+            // The series path needs two slices: a second file, the input one slice further along
+            // its normal under another SOP Instance UID (written by htb's own DICOM writer).
+            var files = [path]
+            if let f = try? DicomFile(path: path, headersOnly: false), let p = h.imagePositionMM,
+                let o = h.orientation
+            {
+                let n = o.row.cross(o.column)
+                let q = p + n * 2.5
+                let second = Self.folder + "/second.dcm"
+                if (try? f.set(.imagePositionPatient, "\(q.x)\\\(q.y)\\\(q.z)")) != nil,
+                    (try? f.set(.sopInstanceUID, h.sopInstanceUID + ".2")) != nil,
+                    (try? f.save(to: second)) != nil
+                {
+                    files.append(second)
+                }
+            }
+            let inventory = Inventory.scan(files: files, root: Self.folder)
+            for entry in inventory.series {
+                if let layout = try? SeriesLayout(entry: entry), layout.geometry.dims.count <= 1 << 24 {
+                    _ = try? SeriesLoader.loadCT(entry, requireCT: false)
+                }
+            }
+        case .seg:
+            guard let seg = try? Segmentation.read(path: path) else { return }
+            _ = seg.segments.map(\.label)
+        case .nifti:
+            guard let image = try? NIfTIImage.read(path: path) else { return }
+            _ = image.mask(label: nil).insideCount
+        }
+    }
+}
