@@ -54,6 +54,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld \
 	-Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address
 fuzz: setup
+	swift build --product htb
 	swift build -c debug --product htbfuzz --build-path .build/fuzz $(FUZZ_FLAGS)
 	sh scripts/fuzz $(FUZZ_SECONDS)
 
