@@ -64,6 +64,36 @@ extension Analysis {
         UIDFactory.deterministic("htb tracking", report.study.seriesUID, region)
     }
 
+    /// The SEG's segments (of `--save-masks` and `--dicom-out`): 1 "Liver" = the whole liver (liver
+    /// united with lesions), then "Lesions", or "Lesion N" per lesion (N = the report's id); with
+    /// tracking IDs and UIDs as the SR names the same regions when `tracking`.
+    func segmentsToWrite(on layout: SeriesLayout, perLesion: Bool, tracking: Bool) -> [SegmentToWrite] {
+        let automatic = Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic")
+        let algorithmType = automatic ? "AUTOMATIC" : "MANUAL", algorithm = automatic ? "htb \(htbVersion)" : nil
+        func segment(_ label: String, _ anatomy: Bool, _ voxels: SegmentToWrite.Voxels, _ region: String)
+            -> SegmentToWrite
+        {
+            SegmentToWrite(
+                label: label, category: anatomy ? .anatomicalStructure : .morphologicallyAbnormal,
+                type: anatomy ? .liver : .neoplasm, algorithmType: algorithmType, algorithmName: algorithm,
+                cielab: anatomy ? [56000, 48000, 42000] : [50000, 20000, 50000], voxels: voxels,
+                tracking: tracking ? (region, trackingUID(region.lowercased())) : nil)
+        }
+        var segments = [
+            segment(
+                "Liver", true, .anyOf([liver.withGeometry(layout.geometry), lesions.withGeometry(layout.geometry)]),
+                "Liver")
+        ]
+        if perLesion {
+            segments += report.lesions.items.map {
+                segment("Lesion \($0.id)", false, .indices(result.components.voxels[$0.id - 1]), "Lesion \($0.id)")
+            }
+        } else if !report.lesions.items.isEmpty {
+            segments.append(segment("Lesions", false, .mask(lesions.withGeometry(layout.geometry)), "All lesions"))
+        }
+        return segments
+    }
+
     /// Writes the SEG, the SR (TID 1500) and the pictures as Secondary Capture into `dir`, each
     /// atomically, all in the source's study, each in a new series with new UIDs.
     public func writeDicomResults(
@@ -74,39 +104,14 @@ extension Analysis {
         let source = try PatientStudy.read(from: layout.slices[0].path)
         let patient = options.deidentify ? source.deidentified() : source
         let path = { (name: String) in (dir as NSString).appendingPathComponent(name) }
-        let automatic = Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic")
         let method =
             report.inputs.liverMasks.first(where: { $0.source == "automatic" })?.method
             ?? report.inputs.lesionMasks.first(where: { $0.source == "automatic" })?.method
 
         // 1. SEG: segment 1 the whole liver, then the lesions (one segment, or one per lesion).
         let segUID = UIDFactory.random(), segSeriesUID = UIDFactory.random()
-        let algorithmType = automatic ? "AUTOMATIC" : "MANUAL"
-        let algorithm = automatic ? "htb \(htbVersion)" : nil
-        var segments = [
-            SegmentToWrite(
-                label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: algorithmType,
-                algorithmName: algorithm, cielab: [56000, 48000, 42000],
-                voxels: .anyOf([liver.withGeometry(layout.geometry), lesions.withGeometry(layout.geometry)]),
-                tracking: ("Liver", trackingUID("liver")))
-        ]
         let perLesion = options.segmentPerLesion && !report.lesions.items.isEmpty
-        if perLesion {
-            for l in report.lesions.items {
-                segments.append(
-                    SegmentToWrite(
-                        label: "Lesion \(l.id)", category: .morphologicallyAbnormal, type: .neoplasm,
-                        algorithmType: algorithmType, algorithmName: algorithm, cielab: [50000, 20000, 50000],
-                        voxels: .indices(result.components.voxels[l.id - 1]),
-                        tracking: ("Lesion \(l.id)", trackingUID("lesion \(l.id)"))))
-            }
-        } else if !report.lesions.items.isEmpty {
-            segments.append(
-                SegmentToWrite(
-                    label: "Lesions", category: .morphologicallyAbnormal, type: .neoplasm, algorithmType: algorithmType,
-                    algorithmName: algorithm, cielab: [50000, 20000, 50000],
-                    mask: lesions.withGeometry(layout.geometry), tracking: ("All lesions", trackingUID("all lesions"))))
-        }
+        let segments = segmentsToWrite(on: layout, perLesion: perLesion, tracking: true)
         let segPath = path(Self.dicomSegmentationFile)
         try SegmentationWriter.write(
             segments, source: layout, to: segPath, seriesNumber: 901, seriesDescription: "htb liver and lesions",
@@ -145,7 +150,9 @@ extension Analysis {
     {
         let r = report
         let C = HTBCodes.self
-        func ml(_ v: Double) -> MeasurementReport.Measurement { .init(C.volume, decimal(v), C.milliliter) }
+        func ml(_ v: Double) -> MeasurementReport.Measurement {
+            .init(C.volume, decimalString(v, places: 4), C.milliliter)
+        }
         func segment(_ n: Int) -> MeasurementReport.SegmentReference {
             .init(segInstanceUID: seg.sopInstanceUID, segmentNumber: n, sourceSeriesUID: r.study.seriesUID)
         }
@@ -154,7 +161,7 @@ extension Analysis {
             MeasurementReport.Group(
                 trackingID: "Liver", trackingUID: trackingUID("liver"), finding: .liver, findingSite: nil,
                 segment: segment(1), algorithm: algorithm,
-                measurements: [ml(r.liver.volumeML), .init(C.htb, decimal(r.htb.percent), C.percent)]),
+                measurements: [ml(r.liver.volumeML), .init(C.htb, decimalString(r.htb.percent, places: 4), C.percent)]),
             MeasurementReport.Group(
                 trackingID: "Liver parenchyma", trackingUID: trackingUID("parenchyma"), finding: C.parenchyma,
                 findingSite: .liver, segment: nil, algorithm: nil, measurements: [ml(r.liver.parenchymaVolumeML)]),
@@ -169,8 +176,9 @@ extension Analysis {
                     trackingID: "Lesion \(l.id)", trackingUID: trackingUID("lesion \(l.id)"), finding: .neoplasm,
                     findingSite: .liver, segment: perLesion ? segment(2 + i) : nil, algorithm: algorithm,
                     measurements: [
-                        ml(l.volumeML), .init(C.longAxis, decimal(l.longestAxialDiameterMM), C.millimeter),
-                        .init(C.shortAxis, decimal(l.shortAxisMM), C.millimeter),
+                        ml(l.volumeML),
+                        .init(C.longAxis, decimalString(l.longestAxialDiameterMM, places: 4), C.millimeter),
+                        .init(C.shortAxis, decimalString(l.shortAxisMM, places: 4), C.millimeter),
                     ]))
         }
         var evaluations: [MeasurementReport.Evaluation] = [
@@ -192,11 +200,4 @@ extension Analysis {
             manufacturer: "htb", model: "htb \(htbVersion)", groups: groups, evaluations: evaluations,
             evidence: evidence, codingSchemes: [C.scheme])
     }
-}
-
-/// A DICOM decimal string of a value as report.json rounds it (at most 16 characters).
-func decimal(_ v: Double) -> String {
-    var s = String(format: "%.4f", v)
-    while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
-    return s == "-0" ? "0" : String(s.prefix(16))
 }

@@ -91,23 +91,7 @@ extension Analysis {
     /// (segment 1 "Liver" = whole liver, 2 "Lesions"), and `labels.nii.gz` (liver 1, lesion 2).
     public func writeMasks(to dir: String) throws -> [String] {
         let layout = try SeriesLayout(entry: ct.entry)
-        let whole = liver.union(lesions)
-        let source =
-            Set((report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)).contains("automatic")
-            ? "AUTOMATIC" : "MANUAL"
-        let algorithm = source == "AUTOMATIC" ? "htb \(htbVersion)" : nil
-        var segments = [
-            SegmentToWrite(
-                label: "Liver", category: .anatomicalStructure, type: .liver, algorithmType: source,
-                algorithmName: algorithm, cielab: [56000, 48000, 42000], mask: whole.withGeometry(layout.geometry))
-        ]
-        if lesions.insideCount > 0 {
-            segments.append(
-                SegmentToWrite(
-                    label: "Lesions", category: .morphologicallyAbnormal, type: .neoplasm, algorithmType: source,
-                    algorithmName: algorithm, cielab: [50000, 20000, 50000], mask: lesions.withGeometry(layout.geometry)
-                ))
-        }
+        let segments = segmentsToWrite(on: layout, perLesion: false, tracking: false)
         let seg = (dir as NSString).appendingPathComponent("masks.seg.dcm")
         let nii = (dir as NSString).appendingPathComponent("labels.nii.gz")
         try SegmentationWriter.write(

@@ -203,28 +203,9 @@ public enum BatchRunner {
         let mine = found.studies.filter { s in
             o.shard.map { Int(Discovery.fnv1a(s.key) % UInt64($0.n)) == $0.k - 1 } ?? true
         }
-        do {
-            try FileManager.default.createDirectory(atPath: o.out, withIntermediateDirectories: true)
-            // Leftovers of an interrupted run: never complete, always safe to drop.
-            for name in try FileManager.default.contentsOfDirectory(atPath: o.out)
-            where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
-                try? FileManager.default.removeItem(atPath: (o.out as NSString).appendingPathComponent(name))
-            }
-        } catch { throw BatchError.cannotWrite(path: o.out, reason: "\(error)") }
-        if let dir = o.dicomOut {
-            // Shards may share the DICOM folder: drop only the leftovers of this shard's studies.
-            let keys = Set(mine.map(\.key))
-            do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                for name in try FileManager.default.contentsOfDirectory(atPath: dir)
-                where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
-                    let key = name.dropFirst(5).split(separator: "-").dropLast().joined(separator: "-")
-                    if keys.contains(key) {
-                        try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
-                    }
-                }
-            } catch { throw BatchError.cannotWrite(path: dir, reason: "\(error)") }
-        }
+        try removeLeftovers(in: o.out, keys: nil)
+        // Shards may share the DICOM folder: drop only the leftovers of this shard's studies.
+        if let dir = o.dicomOut { try removeLeftovers(in: dir, keys: Set(mine.map(\.key))) }
 
         let start = Date()
         let state = WorkState(count: mine.count)
@@ -324,7 +305,7 @@ public enum BatchRunner {
             if let dicomTmp { try? FileManager.default.removeItem(atPath: dicomTmp) }
         }
         status.seconds = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
-        publish(tmp, as: (o.out as NSString).appendingPathComponent(s.key), out: o.out, key: s.key, status: &status)
+        publish(tmp, as: (o.out as NSString).appendingPathComponent(s.key), key: s.key, status: &status)
         return status
     }
 
@@ -393,6 +374,21 @@ public enum BatchRunner {
         status.reviewReasons = report.automatic?.reviewReasons?.map(\.code)
     }
 
+    /// Creates `dir` and removes the leftovers of an interrupted run in it (`.tmp-<key>-<pid>`,
+    /// `.old-<key>-<pid>`: never complete, always safe to drop), only those of `keys` when given.
+    static func removeLeftovers(in dir: String, keys: Set<String>?) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir)
+            where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
+                let key = name.dropFirst(5).split(separator: "-").dropLast().joined(separator: "-")
+                if keys?.contains(key) ?? true {
+                    try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+                }
+            }
+        } catch { throw BatchError.cannotWrite(path: dir, reason: "\(error)") }
+    }
+
     /// Moves the folder `tmp` to `final` in one rename; a previous `final` is moved aside first and
     /// removed after.
     static func moveIntoPlace(_ tmp: String, as final: String, key: String) throws {
@@ -409,19 +405,12 @@ public enum BatchRunner {
 
     /// status.json written last into `tmp`, then the folder moved into place as `final` in one
     /// rename (a previous result of the same study is moved aside first and removed after).
-    static func publish(_ tmp: String, as final: String, out: String, key: String, status: inout StudyStatus) {
+    static func publish(_ tmp: String, as final: String, key: String, status: inout StudyStatus) {
         do {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             try JSONEncoder.htbPretty.encode(status).write(
                 to: URL(fileURLWithPath: tmp + "/status.json"), options: .atomic)
-            let old = (out as NSString).appendingPathComponent(".old-\(key)-\(getpid())")
-            if FileManager.default.fileExists(atPath: final) {
-                try FileManager.default.moveItem(atPath: final, toPath: old)
-            }
-            guard rename(tmp, final) == 0 else {
-                throw BatchError.cannotWrite(path: final, reason: String(cString: strerror(errno)))
-            }
-            try? FileManager.default.removeItem(atPath: old)
+            try moveIntoPlace(tmp, as: final, key: key)
         } catch {
             status.status = "failed"
             status.errorClass = FailureClass.cannotWrite.rawValue

@@ -40,6 +40,35 @@ bool failed(const OFCondition &c, const char *what, char *err, size_t errlen) {
     return true;
 }
 
+// What TID 1411 and TID 1501 groups share: tracking identifier and UID, finding, finding site.
+template <typename Group>
+bool describeGroup(Group &g, const char *tracking_id, const char *tracking_uid, const htb_code *finding,
+                   const htb_code *finding_site, char *err, size_t errlen) {
+    if (failed(g.setTrackingIdentifier(text(tracking_id)), "tracking identifier", err, errlen)) return false;
+    if (tracking_uid != nullptr &&
+        failed(g.setTrackingUniqueIdentifier(tracking_uid), "tracking unique identifier", err, errlen))
+        return false;
+    if (failed(g.setFinding(coded(finding)), "finding", err, errlen)) return false;
+    return finding_site == nullptr || !failed(g.addFindingSite(coded(finding_site)), "finding site", err, errlen);
+}
+
+// A numeric measurement with its UCUM unit, in either kind of group.
+template <typename Group>
+bool addMeasurement(Group &g, const htb_code *concept_name, const char *value, const htb_code *unit, char *err,
+                    size_t errlen) {
+    const CID7469_GenericIntensityAndSizeMeasurements name(coded(concept_name));
+    const CID7181_AbstractMultiDimensionalImageModelComponentUnits units(coded(unit));
+    return !failed(g.addMeasurement(name, typename Group::MeasurementValue(value, units)), "measurement", err, errlen);
+}
+
+// A coded or text qualitative evaluation, in a group or the report.
+template <typename Target>
+OFCondition addEvaluation(Target &t, const DSRCodedEntryValue &name, const htb_code *coded_value,
+                          const char *text_value) {
+    return coded_value ? t.addQualitativeEvaluation(name, coded(coded_value))
+                       : t.addQualitativeEvaluation(name, text(text_value));
+}
+
 }  // namespace
 
 extern "C" {
@@ -64,65 +93,45 @@ void htb_sr_free(htb_sr *sr) { delete sr; }
 int htb_sr_begin_group(htb_sr *sr, const char *tracking_id, const char *tracking_uid, const htb_code *finding,
                        const htb_code *finding_site, const char *seg_instance_uid, int segment_number,
                        const char *source_series_uid, char *err, size_t errlen) {
-    if (seg_instance_uid != nullptr) {
-        // The report starts with one empty group of each kind: fill that first, then add new ones.
-        if (sr->usedVolumetric && failed(sr->report.addVolumetricROIMeasurements(OFFalse), "new volumetric group", err, errlen))
-            return -1;
-        sr->usedVolumetric = true;
-        sr->group = 1;
-        TID1500_MeasurementReport::TID1411_Measurements &g = sr->report.getVolumetricROIMeasurements();
-        if (failed(g.setTrackingIdentifier(text(tracking_id)), "tracking identifier", err, errlen)) return -1;
-        if (tracking_uid != nullptr &&
-            failed(g.setTrackingUniqueIdentifier(tracking_uid), "tracking unique identifier", err, errlen))
-            return -1;
-        if (failed(g.setFinding(coded(finding)), "finding", err, errlen)) return -1;
-        if (finding_site != nullptr && failed(g.addFindingSite(coded(finding_site)), "finding site", err, errlen))
-            return -1;
-        DSRImageReferenceValue segment(UID_SegmentationStorage, seg_instance_uid);
-        segment.getSegmentList().addItem(static_cast<Uint16>(segment_number));
-        if (failed(g.setReferencedSegment(segment), "referenced segment", err, errlen)) return -1;
-        if (failed(g.setSourceSeriesForSegmentation(text(source_series_uid)), "source series for segmentation", err,
-                   errlen))
-            return -1;
-    } else {
+    // The report starts with one empty group of each kind: fill that first, then add new ones.
+    if (seg_instance_uid == nullptr) {
         if (sr->usedIndividual && failed(sr->report.addIndividualMeasurements(OFFalse), "new measurement group", err, errlen))
             return -1;
         sr->usedIndividual = true;
         sr->group = 2;
-        TID1500_MeasurementReport::TID1501_Measurements &g = sr->report.getIndividualMeasurements();
-        if (failed(g.setTrackingIdentifier(text(tracking_id)), "tracking identifier", err, errlen)) return -1;
-        if (tracking_uid != nullptr &&
-            failed(g.setTrackingUniqueIdentifier(tracking_uid), "tracking unique identifier", err, errlen))
-            return -1;
-        if (failed(g.setFinding(coded(finding)), "finding", err, errlen)) return -1;
-        if (finding_site != nullptr && failed(g.addFindingSite(coded(finding_site)), "finding site", err, errlen))
-            return -1;
+        return describeGroup(sr->report.getIndividualMeasurements(), tracking_id, tracking_uid, finding, finding_site,
+                             err, errlen)
+                   ? 0
+                   : -1;
     }
-    return 0;
+    if (sr->usedVolumetric && failed(sr->report.addVolumetricROIMeasurements(OFFalse), "new volumetric group", err, errlen))
+        return -1;
+    sr->usedVolumetric = true;
+    sr->group = 1;
+    TID1500_MeasurementReport::TID1411_Measurements &g = sr->report.getVolumetricROIMeasurements();
+    if (!describeGroup(g, tracking_id, tracking_uid, finding, finding_site, err, errlen)) return -1;
+    DSRImageReferenceValue segment(UID_SegmentationStorage, seg_instance_uid);
+    segment.getSegmentList().addItem(static_cast<Uint16>(segment_number));
+    if (failed(g.setReferencedSegment(segment), "referenced segment", err, errlen)) return -1;
+    return failed(g.setSourceSeriesForSegmentation(text(source_series_uid)), "source series for segmentation", err,
+                  errlen)
+               ? -1
+               : 0;
 }
 
 int htb_sr_add_measurement(htb_sr *sr, const htb_code *concept_name, const char *value, const htb_code *unit,
                            const char *algorithm_name, const char *algorithm_version, char *err, size_t errlen) {
-    const CID7469_GenericIntensityAndSizeMeasurements name(coded(concept_name));
-    const CID7181_AbstractMultiDimensionalImageModelComponentUnits units(coded(unit));
     if (sr->group == 1) {
         TID1500_MeasurementReport::TID1411_Measurements &g = sr->report.getVolumetricROIMeasurements();
-        if (failed(g.addMeasurement(name, TID1500_MeasurementReport::TID1411_Measurements::MeasurementValue(value, units)),
-                   "measurement", err, errlen))
-            return -1;
-        if (algorithm_name != nullptr &&
-            failed(g.getMeasurement().setAlgorithmIdentification(algorithm_name, text(algorithm_version)),
-                   "algorithm identification", err, errlen))
-            return -1;
-        return 0;
+        if (!addMeasurement(g, concept_name, value, unit, err, errlen)) return -1;
+        return algorithm_name != nullptr &&
+                       failed(g.getMeasurement().setAlgorithmIdentification(algorithm_name, text(algorithm_version)),
+                              "algorithm identification", err, errlen)
+                   ? -1
+                   : 0;
     }
-    if (sr->group == 2) {
-        TID1500_MeasurementReport::TID1501_Measurements &g = sr->report.getIndividualMeasurements();
-        if (failed(g.addMeasurement(name, TID1500_MeasurementReport::TID1501_Measurements::MeasurementValue(value, units)),
-                   "measurement", err, errlen))
-            return -1;
-        return 0;
-    }
+    if (sr->group == 2)
+        return addMeasurement(sr->report.getIndividualMeasurements(), concept_name, value, unit, err, errlen) ? 0 : -1;
     writeError(err, errlen, "measurement outside a group: call htb_sr_begin_group first");
     return -1;
 }
@@ -131,18 +140,15 @@ int htb_sr_add_evaluation(htb_sr *sr, int in_group, const htb_code *concept_name
                           const char *text_value, char *err, size_t errlen) {
     const DSRCodedEntryValue name = coded(concept_name);
     OFCondition c;
-    if (in_group && sr->group == 1) {
-        TID1500_MeasurementReport::TID1411_Measurements &g = sr->report.getVolumetricROIMeasurements();
-        c = coded_value ? g.addQualitativeEvaluation(name, coded(coded_value)) : g.addQualitativeEvaluation(name, text(text_value));
-    } else if (in_group && sr->group == 2) {
-        TID1500_MeasurementReport::TID1501_Measurements &g = sr->report.getIndividualMeasurements();
-        c = coded_value ? g.addQualitativeEvaluation(name, coded(coded_value)) : g.addQualitativeEvaluation(name, text(text_value));
-    } else if (in_group) {
+    if (!in_group)
+        c = addEvaluation(sr->report, name, coded_value, text_value);
+    else if (sr->group == 1)
+        c = addEvaluation(sr->report.getVolumetricROIMeasurements(), name, coded_value, text_value);
+    else if (sr->group == 2)
+        c = addEvaluation(sr->report.getIndividualMeasurements(), name, coded_value, text_value);
+    else {
         writeError(err, errlen, "group evaluation outside a group: call htb_sr_begin_group first");
         return -1;
-    } else {
-        c = coded_value ? sr->report.addQualitativeEvaluation(name, coded(coded_value))
-                        : sr->report.addQualitativeEvaluation(name, text(text_value));
     }
     return failed(c, "qualitative evaluation", err, errlen) ? -1 : 0;
 }

@@ -34,8 +34,11 @@ public struct SeriesIdentity: Sendable {
 }
 
 /// A Decimal String value (PS3.5 6.2: at most 16 characters), 6 decimals, trailing zeros dropped.
-@Sendable public func decimalString(_ v: Double) -> String {
-    var s = String(format: "%.6f", v)
+@Sendable public func decimalString(_ v: Double) -> String { decimalString(v, places: 6) }
+
+/// `v` with at most `places` decimals, trailing zeros dropped, at most 16 characters (DICOM DS).
+public func decimalString(_ v: Double, places: Int) -> String {
+    var s = String(format: "%.\(places)f", v)
     while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
     if s == "-0" { s = "0" }
     return String(s.prefix(16))
@@ -51,7 +54,7 @@ public enum SeriesWriter {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let g = volume.geometry
         let perSlice = g.dims.sliceCount
-        let ds = decimalString
+        let ds: @Sendable (Double) -> String = { decimalString($0) }
         let orientation = (g.axes.0.array + g.axes.1.array).map(ds).joined(separator: "\\")
         let results = parallelMap(g.dims.z) { k in
             let f = DicomFile.create()

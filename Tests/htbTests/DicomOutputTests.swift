@@ -96,7 +96,7 @@ struct DicomOutputTests {
             #expect(d.status == 0, "\(d.output)")
             #expect(d.output.contains("Imaging Measurement Report"))
             #expect(
-                d.output.contains("\"Hepatic tumour burden\")=\"\(decimalText(run.report.htb.percent))\""),
+                d.output.contains("\"Hepatic tumour burden\")=\"\(decimalString(run.report.htb.percent, places: 4))\""),
                 "\(d.output)")
         }
         if Self.hasHighdicom {
@@ -341,11 +341,4 @@ struct DicomOutputTests {
             Self.expectSRMatches(try Self.readSR(run.dicom + "/sr.dcm"), run.report, perLesion: true)
         }
     }
-}
-
-/// A value as the SR writes it: report.json's rounding, trailing zeros dropped.
-func decimalText(_ v: Double) -> String {
-    var s = String(format: "%.4f", v)
-    while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
-    return s
 }
