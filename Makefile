@@ -40,6 +40,7 @@ bench-docs: setup
 	@sh scripts/setup --bench-peers
 	swift build -c release
 	python3 Benchmarks/bench_load.py --write-docs
+	python3 Benchmarks/bench_load.py --enhanced --write-docs
 	python3 Benchmarks/bench_auto.py --write-docs
 	python3 Benchmarks/bench_overlay.py --write-docs
 	python3 Benchmarks/bench_dicom_out.py --write-docs

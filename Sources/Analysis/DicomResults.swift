@@ -190,8 +190,9 @@ extension Analysis {
             let reasons = (a.reviewReasons ?? []).map(\.code).joined(separator: ", ")
             evaluations.append(.init(C.reviewNeeded, .text(reasons.isEmpty ? "yes" : reasons)))
         }
+        var seen = Set<String>()  // a multi-frame CT is one instance
         let evidence =
-            ct.slices.map {
+            ct.slices.filter { seen.insert($0.sopInstanceUID).inserted }.map {
                 MeasurementReport.Evidence(
                     seriesUID: r.study.seriesUID, sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopInstanceUID)
             } + [seg]

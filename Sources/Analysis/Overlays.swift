@@ -50,7 +50,9 @@ extension Analysis {
         return OverlayScene(
             ct: ct.volume, liver: liver, lesionLabels: result.components.labels,
             largestLesionSlice: result.lesions.first?.diameters.slice, headerLines: lines, textChunks: chunks,
-            sliceCaptions: ct.slices.enumerated().map { k, h in h.instanceNumber.map { "IM \($0)" } ?? "SLICE \(k + 1)"
+            sliceCaptions: ct.slices.enumerated().map { k, h in
+                // A viewer shows an Enhanced CT's frame number, a classic series' instance number.
+                h.frameIndex.map { "FR \($0 + 1)" } ?? h.instanceNumber.map { "IM \($0)" } ?? "SLICE \(k + 1)"
             })
     }
 

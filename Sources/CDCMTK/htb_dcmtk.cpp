@@ -241,6 +241,50 @@ long long decodeJ2K(htb_dcm_file *file, DcmElement *pixels, char *err, size_t er
     return static_cast<long long>(file->decoded.size());
 }
 
+// One frame of a multi-frame JPEG 2000 image: its fragment when every frame has one, else the
+// whole sequence decoded and the frame cut out (a single-frame image, or several fragments a frame).
+long long decodeJ2KFrameOf(htb_dcm_file *file, DcmElement *pixels, long frame, char *err, size_t errlen) {
+    DcmDataset *dataset = file->format.getDataset();
+    DcmPixelSequence *seq = nullptr;
+    if (OFstatic_cast(DcmPixelData *, pixels)->getEncapsulatedRepresentation(dataset->getOriginalXfer(), nullptr, seq).bad() ||
+        seq == nullptr) {
+        writeError(err, errlen, "JPEG 2000 pixel data is not encapsulated");
+        return -1;
+    }
+    Uint16 bitsAllocated = 16, rows = 0, columns = 0;
+    dataset->findAndGetUint16(DCM_BitsAllocated, bitsAllocated);
+    dataset->findAndGetUint16(DCM_Rows, rows);
+    dataset->findAndGetUint16(DCM_Columns, columns);
+    Sint32 frames = 1;
+    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
+    if (bitsAllocated != 8 && bitsAllocated != 16) {
+        writeError(err, errlen, "JPEG 2000 with Bits Allocated " + std::to_string(bitsAllocated) + " is not supported (8 or 16)");
+        return -1;
+    }
+    if (static_cast<unsigned long>(frames) + 1 != seq->card()) {
+        writeError(err, errlen, "JPEG 2000 with " + std::to_string(frames) + " frames in " + std::to_string(seq->card() - 1) +
+                                    " fragments is not supported (one fragment per frame)");
+        return -1;
+    }
+    DcmPixelItem *item = nullptr;
+    Uint8 *bytes = nullptr;
+    if (seq->getItem(item, static_cast<unsigned long>(frame) + 1).bad() || item == nullptr || item->getUint8Array(bytes).bad()) {
+        writeError(err, errlen, "cannot read JPEG 2000 fragment " + std::to_string(frame + 1));
+        return -1;
+    }
+    std::vector<Uint8> code;
+    if (bytes) code.assign(bytes, bytes + item->getLength());
+    file->decoded.clear();
+    std::string why;
+    if (!decodeJ2KFrame(code, bitsAllocated, static_cast<size_t>(rows) * columns, file->decoded, why)) {
+        writeError(err, errlen, "cannot decode JPEG 2000 frame " + std::to_string(frame + 1) + ": " + why);
+        return -1;
+    }
+    file->ownPixels = true;
+    file->pixelsDecoded = true;
+    return static_cast<long long>(file->decoded.size());
+}
+
 }  // namespace
 
 extern "C" {
@@ -342,6 +386,47 @@ long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen) {
     }
     file->pixelsDecoded = true;
     return static_cast<long long>(pixels->getLength());
+}
+
+long long htb_dcm_decode_frame(htb_dcm_file *file, long frame, char *err, size_t errlen) {
+    DcmDataset *dataset = file->format.getDataset();
+    DcmElement *pixels = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr ||
+        pixels->ident() != EVR_PixelData) {
+        writeError(err, errlen, "no (7FE0,0010) Pixel Data in the data set");
+        return -1;
+    }
+    Sint32 frames = 1;
+    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
+    if (frame < 0 || frame >= frames) {
+        writeError(err, errlen, "frame " + std::to_string(frame + 1) + " of " + std::to_string(frames));
+        return -1;
+    }
+    DcmXfer original(dataset->getOriginalXfer());
+    if (original.getXfer() == EXS_JPEG2000LosslessOnly || original.getXfer() == EXS_JPEG2000) {
+        return decodeJ2KFrameOf(file, pixels, frame, err, errlen);
+    }
+    Uint32 size = 0;
+    OFCondition cond = pixels->getUncompressedFrameSize(dataset, size);
+    if (cond.bad() || size == 0) {
+        writeError(err, errlen, std::string("cannot size a frame: ") + (cond.bad() ? cond.text() : "empty"));
+        return -1;
+    }
+    // DCMTK wants room for the pad byte of an odd-sized frame.
+    file->decoded.assign(size + (size & 1), 0);
+    Uint32 startFragment = 0;
+    OFString colorModel;
+    cond = pixels->getUncompressedFrame(dataset, static_cast<Uint32>(frame), startFragment, file->decoded.data(),
+                                        static_cast<Uint32>(file->decoded.size()), colorModel, &file->cache);
+    if (cond.bad()) {
+        writeError(err, errlen, std::string("cannot decode frame ") + std::to_string(frame + 1) + " (" +
+                                    original.getXferName() + "): " + cond.text());
+        return -1;
+    }
+    file->decoded.resize(size);
+    file->ownPixels = true;
+    file->pixelsDecoded = true;
+    return static_cast<long long>(size);
 }
 
 long long htb_dcm_copy_pixels(const htb_dcm_file *file, void *dst, size_t len) {

@@ -4,6 +4,7 @@
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dcfcache.h"
 
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@ struct htb_dcm_file {
     // Pixels decoded here rather than by DCMTK (JPEG 2000, through OpenJPEG).
     bool ownPixels = false;
     std::vector<Uint8> decoded;
+    // Keeps the file open between frames read one at a time (htb_dcm_decode_frame).
+    DcmFileCache cache;
 };
 
 namespace htb {

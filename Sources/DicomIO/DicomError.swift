@@ -23,6 +23,16 @@ public enum DicomError: Error, Sendable, Equatable, CustomStringConvertible {
     case mixedMatrix(series: String, file: String, matrix: String, expected: String)
     case cannotWrite(file: String, reason: String)
 
+    /// The same error placed in frame `index` (0-based) of a multi-frame file.
+    func inFrame(_ index: Int) -> DicomError {
+        switch self {
+        case .missingTag(let t, let f): .missingTag(t, file: "\(f) frame \(index + 1)")
+        case .invalidTag(let t, let f, let v, let e):
+            .invalidTag(t, file: "\(f) frame \(index + 1)", value: v, expected: e)
+        default: self
+        }
+    }
+
     public var description: String {
         switch self {
         case .pathNotFound(let p): return "\(p): no such file or folder"

@@ -72,8 +72,17 @@ public final class DicomFile {
 
     /// Pixel Data decoded to native, uncompressed little-endian bytes.
     public func decodedPixelBytes() throws -> [UInt8] {
+        try decoded { htb_dcm_decode_pixels(handle, $0, $1) }
+    }
+
+    /// Frame `index` (0-based) of a multi-frame image decoded alone, as native little-endian bytes.
+    public func decodedFrameBytes(_ index: Int) throws -> [UInt8] {
+        try decoded { htb_dcm_decode_frame(handle, index, $0, $1) }
+    }
+
+    private func decoded(_ decode: (UnsafeMutablePointer<CChar>, Int) -> Int64) throws -> [UInt8] {
         var err = [CChar](repeating: 0, count: 512)
-        let n = htb_dcm_decode_pixels(handle, &err, err.count)
+        let n = err.withUnsafeMutableBufferPointer { decode($0.baseAddress!, $0.count) }
         if n < 0 {
             let reason = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw DicomError.pixelDecode(file: path, reason: reason)
@@ -84,6 +93,17 @@ public final class DicomFile {
             throw DicomError.pixelDecode(file: path, reason: "copied \(copied) of \(n) decoded bytes")
         }
         return out
+    }
+
+    /// Where functional group `group` of frame `frame` (0-based) lies: the frame's item of the
+    /// Per-frame Functional Groups Sequence when it holds the group, else the Shared Functional
+    /// Groups Sequence's (PS3.3 C.7.6.16); nil when neither does.
+    public func functionalGroup(_ group: Tag, frame: Int) -> [TagPathStep]? {
+        let perFrame = [TagPathStep(.perFrameFunctionalGroupsSequence, item: frame), TagPathStep(group)]
+        if itemCount(perFrame) ?? 0 > 0 { return [perFrame[0], TagPathStep(group, item: 0)] }
+        let shared = [TagPathStep(.sharedFunctionalGroupsSequence), TagPathStep(group)]
+        if itemCount(shared) ?? 0 > 0 { return [shared[0], TagPathStep(group, item: 0)] }
+        return nil
     }
 
     // MARK: typed access, with errors that name the file and the tag

@@ -23,7 +23,7 @@ public struct SeriesEntry: Sendable {
     /// Identifier used on the command line and in reports: the UID, with "#n" for split-off parts.
     public var key: String { splitIndex == 0 ? seriesUID : "\(seriesUID)#\(splitIndex)" }
     /// Number of images: files, or frames of a multi-frame object.
-    public var imageCount: Int { slices.count == 1 ? first.numberOfFrames : slices.count }
+    public var imageCount: Int { slices.count == 1 && first.frameIndex == nil ? first.numberOfFrames : slices.count }
 
     /// "axial", "coronal", "sagittal" or "oblique" from the slice normal's main direction.
     public var orientationName: String {
@@ -92,15 +92,18 @@ public struct Inventory: Sendable {
     /// Scans an explicit list of files (a study gathered from several folders); `root` names it.
     public static func scan(files: [String], root: String) -> Inventory {
         htb_dcm_preload()
-        let results = parallelMap(files.count) { i in try SliceHeader.read(path: files[i]) }
+        let results = parallelMap(files.count) { i in try SliceHeader.images(path: files[i]) }
         var headers: [SliceHeader] = []
+        var dicomFiles = 0
         var skipped: [String] = []
         var unreadable: [(String, String)] = []
         for (file, r) in zip(files, results) {
             switch r {
-            case .success(let h):
-                if h.sopClassUID == SliceHeader.mediaStorageDirectory { continue }  // DICOMDIR: an index, not an image
-                headers.append(h)
+            case .success(let images):
+                // DICOMDIR: an index, not an image
+                if images.first?.sopClassUID == SliceHeader.mediaStorageDirectory { continue }
+                headers += images
+                dicomFiles += 1
             case .failure(DicomError.notDicom):
                 skipped.append(file)
             case .failure(let e):
@@ -108,7 +111,7 @@ public struct Inventory: Sendable {
             }
         }
         return Inventory(
-            root: root, series: group(headers), dicomFileCount: headers.count,
+            root: root, series: group(headers), dicomFileCount: dicomFiles,
             skippedNonDicom: skipped, unreadable: unreadable)
     }
 
@@ -147,18 +150,23 @@ public struct Inventory: Sendable {
 
     /// Groups by study and series UID, then splits a series by orientation (to 0.001) and matrix.
     static func group(_ headers: [SliceHeader]) -> [SeriesEntry] {
-        struct Key: Hashable { let study: String, series: String, orientation: [Int], rows: Int, columns: Int }
+        struct Key: Hashable {
+            let study: String, series: String, orientation: [Int], rows: Int, columns: Int, stack: String
+        }
         var groups: [Key: [SliceHeader]] = [:]
         for h in headers {
             let o = h.orientation.map { ($0.row.array + $0.column.array).map { Int(($0 * 1000).rounded()) } } ?? []
             groups[
-                Key(study: h.studyUID, series: h.seriesUID, orientation: o, rows: h.rows, columns: h.columns),
+                Key(
+                    study: h.studyUID, series: h.seriesUID, orientation: o, rows: h.rows, columns: h.columns,
+                    stack: h.stackKey),
                 default: []
             ].append(h)
         }
         var bySeries: [String: [[SliceHeader]]] = [:]
         for (k, v) in groups {
-            bySeries[k.study + "\u{0}" + k.series, default: []].append(v.sorted { $0.path < $1.path })
+            bySeries[k.study + "\u{0}" + k.series, default: []].append(
+                v.sorted { ($0.path, $0.frameIndex ?? 0) < ($1.path, $1.frameIndex ?? 0) })
         }
         var out: [SeriesEntry] = []
         func orientationKey(_ h: SliceHeader) -> [Int] {
@@ -172,6 +180,7 @@ public struct Inventory: Sendable {
                     .filter {
                         $0.offset != i && orientationKey($0.element[0]) == orientationKey(p[0])
                             && !orientationKey(p[0]).isEmpty
+                            && ($0.element[0].rows != p[0].rows || $0.element[0].columns != p[0].columns)
                     }
                     .map { $0.element[0] }
                 out.append(e)

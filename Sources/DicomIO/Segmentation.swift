@@ -60,30 +60,25 @@ public struct Segmentation: Sendable {
         }
         guard !segments.isEmpty else { throw DicomError.missingTag(.segmentSequence, file: path) }
         let frameCount = header.numberOfFrames
-        let shared = [TagPathStep(.sharedFunctionalGroupsSequence)]
-        func group(_ tag: Tag, frame: Int) -> [TagPathStep]? {
-            let perFrame = [TagPathStep(.perFrameFunctionalGroupsSequence, item: frame), TagPathStep(tag)]
-            if f.itemCount(perFrame) ?? 0 > 0 { return [perFrame[0], TagPathStep(tag, item: 0)] }
-            if f.itemCount(shared + [TagPathStep(tag)]) ?? 0 > 0 { return [shared[0], TagPathStep(tag, item: 0)] }
-            return nil
-        }
-        guard let measures = group(.pixelMeasuresSequence, frame: 0), let spacing = try f.pixelSpacing(path: measures)
+        guard let measures = f.functionalGroup(.pixelMeasuresSequence, frame: 0),
+            let spacing = try f.pixelSpacing(path: measures)
         else {
             throw DicomError.missingTag(.pixelSpacing, file: path)
         }
         var frames: [Frame] = []
         frames.reserveCapacity(frameCount)
         for i in 0..<frameCount {
-            guard let pp = group(.planePositionSequence, frame: i),
+            guard let pp = f.functionalGroup(.planePositionSequence, frame: i),
                 let position = try f.vector3(.imagePositionPatient, path: pp)
             else {
                 throw DicomError.missingTag(.imagePositionPatient, file: "\(path) frame \(i + 1)")
             }
-            guard let po = group(.planeOrientationSequence, frame: i), let orientation = try f.orientation(path: po)
+            guard let po = f.functionalGroup(.planeOrientationSequence, frame: i),
+                let orientation = try f.orientation(path: po)
             else {
                 throw DicomError.missingTag(.imageOrientationPatient, file: "\(path) frame \(i + 1)")
             }
-            guard let si = group(.segmentIdentificationSequence, frame: i),
+            guard let si = f.functionalGroup(.segmentIdentificationSequence, frame: i),
                 let number = try f.int(.referencedSegmentNumber, path: si)
             else {
                 throw DicomError.missingTag(.referencedSegmentNumber, file: "\(path) frame \(i + 1)")

@@ -176,6 +176,9 @@ public enum SegmentationWriter {
                 let sourceImage = derivation + [TagPathStep(Tag(0x0008, 0x2112), item: 0)]
                 try f.set(sourceImage + [TagPathStep(Tag(0x0008, 0x1150))], source.slices[k].sopClassUID)
                 try f.set(sourceImage + [TagPathStep(Tag(0x0008, 0x1155))], source.slices[k].sopInstanceUID)
+                if let frameIndex = source.slices[k].frameIndex {  // a frame of an Enhanced CT
+                    try f.set(sourceImage + [TagPathStep(.referencedFrameNumber)], "\(frameIndex + 1)")
+                }
                 try setCode(
                     f, sourceImage + [TagPathStep(Tag(0x0040, 0xA170), item: 0)],
                     Code("121322", "DCM", "Source image for image processing operation"))
@@ -210,7 +213,8 @@ public enum SegmentationWriter {
         // Common Instance Reference: the source series and all its instances.
         let refSeries = TagPathStep(.referencedSeriesSequence, item: 0)
         try f.set([refSeries, TagPathStep(.seriesInstanceUID)], firstSlice.seriesUID)
-        for (i, s) in source.slices.enumerated() {
+        var seen = Set<String>()  // a multi-frame source is one instance
+        for (i, s) in source.slices.filter({ seen.insert($0.sopInstanceUID).inserted }).enumerated() {
             let inst = [refSeries, TagPathStep(Tag(0x0008, 0x114A), item: i)]
             try f.set(inst + [TagPathStep(Tag(0x0008, 0x1150))], s.sopClassUID)
             try f.set(inst + [TagPathStep(Tag(0x0008, 0x1155))], s.sopInstanceUID)

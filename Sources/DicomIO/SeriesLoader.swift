@@ -33,11 +33,11 @@ public struct SeriesLayout: Sendable {
                 series: name, file: other.path, matrix: "\(other.columns)x\(other.rows)",
                 expected: "\(first.columns)x\(first.rows)")
         }
-        if first.numberOfFrames > 1 {
+        if let multi = slices.first(where: { $0.frameIndex == nil && $0.numberOfFrames > 1 }) {
             throw DicomError.unsupported(
-                file: first.path,
+                file: multi.path,
                 what:
-                    "multi-frame image (\(first.numberOfFrames) frames in one file, e.g. Enhanced CT); export the series as single-frame images"
+                    "multi-frame image (\(multi.numberOfFrames) frames in one file) without (5200,9230) Per-frame Functional Groups to place its frames; Enhanced and Legacy Converted Enhanced CT are read"
             )
         }
         for (code, tag, meta) in [
@@ -55,10 +55,10 @@ public struct SeriesLayout: Sendable {
                         "\(n) of \(slices.count) files have an empty \(tag); the file meta header's \(meta) was used"))
             }
         }
-        // Two copies of one instance (same SOP Instance UID) are one slice.
+        // Two copies of one instance (same SOP Instance UID, and frame) are one slice.
         var seen = Set<String>()
         let before = slices.count
-        slices = slices.filter { seen.insert($0.sopInstanceUID).inserted }
+        slices = slices.filter { seen.insert($0.imageKey).inserted }
         if slices.count < before {
             warnings.append(
                 LoadWarning(
@@ -68,21 +68,21 @@ public struct SeriesLayout: Sendable {
         }
         guard slices.count >= 2 else { throw DicomError.oneSlice(series: name) }
         for s in slices {
-            guard s.imagePositionMM != nil else { throw DicomError.missingTag(.imagePositionPatient, file: s.path) }
-            guard s.orientation != nil else { throw DicomError.missingTag(.imageOrientationPatient, file: s.path) }
-            guard s.pixelSpacingMM != nil else { throw DicomError.missingTag(.pixelSpacing, file: s.path) }
-            guard s.rows > 0 else { throw DicomError.missingTag(.rows, file: s.path) }
-            guard s.columns > 0 else { throw DicomError.missingTag(.columns, file: s.path) }
-            guard s.pixelFormat != nil else { throw DicomError.missingTag(.bitsAllocated, file: s.path) }
+            guard s.imagePositionMM != nil else { throw DicomError.missingTag(.imagePositionPatient, file: s.location) }
+            guard s.orientation != nil else { throw DicomError.missingTag(.imageOrientationPatient, file: s.location) }
+            guard s.pixelSpacingMM != nil else { throw DicomError.missingTag(.pixelSpacing, file: s.location) }
+            guard s.rows > 0 else { throw DicomError.missingTag(.rows, file: s.location) }
+            guard s.columns > 0 else { throw DicomError.missingTag(.columns, file: s.location) }
+            guard s.pixelFormat != nil else { throw DicomError.missingTag(.bitsAllocated, file: s.location) }
             if s.rows != first.rows || s.columns != first.columns {
                 throw DicomError.mixedMatrix(
-                    series: name, file: s.path, matrix: "\(s.columns)x\(s.rows)",
+                    series: name, file: s.location, matrix: "\(s.columns)x\(s.rows)",
                     expected: "\(first.columns)x\(first.rows)")
             }
             let a = s.pixelSpacingMM!, b = first.pixelSpacingMM!
             if abs(a.rowMM - b.rowMM) > 1e-4 || abs(a.columnMM - b.columnMM) > 1e-4 {
                 throw DicomError.mixedPixelSpacing(
-                    series: name, file: s.path, spacingMM: [a.rowMM, a.columnMM], expectedMM: [b.rowMM, b.columnMM])
+                    series: name, file: s.location, spacingMM: [a.rowMM, a.columnMM], expectedMM: [b.rowMM, b.columnMM])
             }
         }
         slices.sort { $0.normalPositionMM! < $1.normalPositionMM! }
@@ -90,7 +90,7 @@ public struct SeriesLayout: Sendable {
         let steps = zip(z.dropFirst(), z).map { $0 - $1 }
         for (k, s) in steps.enumerated() where s < Self.duplicateToleranceMM {
             throw DicomError.duplicatePositions(
-                series: name, positionMM: z[k], files: [slices[k].path, slices[k + 1].path])
+                series: name, positionMM: z[k], files: [slices[k].location, slices[k + 1].location])
         }
         let median = steps.sorted()[steps.count / 2]
         var worst = 0.0
@@ -197,7 +197,7 @@ public enum SeriesLoader {
                 n = HounsfieldConverter.convertInPlace(slice, header: header)
             } else {
                 try pixelBytes(of: header, into: &scratch)
-                n = try HounsfieldConverter.convert(scratch, header: header, into: slice)
+                n = try HounsfieldConverter.convert(scratch.bytes, header: header, into: slice)
             }
             if n > 0 { clamped.add(n) }
         }
@@ -221,10 +221,10 @@ public enum SeriesLoader {
         mask: Mask, warnings: [LoadWarning]
     ) {
         let layout = try SeriesLayout(entry: entry)
-        let mask: Mask = try decodeSlices(layout) { header, out, bytes in
-            try pixelBytes(of: header, into: &bytes)
+        let mask: Mask = try decodeSlices(layout) { header, out, scratch in
+            try pixelBytes(of: header, into: &scratch)
             let stored = try PixelUnpacker.unpack(
-                bytes, format: header.pixelFormat!, count: out.count, file: header.path)
+                scratch.bytes, format: header.pixelFormat!, count: out.count, file: header.location)
             if let label {
                 let l = Int32(label)
                 for i in 0..<stored.count { out[i] = stored[i] == l ? 1 : 0 }
@@ -240,7 +240,7 @@ public enum SeriesLoader {
     /// allocated uninitialised so each page is touched once, by the worker that fills it.
     static func decodeSlices<V: Sendable & Numeric>(
         _ layout: SeriesLayout,
-        fill: @escaping @Sendable (SliceHeader, UnsafeMutableBufferPointer<V>, inout [UInt8]) throws -> Void
+        fill: @escaping @Sendable (SliceHeader, UnsafeMutableBufferPointer<V>, inout PixelScratch) throws -> Void
     ) throws -> Volume<V> {
         let dims = layout.geometry.dims
         let perSlice = dims.sliceCount
@@ -250,12 +250,12 @@ public enum SeriesLoader {
         let voxels = [V](unsafeUninitializedCapacity: dims.count) { buffer, initialized in
             let out = UncheckedSendable(buffer)
             let results = parallelMap(workers) { w in
-                var bytes: [UInt8] = []
+                var scratch = PixelScratch()
                 for k in stride(from: w, to: slices.count, by: workers) {
                     let header = slices[k]
                     try checkGreyscale(header)
                     let slice = UnsafeMutableBufferPointer(rebasing: out.value[(k * perSlice)..<((k + 1) * perSlice)])
-                    try fill(header, slice, &bytes)
+                    try fill(header, slice, &scratch)
                 }
             }
             for r in results {
@@ -282,16 +282,23 @@ public enum SeriesLoader {
 
     /// The file's Pixel Data as native little-endian bytes: read straight from the file for the
     /// native little-endian transfer syntaxes (see `NativePixelReader`), decoded by DCMTK otherwise.
+    /// For a frame of a multi-frame image, that frame's bytes alone.
     public static func pixelBytes(of header: SliceHeader) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        try pixelBytes(of: header, into: &bytes)
-        return bytes
+        var scratch = PixelScratch()
+        try pixelBytes(of: header, into: &scratch)
+        return scratch.bytes
     }
 
-    /// As `pixelBytes(of:)`, reusing `bytes`' storage when it can.
-    static func pixelBytes(of header: SliceHeader, into bytes: inout [UInt8]) throws {
-        if try NativePixelReader.read(header, into: &bytes) { return }
-        bytes = try DicomFile(path: header.path, headersOnly: false).decodedPixelBytes()
+    /// As `pixelBytes(of:)`, reusing the scratch's storage, and its open file for the next frame
+    /// of the same multi-frame image.
+    static func pixelBytes(of header: SliceHeader, into scratch: inout PixelScratch) throws {
+        if try NativePixelReader.read(header, into: &scratch.bytes) { return }
+        guard let frame = header.frameIndex else {
+            scratch.bytes = try DicomFile(path: header.path, headersOnly: false).decodedPixelBytes()
+            return
+        }
+        if scratch.file?.path != header.path { scratch.file = try DicomFile(path: header.path, headersOnly: false) }
+        scratch.bytes = try scratch.file!.decodedFrameBytes(frame)
     }
 
     /// Decodes `frames` frames of stored values (any pixel format htb reads).
@@ -301,6 +308,13 @@ public enum SeriesLoader {
         return try PixelUnpacker.unpack(
             bytes, format: header.pixelFormat!, count: header.rows * header.columns * frames, file: header.path)
     }
+}
+
+/// One decoding worker's state: a byte buffer used again for every image, and the multi-frame
+/// file last opened, kept open while the worker reads its frames one by one.
+struct PixelScratch {
+    var bytes: [UInt8] = []
+    var file: DicomFile?
 }
 
 /// Reads uncompressed Pixel Data without a second parse of the file. For Implicit and Explicit
@@ -327,13 +341,21 @@ enum NativePixelReader {
         return pread(fd, destination.baseAddress, length, off_t(offset)) == length
     }
 
-    /// An open descriptor, the value's offset and its length; nil when the layout is not the simple one.
+    /// An open descriptor, the value's offset and its length (of the header's frame, for a frame
+    /// of a multi-frame image: frames follow each other in the value); nil when the layout is not
+    /// the simple one.
     private static func locate(_ h: SliceHeader) throws -> (Int32, Int, Int)? {
-        guard h.transferSyntaxUID == implicitLE || h.transferSyntaxUID == explicitLE, h.numberOfFrames == 1,
+        guard h.transferSyntaxUID == implicitLE || h.transferSyntaxUID == explicitLE,
+            h.numberOfFrames == 1 || h.frameIndex != nil,
             let f = h.pixelFormat, f.bitsAllocated == 8 || f.bitsAllocated == 16
         else { return nil }
-        let length = h.rows * h.columns * f.bitsAllocated / 8
-        guard length > 0, length % 2 == 0 else { return nil }
+        let frameLength = h.rows * h.columns * f.bitsAllocated / 8
+        let frames = h.frameIndex == nil ? 1 : h.numberOfFrames
+        let length = frameLength * frames
+        let frame = h.frameIndex ?? 0
+        guard frameLength > 0, length % 2 == 0, frame < frames, let expected = UInt32(exactly: length) else {
+            return nil
+        }
         let fd = open(h.path, O_RDONLY)
         guard fd >= 0 else { throw DicomError.unreadable(file: h.path, reason: String(cString: strerror(errno))) }
         var keep = false
@@ -355,9 +377,9 @@ enum NativePixelReader {
         } else {
             lengthField = UInt32(head[4]) | UInt32(head[5]) << 8 | UInt32(head[6]) << 16 | UInt32(head[7]) << 24
         }
-        guard lengthField == UInt32(length) else { return nil }
+        guard lengthField == expected else { return nil }
         keep = true
-        return (fd, start + headerLength, length)
+        return (fd, start + headerLength + frame * frameLength, frameLength)
     }
 }
 

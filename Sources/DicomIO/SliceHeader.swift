@@ -55,6 +55,13 @@ public struct SliceHeader: Sendable {
     public var rows: Int
     public var columns: Int
     public var numberOfFrames: Int
+    /// The frame this header describes (0-based) when the file is a multi-frame image whose frames
+    /// were expanded from its functional groups (Enhanced CT, Legacy Converted Enhanced CT); nil
+    /// for a single-frame file (and for a multi-frame file read as one object: SEG).
+    public var frameIndex: Int?
+    /// Frames of one object that belong to different stacks or temporal positions (Frame Content,
+    /// (0020,9056) Stack ID and (0020,9128) Temporal Position Index) form different volumes.
+    public var stackKey: String = ""
     public var pixelSpacingMM: (rowMM: Double, columnMM: Double)?
     public var imagePositionMM: Vector3?
     public var orientation: (row: Vector3, column: Vector3)?
@@ -80,11 +87,91 @@ public struct SliceHeader: Sendable {
 
     public var isSegmentation: Bool { sopClassUID == Self.segmentationStorage || modality == "SEG" }
 
-    /// Reads the header of the file at `path` (stops before Pixel Data).
+    /// SOP Classes whose frames htb expands (PS3.4 B.5): Enhanced CT and Legacy Converted Enhanced CT.
+    public static let enhancedCTStorage = "1.2.840.10008.5.1.4.1.1.2.1"
+    public static let legacyConvertedEnhancedCTStorage = "1.2.840.10008.5.1.4.1.1.2.2"
+
+    /// Reads the header of the file at `path` (stops before Pixel Data): the file as one object.
     public static func read(path: String) throws -> SliceHeader {
         let f = try DicomFile(path: path, headersOnly: true)
         return try SliceHeader(file: f)
     }
+
+    /// The images in the file at `path`: one header for a single-frame file, one per frame for a
+    /// multi-frame image with functional groups (each frame with its own position, orientation,
+    /// spacing and rescale), the file as one object otherwise (SEG, or multi-frame without
+    /// functional groups, which loading refuses).
+    public static func images(path: String) throws -> [SliceHeader] {
+        let f = try DicomFile(path: path, headersOnly: true)
+        let header = try SliceHeader(file: f)
+        guard header.numberOfFrames > 1, !header.isSegmentation,
+            f.itemCount([TagPathStep(.perFrameFunctionalGroupsSequence)]) != nil
+        else { return [header] }
+        return try header.frames(in: f)
+    }
+
+    /// One header per frame from the functional groups (PS3.3 C.7.6.16): the frame's own item of
+    /// the Per-frame Functional Groups Sequence, else the shared one, else the top-level attribute.
+    func frames(in f: DicomFile) throws -> [SliceHeader] {
+        let n = numberOfFrames
+        let items = f.itemCount([TagPathStep(.perFrameFunctionalGroupsSequence)]) ?? 0
+        guard items == n else {
+            throw DicomError.invalidTag(
+                .perFrameFunctionalGroupsSequence, file: path, value: "\(items) items",
+                expected: "one item per frame ((0028,0008) Number of Frames is \(n))")
+        }
+        var out: [SliceHeader] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            do {
+                var h = self
+                h.frameIndex = i
+                h.instanceNumber = nil
+                h.imagePositionMM = try f.functionalGroup(.planePositionSequence, frame: i).flatMap {
+                    try f.vector3(.imagePositionPatient, path: $0)
+                }
+                if let p = f.functionalGroup(.planeOrientationSequence, frame: i) {
+                    h.orientation = try f.orientation(path: p)
+                }
+                if let p = f.functionalGroup(.pixelMeasuresSequence, frame: i) {
+                    if let spacing = try f.pixelSpacing(path: p) { h.pixelSpacingMM = spacing }
+                    if let t = try? f.doubles(.sliceThickness, path: p)?.first { h.sliceThicknessMM = t }
+                }
+                if let p = f.functionalGroup(.pixelValueTransformationSequence, frame: i) {
+                    let slope = try f.doubles(.rescaleSlope, path: p)?.first
+                    let intercept = try f.doubles(.rescaleIntercept, path: p)?.first
+                    if slope != nil || intercept != nil {
+                        h.hasRescale = true
+                        h.rescaleSlope = slope ?? 1
+                        h.rescaleIntercept = intercept ?? 0
+                    }
+                    if h.rescaleSlope == 0 {
+                        throw DicomError.invalidTag(.rescaleSlope, file: path, value: "0", expected: "a non-zero slope")
+                    }
+                }
+                if let p = f.functionalGroup(.ctImageFrameTypeSequence, frame: i),
+                    let type = f.string(p + [TagPathStep(.frameType)])
+                {
+                    h.imageType = type
+                }
+                if let p = f.functionalGroup(.frameContentSequence, frame: i) {
+                    let stack = f.string(p + [TagPathStep(.stackID)]) ?? ""
+                    let time = f.string(p + [TagPathStep(.temporalPositionIndex)]) ?? ""
+                    h.stackKey = stack.isEmpty && time.isEmpty ? "" : "stack \(stack) time \(time)"
+                }
+                out.append(h)
+            } catch let e as DicomError {
+                throw e.inFrame(i)
+            }
+        }
+        return out
+    }
+
+    /// The file, and the frame for a frame of a multi-frame image: for messages.
+    public var location: String { frameIndex.map { "\(path) frame \($0 + 1)" } ?? path }
+
+    /// Identifies the image: the SOP Instance UID, with the frame number for a frame.
+    public var imageKey: String { frameIndex.map { "\(sopInstanceUID)#\($0 + 1)" } ?? sopInstanceUID }
 
     public init(file f: DicomFile) throws {
         path = f.path

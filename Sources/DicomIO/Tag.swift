@@ -74,6 +74,15 @@ extension Tag {
     public static let planePositionSequence = Tag(0x0020, 0x9113, "Plane Position Sequence")
     public static let planeOrientationSequence = Tag(0x0020, 0x9116, "Plane Orientation Sequence")
     public static let pixelMeasuresSequence = Tag(0x0028, 0x9110, "Pixel Measures Sequence")
+    // Multi-frame functional groups (PS3.3 C.7.6.16, C.8.15.3)
+    public static let pixelValueTransformationSequence = Tag(
+        0x0028, 0x9145, "Pixel Value Transformation Sequence")
+    public static let ctImageFrameTypeSequence = Tag(0x0018, 0x9329, "CT Image Frame Type Sequence")
+    public static let frameType = Tag(0x0008, 0x9007, "Frame Type")
+    public static let frameContentSequence = Tag(0x0020, 0x9111, "Frame Content Sequence")
+    public static let stackID = Tag(0x0020, 0x9056, "Stack ID")
+    public static let temporalPositionIndex = Tag(0x0020, 0x9128, "Temporal Position Index")
+    public static let referencedFrameNumber = Tag(0x0008, 0x1160, "Referenced Frame Number")
     public static let pixelData = Tag(0x7FE0, 0x0010, "Pixel Data")
 }
 

@@ -24,7 +24,7 @@ enum HTBExit: Int32, CaseIterable {
     case badGeometry = 67
     /// A mask is unreadable, empty where it must not be, or not on the CT's grid / frame of reference.
     case badMask = 68
-    /// Readable but unsupported: not CT, multi-frame images, a transfer syntax without a decoder.
+    /// Readable but unsupported: not CT, multi-frame images without functional groups, a transfer syntax without a decoder.
     case unsupported = 69
     /// The clinical facts or the rules file are invalid (unknown key, wrong type or unit, out of range).
     case badFacts = 70
@@ -80,7 +80,7 @@ extension HTBExit {
         case .noInput: "nothing to work on (path missing, no series, no match)"
         case .badGeometry: "the series cannot form a correct volume"
         case .badMask: "a mask is unreadable, empty or on another grid"
-        case .unsupported: "readable but unsupported (not CT, multi-frame, pixel format)"
+        case .unsupported: "readable but unsupported (not CT, multi-frame without functional groups, pixel format)"
         case .badFacts: "invalid clinical facts or rules file"
         case .segmentationFailed: "automatic segmentation found no liver"
         case .cannotWrite: "an output could not be written"

@@ -32,6 +32,10 @@ enum Harness: String, CaseIterable {
             // Pixels only within what a CT slice can hold (a header may claim anything).
             if h.rows * h.columns * max(1, h.numberOfFrames) <= 4096 * 4096 {
                 _ = try? SeriesLoader.pixelBytes(of: h)
+                // A multi-frame image's frames from its functional groups, and its last frame alone.
+                if let frames = try? SliceHeader.images(path: path), frames.count > 1, let last = frames.last {
+                    _ = try? SeriesLoader.pixelBytes(of: last)
+                }
             }
             // The series path needs two slices: a second file, the input one slice further along
             // its normal under another SOP Instance UID (written by htb's own DICOM writer).

@@ -83,6 +83,14 @@ long htb_dcm_transfer_syntax(const htb_dcm_file *file, char *buf, size_t buflen)
  */
 long long htb_dcm_decode_pixels(htb_dcm_file *file, char *err, size_t errlen);
 
+/**
+ * Decodes frame `frame` (0-based) of a multi-frame image alone, without loading or decoding the
+ * others (DCMTK's getUncompressedFrame; JPEG 2000 through OpenJPEG, one fragment per frame).
+ * Returns the frame's decoded length in bytes, or -1 with a message in err; then as
+ * htb_dcm_decode_pixels (the bytes stay in the handle for htb_dcm_copy_pixels).
+ */
+long long htb_dcm_decode_frame(htb_dcm_file *file, long frame, char *err, size_t errlen);
+
 /** Copies up to len decoded bytes (after htb_dcm_decode_pixels) into dst. Returns bytes copied. */
 long long htb_dcm_copy_pixels(const htb_dcm_file *file, void *dst, size_t len);
 
