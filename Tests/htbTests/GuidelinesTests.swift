@@ -173,7 +173,8 @@ struct GuidelinesTests {
         Vignette(
             name: "Poorly differentiated NEC: systemic therapy first",
             facts: "{\(base), \"grade\": \"NEC\", \"htb_percent\": 30}",
-            levels: [.ctace: .preferred, .tae: .consider], flags: ["systemic_therapy_first"],
+            levels: [.ctace: .consider, .tae: .consider, .debtace: .notRecommended], flags: ["systemic_therapy_first"],
+            rules: ["ctace.poor_differentiation", "systemic_first.liver_directed_at_most_consider"],
             notRules: ["combination.tae_ssa"]),
         Vignette(
             name: "Extrahepatic disease",
@@ -257,6 +258,36 @@ struct GuidelinesTests {
             #expect(!cs.isEmpty)
             for c in cs { #expect(g.references[String(c.dropFirst().dropLast())] != nil, "\(c) unresolved") }
         }
+    }
+
+    @Test(
+        "when a rule puts systemic therapy first, no liver-directed treatment is preferred, and that rule is a reason")
+    func systemicFirst() throws {
+        // Every vignette, and NEC with each burden, indication and SIRT fact that can make a
+        // treatment preferred elsewhere (high burden, hypovascular, PVT, prior bilioenteric surgery).
+        var cases = Self.vignettes.map(\.facts)
+        for htb in [5, 30, 60, 80] {
+            for extra in [
+                "", #", "hypovascular": true"#, #", "portal_vein_thrombosis": "main""#,
+                #", "bilioenteric_anastomosis": true"#, #", "progression_on_ssa": true"#,
+            ] {
+                cases.append("{\(Self.base), \"grade\": \"NEC\", \"htb_percent\": \(htb)\(extra)}")
+            }
+        }
+        var systemic = 0
+        for facts in cases {
+            let g = try Self.evaluate(facts)
+            guard g.flagIDs.contains("systemic_therapy_first") else { continue }
+            systemic += 1
+            for t in Treatment.allCases {
+                #expect(g.level(t) != .preferred, "\(t.rawValue) preferred with systemic therapy first: \(facts)")
+                #expect(
+                    g.treatments[t.rawValue]!.reasons.contains {
+                        $0.rule == "systemic_first.liver_directed_at_most_consider"
+                    }, "\(t.rawValue): \(facts)")
+            }
+        }
+        #expect(systemic >= 20)
     }
 
     @Test("there are at least 30 vignettes and every rule fires in one and stays silent in another")
