@@ -46,6 +46,7 @@ bench-docs: setup
 	python3 Benchmarks/bench_dicom_out.py --write-docs
 	python3 Benchmarks/bench_batch.py --write-docs
 	python3 Benchmarks/phantom_sweep.py --seeds 12 --write-docs
+	python3 Benchmarks/response_pairs.py --write-docs
 	python3 Benchmarks/robustness.py --write-docs
 	python3 Benchmarks/ablation.py --write-docs
 

@@ -60,13 +60,16 @@ let package = Package(
         .target(name: "AutoSegmentation", dependencies: ["Filters", "Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
+        // Treatment response: two time points aligned, lesions matched, volumetric response.
+        .target(
+            name: "Response", dependencies: ["Analysis", "DicomIO", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
         .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(
             name: "htb",
             dependencies: [
                 "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom",
-                "Volumetry", "VolumeModel",
+                "Response", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,7 +79,7 @@ let package = Package(
             name: "htbTests",
             dependencies: [
                 "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI",
-                "Overlay", "Phantom", "Volumetry", "VolumeModel", "htb",
+                "Overlay", "Phantom", "Response", "Volumetry", "VolumeModel", "htb",
             ],
             // Golden overlay hashes are read by path (OverlayTests), not bundled.
             exclude: ["Golden"]

@@ -30,7 +30,33 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     /// Steatosis: the parenchyma this many HU darker (nil: none); vessels and lesions unchanged.
     public var steatosisHU: Double?
 
+    /// A later study of the same phantom patient (nil: the phantom itself, the baseline).
+    public var followUp: FollowUp?
+
+    /// What changed between the baseline and this follow-up: every lesion's volume times `scale`,
+    /// `newLesions` lesions that were not there, the body moved by `shiftMM` (patient coordinates).
+    public struct FollowUp: Sendable, Codable, Equatable {
+        public var scale: Double = 1
+        public var newLesions: Int = 0
+        public var shiftMM = Vector3(0, 0, 0)
+        public init(scale: Double = 1, newLesions: Int = 0, shiftMM: Vector3 = Vector3(0, 0, 0)) {
+            self.scale = scale
+            self.newLesions = newLesions
+            self.shiftMM = shiftMM
+        }
+        enum CodingKeys: String, CodingKey {
+            case scale, newLesions = "new_lesions", shiftMM = "shift_mm"
+        }
+    }
+
     public init() {}
+
+    /// The baseline this spec follows up (itself when it is a baseline).
+    public var baseline: PhantomSpec {
+        var b = self
+        b.followUp = nil
+        return b
+    }
 
     enum CodingKeys: String, CodingKey {
         case seed, matrix, slices, sliceMM = "slice_mm", pixelMM = "pixel_mm", lesions, htbPercent = "htb_percent"
@@ -38,6 +64,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         case lesionShape = "lesion_shape", leftLobeLesions = "left_lobe_lesions", spleenContact = "spleen_contact",
             stomachContact = "stomach_contact"
         case steatosisHU = "steatosis_hu"
+        case followUp = "follow_up"
     }
 
     /// The command line that makes this phantom.
@@ -51,6 +78,10 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         if spleenContact == true { c += " --spleen-contact" }
         if stomachContact == true { c += " --stomach-contact" }
         if let h = steatosisHU { c += " --steatosis-hu \(decimalString(h))" }
+        if let f = followUp {
+            c +=
+                " --follow-up --scale \(decimalString(f.scale)) --new-lesions \(f.newLesions) --shift-mm \([f.shiftMM.x, f.shiftMM.y, f.shiftMM.z].map(decimalString).joined(separator: ","))"
+        }
         return c
     }
 }
@@ -85,8 +116,31 @@ public struct PhantomTruth: Sendable, Codable {
     /// Connected lesions in the truth mask (26-connectivity), as htb counts them.
     public var lesionCount: Int
     public var lesionVolumesML: [Double]
+    /// For a follow-up: what it is the follow-up of, and the truth of the matching.
+    public var followUp: FollowUpTruth?
+
+    /// Lesions are numbered as in `lesionVolumesML` (1 = largest), on each side.
+    public struct FollowUpTruth: Sendable, Codable, Equatable {
+        public var baselineCommand: String
+        public var baselineLesionVolumeML: Double
+        public var baselineLesionVolumesML: [Double]
+        public var baselineLiverVolumeML: Double
+        /// (baseline lesion, follow-up lesion) pairs: the same drawn lesion at both times.
+        public var pairs: [[Int]]
+        /// Follow-up lesions made of new lesions only.
+        public var newLesions: [Int]
+        /// Baseline lesions with no voxel left at follow-up.
+        public var goneLesions: [Int]
+        enum CodingKeys: String, CodingKey {
+            case baselineCommand = "baseline_command", baselineLesionVolumeML = "baseline_lesion_volume_ml"
+            case baselineLesionVolumesML = "baseline_lesion_volumes_ml", baselineLiverVolumeML =
+                "baseline_liver_volume_ml"
+            case pairs, newLesions = "new_lesions", goneLesions = "gone_lesions"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
+        case followUp = "follow_up"
         case schema, command, spec, dims, spacingMM = "spacing_mm", voxelVolumeMM3 = "voxel_volume_mm3"
         case liverVoxels = "liver_voxels", lesionVoxels = "lesion_voxels", liverVolumeML = "liver_volume_ml"
         case parenchymaVolumeML = "parenchyma_volume_ml", lesionVolumeML = "lesion_volume_ml", htbPercent =
@@ -102,7 +156,8 @@ public struct Phantom: Sendable {
     public var labels: Volume<UInt8>
     public var truth: PhantomTruth
 
-    public static func build(_ spec: PhantomSpec) throws -> Phantom {
+    /// `baseline`: for a follow-up, its baseline when already built (else it is built again for the truth).
+    public static func build(_ spec: PhantomSpec, baseline: Phantom? = nil) throws -> Phantom {
         guard (32...1024).contains(spec.matrix) else { throw PhantomError.invalidSpec("--matrix must be 32 to 1024") }
         guard (4...1000).contains(spec.slices) else { throw PhantomError.invalidSpec("--slices must be 4 to 1000") }
         guard spec.sliceMM > 0.2 && spec.sliceMM <= 10, spec.pixelMM > 0.2 && spec.pixelMM <= 10 else {
@@ -200,6 +255,51 @@ public struct Phantom: Sendable {
         } else {
             anatomy.lesions = base
         }
+        // A follow-up: the baseline's lesions (drawn above exactly as for the baseline) scaled in
+        // volume, new ones added away from them, then the body moved (sampled at p - shift).
+        var shift = Vector3(0, 0, 0)
+        var drawn = anatomy.lesions.count
+        var drawnLesions: [Lesion] = []
+        if let f = spec.followUp {
+            guard f.scale >= 0, f.scale <= 20 else { throw PhantomError.invalidSpec("--scale must be 0 to 20") }
+            guard (0...50).contains(f.newLesions) else {
+                throw PhantomError.invalidSpec("--new-lesions must be 0 to 50")
+            }
+            guard [f.shiftMM.x, f.shiftMM.y, f.shiftMM.z].allSatisfy({ abs($0) <= 100 }) else {
+                throw PhantomError.invalidSpec("--shift-mm must be within 100 mm on each axis")
+            }
+            let grown = max(1, cbrt(f.scale))
+            var g = SeededGenerator(seed: spec.seed ^ 0x0F01_1055_0BAD_CAFE)
+            var added = 0, tries = 0
+            while added < f.newLesions && tries < 10_000 {
+                tries += 1
+                let c = liverCentres[Int(g.next() % UInt64(liverCentres.count))]
+                let r = exp(g.uniform(log(4.0), log(10.0)))
+                // Clear (by 5 mm) of every lesion at the larger of its two sizes, and of the new ones;
+                // inside the liver all round.
+                guard
+                    anatomy.lesions.enumerated().allSatisfy({
+                        $0.element.distance(c) > $0.element.radiusMM * ($0.offset < base.count ? grown : 1) + r + 5
+                    }),
+                    [Vector3(r, 0, 0), Vector3(-r, 0, 0), Vector3(0, r, 0), Vector3(0, -r, 0)].allSatisfy({
+                        anatomy.inTruthLiver(c + $0)
+                    })
+                else { continue }
+                anatomy.lesions.append(
+                    Lesion(center: c, radiusMM: r, enhancement: kinds[added % kinds.count], rimMM: 0))
+                added += 1
+            }
+            guard added == f.newLesions else {
+                throw PhantomError.invalidSpec(
+                    "no room for \(f.newLesions) new lesions in this liver (placed \(added))")
+            }
+            drawnLesions = Array(anatomy.lesions.prefix(base.count))
+            anatomy.lesions = anatomy.lesions.enumerated().map {
+                $0.offset < base.count ? $0.element.scaled(cbrt(f.scale)) : $0.element
+            }
+            shift = f.shiftMM
+            drawn = base.count
+        }
 
         // Labels by voxel centre; CT by 2x2x2 supersampling (partial volume) plus correlated noise.
         let dims = geometry.dims
@@ -207,7 +307,7 @@ public struct Phantom: Sendable {
         var labels = [UInt8](repeating: 0, count: dims.count)
         var hu = [Int16](repeating: 0, count: dims.count)
         let model = anatomy
-        let noise = spec.noiseHU, seed = spec.seed
+        let noise = spec.noiseHU, seed = spec.seed, sampleShift = shift
         try labels.withUnsafeMutableBufferPointer { lb in
             try hu.withUnsafeMutableBufferPointer { hb in
                 let L = UncheckedSendable(lb), H = UncheckedSendable(hb)
@@ -218,14 +318,15 @@ public struct Phantom: Sendable {
                     for j in 0..<n {
                         for i in 0..<n {
                             let v = i + n * j
-                            let centre = geometry.positionMM(Double(i), Double(j), Double(k))
+                            let centre = geometry.positionMM(Double(i), Double(j), Double(k)) - sampleShift
                             L.value[k * perSlice + v] = model.label(centre)
                             var sum = 0.0
                             for dk in [-0.25, 0.25] {
                                 for dj in [-0.25, 0.25] {
                                     for di in [-0.25, 0.25] {
                                         sum += model.hu(
-                                            geometry.positionMM(Double(i) + di, Double(j) + dj, Double(k) + dk))
+                                            geometry.positionMM(Double(i) + di, Double(j) + dj, Double(k) + dk)
+                                                - sampleShift)
                                     }
                                 }
                             }
@@ -250,7 +351,7 @@ public struct Phantom: Sendable {
         let comps = components(of: lesionMask, connectivity: .full26)
         let vmm3 = geometry.voxelVolumeMM3
         let htb = liverVoxels > 0 ? 100 * Double(lesionVoxels) / Double(liverVoxels) : 0
-        let truth = PhantomTruth(
+        var truth = PhantomTruth(
             command: spec.command, spec: spec, dims: dims, spacingMM: geometry.spacingMM, voxelVolumeMM3: vmm3,
             liverVoxels: liverVoxels, lesionVoxels: lesionVoxels,
             liverVolumeML: Double(liverVoxels) * vmm3 / 1000,
@@ -258,7 +359,65 @@ public struct Phantom: Sendable {
             lesionVolumeML: Double(lesionVoxels) * vmm3 / 1000, htbPercent: htb,
             category: HTBCategory(percent: htb).rawValue, lesionCount: comps.count,
             lesionVolumesML: comps.voxels.map { Double($0.count) * vmm3 / 1000 })
+        if spec.followUp != nil {
+            truth.followUp = try Self.followUpTruth(
+                spec: spec, baseline: baseline?.spec == spec.baseline ? baseline : nil, drawnLesions: drawnLesions,
+                lesions: Array(anatomy.lesions), drawn: drawn, shift: shift, labels: comps.labels)
+        }
         return Phantom(spec: spec, ct: Volume(voxels: hu, geometry: geometry), labels: labelVolume, truth: truth)
+    }
+
+    /// Which baseline lesion became which follow-up lesion: each drawn lesion's centre is looked
+    /// up in the baseline's lesion components and, moved by the shift, in the follow-up's. New
+    /// lesions (after the first `drawn`) name follow-up lesions made of them alone.
+    static func followUpTruth(
+        spec: PhantomSpec, baseline: Phantom?, drawnLesions: [Lesion], lesions: [Lesion], drawn: Int, shift: Vector3,
+        labels: Volume<UInt16>
+    ) throws -> PhantomTruth.FollowUpTruth {
+        let b = try baseline ?? Phantom.build(spec.baseline)
+        var bMask = Mask(repeating: 0, geometry: b.labels.geometry)
+        for v in 0..<bMask.voxels.count where b.labels.voxels[v] == 2 { bMask.voxels[v] = 1 }
+        let bLabels = components(of: bMask, connectivity: .full26).labels
+        /// The components (of `l`) holding a voxel whose centre, moved back by `by`, lies in `lesion`.
+        func touched(_ l: Volume<UInt16>, _ lesion: Lesion, by: Vector3) -> Set<Int> {
+            let g = l.geometry, d = g.dims
+            var reach = lesion.radiusMM
+            for b in lesion.lobes { reach = max(reach, b.offset.length + b.radiusMM) }
+            if let t = lesion.sleeve { reach = max(reach, max(t.a.length, t.b.length) + t.radiusMM) }
+            let c = g.index(of: lesion.center + by)
+            let r = (reach / g.spacingMM.x + 1, reach / g.spacingMM.y + 1, reach / g.spacingMM.z + 1)
+            var out = Set<Int>()
+            for k in max(0, Int(c.z - r.2))...min(d.z - 1, max(0, Int(c.z + r.2))) {
+                for j in max(0, Int(c.y - r.1))...min(d.y - 1, max(0, Int(c.y + r.1))) {
+                    for i in max(0, Int(c.x - r.0))...min(d.x - 1, max(0, Int(c.x + r.0))) {
+                        let v = Int(l.voxels[i + d.x * (j + d.y * k)])
+                        if v > 0, lesion.contains(g.positionMM(Double(i), Double(j), Double(k)) - by) { out.insert(v) }
+                    }
+                }
+            }
+            return out
+        }
+        var pairs = Set<[Int]>(), fromOld = Set<Int>(), fromNew = Set<Int>()
+        for (n, l) in lesions.enumerated() {
+            let f = touched(labels, l, by: shift)
+            if n < drawn {
+                // The baseline drew it unscaled.
+                for bl in touched(bLabels, drawnLesions[n], by: Vector3(0, 0, 0)) {
+                    for fl in f { pairs.insert([bl, fl]) }
+                }
+                fromOld.formUnion(f)
+            } else {
+                fromNew.formUnion(f)
+            }
+        }
+        let matchedB = Set(pairs.map { $0[0] })
+        let bCount = Int(bLabels.voxels.max() ?? 0)
+        return PhantomTruth.FollowUpTruth(
+            baselineCommand: spec.baseline.command, baselineLesionVolumeML: b.truth.lesionVolumeML,
+            baselineLesionVolumesML: b.truth.lesionVolumesML, baselineLiverVolumeML: b.truth.liverVolumeML,
+            pairs: pairs.sorted { ($0[0], $0[1]) < ($1[0], $1[1]) },
+            newLesions: fromNew.subtracting(fromOld).sorted(),
+            goneLesions: (1...max(1, bCount)).filter { bCount > 0 && !matchedB.contains($0) })
     }
 
     /// An irregular lesion from a round one (same centre, same overall size): 45 % lobulated (two
@@ -314,7 +473,8 @@ public struct Phantom: Sendable {
             studyUID: UIDFactory.deterministic("study", spec.command),
             seriesUID: UIDFactory.deterministic("series", spec.command),
             frameOfReferenceUID: UIDFactory.deterministic("for", spec.command),
-            studyDate: "20260101", seriesNumber: 2,
+            // A follow-up is a later study of the same patient (same Patient ID, new UIDs from its command).
+            studyDate: spec.followUp == nil ? "20260101" : "20260401", seriesNumber: 2,
             seriesDescription:
                 "Phantom \(["portal": "PV", "arterial": "ART", "delayed": "DELAY"][spec.phase.rawValue]!) abdomen",
             studyDescription: "htb synthetic liver phantom",

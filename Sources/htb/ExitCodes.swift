@@ -6,6 +6,7 @@ import Guidelines
 import NIfTI
 import Overlay
 import Phantom
+import Response
 import VolumeModel
 import Volumetry
 
@@ -42,6 +43,13 @@ enum HTBExit: Int32, CaseIterable {
     var code: ExitCode { ExitCode(rawValue) }
 
     static func of(_ error: any Error) -> HTBExit {
+        if let e = error as? ResponseError {
+            switch e {
+            case .noMasks, .unreadableReport: return .noInput
+            case .noLiver: return .badMask
+            case .differentPatients: return .usage
+            }
+        }
         if let e = error as? PhantomError {
             if case .cannotWrite = e { return .cannotWrite }
             return .usage

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Phantom
+import VolumeModel
 
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,7 @@ struct SynthCommand: ParsableCommand {
             examples: [
                 "htb synth --out phantom --seed 7 --matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --lesions 6 --htb 20",
                 "htb synth --out phantom-spleen --matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --phase arterial --enhancement hyper --spleen-contact",
+                "htb synth --out phantom-later --follow-up-of phantom --scale 0.3 --new-lesions 1 --shift-mm 10,-5,20",
             ],
             exits: [.ok, .internalError, .usage, .cannotWrite]))
 
@@ -40,7 +42,70 @@ struct SynthCommand: ParsableCommand {
         help: "A fatty liver: the parenchyma this many HU darker (vessels and lesions unchanged).") var steatosisHU:
         Double?
 
+    @Option(
+        name: .customLong("follow-up-of"),
+        help: "Make a later study of the phantom in this folder (its truth.json gives every other option).")
+    var followUpOf: String?
+    @Flag(name: .customLong("follow-up"), help: "Make the follow-up of the phantom these options describe.")
+    var followUp = false
+    @Option(help: "Follow-up: every lesion's volume times this (0 to 20).") var scale: Double?
+    @Option(name: .customLong("new-lesions"), help: "Follow-up: lesions that were not there.") var newLesions: Int?
+    @Option(name: .customLong("shift-mm"), help: "Follow-up: the body moved by X,Y,Z mm (patient LPS).")
+    var shiftMM: String?
+
     func run() throws {
+        var spec = try baseSpec()
+        if followUpOf != nil || followUp {
+            var f = PhantomSpec.FollowUp(scale: scale ?? 1, newLesions: newLesions ?? 0)
+            if let s = shiftMM {
+                let v = s.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard v.count == 3, v.allSatisfy(\.isFinite) else {
+                    throw ValidationError("--shift-mm needs three numbers X,Y,Z in mm, got '\(s)'")
+                }
+                f.shiftMM = Vector3(v[0], v[1], v[2])
+            }
+            spec.followUp = f
+        } else if scale != nil || newLesions != nil || shiftMM != nil {
+            throw ValidationError("--scale, --new-lesions and --shift-mm need --follow-up-of DIR (or --follow-up)")
+        }
+        do {
+            let phantom = try Phantom.build(spec)
+            try phantom.write(to: out)
+            let t = phantom.truth
+            var line = String(
+                format: "%@: %@ voxels; liver %.2f mL, lesions %.2f mL in %d, HTB %.2f %% (%@)",
+                out, "\(t.dims)", t.liverVolumeML, t.lesionVolumeML, t.lesionCount, t.htbPercent, t.category)
+            if let f = t.followUp {
+                line += String(
+                    format: "; follow-up of %.2f mL in %d lesions: %d pairs, %d new, %d gone", f.baselineLesionVolumeML,
+                    f.baselineLesionVolumesML.count, f.pairs.count, f.newLesions.count, f.goneLesions.count)
+            }
+            print(line)
+        } catch let e as PhantomError {
+            if case .invalidSpec(let s) = e { throw ValidationError(s) }
+            throw fail(e)
+        } catch { throw fail(error) }
+    }
+
+    /// The spec from the options, or from the baseline's truth.json with --follow-up-of.
+    func baseSpec() throws -> PhantomSpec {
+        if let dir = followUpOf {
+            let path = dir + "/truth.json"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("--follow-up-of: \(path) not found (a folder written by htb synth)")
+            }
+            do {
+                let truth = try JSONDecoder().decode(PhantomTruth.self, from: data)
+                guard truth.spec.followUp == nil else {
+                    throw ValidationError("--follow-up-of: \(dir) is itself a follow-up; give its baseline")
+                }
+                return truth.spec
+            } catch let e as ValidationError {
+                throw e
+            } catch {
+                throw ValidationError("--follow-up-of: \(path) is not an htb synth truth.json: \(error)")
+            }
+        }
         var spec = PhantomSpec()
         spec.seed = seed
         spec.htbPercent = htb
@@ -60,17 +125,6 @@ struct SynthCommand: ParsableCommand {
         spec.spleenContact = spleenContact ? true : nil
         spec.stomachContact = stomachContact ? true : nil
         spec.steatosisHU = steatosisHU
-        do {
-            let phantom = try Phantom.build(spec)
-            try phantom.write(to: out)
-            let t = phantom.truth
-            print(
-                String(
-                    format: "%@: %@ voxels; liver %.2f mL, lesions %.2f mL in %d, HTB %.2f %% (%@)",
-                    out, "\(t.dims)", t.liverVolumeML, t.lesionVolumeML, t.lesionCount, t.htbPercent, t.category))
-        } catch let e as PhantomError {
-            if case .invalidSpec(let s) = e { throw ValidationError(s) }
-            throw fail(e)
-        } catch { throw fail(error) }
+        return spec
     }
 }

@@ -173,6 +173,14 @@ enum OutputSchemas {
         case "qa" where printsJSON: checks.append(("qa --json", Data(result.stdout.utf8), "qa.schema.json"))
         case "rules" where printsJSON && arguments.dropFirst().first == "evaluate":
             checks.append(("rules evaluate --json", Data(result.stdout.utf8), "rules-evaluation.schema.json"))
+        case "compare":
+            if printsJSON, !result.stdout.isEmpty {
+                checks.append(("compare --json", Data(result.stdout.utf8), "compare.schema.json"))
+            }
+            let out = value("--out") ?? "compare"
+            if let d = FileManager.default.contents(atPath: out + "/compare.json") {
+                checks.append((out + "/compare.json", d, "compare.schema.json"))
+            }
         case "synth":
             if let out = value("--out"), let d = FileManager.default.contents(atPath: out + "/truth.json") {
                 checks.append((out + "/truth.json", d, "phantom-truth.schema.json"))

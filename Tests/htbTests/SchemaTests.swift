@@ -10,7 +10,7 @@ struct SchemaTests {
     static let sample = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
     static let schemaFiles = [
         "report.schema.json", "info.schema.json", "qa.schema.json", "batch-result.schema.json",
-        "rules-evaluation.schema.json", "phantom-truth.schema.json",
+        "rules-evaluation.schema.json", "phantom-truth.schema.json", "compare.schema.json",
     ]
 
     static func decode(_ text: String) throws -> JSONValue {
@@ -143,6 +143,15 @@ struct SchemaTests {
                 ]).stdout, "qa.schema.json"
             ),
             (try String(contentsOfFile: Self.sample + "/truth.json", encoding: .utf8), "phantom-truth.schema.json"),
+            (
+                try runHTB([
+                    "compare", Self.sample, Self.sample, "--json", "--out", dir + "/compare", "--single-phase",
+                    "--baseline-liver-mask", Self.sample + "/truth/seg.dcm:Liver", "--baseline-lesion-mask",
+                    Self.sample + "/truth/seg.dcm:Lesion*", "--followup-liver-mask",
+                    Self.sample + "/truth/seg.dcm:Liver",
+                    "--followup-lesion-mask", Self.sample + "/truth/seg.dcm:Lesion*",
+                ]).stdout, "compare.schema.json"
+            ),
         ]
         var listing: [String] = []
         for (n, (text, schema)) in docs.enumerated() {

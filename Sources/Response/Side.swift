@@ -1,0 +1,117 @@
+import Analysis
+import DicomIO
+import Foundation
+import NIfTI
+import VolumeModel
+import Volumetry
+
+/// Why a comparison cannot be made, with the side and the file involved.
+public enum ResponseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A finished `htb analyze` output without the label map the comparison needs.
+    case noMasks(side: String, folder: String)
+    case unreadableReport(side: String, path: String, reason: String)
+    case noLiver(side: String)
+    case differentPatients(baseline: String, followUp: String)
+
+    public var description: String {
+        switch self {
+        case .noMasks(let s, let f):
+            return
+                "\(s) \(f): an htb analyze output needs its masks (labels.nii.gz, written with --save-masks) to be compared"
+        case .unreadableReport(let s, let p, let r): return "\(s) \(p): cannot read the report: \(r)"
+        case .noLiver(let s): return "\(s): the liver mask is empty; nothing to align or measure"
+        case .differentPatients(let b, let f):
+            return
+                "the two studies are of different patients (Patient ID '\(b)' and '\(f)'): a response needs one patient"
+        }
+    }
+}
+
+/// One time point: a whole-liver mask and a lesion mask on the same grid, and who and when.
+public struct Side: Sendable {
+    /// "baseline" or "follow-up", for messages.
+    public var name: String
+    /// The study folder or the htb analyze output folder it came from.
+    public var source: String
+    /// `study` (analysed now) or `output` (a finished htb analyze folder).
+    public var kind: String
+    public var studyUID: String
+    public var seriesUID: String
+    /// (0010,0020) Patient ID; nil when the side does not say (an output folder).
+    public var patientID: String?
+    /// (0008,0020) Study Date, YYYYMMDD; nil when unknown.
+    public var studyDate: String?
+    /// Whole liver: liver mask united with the lesion mask.
+    public var liver: Mask
+    public var lesions: Mask
+    public var connectivity: Connectivity
+    /// The liver and lesion mask sources, as the report names them (expert, automatic).
+    public var maskSources: [String]
+    /// The CT, when the side was analysed now (for the picture); nil for an output folder.
+    public var ct: CTVolume?
+
+    public init(
+        name: String, source: String, kind: String, studyUID: String, seriesUID: String, patientID: String?,
+        studyDate: String?, liver: Mask, lesions: Mask, connectivity: Connectivity = .full26, maskSources: [String],
+        ct: CTVolume? = nil
+    ) {
+        (self.name, self.source, self.kind, self.studyUID, self.seriesUID) = (name, source, kind, studyUID, seriesUID)
+        (self.patientID, self.studyDate, self.liver, self.lesions) = (patientID, studyDate, liver, lesions)
+        (self.connectivity, self.maskSources, self.ct) = (connectivity, maskSources, ct)
+    }
+
+    /// A study analysed as `htb analyze` does (masks given, or automatic).
+    public static func analyse(
+        name: String, study: String, liverMasks: [MaskSpec], lesionMasks: [MaskSpec], singlePhase: Bool
+    ) throws -> Side {
+        let a = try Analysis.run(
+            .init(studyPath: study, liverMasks: liverMasks, lesionMasks: lesionMasks, singlePhase: singlePhase))
+        let patient = try? PatientStudy.read(from: a.ct.slices[0].path)
+        var liver = a.liver
+        for v in 0..<liver.voxels.count where a.lesions.voxels[v] != 0 { liver.voxels[v] = 1 }
+        let sources = (a.report.inputs.liverMasks + a.report.inputs.lesionMasks).map(\.source)
+        return Side(
+            name: name, source: study, kind: "study", studyUID: a.report.study.studyUID,
+            seriesUID: a.report.study.seriesUID, patientID: patient.map(\.patientID).flatMap { $0.isEmpty ? nil : $0 },
+            studyDate: patient.map(\.studyDate).flatMap { $0.isEmpty ? nil : $0 }, liver: liver, lesions: a.lesions,
+            connectivity: a.result.connectivity, maskSources: Array(Set(sources)).sorted(), ct: a.ct.volume)
+    }
+
+    /// A finished `htb analyze --save-masks` folder: report.json and labels.nii.gz (1 liver, 2 lesion).
+    public static func output(name: String, folder: String) throws -> Side {
+        let reportPath = folder + "/report.json", labelsPath = folder + "/labels.nii.gz"
+        guard FileManager.default.fileExists(atPath: labelsPath) else {
+            throw ResponseError.noMasks(side: name, folder: folder)
+        }
+        let report: Report
+        do {
+            report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: reportPath)))
+        } catch {
+            throw ResponseError.unreadableReport(side: name, path: reportPath, reason: "\(error)")
+        }
+        let image = try NIfTIImage.read(path: labelsPath)
+        var liver = Mask(repeating: 0, geometry: image.geometry), lesions = liver
+        for v in 0..<liver.voxels.count {
+            let l = image.value(at: v)
+            if l >= 0.5 { liver.voxels[v] = 1 }
+            if abs(l - 2) < 0.5 { lesions.voxels[v] = 1 }
+        }
+        let sources = (report.inputs.liverMasks + report.inputs.lesionMasks).map(\.source)
+        return Side(
+            name: name, source: folder, kind: "output", studyUID: report.study.studyUID,
+            seriesUID: report.study.seriesUID, patientID: nil, studyDate: nil, liver: liver, lesions: lesions,
+            connectivity: Connectivity(rawValue: report.lesions.connectivity) ?? .full26,
+            maskSources: Array(Set(sources)).sorted(), ct: nil)
+    }
+
+    /// A finished output when `path` holds report.json, a study otherwise.
+    public static func load(
+        name: String, path: String, liverMasks: [MaskSpec], lesionMasks: [MaskSpec], singlePhase: Bool
+    ) throws -> Side {
+        if FileManager.default.fileExists(atPath: path + "/report.json") {
+            return try output(name: name, folder: path)
+        }
+        return try analyse(
+            name: name, study: path, liverMasks: liverMasks, lesionMasks: lesionMasks, singlePhase: singlePhase)
+    }
+}
