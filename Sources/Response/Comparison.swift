@@ -77,6 +77,9 @@ public struct Comparison: Codable, Sendable {
         /// Follow-up position (mm, LPS) of the lesion's centroid; the baseline's moved by the
         /// alignment for a lesion that is gone.
         public var centroidMM: Vector3
+        /// Longest axial diameter (mm) at follow-up (at baseline for a lesion that is gone); the
+        /// largest of a group's lesions.
+        public var longestAxialDiameterMM: Double
         enum CodingKeys: String, CodingKey {
             case id
             case baselineIDs = "baseline_ids"
@@ -87,6 +90,7 @@ public struct Comparison: Codable, Sendable {
             case status
             case matchedBy = "matched_by"
             case centroidMM = "centroid_mm"
+            case longestAxialDiameterMM = "longest_axial_diameter_mm"
         }
     }
 
@@ -136,6 +140,10 @@ public struct Comparison: Codable, Sendable {
     /// Lesions that share no voxel after alignment still pair when their centroids lie within the
     /// larger of this and the sum of their equivalent-sphere radii (two such spheres would touch).
     public static let matchDistanceMM = 10.0
+    /// A new lesion counts for progression from this longest axial diameter: RECIST 1.1's smallest
+    /// measurable lesion on CT (10 mm), so that a speck at the segmentation's noise level is listed
+    /// as new but does not decide the response (mRECIST likewise asks >= 1 cm for a new lesion).
+    public static let measurableNewLesionMM = 10.0
 
     /// Compares two time points: aligns the livers, pairs the lesions one to one (overlap first,
     /// then distance), classifies each and the whole.
@@ -237,19 +245,22 @@ public struct Comparison: Codable, Sendable {
             changes.append(
                 LesionChange(
                     id: 0, baselineIDs: p.b, followUpIDs: p.f, baselineVolumeML: vb, followUpVolumeML: vf,
-                    changePercent: change, status: status(change), matchedBy: p.by, centroidMM: centroid(p.f, mf)))
+                    changePercent: change, status: status(change), matchedBy: p.by, centroidMM: centroid(p.f, mf),
+                    longestAxialDiameterMM: p.f.map { mf.lesions[$0 - 1].diameters.longestMM }.max() ?? 0))
         }
         for lb in mb.lesions where !pairedB.contains(lb.id) {
             changes.append(
                 LesionChange(
                     id: 0, baselineIDs: [lb.id], followUpIDs: [], baselineVolumeML: lb.volumeML, followUpVolumeML: 0,
-                    changePercent: -100, status: "gone", matchedBy: nil, centroidMM: lb.centroidMM + t))
+                    changePercent: -100, status: "gone", matchedBy: nil, centroidMM: lb.centroidMM + t,
+                    longestAxialDiameterMM: lb.diameters.longestMM))
         }
         for lf in mf.lesions where !pairedF.contains(lf.id) {
             changes.append(
                 LesionChange(
                     id: 0, baselineIDs: [], followUpIDs: [lf.id], baselineVolumeML: 0, followUpVolumeML: lf.volumeML,
-                    changePercent: nil, status: "new", matchedBy: nil, centroidMM: lf.centroidMM))
+                    changePercent: nil, status: "new", matchedBy: nil, centroidMM: lf.centroidMM,
+                    longestAxialDiameterMM: lf.diameters.longestMM))
         }
         changes.sort {
             let a = max($0.baselineVolumeML, $0.followUpVolumeML), c = max($1.baselineVolumeML, $1.followUpVolumeML)
@@ -264,9 +275,11 @@ public struct Comparison: Codable, Sendable {
         let goneCount = changes.filter { $0.status == "gone" }.count
         let totalChange =
             mb.lesionVolumeML > 0 ? 100 * (mf.lesionVolumeML - mb.lesionVolumeML) / mb.lesionVolumeML : nil
+        let measurableNew = changes.filter { $0.status == "new" && $0.longestAxialDiameterMM >= measurableNewLesionMM }
+            .count
         let response = category(
             baselineML: mb.lesionVolumeML, followUpML: mf.lesionVolumeML, changePercent: totalChange,
-            newLesions: newCount)
+            newLesions: measurableNew, smallNewLesions: newCount - measurableNew)
         func summary(_ s: Side, _ m: VolumetryResult) -> SideSummary {
             SideSummary(
                 source: s.source, kind: s.kind, studyUID: s.studyUID, seriesUID: s.seriesUID, studyDate: s.studyDate,
@@ -301,8 +314,23 @@ public struct Comparison: Codable, Sendable {
     }
 
     /// The volumetric response: complete (no lesion left), progression (>= 73 % more tumour or a
-    /// new lesion), partial (>= 65 % less), stable otherwise; no_disease without lesions at either time.
-    static func category(baselineML: Double, followUpML: Double, changePercent: Double?, newLesions: Int) -> Response {
+    /// new lesion of 10 mm or more), partial (>= 65 % less), stable otherwise; no_disease without
+    /// lesions at either time.
+    public static func category(
+        baselineML: Double, followUpML: Double, changePercent: Double?, newLesions: Int, smallNewLesions: Int = 0
+    ) -> Response {
+        var r = categoryCounting(
+            baselineML: baselineML, followUpML: followUpML, changePercent: changePercent, newLesions: newLesions)
+        if smallNewLesions > 0 && r.category != "progression" {
+            r.reason +=
+                "; \(smallNewLesions) new lesion\(smallNewLesions == 1 ? "" : "s") below \(Int(measurableNewLesionMM)) mm not counted (RECIST 1.1 measurability)"
+        }
+        return r
+    }
+
+    static func categoryCounting(baselineML: Double, followUpML: Double, changePercent: Double?, newLesions: Int)
+        -> Response
+    {
         if baselineML == 0 && followUpML == 0 {
             return Response(category: "no_disease", reason: "no lesion at either time")
         }
@@ -311,7 +339,10 @@ public struct Comparison: Codable, Sendable {
         }
         if newLesions > 0 {
             return Response(
-                category: "progression", reason: "\(newLesions) new lesion\(newLesions == 1 ? "" : "s") at follow-up")
+                category: "progression",
+                reason:
+                    "\(newLesions) new lesion\(newLesions == 1 ? "" : "s") of \(Int(measurableNewLesionMM)) mm or more at follow-up"
+            )
         }
         guard let c = changePercent else {
             return Response(category: "progression", reason: "tumour at follow-up where the baseline had none")

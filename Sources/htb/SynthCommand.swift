@@ -50,7 +50,9 @@ struct SynthCommand: ParsableCommand {
     var followUp = false
     @Option(help: "Follow-up: every lesion's volume times this (0 to 20).") var scale: Double?
     @Option(name: .customLong("new-lesions"), help: "Follow-up: lesions that were not there.") var newLesions: Int?
-    @Option(name: .customLong("shift-mm"), help: "Follow-up: the body moved by X,Y,Z mm (patient LPS).")
+    @Option(
+        name: .customLong("shift-mm"),
+        help: "Follow-up: the body moved by X,Y,Z mm (patient LPS; write --shift-mm=-30,0,0 when X is negative).")
     var shiftMM: String?
 
     func run() throws {

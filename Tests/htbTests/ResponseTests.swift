@@ -39,14 +39,22 @@ struct ResponseTests {
         return Set(out.map { [$0.b.sorted(), $0.f.sorted()] })
     }
 
-    /// The truth's response category from its volumes, with the comparison's thresholds.
-    static func truthCategory(_ t: PhantomTruth) -> String {
-        let f = t.followUp!
-        if t.lesionVolumeML == 0 { return f.baselineLesionVolumeML == 0 ? "no_disease" : "complete" }
-        if !f.newLesions.isEmpty { return "progression" }
-        let c = 100 * (t.lesionVolumeML - f.baselineLesionVolumeML) / f.baselineLesionVolumeML
-        return c >= Comparison.progressionIncreasePercent
-            ? "progression" : c <= -Comparison.partialDecreasePercent ? "partial" : "stable"
+    /// The truth's response category: its volumes and its new lesions (those measurable by RECIST,
+    /// >= 10 mm across, counted), with the comparison's rules.
+    static func truthCategory(_ p: Phantom) throws -> String {
+        let t = p.truth, f = t.followUp!
+        let s = side(p, "truth")
+        let m = try Volumetry.measure(liver: s.liver, lesions: s.lesions)
+        let measurable = f.newLesions.filter {
+            m.lesions[$0 - 1].diameters.longestMM >= Comparison.measurableNewLesionMM
+        }
+        let change =
+            f.baselineLesionVolumeML > 0
+            ? 100 * (t.lesionVolumeML - f.baselineLesionVolumeML) / f.baselineLesionVolumeML : nil
+        return Comparison.category(
+            baselineML: f.baselineLesionVolumeML, followUpML: t.lesionVolumeML, changePercent: change,
+            newLesions: measurable.count
+        ).category
     }
 
     static let pairSpecs: [(seed: UInt64, scale: Double, new: Int, shift: Vector3)] = [
@@ -89,7 +97,7 @@ struct ResponseTests {
         )
         #expect(Set(c.lesions.filter { $0.status == "new" }.flatMap(\.followUpIDs)) == Set(truth.newLesions))
         #expect(Set(c.lesions.filter { $0.status == "gone" }.flatMap(\.baselineIDs)) == Set(truth.goneLesions))
-        #expect(c.response.category == Self.truthCategory(followUp.truth), "seed \(s.seed): \(c.response)")
+        #expect(c.response.category == (try Self.truthCategory(followUp)), "seed \(s.seed): \(c.response)")
         #expect(abs(c.followUp.lesionVolumeML - followUp.truth.lesionVolumeML) < 1e-6)
         #expect(abs(c.baseline.lesionVolumeML - baseline.truth.lesionVolumeML) < 1e-6)
         #expect(c.warnings.isEmpty, "\(c.warnings)")
