@@ -12,6 +12,7 @@ public enum ResponseError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreadableReport(side: String, path: String, reason: String)
     case noLiver(side: String)
     case differentPatients(baseline: String, followUp: String)
+    case manifest(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +21,7 @@ public enum ResponseError: Error, Sendable, Equatable, CustomStringConvertible {
                 "\(s) \(f): an htb analyze output needs its masks (labels.nii.gz, written with --save-masks) to be compared"
         case .unreadableReport(let s, let p, let r): return "\(s) \(p): cannot read the report: \(r)"
         case .noLiver(let s): return "\(s): the liver mask is empty; nothing to align or measure"
+        case .manifest(let f, let r): return "\(f): bad pairs manifest: \(r)"
         case .differentPatients(let b, let f):
             return
                 "the two studies are of different patients (Patient ID '\(b)' and '\(f)'): a response needs one patient"

@@ -21,13 +21,19 @@ struct CompareCommand: ParsableCommand {
             examples: [
                 "htb analyze \(Help.sample) --out base --save-masks --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*'",
                 "htb compare base \(Help.sample) --followup-liver-mask \(Help.sample)/truth/seg.dcm:Liver --followup-lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --out cmp",
-            ], exits: Help.reading + [.badMask, .segmentationFailed, .cannotWrite]))
+            ], exits: Help.reading + [.badMask, .segmentationFailed, .cannotWrite, .someFailed, .allFailed]))
 
     @Argument(help: "Baseline: a study folder or an htb analyze output folder (with --save-masks).")
-    var baseline: String
+    var baseline: String?
 
     @Argument(help: "Follow-up: a study folder or an htb analyze output folder (with --save-masks).")
-    var followUp: String
+    var followUp: String?
+
+    @Option(
+        help:
+            "A manifest of pairs (JSON, see docs/response.md) instead of BASELINE FOLLOWUP: DIR/<id>/ per pair and DIR/summary.csv."
+    )
+    var manifest: String?
 
     @Option(name: .customLong("baseline-liver-mask"), help: "Baseline liver mask (repeatable; a study side only).")
     var baselineLiverMasks: [String] = []
@@ -50,7 +56,22 @@ struct CompareCommand: ParsableCommand {
     @Flag(name: .customLong("single-phase"), help: "Analyse each study's chosen series only (no phase check).")
     var singlePhase = false
 
+    func validate() throws {
+        if manifest != nil {
+            guard baseline == nil, followUp == nil else {
+                throw ValidationError("give either --manifest or BASELINE FOLLOWUP, not both")
+            }
+            guard (baselineLiverMasks + baselineLesionMasks + followUpLiverMasks + followUpLesionMasks).isEmpty else {
+                throw ValidationError("with --manifest the masks come from the manifest")
+            }
+        } else if baseline == nil || followUp == nil {
+            throw ValidationError("give BASELINE and FOLLOWUP (or --manifest PAIRS.json)")
+        }
+    }
+
     func run() throws {
+        if let manifest { return try runManifest(manifest) }
+        guard let baseline, let followUp else { return }
         do {
             let b = try Side.load(
                 name: "baseline", path: baseline, liverMasks: baselineLiverMasks.map(MaskSpec.init),
@@ -59,29 +80,13 @@ struct CompareCommand: ParsableCommand {
                 name: "follow-up", path: followUp, liverMasks: followUpLiverMasks.map(MaskSpec.init),
                 lesionMasks: followUpLesionMasks.map(MaskSpec.init), singlePhase: singlePhase)
             var c = try Comparison.compare(b, f)
-            let picture = try ComparisonPicture.render(c, baseline: b, followUp: f)
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                if let picture {
-                    let png = try PNGFile.encode(
-                        picture,
-                        text: [
-                            ("htb:version", htbVersion), ("htb:response", c.response.category),
-                            ("htb:baseline_study_uid", c.baseline.studyUID),
-                            ("htb:follow_up_study_uid", c.followUp.studyUID),
-                        ])
-                    try writeAtomically(png, to: out + "/compare.png")
-                    c.picture = "compare.png"
-                }
+                try PairManifest.write(&c, baseline: b, followUp: f, to: out)
             } catch {
-                throw DicomError.cannotWrite(file: out + "/compare.png", reason: "\(error)")
+                throw DicomError.cannotWrite(file: out, reason: "\(error)")
             }
             let data = try c.json()
-            do {
-                try writeAtomically(data, to: out + "/compare.json")
-            } catch {
-                throw DicomError.cannotWrite(file: out + "/compare.json", reason: "\(error)")
-            }
             if json {
                 print(String(decoding: data, as: UTF8.self))
             } else {
@@ -93,5 +98,46 @@ struct CompareCommand: ParsableCommand {
                         ?? "Picture   none (an htb analyze output folder keeps no CT)")
             }
         } catch { throw fail(error) }
+    }
+
+    /// Every pair of the manifest; exit 0 when all compared, 80 when some failed, 81 when all did.
+    func runManifest(_ path: String) throws {
+        do {
+            let entries = try PairManifest.load(path)
+            let rows = try PairManifest.run(
+                entries, out: out, singlePhase: singlePhase, classify: { HTBExit.of($0).className },
+                progress: { r in
+                    let line =
+                        r.comparison.map { "\(r.id): \($0.response.category) (\($0.response.reason))" }
+                        ?? "\(r.id): FAILED (\(r.errorClass ?? "")): \(r.error ?? "")"
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                })
+            let failed = rows.filter { $0.comparison == nil }.count
+            print("\(rows.count - failed) of \(rows.count) pairs compared; \(out)/summary.csv")
+            if failed == rows.count && failed > 0 { throw HTBExit.allFailed.code }
+            if failed > 0 { throw HTBExit.someFailed.code }
+        } catch let e as ExitCode {
+            throw e
+        } catch { throw fail(error) }
+    }
+}
+
+extension HTBExit {
+    /// The `error_class` word batch tables use for this exit.
+    var className: String {
+        switch self {
+        case .ok: "ok"
+        case .internalError: "internal"
+        case .usage: "usage"
+        case .badDicom: "bad_dicom"
+        case .noInput: "no_input"
+        case .badGeometry: "bad_geometry"
+        case .badMask: "bad_mask"
+        case .unsupported: "unsupported"
+        case .badFacts: "bad_facts"
+        case .segmentationFailed: "segmentation_failed"
+        case .cannotWrite: "cannot_write"
+        case .someFailed, .allFailed, .qaFailed: "failed"
+        }
     }
 }

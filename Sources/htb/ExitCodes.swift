@@ -47,7 +47,7 @@ enum HTBExit: Int32, CaseIterable {
             switch e {
             case .noMasks, .unreadableReport: return .noInput
             case .noLiver: return .badMask
-            case .differentPatients: return .usage
+            case .differentPatients, .manifest: return .usage
             }
         }
         if let e = error as? PhantomError {

@@ -178,6 +178,43 @@ struct ResponseTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/c2/compare.png"))
     }
 
+    @Test("a manifest of pairs: a folder and a summary row per pair; a bad pair fails alone (exit 80)")
+    func manifest() throws {
+        let dir = Paths.temporaryDirectory()
+        var r = try runHTB(
+            ["synth", "--out", dir + "/base", "--seed", "4", "--lesions", "4", "--htb", "10"]
+                + Self.common.split(separator: " ").map(String.init))
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try runHTB(["synth", "--out", dir + "/later", "--follow-up-of", dir + "/base", "--scale", "0.2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let manifest = """
+            {"pairs": [
+              {"id": "good", "baseline": "base", "follow_up": "later",
+               "baseline_liver_masks": ["base/truth/seg.dcm:Liver"], "baseline_lesion_masks": ["base/truth/seg.dcm:Lesion*"],
+               "follow_up_liver_masks": ["later/truth/seg.dcm:Liver"], "follow_up_lesion_masks": ["later/truth/seg.dcm:Lesion*"]},
+              {"id": "bad", "baseline": "base", "follow_up": "missing",
+               "baseline_liver_masks": ["base/truth/seg.dcm:Liver"], "baseline_lesion_masks": ["base/truth/seg.dcm:Lesion*"]}
+            ]}
+            """
+        try manifest.write(toFile: dir + "/pairs.json", atomically: true, encoding: .utf8)
+        r = try runHTB(["compare", "--manifest", dir + "/pairs.json", "--out", dir + "/out", "--single-phase"])
+        #expect(r.status == 80, "\(r.stderr)")
+        let rows = try String(contentsOfFile: dir + "/out/summary.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 3)
+        #expect(rows[0].hasPrefix("id,status,error_class,error_message,response"))
+        #expect(rows[1].hasPrefix("good,ok,,,partial,"), "\(rows[1])")
+        #expect(rows[2].hasPrefix("bad,failed,no_input,"), "\(rows[2])")
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/good/compare.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/good/compare.png"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
+        #expect(Set(left) == ["good", "summary.csv"], "\(left)")
+        // A manifest that cannot be used: exit 64 with the file and the reason.
+        try #"{"pairs": [{"id": "../x", "baseline": "a", "follow_up": "b"}]}"#.write(
+            toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        r = try runHTB(["compare", "--manifest", dir + "/bad.json", "--out", dir + "/out2"])
+        #expect(r.status == 64 && r.stderr.contains("bad.json: bad pairs manifest: pair 1: id '../x'"), "\(r.stderr)")
+    }
+
     @Test("bad pairs: two patients refused, a swapped order and one study twice warned, no masks named")
     func badPairs() throws {
         let dir = Paths.temporaryDirectory()
