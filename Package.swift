@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
         // Treatment response: two time points aligned, lesions matched, volumetric response.
         .target(
-            name: "Response", dependencies: ["Analysis", "DicomIO", "NIfTI", "Overlay", "Volumetry", "VolumeModel"]),
+            name: "Response",
+            dependencies: ["Analysis", "DicomIO", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
         .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(

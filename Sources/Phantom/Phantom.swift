@@ -131,11 +131,15 @@ public struct PhantomTruth: Sendable, Codable {
         public var newLesions: [Int]
         /// Baseline lesions with no voxel left at follow-up.
         public var goneLesions: [Int]
+        /// Longest axial diameter (mm) of each follow-up lesion, as htb measures it (RECIST counts a
+        /// new lesion from 10 mm).
+        public var lesionLongestAxialDiametersMM: [Double]
         enum CodingKeys: String, CodingKey {
             case baselineCommand = "baseline_command", baselineLesionVolumeML = "baseline_lesion_volume_ml"
             case baselineLesionVolumesML = "baseline_lesion_volumes_ml", baselineLiverVolumeML =
                 "baseline_liver_volume_ml"
             case pairs, newLesions = "new_lesions", goneLesions = "gone_lesions"
+            case lesionLongestAxialDiametersMM = "lesion_longest_axial_diameters_mm"
         }
     }
 
@@ -410,6 +414,12 @@ public struct Phantom: Sendable {
                 fromNew.formUnion(f)
             }
         }
+        var whole = Mask(repeating: 0, geometry: labels.geometry), lesionMask = whole
+        for v in 0..<labels.voxels.count where labels.voxels[v] != 0 { lesionMask.voxels[v] = 1 }
+        for v in 0..<labels.voxels.count { whole.voxels[v] = 1 }
+        let diameters =
+            lesionMask.insideCount > 0
+            ? try Volumetry.measure(liver: whole, lesions: lesionMask).lesions.map(\.diameters.longestMM) : []
         let matchedB = Set(pairs.map { $0[0] })
         let bCount = Int(bLabels.voxels.max() ?? 0)
         return PhantomTruth.FollowUpTruth(
@@ -417,7 +427,8 @@ public struct Phantom: Sendable {
             baselineLesionVolumesML: b.truth.lesionVolumesML, baselineLiverVolumeML: b.truth.liverVolumeML,
             pairs: pairs.sorted { ($0[0], $0[1]) < ($1[0], $1[1]) },
             newLesions: fromNew.subtracting(fromOld).sorted(),
-            goneLesions: (1...max(1, bCount)).filter { bCount > 0 && !matchedB.contains($0) })
+            goneLesions: (1...max(1, bCount)).filter { bCount > 0 && !matchedB.contains($0) },
+            lesionLongestAxialDiametersMM: diameters)
     }
 
     /// An irregular lesion from a round one (same centre, same overall size): 45 % lobulated (two

@@ -2,6 +2,8 @@ import Analysis
 import ArgumentParser
 import AutoSegmentation
 import Foundation
+import Phantom
+import Response
 
 struct QACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +45,21 @@ struct QACommand: ParsableCommand {
             valueName: "stage"))
     var withoutStages: [String] = []
 
+    @Option(help: "Judge a comparison (htb compare's compare.json) instead of a segmentation; needs --follow-up-truth.")
+    var comparison: String?
+
+    @Option(
+        name: .customLong("follow-up-truth"),
+        help: "The follow-up phantom's truth.json (htb synth --follow-up-of) to judge --comparison against.")
+    var followUpTruth: String?
+
     func validate() throws {
+        if comparison != nil || followUpTruth != nil {
+            guard comparison != nil, followUpTruth != nil, study == nil, manifest == nil else {
+                throw ValidationError("--comparison and --follow-up-truth go together, without a STUDY or --manifest")
+            }
+            return
+        }
         if manifest == nil && study == nil { throw ValidationError("give a STUDY or --manifest") }
         if manifest != nil && study != nil { throw ValidationError("give a STUDY or --manifest, not both") }
         for name in withoutStages where AutoSegmentation.Stage(rawValue: name) == nil {
@@ -53,7 +69,43 @@ struct QACommand: ParsableCommand {
         }
     }
 
+    /// A comparison against the truth of a phantom pair: category, tumour change, and the matching
+    /// when both sides used the truth masks. Exit 82 when the matching is wrong, or with
+    /// --require-category when the category differs, or with --max-htb-error when the tumour
+    /// change is off by more than that many points.
+    func runComparison(_ path: String, truth truthPath: String) throws {
+        do {
+            let c = try JSONDecoder().decode(Comparison.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
+            let t = try JSONDecoder().decode(
+                PhantomTruth.self, from: try Data(contentsOf: URL(fileURLWithPath: truthPath)))
+            let truthMasks = (c.baseline.maskSources + c.followUp.maskSources).allSatisfy { $0 == "expert" }
+            let q = try ComparisonQA.judge(c, truth: t, truthMasks: truthMasks)
+            if json {
+                FileHandle.standardOutput.write(try JSONEncoder.htbPretty.encode(q))
+                print()
+            } else {
+                let f = { (v: Double?) in v.map { String(format: "%+.1f %%", $0) } ?? "-" }
+                print(
+                    "category \(q.category) (truth \(q.truthCategory)): \(q.categoryAgrees ? "same" : "DIFFERS"); tumour change \(f(q.tumourChangePercent)) (truth \(f(q.truthTumourChangePercent)), error \(q.tumourChangeErrorPoints.map { String(format: "%.1f points", $0) } ?? "-")); matching \(q.matching): \(q.matchingDetail)"
+                )
+            }
+            var failures: [String] = []
+            if q.matching == "wrong" { failures.append("the lesion matching differs from the truth's") }
+            if requireCategory && !q.categoryAgrees {
+                failures.append("category \(q.category), truth \(q.truthCategory)")
+            }
+            if let m = maxHTBError, let e = q.tumourChangeErrorPoints, e > m {
+                failures.append(String(format: "tumour change off by %.1f points (limit %.1f)", e, m))
+            }
+            for f in failures { FileHandle.standardError.write("htb: qa: \(f)\n".data(using: .utf8)!) }
+            if !failures.isEmpty { throw ExitCode(HTBExit.qaFailed.rawValue) }
+        } catch let e as ExitCode {
+            throw e
+        } catch { throw fail(error) }
+    }
+
     func run() throws {
+        if let comparison, let followUpTruth { return try runComparison(comparison, truth: followUpTruth) }
         var cases: [QACase]
         do {
             cases =

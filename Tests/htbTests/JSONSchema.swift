@@ -170,6 +170,8 @@ enum OutputSchemas {
                 }
             }
         case "info" where printsJSON: checks.append(("info --json", Data(result.stdout.utf8), "info.schema.json"))
+        case "qa" where printsJSON && arguments.contains("--comparison"):
+            checks.append(("qa --comparison --json", Data(result.stdout.utf8), "comparison-qa.schema.json"))
         case "qa" where printsJSON: checks.append(("qa --json", Data(result.stdout.utf8), "qa.schema.json"))
         case "rules" where printsJSON && arguments.dropFirst().first == "evaluate":
             checks.append(("rules evaluate --json", Data(result.stdout.utf8), "rules-evaluation.schema.json"))

@@ -175,6 +175,28 @@ struct ResponseTests {
         #expect((c1.alignment.translationMM - c2.alignment.translationMM).length < 0.5)
         #expect(c2.warnings.contains { $0.contains("patient identity not checked") })
         #expect(c1.picture == "compare.png" && c2.picture == nil)
+        // qa of the comparison against the follow-up's truth: matching right, category right.
+        for c in ["c1", "c2"] {
+            let q = try runHTB([
+                "qa", "--comparison", dir + "/\(c)/compare.json", "--follow-up-truth", later + "/truth.json",
+                "--require-category", "--json",
+            ])
+            #expect(q.status == 0, "\(q.stderr)")
+            let j = try JSONSerialization.jsonObject(with: Data(q.stdout.utf8)) as? [String: Any] ?? [:]
+            #expect(j["matching"] as? String == "right" && j["category_agrees"] as? Bool == true, "\(j)")
+            #expect((j["tumour_change_error_points"] as? Double ?? 99) < 0.01, "\(j)")
+        }
+        // A comparison whose pairing is wrong (one follow-up id swapped) fails qa (exit 82).
+        var doc = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/c1/compare.json")))
+                as? [String: Any])
+        var lesions = try #require(doc["lesions"] as? [[String: Any]])
+        lesions[0]["follow_up_ids"] = [99]
+        doc["lesions"] = lesions
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: dir + "/tampered.json"))
+        let q = try runHTB(["qa", "--comparison", dir + "/tampered.json", "--follow-up-truth", later + "/truth.json"])
+        #expect(q.status == 82, "\(q.stdout) \(q.stderr)")
+        #expect(q.stdout.contains("matching wrong"), "\(q.stdout)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/c2/compare.png"))
     }
 

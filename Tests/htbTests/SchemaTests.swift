@@ -11,6 +11,7 @@ struct SchemaTests {
     static let schemaFiles = [
         "report.schema.json", "info.schema.json", "qa.schema.json", "batch-result.schema.json",
         "rules-evaluation.schema.json", "phantom-truth.schema.json", "compare.schema.json",
+        "comparison-qa.schema.json",
     ]
 
     static func decode(_ text: String) throws -> JSONValue {
