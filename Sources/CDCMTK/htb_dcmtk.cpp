@@ -189,26 +189,37 @@ bool decodeJ2KFrame(const std::vector<Uint8> &code, int bitsAllocated, size_t ex
 
 // Splits the encapsulated Pixel Data into frames (one fragment per frame, or all fragments of a
 // single frame) and decodes each.
-long long decodeJ2K(htb_dcm_file *file, DcmElement *pixels, char *err, size_t errlen) {
+// The fragments and the image layout of a JPEG 2000 data set; false with a message in err.
+struct J2KImage {
+    DcmPixelSequence *seq = nullptr;
+    Uint16 bitsAllocated = 16, rows = 0, columns = 0;
+    Sint32 frames = 1;
+};
+bool j2kImage(htb_dcm_file *file, DcmElement *pixels, J2KImage &out, char *err, size_t errlen) {
     DcmDataset *dataset = file->format.getDataset();
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, pixels);
-    DcmPixelSequence *seq = nullptr;
-    E_TransferSyntax xfer = dataset->getOriginalXfer();
-    if (pd->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || seq == nullptr) {
+    if (pd->getEncapsulatedRepresentation(dataset->getOriginalXfer(), nullptr, out.seq).bad() || out.seq == nullptr) {
         writeError(err, errlen, "JPEG 2000 pixel data is not encapsulated");
-        return -1;
+        return false;
     }
-    Uint16 bitsAllocated = 16, rows = 0, columns = 0;
-    dataset->findAndGetUint16(DCM_BitsAllocated, bitsAllocated);
-    dataset->findAndGetUint16(DCM_Rows, rows);
-    dataset->findAndGetUint16(DCM_Columns, columns);
-    Sint32 frames = 1;
-    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
-    if (frames < 1) frames = 1;
-    if (bitsAllocated != 8 && bitsAllocated != 16) {
-        writeError(err, errlen, "JPEG 2000 with Bits Allocated " + std::to_string(bitsAllocated) + " is not supported (8 or 16)");
-        return -1;
+    dataset->findAndGetUint16(DCM_BitsAllocated, out.bitsAllocated);
+    dataset->findAndGetUint16(DCM_Rows, out.rows);
+    dataset->findAndGetUint16(DCM_Columns, out.columns);
+    dataset->findAndGetSint32(DCM_NumberOfFrames, out.frames);
+    if (out.frames < 1) out.frames = 1;
+    if (out.bitsAllocated != 8 && out.bitsAllocated != 16) {
+        writeError(err, errlen, "JPEG 2000 with Bits Allocated " + std::to_string(out.bitsAllocated) + " is not supported (8 or 16)");
+        return false;
     }
+    return true;
+}
+
+long long decodeJ2K(htb_dcm_file *file, DcmElement *pixels, char *err, size_t errlen) {
+    J2KImage image;
+    if (!j2kImage(file, pixels, image, err, errlen)) return -1;
+    DcmPixelSequence *seq = image.seq;
+    const Uint16 bitsAllocated = image.bitsAllocated, rows = image.rows, columns = image.columns;
+    const Sint32 frames = image.frames;
     unsigned long fragments = seq->card();  // item 0 is the Basic Offset Table
     if (fragments < 2) { writeError(err, errlen, "JPEG 2000 pixel data holds no fragment"); return -1; }
     unsigned long perFrame = (static_cast<unsigned long>(frames) == fragments - 1) ? 1 : 0;
@@ -241,26 +252,14 @@ long long decodeJ2K(htb_dcm_file *file, DcmElement *pixels, char *err, size_t er
     return static_cast<long long>(file->decoded.size());
 }
 
-// One frame of a multi-frame JPEG 2000 image: its fragment when every frame has one, else the
-// whole sequence decoded and the frame cut out (a single-frame image, or several fragments a frame).
+// One frame of a multi-frame JPEG 2000 image: its own fragment (one fragment per frame is
+// required; other layouts are refused with a message).
 long long decodeJ2KFrameOf(htb_dcm_file *file, DcmElement *pixels, long frame, char *err, size_t errlen) {
-    DcmDataset *dataset = file->format.getDataset();
-    DcmPixelSequence *seq = nullptr;
-    if (OFstatic_cast(DcmPixelData *, pixels)->getEncapsulatedRepresentation(dataset->getOriginalXfer(), nullptr, seq).bad() ||
-        seq == nullptr) {
-        writeError(err, errlen, "JPEG 2000 pixel data is not encapsulated");
-        return -1;
-    }
-    Uint16 bitsAllocated = 16, rows = 0, columns = 0;
-    dataset->findAndGetUint16(DCM_BitsAllocated, bitsAllocated);
-    dataset->findAndGetUint16(DCM_Rows, rows);
-    dataset->findAndGetUint16(DCM_Columns, columns);
-    Sint32 frames = 1;
-    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
-    if (bitsAllocated != 8 && bitsAllocated != 16) {
-        writeError(err, errlen, "JPEG 2000 with Bits Allocated " + std::to_string(bitsAllocated) + " is not supported (8 or 16)");
-        return -1;
-    }
+    J2KImage image;
+    if (!j2kImage(file, pixels, image, err, errlen)) return -1;
+    DcmPixelSequence *seq = image.seq;
+    const Uint16 bitsAllocated = image.bitsAllocated, rows = image.rows, columns = image.columns;
+    const Sint32 frames = image.frames;
     if (static_cast<unsigned long>(frames) + 1 != seq->card()) {
         writeError(err, errlen, "JPEG 2000 with " + std::to_string(frames) + " frames in " + std::to_string(seq->card() - 1) +
                                     " fragments is not supported (one fragment per frame)");

@@ -27,18 +27,6 @@ struct ResponseTests {
             liver: liver, lesions: lesions, maskSources: ["expert"])
     }
 
-    /// The truth's pairs as groups: lesions linked through pairs (a split or a merge) are one.
-    static func groups(_ pairs: [[Int]]) -> Set<[[Int]]> {
-        var out: [(b: Set<Int>, f: Set<Int>)] = []
-        for p in pairs {
-            let hit = out.indices.filter { out[$0].b.contains(p[0]) || out[$0].f.contains(p[1]) }
-            var merged: (b: Set<Int>, f: Set<Int>) = ([p[0]], [p[1]])
-            for i in hit { merged = (merged.b.union(out[i].b), merged.f.union(out[i].f)) }
-            out = out.enumerated().filter { !hit.contains($0.offset) }.map(\.element) + [merged]
-        }
-        return Set(out.map { [$0.b.sorted(), $0.f.sorted()] })
-    }
-
     /// The truth's response category: its volumes and its new lesions (those measurable by RECIST,
     /// >= 10 mm across, counted), with the comparison's rules.
     static func truthCategory(_ p: Phantom) throws -> String {
@@ -92,7 +80,7 @@ struct ResponseTests {
                 [$0.baselineIDs, $0.followUpIDs]
             })
         #expect(
-            matched == Self.groups(truth.pairs),
+            matched == ComparisonQA.groups(truth.pairs),
             "seed \(s.seed): \(matched) vs truth \(truth.pairs), gone \(truth.goneLesions), new \(truth.newLesions), volumes \(baseline.truth.lesionVolumesML) -> \(followUp.truth.lesionVolumesML)"
         )
         #expect(Set(c.lesions.filter { $0.status == "new" }.flatMap(\.followUpIDs)) == Set(truth.newLesions))
