@@ -158,8 +158,19 @@ bool decodeJ2KFrame(const std::vector<Uint8> &code, int bitsAllocated, size_t ex
     opj_stream_set_skip_function(stream, streamSkip);
     opj_stream_set_seek_function(stream, streamSeek);
     opj_image_t *image = nullptr;
-    bool ok = opj_setup_decoder(codec, &params) && opj_read_header(stream, codec, &image) &&
-              opj_decode(codec, stream, image) && opj_end_decompress(codec, stream);
+    bool ok = opj_setup_decoder(codec, &params) && opj_read_header(stream, codec, &image);
+    // The header claims the image's size: refuse one that is not the frame's before OpenJPEG
+    // allocates for it (a damaged codestream may claim gigapixels).
+    if (ok && (image == nullptr || image->numcomps != 1 ||
+               static_cast<size_t>(image->x1 - image->x0) * static_cast<size_t>(image->y1 - image->y0) != expectedPixels)) {
+        error = image == nullptr ? "no image header"
+                                 : "codestream claims " + std::to_string(image->x1 - image->x0) + "x" +
+                                       std::to_string(image->y1 - image->y0) + " pixels in " +
+                                       std::to_string(image->numcomps) + " components, expected " +
+                                       std::to_string(expectedPixels) + " pixels in 1";
+        ok = false;
+    }
+    ok = ok && opj_decode(codec, stream, image) && opj_end_decompress(codec, stream);
     if (ok && (image->numcomps != 1 || image->comps[0].data == nullptr)) {
         error = "expected one greyscale component, found " + std::to_string(image->numcomps);
         ok = false;
