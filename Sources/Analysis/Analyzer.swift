@@ -528,3 +528,13 @@ public func writeAtomically(_ data: Data, to path: String) throws {
         throw AnalysisError.cannotWrite(path: path, reason: error.localizedDescription)
     }
 }
+
+/// One CSV field, RFC 4180 quoted; a leading = + - @ is prefixed with ' so spreadsheets do not run it.
+public func csvField(_ v: String) -> String {
+    var s = v
+    if let c = s.first, "=+-@".contains(c), Double(s) == nil { s = "'" + s }
+    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return s
+}

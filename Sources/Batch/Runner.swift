@@ -473,16 +473,6 @@ public enum BatchRunner {
         } catch { throw BatchError.cannotWrite(path: out, reason: "\(error)") }
     }
 
-    /// RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it.
-    static func csvField(_ v: String) -> String {
-        var s = v
-        if let c = s.first, "=+-@".contains(c), Double(s) == nil { s = "'" + s }
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return s
-    }
-
     /// Joins the outputs of several batch folders (shards) into `out`: every study's status file,
     /// one row each (a key found twice keeps the first folder's).
     public static func merge(_ dirs: [String], out: String, deidentify: Bool) throws -> [StudyStatus] {

@@ -126,14 +126,6 @@ public enum PairManifest {
     ]
 
     public static func csv(_ rows: [Row]) -> String {
-        func field(_ v: String) -> String {
-            var s = v
-            if let c = s.first, "=+-@".contains(c), Double(s) == nil { s = "'" + s }
-            if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                s = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
-            return s
-        }
         var out = columns.joined(separator: ",") + "\n"
         for r in rows {
             let c = r.comparison
@@ -145,7 +137,7 @@ public enum PairManifest {
                 c.map { "\($0.totals.goneLesions)" } ?? "", f(c?.alignment.liverDice),
                 c?.warnings.joined(separator: "; ") ?? "",
             ]
-            out += values.map(field).joined(separator: ",") + "\n"
+            out += values.map(csvField).joined(separator: ",") + "\n"
         }
         return out
     }

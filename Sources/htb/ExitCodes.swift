@@ -33,9 +33,9 @@ enum HTBExit: Int32, CaseIterable {
     case segmentationFailed = 71
     /// An output could not be written.
     case cannotWrite = 73
-    /// Batch: some studies failed (their rows say why), the others succeeded.
+    /// Batch or compare --manifest: some studies or pairs failed (their rows say why), the others succeeded.
     case someFailed = 80
-    /// Batch: every study failed.
+    /// Batch or compare --manifest: every study or pair failed.
     case allFailed = 81
     /// QA: a threshold (--min-liver-dice, --max-htb-error, ...) was not met, or a case failed.
     case qaFailed = 82
