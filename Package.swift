@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "Analysis",
             dependencies: [
-                "AutoSegmentation", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Volumetry",
+                "AutoSegmentation", "DicomIO", "Evaluation", "Guidelines", "NIfTI", "Overlay", "Seeding", "Volumetry",
                 "VolumeModel",
             ]),
         // How far a segmentation is from the truth: overlap, surface distances, lesion detection.
@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "Filters", dependencies: ["Evaluation", "Volumetry", "VolumeModel"]),
         // Automatic liver and lesion segmentation: classical, adaptive to each study.
         .target(name: "AutoSegmentation", dependencies: ["Filters", "Volumetry", "VolumeModel"]),
+        // One-click lesions: seeds (command line, CSV, 3D Slicer markups) grown into lesions; vetoes.
+        .target(name: "Seeding", dependencies: ["Evaluation", "Filters", "Volumetry", "VolumeModel"]),
         // Batch runs for pipelines: discovery, sharding, resume, one row a study.
         .target(name: "Batch", dependencies: ["Analysis", "DicomIO", "Overlay", "VolumeModel"]),
         // Treatment response: two time points aligned, lesions matched, volumetric response.
@@ -70,7 +72,7 @@ let package = Package(
             name: "htb",
             dependencies: [
                 "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom",
-                "Response", "Volumetry", "VolumeModel",
+                "Response", "Seeding", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,7 +82,7 @@ let package = Package(
             name: "htbTests",
             dependencies: [
                 "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI",
-                "Overlay", "Phantom", "Response", "Volumetry", "VolumeModel", "htb",
+                "Overlay", "Phantom", "Response", "Seeding", "Volumetry", "VolumeModel", "htb",
             ],
             // Golden overlay hashes are read by path (OverlayTests), not bundled.
             exclude: ["Golden"]

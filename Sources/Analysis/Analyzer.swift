@@ -3,6 +3,7 @@ import DicomIO
 import Foundation
 import Guidelines
 import NIfTI
+import Seeding
 import VolumeModel
 import Volumetry
 
@@ -141,6 +142,13 @@ public struct Analysis: Sendable {
         public var rules: String?
         /// Skip the other phases of the session (no phase check of an automatic liver).
         public var singlePhase: Bool
+        /// One-click lesions: each seed grows one lesion inside the liver (given or automatic).
+        /// With seeds the lesions are the grown ones (united with given lesion masks), unless
+        /// `automaticLesionsToo` adds the automatic lesions.
+        public var lesionSeeds: [LesionSeed] = []
+        public var automaticLesionsToo = false
+        /// One-click vetoes: the automatic lesion at (or within 10 mm of) each point is removed.
+        public var excludeLesions: [LesionSeed] = []
         public init(
             studyPath: String, series: String? = nil, liverMasks: [MaskSpec], lesionMasks: [MaskSpec],
             connectivity: Connectivity = .full26,
@@ -241,6 +249,9 @@ public struct Analysis: Sendable {
         var automatic: AutoSegmentation.Info?
         /// Warnings from laying the given masks on the grid.
         var warnings: [LoadWarning]
+        /// Seeds and vetoes, when given.
+        var seeded: SeededGrowth.Result? = nil
+        var excluded: [SeedOutcome]? = nil
     }
 
     /// The expert's masks laid on the CT's grid; what the expert did not give, htb segments: no
@@ -252,6 +263,10 @@ public struct Analysis: Sendable {
         let expertLiver = inputs.liverMasks.isEmpty ? nil : try unite(inputs.liverMasks, ct: inputs.ct)
         let expertLesions = inputs.lesionMasks.isEmpty ? nil : try unite(inputs.lesionMasks, ct: inputs.ct)
         let warnings = (expertLiver?.2 ?? []) + (expertLesions?.2 ?? [])
+        if !request.lesionSeeds.isEmpty || !request.excludeLesions.isEmpty {
+            return try seededMasks(
+                inputs, request: request, liver: expertLiver, lesions: expertLesions, warnings: warnings)
+        }
         if let expertLiver, let expertLesions {
             return Masks(
                 liver: expertLiver.0, lesions: expertLesions.0, liverInputs: expertLiver.1,
@@ -275,6 +290,69 @@ public struct Analysis: Sendable {
         return Masks(
             liver: liver, lesions: lesions, liverInputs: liverInputs, lesionInputs: lesionInputs, automatic: info,
             warnings: warnings)
+    }
+
+    /// Masks with seeds and vetoes: the liver (given, else automatic with its lesions as liver),
+    /// lesions grown from the seeds, united with the given lesion masks, or with the automatic
+    /// lesions (less those vetoed) when seeds are absent or `automaticLesionsToo`.
+    static func seededMasks(
+        _ inputs: Inputs, request: Request, liver expertLiver: (Mask, [Report.MaskInput], [LoadWarning])?,
+        lesions expertLesions: (Mask, [Report.MaskInput], [LoadWarning])?, warnings: [LoadWarning]
+    ) throws -> Masks {
+        let wantAutomaticLesions =
+            expertLesions == nil && (request.lesionSeeds.isEmpty || request.automaticLesionsToo)
+        var info: AutoSegmentation.Info?
+        var liver: Mask, liverInputs: [Report.MaskInput]
+        var lesions = Mask(repeating: 0, geometry: inputs.ct.volume.geometry)
+        var lesionInputs: [Report.MaskInput] = expertLesions?.1 ?? []
+        if let expertLesions { lesions = expertLesions.0 }
+        var excluded: [SeedOutcome]?
+        if expertLiver == nil || wantAutomaticLesions {
+            let auto = try segmentAutomatically(inputs.ct, liver: expertLiver?.0, study: request.studyPath)
+            info = auto.info
+            if expertLiver == nil && !request.singlePhase {
+                checkPhases(
+                    &info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: inputs.choice.entry,
+                    inventory: inputs.inventory)
+            }
+            // The automatic lesions not kept are liver.
+            (liver, liverInputs) = expertLiver.map { ($0.0, $0.1) } ?? (auto.liver.union(auto.lesions), [])
+            if expertLiver == nil {
+                liverInputs = [
+                    Report.MaskInput(
+                        path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
+                        method: auto.info.method, voxelCount: liver.insideCount)
+                ]
+            }
+            if wantAutomaticLesions {
+                let vetoed = try LesionExclusion.exclude(
+                    request.excludeLesions, from: auto.lesions, connectivity: request.connectivity)
+                lesions = vetoed.lesions
+                excluded = request.excludeLesions.isEmpty ? nil : vetoed.outcomes
+                lesionInputs.append(
+                    Report.MaskInput(
+                        path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
+                        method: auto.info.method, voxelCount: lesions.insideCount))
+            }
+        } else {
+            (liver, liverInputs) = (expertLiver!.0, expertLiver!.1)
+        }
+        var seeded: SeededGrowth.Result?
+        if !request.lesionSeeds.isEmpty {
+            // Seeds grow within the whole liver: the liver mask and any given lesions.
+            let grown = try SeededGrowth.grow(
+                ct: inputs.ct.volume, liver: expertLesions.map { liver.union($0.0) } ?? liver,
+                seeds: request.lesionSeeds)
+            lesions = lesions.union(grown.lesions)
+            lesionInputs.append(
+                Report.MaskInput(
+                    path: nil, kind: "seeded", selector: nil, segments: nil, source: "seeded",
+                    method: SeededGrowth.method, voxelCount: grown.lesions.insideCount))
+            seeded = grown
+        }
+        return Masks(
+            liver: liver, lesions: lesions, liverInputs: liverInputs, lesionInputs: lesionInputs, automatic: info,
+            warnings: warnings, seeded: seeded, excluded: excluded)
     }
 
     /// The warnings an automatic result carries: that it is automatic, a tumour-dominated
@@ -375,6 +453,7 @@ public struct Analysis: Sendable {
         let e = inputs.choice.entry
         let automatic = masks.automatic
         let doubtful = !(automatic?.concerns.isEmpty ?? true)
+        let sources = lesionSources(r, masks: masks)
         return Report(
             tool: Report.Tool(),
             study: Report.Study(
@@ -386,24 +465,39 @@ public struct Analysis: Sendable {
                 transferSyntax: transferSyntaxName(e.first.transferSyntaxUID), warnings: warnings),
             inputs: Report.Inputs(
                 studyPath: request.studyPath, series: e.key, seriesReason: inputs.choice.reason,
-                liverMasks: masks.liverInputs, lesionMasks: masks.lesionInputs),
+                liverMasks: masks.liverInputs, lesionMasks: masks.lesionInputs, seeds: masks.seeded?.outcomes,
+                excluded: masks.excluded),
             liver: Report.Liver(
                 volumeML: round(r.liverVolumeML, 4), parenchymaVolumeML: round(r.parenchymaVolumeML, 4),
                 voxelCount: r.liverVoxelCount, touchesFieldOfView: r.liverTouchesFieldOfView),
             lesions: Report.Lesions(
                 count: r.lesions.count, totalVolumeML: round(r.lesionVolumeML, 4),
                 connectivity: r.connectivity.rawValue,
-                items: r.lesions.map {
+                items: zip(r.lesions, sources).map { l, source in
                     Report.LesionItem(
-                        id: $0.id, volumeML: round($0.volumeML, 4), voxelCount: $0.voxelCount,
-                        centroidMM: round($0.centroidMM, 3), longestAxialDiameterMM: round($0.diameters.longestMM, 3),
-                        shortAxisMM: round($0.diameters.shortAxisMM, 3), diameterSliceIndex: $0.diameters.slice)
+                        id: l.id, volumeML: round(l.volumeML, 4), voxelCount: l.voxelCount,
+                        centroidMM: round(l.centroidMM, 3), longestAxialDiameterMM: round(l.diameters.longestMM, 3),
+                        shortAxisMM: round(l.diameters.shortAxisMM, 3), diameterSliceIndex: l.diameters.slice,
+                        source: source.0, seedMM: source.1.map { round($0, 3) })
                 }),
             htb: Report.HTB(percent: round(r.htbPercent, 4), category: r.category.rawValue),
             flags: (doubtful
                 ? ["automatic_liver_implausible"]
                 : r.flags + (automatic?.tumourDominated == true ? ["automatic_tumour_dominated"] : []))
                 + (automatic?.reviewNeeded == true ? [Self.reviewFlag] : []))
+    }
+
+    /// Each measured lesion's source: "seeded" (with its first seed) when it holds voxels grown
+    /// from a seed, else "expert" when lesion masks were given, else "automatic".
+    static func lesionSources(_ r: VolumetryResult, masks: Masks) -> [(String, Vector3?)] {
+        let plain = masks.lesionInputs.contains { $0.source == "expert" } ? "expert" : "automatic"
+        guard let seeded = masks.seeded else { return r.components.voxels.map { _ in (plain, nil) } }
+        var seedOf = [Int: Int]()
+        for (n, voxels) in seeded.voxels.enumerated() { for v in voxels where seedOf[v] == nil { seedOf[v] = n } }
+        return r.components.voxels.map { voxels in
+            guard let n = voxels.lazy.compactMap({ seedOf[$0] }).min() else { return (plain, nil) }
+            return ("seeded", seeded.outcomes[n].seed.positionMM)
+        }
     }
 
     /// The axial CT series of the same scan session as `chosen`: the same Frame of Reference UID

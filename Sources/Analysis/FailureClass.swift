@@ -2,6 +2,7 @@ import DicomIO
 import Guidelines
 import NIfTI
 import Overlay
+import Seeding
 import VolumeModel
 import Volumetry
 
@@ -38,6 +39,7 @@ public enum FailureClass: String, Sendable, Codable {
             return .badMask
         case is OverlayError: return .cannotWrite
         case is FactsError, is RulesError: return .badFacts
+        case is SeedError: return .usage
         case let e as AnalysisError:
             switch e {
             case .masksRequired: return .usage

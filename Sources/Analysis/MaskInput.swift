@@ -5,11 +5,13 @@ import VolumeModel
 
 /// A mask given on the command line: `PATH` or `PATH:SELECTOR`.
 /// - a folder: a DICOM mask series, one image per slice (SELECTOR: a stored value; default non-zero);
-/// - `.nii` / `.nii.gz`: a NIfTI-1 label map (SELECTOR: the label value; default non-zero);
+/// - `.nii` / `.nii.gz`: a NIfTI-1 label map (SELECTOR: the label value, or its name when the file
+///   names its labels as TotalSegmentator's multi-label output does; default non-zero);
+/// - `.nrrd` / `.seg.nrrd`: an NRRD label map (SELECTOR: the value, or a 3D Slicer segment's name);
 /// - any other file: a DICOM Segmentation (SELECTOR: segment labels or numbers, comma-separated).
 public struct MaskSpec: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable {
-        case dicomSeries = "dicom_mask_series", segmentation = "dicom_seg", nifti
+        case dicomSeries = "dicom_mask_series", segmentation = "dicom_seg", nifti, nrrd
     }
     public var path: String
     public var selector: String?
@@ -29,6 +31,8 @@ public struct MaskSpec: Sendable, Equatable, CustomStringConvertible {
             kind = .dicomSeries
         } else if path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") {
             kind = .nifti
+        } else if path.lowercased().hasSuffix(".nrrd") {
+            kind = .nrrd
         } else {
             kind = .segmentation
         }
@@ -74,15 +78,22 @@ public enum LoadedMask: Sendable {
             guard FileManager.default.fileExists(atPath: spec.path) else { throw DicomError.pathNotFound(spec.path) }
             let seg = try Segmentation.read(path: spec.path)
             return .segmentation(seg, segments: try seg.segmentNumbers(selector: spec.selector))
-        case .nifti:
+        case .nifti, .nrrd:
             let image: NIfTIImage
-            do { image = try NIfTIImage.read(path: spec.path) } catch let e as NIfTIError {
+            do {
+                image = try spec.kind == .nrrd ? NIfTIImage.readNRRD(path: spec.path) : NIfTIImage.read(path: spec.path)
+            } catch let e as NIfTIError {
                 throw MaskError.unreadable(mask: spec.path, reason: "\(e)")
             }
             let label: Int?
             if let s = spec.selector {
-                guard let v = Int(s) else {
-                    throw MaskError.segmentNotFound(mask: spec.path, selector: s, available: ["an integer label value"])
+                // A value, or a label's name (case-insensitive); an unknown name lists those present.
+                guard let v = Int(s) ?? image.label(named: s) else {
+                    throw MaskError.segmentNotFound(
+                        mask: spec.path, selector: s,
+                        available: image.labelNames.isEmpty
+                            ? ["an integer label value (the file names no labels)"]
+                            : image.labelNames.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })
                 }
                 label = v
             } else {

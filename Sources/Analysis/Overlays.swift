@@ -47,13 +47,18 @@ extension Analysis {
             ("htb:lesion_count", "\(r.lesions.count)"),
             ("htb:series_uid", r.study.seriesUID),
         ]
-        return OverlayScene(
+        var scene = OverlayScene(
             ct: ct.volume, liver: liver, lesionLabels: result.components.labels,
             largestLesionSlice: result.lesions.first?.diameters.slice, headerLines: lines, textChunks: chunks,
             sliceCaptions: ct.slices.enumerated().map { k, h in
                 // A viewer shows an Enhanced CT's frame number, a classic series' instance number.
                 h.frameIndex.map { "FR \($0 + 1)" } ?? h.instanceNumber.map { "IM \($0)" } ?? "SLICE \(k + 1)"
             })
+        let g = ct.volume.geometry
+        scene.markers =
+            (r.inputs.seeds ?? []).map { OverlayMarker(index: g.index(of: $0.seed.positionMM), kind: .seed) }
+            + (r.inputs.excluded ?? []).map { OverlayMarker(index: g.index(of: $0.seed.positionMM), kind: .excluded) }
+        return scene
     }
 
     /// Renders the axial montage and the coronal and sagittal reformats (in `overlayFiles` order).

@@ -2,6 +2,7 @@ import AutoSegmentation
 import DicomIO
 import Evaluation
 import Foundation
+import Seeding
 import VolumeModel
 import Volumetry
 
@@ -16,6 +17,9 @@ public struct QACase: Sendable {
     public var predictedLesions: [MaskSpec]
     /// Automatic stages switched off (ablation studies; empty: the method as `analyze` runs it).
     public var without: Set<AutoSegmentation.Stage> = []
+    /// Judge one click per lesion: a seed at each truth lesion's deepest point, grown inside the
+    /// judged liver (given, else automatic); the lesions are the grown ones alone.
+    public var seedsFromTruth = false
     public init(
         name: String, studyPath: String, series: String? = nil, truthLiver: [MaskSpec], truthLesions: [MaskSpec],
         predictedLiver: [MaskSpec], predictedLesions: [MaskSpec]
@@ -51,13 +55,32 @@ public struct QAResult: Codable, Sendable {
     public var categoryAgrees: Bool
     /// What the automatic segmentation measured and chose, when it ran.
     public var automatic: AutoSegmentation.Info?
+    /// With seeds from the truth: each truth lesion against the lesion grown from its seed.
+    public var seeded: [SeededLesionQA]?
+    /// Wall time of growing all the seeds (after loading).
+    public var seedingSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, series, predictedSource = "predicted_source", segmentationSeconds = "segmentation_seconds", liver,
             lesions, detection, detection10mm = "detection_10mm"
         case htbPredictedPercent = "htb_predicted_percent", htbTruthPercent = "htb_truth_percent"
         case htbAbsoluteErrorPoints = "htb_absolute_error_points", categoryPredicted = "category_predicted"
-        case categoryTruth = "category_truth", categoryAgrees = "category_agrees", automatic
+        case categoryTruth = "category_truth", categoryAgrees = "category_agrees", automatic, seeded
+        case seedingSeconds = "seeding_seconds"
+    }
+}
+
+/// One truth lesion and the lesion grown from a seed at its deepest point.
+public struct SeededLesionQA: Codable, Sendable {
+    public var outcome: SeedOutcome
+    public var truthVolumeML: Double
+    public var grownVolumeML: Double
+    /// Dice of the grown lesion against this truth lesion alone.
+    public var dice: Double
+
+    enum CodingKeys: String, CodingKey {
+        case outcome, dice
+        case truthVolumeML = "truth_volume_ml", grownVolumeML = "grown_volume_ml"
     }
 }
 
@@ -113,17 +136,20 @@ public enum QualityAssurance {
         var (pl, _, _) = try Analysis.unite(predLiver, ct: ct), (pt, _, _) = try Analysis.unite(predLesions, ct: ct)
         // Judged masks not given are htb's own, made as `analyze` makes them.
         let source =
-            switch (predLiver.isEmpty, predLesions.isEmpty) {
-            case (true, true): "automatic"
-            case (true, false): "automatic liver, given lesions"
-            case (false, true): "given liver, automatic lesions"
-            case (false, false): "given"
+            switch (predLiver.isEmpty, predLesions.isEmpty, c.seedsFromTruth) {
+            case (true, _, true): "automatic liver, lesions seeded from the truth"
+            case (false, _, true): "given liver, lesions seeded from the truth"
+            case (true, true, _): "automatic"
+            case (true, false, _): "automatic liver, given lesions"
+            case (false, true, _): "given liver, automatic lesions"
+            case (false, false, _): "given"
             }
         var seconds: Double?, info: AutoSegmentation.Info?
-        if predLiver.isEmpty || predLesions.isEmpty {
+        if predLiver.isEmpty || (predLesions.isEmpty && !c.seedsFromTruth) {
             let auto = try Analysis.segmentAutomatically(
                 ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without)
-            if predLiver.isEmpty { pl = auto.liver }
+            // Seeds grow within the whole automatic liver (its lesions are liver to them).
+            if predLiver.isEmpty { pl = c.seedsFromTruth ? auto.liver.union(auto.lesions) : auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
             info = auto.info
@@ -135,9 +161,28 @@ public enum QualityAssurance {
             }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
+        var seeded: [SeededLesionQA]?, seedingSeconds: Double?
+        if c.seedsFromTruth {
+            let seeds = DeepestPoints.seeds(of: tt)
+            let start = Date()
+            let grown = try SeededGrowth.grow(ct: ct.volume, liver: pl, seeds: seeds)
+            seedingSeconds = Date().timeIntervalSince(start)
+            pt = grown.lesions
+            let truthParts = components(of: tt).voxels
+            seeded = zip(grown.outcomes, zip(grown.voxels, truthParts)).map { outcome, pair in
+                let (mine, truthVoxels) = pair
+                let inTruth = Set(truthVoxels)
+                let common = mine.reduce(0) { $0 + (inTruth.contains($1) ? 1 : 0) }
+                let v = ct.volume.geometry.voxelVolumeMM3 / 1000
+                return SeededLesionQA(
+                    outcome: outcome, truthVolumeML: Double(truthVoxels.count) * v,
+                    grownVolumeML: Double(mine.count) * v,
+                    dice: 2 * Double(common) / Double(max(1, mine.count + truthVoxels.count)))
+            }
+        }
         let pred = try Volumetry.measure(liver: pl, lesions: pt)
         let g = ct.volume.geometry
-        return QAResult(
+        var result = QAResult(
             name: c.name, series: choice.entry.key, predictedSource: source, segmentationSeconds: seconds,
             liver: try Metrics.overlap(predicted: pl.union(pt), truth: tl.union(tt)),
             lesions: try Metrics.overlap(predicted: pt, truth: tt),
@@ -148,6 +193,9 @@ public enum QualityAssurance {
             htbAbsoluteErrorPoints: abs(pred.htbPercent - truth.htbPercent),
             categoryPredicted: pred.category.rawValue, categoryTruth: truth.category.rawValue,
             categoryAgrees: pred.category == truth.category, automatic: info)
+        result.seeded = seeded
+        result.seedingSeconds = seedingSeconds
+        return result
     }
 
     /// Cases from a manifest: `{"cases": [{"name", "study", "series"?, "truth_liver": [...],

@@ -2,6 +2,7 @@ import AutoSegmentation
 import DicomIO
 import Foundation
 import Guidelines
+import Seeding
 import VolumeModel
 import Volumetry
 
@@ -101,12 +102,17 @@ public struct Report: Codable, Sendable {
         public var seriesReason: String
         public var liverMasks: [MaskInput]
         public var lesionMasks: [MaskInput]
+        /// --lesion-seed / --lesion-seeds: what became of each seed (grown, outside_liver, no_lesion).
+        public var seeds: [SeedOutcome]?
+        /// --exclude-lesion: what became of each point (excluded, not_found).
+        public var excluded: [SeedOutcome]?
         enum CodingKeys: String, CodingKey {
             case studyPath = "study_path"
             case series
             case seriesReason = "series_reason"
             case liverMasks = "liver_masks"
             case lesionMasks = "lesion_masks"
+            case seeds, excluded
         }
     }
     public struct Liver: Codable, Sendable {
@@ -129,8 +135,14 @@ public struct Report: Codable, Sendable {
         public var longestAxialDiameterMM: Double
         public var shortAxisMM: Double
         public var diameterSliceIndex: Int
+        /// "expert" (a given mask), "automatic" or "seeded" (grown from a seed); always written
+        /// (optional only so that reports of htb before seeds still decode).
+        public var source: String?
+        /// The seed it was grown from (seeded lesions).
+        public var seedMM: Vector3?
         enum CodingKeys: String, CodingKey {
-            case id
+            case id, source
+            case seedMM = "seed_mm"
             case volumeML = "volume_ml"
             case voxelCount = "voxel_count"
             case centroidMM = "centroid_mm"

@@ -35,6 +35,9 @@ public struct NIfTIImage: Sendable {
     public var sclInter: Double
     /// Image data in the file's datatype, native little-endian after reading.
     var data: [UInt8]
+    /// Label names by value, when the file carries them: TotalSegmentator's multi-label output
+    /// (a Caret LabelTable in a NIfTI header extension), a .seg.nrrd's segments.
+    public var labelNames: [Int: String] = [:]
 
     /// Datatype codes (nifti1.h) that htb reads and writes.
     public enum Datatype: Int16, Sendable {
@@ -135,8 +138,54 @@ public struct NIfTIImage: Sendable {
             slope = 1
             inter = 0
         }
-        return NIfTIImage(
+        var image = NIfTIImage(
             path: path, geometry: geometry, datatype: Int(code), sclSlope: slope, sclInter: inter, data: data)
+        image.labelNames = labelTable(extensionsOf: raw, voxOffset: voxOffset, reader: r)
+        return image
+    }
+
+    /// Label names from the header extensions (between byte 352 and vox_offset, when byte 348
+    /// says there are any): each is esize (a multiple of 16), ecode, content. Any extension
+    /// holding a Caret `<LabelTable>` (TotalSegmentator writes one with ecode 0) gives
+    /// `<Label Key="N" ...>name</Label>` entries (the name may be wrapped in CDATA). A malformed
+    /// extension ends the search: the image itself is unaffected.
+    static func labelTable(extensionsOf raw: [UInt8], voxOffset: Int, reader r: Reader) -> [Int: String] {
+        guard raw.count > 352, raw[348] != 0 else { return [:] }
+        var names: [Int: String] = [:]
+        var offset = 352
+        while offset + 8 <= min(voxOffset, raw.count) {
+            let size = Int(r.i32(offset))
+            guard size >= 8, offset + size <= min(voxOffset, raw.count) else { break }
+            let text = String(decoding: raw[(offset + 8)..<(offset + size)], as: UTF8.self)
+            if text.contains("<LabelTable") { names.merge(caretLabels(text)) { a, _ in a } }
+            offset += size
+        }
+        return names
+    }
+
+    /// `<Label Key="3" Red=...><![CDATA[liver]]></Label>` entries of a Caret label table.
+    static func caretLabels(_ xml: String) -> [Int: String] {
+        var out: [Int: String] = [:]
+        var rest = Substring(xml)
+        while let open = rest.range(of: "<Label ") {
+            rest = rest[open.upperBound...]
+            guard let keyStart = rest.range(of: "Key=\""), let tagEnd = rest.firstIndex(of: ">"),
+                keyStart.upperBound < tagEnd
+            else { continue }
+            let keyText = rest[keyStart.upperBound...].prefix { $0 != "\"" }
+            guard let close = rest.range(of: "</Label>") else { break }
+            var name = String(rest[rest.index(after: tagEnd)..<close.lowerBound]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            if name.hasPrefix("<![CDATA["), name.hasSuffix("]]>") { name = String(name.dropFirst(9).dropLast(3)) }
+            if let key = Int(keyText), !name.isEmpty { out[key] = name.trimmingCharacters(in: .whitespaces) }
+            rest = rest[close.upperBound...]
+        }
+        return out
+    }
+
+    /// The label value named `name` (case-insensitive), or nil.
+    public func label(named name: String) -> Int? {
+        labelNames.first { $0.value.caseInsensitiveCompare(name) == .orderedSame }?.key
     }
 
     /// Voxel values after scl_slope / scl_inter, as Double.

@@ -16,6 +16,9 @@ public struct RGB: Sendable, Equatable {
     public static let black = RGB(0, 0, 0)
     public static let band = RGB(24, 24, 24)
     public static let flag = RGB(240, 228, 66)
+    /// Seeds (a white cross) and excluded points (a vermillion X), outlined in black.
+    public static let seed = RGB(255, 255, 255)
+    public static let excluded = RGB(213, 94, 0)
 }
 
 public struct Canvas: Sendable {

@@ -3,6 +3,18 @@ import VolumeModel
 
 public enum Plane: String, Sendable { case axial, coronal, sagittal }
 
+/// A point a reader gave: a lesion seed (drawn as a cross) or an excluded point (an X).
+public struct OverlayMarker: Sendable {
+    public enum Kind: Sendable { case seed, excluded }
+    /// Continuous voxel index (i, j, k) on the CT's grid.
+    public var index: Vector3
+    public var kind: Kind
+    public init(index: Vector3, kind: Kind) {
+        self.index = index
+        self.kind = kind
+    }
+}
+
 /// What the overlays show: the CT, the whole-liver mask, the lesion labels (ids as in the report)
 /// and the text of the header band.
 public struct OverlayScene: Sendable {
@@ -18,6 +30,9 @@ public struct OverlayScene: Sendable {
     public var textChunks: [(String, String)]
     /// Caption of axial slice k (e.g. "IM 12" from Instance Number); nil: "SLICE k+1".
     public var sliceCaptions: [String]?
+    /// Seeds and excluded points: on the axial tiles of their slices (those slices are shown),
+    /// and on a reformat when within 5 mm of its plane.
+    public var markers: [OverlayMarker] = []
     /// The liver's bounding box and centre, computed once for all pictures.
     let liverExtent: (lo: [Int], hi: [Int], centre: [Double])?
 
@@ -207,6 +222,7 @@ public enum OverlayRenderer {
         case .coronal: letters = ("R", "L", "S", "I")
         case .sagittal: letters = ("A", "P", "S", "I")
         }
+        drawMarkers(scene, on: &c, tile: tile)
         tile.annotations.append(c.text(letters.0, x: 3, y: h / 2 - 7, scale: 2))
         tile.annotations.append(c.text(letters.1, x: w - 13, y: h / 2 - 7, scale: 2))
         tile.annotations.append(c.text(letters.2, x: w / 2 - 5, y: 3, scale: 2))
@@ -219,6 +235,35 @@ public enum OverlayRenderer {
         let lr = c.text("\(barCM) CM", x: bx, y: by - 18, scale: 2)
         tile.annotations.append((bx - 1, lr.y, max(barPx + 2, lr.w), by + 5 - lr.y))
         return (c, tile)
+    }
+
+    /// Markers within half a slice (axial) or 5 mm (reformats) of the tile's plane: a cross for
+    /// a seed, an X for an excluded point, 7 pixels each way, outlined in black.
+    static func drawMarkers(_ scene: OverlayScene, on c: inout Canvas, tile: RenderedTile) {
+        let g = scene.ct.geometry
+        let sp = [g.spacingMM.x, g.spacingMM.y, g.spacingMM.z]
+        let reach = tile.plane == .axial ? 0.5 : 5.0 / sp[tile.fixedAxis]
+        for m in scene.markers where abs(m.index[tile.fixedAxis] - Double(tile.index)) <= reach {
+            // Display position of the marker along u and v, then pixels.
+            func pixel(_ a: AxisMap, start: Int) -> Double {
+                let t = a.reversed ? Double(a.count - 1) - m.index[a.axis] : m.index[a.axis]
+                return (t - Double(start) + 0.5) * a.spacingMM / tile.mmPerPixel
+            }
+            let px = Int(pixel(tile.u, start: tile.uStart)), py = Int(pixel(tile.v, start: tile.vStart))
+            let arms: [(Int, Int)] =
+                m.kind == .seed ? [(1, 0), (-1, 0), (0, 1), (0, -1)] : [(1, 1), (-1, -1), (1, -1), (-1, 1)]
+            for (pass, colour) in [(0, RGB.black), (1, m.kind == .seed ? RGB.seed : RGB.excluded)] {
+                for (dx, dy) in arms {
+                    for t in 0...7 {
+                        let x = px + dx * t, y = py + dy * t
+                        for (ox, oy) in pass == 0 ? [(-1, 0), (1, 0), (0, -1), (0, 1)] : [(0, 0)]
+                        where x + ox >= 0 && x + ox < c.width && y + oy >= 0 && y + oy < c.height {
+                            c.set(x + ox, y + oy, colour)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Axial montage of key slices across the liver (and the slice through the largest lesion),
@@ -234,13 +279,21 @@ public enum OverlayRenderer {
         // Key slices: evenly across the liver (display order = head first), plus the largest lesion's.
         let n = max(1, min(options.axialTiles, sRange.1))
         var displaySlices = Set((0..<n).map { sRange.0 + Int((Double($0) + 0.5) * Double(sRange.1) / Double(n)) })
-        if let k = scene.largestLesionSlice {
+        // The largest lesion's slice, then the markers' slices, replace the nearest others.
+        var kept = Set<Int>()
+        for k in [scene.largestLesionSlice].compactMap({ $0 })
+            + scene.markers.map({ Int($0.index[s.axis].rounded()) }).filter({ (0..<s.count).contains($0) })
+        {
             let t = s.reversed ? s.count - 1 - k : k
-            if !displaySlices.contains(t) {
-                let nearest = displaySlices.min { abs($0 - t) < abs($1 - t) }!
+            if !displaySlices.contains(t),
+                let nearest = displaySlices.subtracting(kept).min(by: {
+                    abs($0 - t) < abs($1 - t)
+                })
+            {
                 displaySlices.remove(nearest)
                 displaySlices.insert(t)
             }
+            kept.insert(t)
         }
         let mm = max(Double(uRange.1) * u.spacingMM, Double(vRange.1) * v.spacingMM) / Double(options.tilePixels)
         let cols = Int(Double(displaySlices.count).squareRoot().rounded(.up))

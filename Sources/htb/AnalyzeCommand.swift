@@ -3,6 +3,7 @@ import ArgumentParser
 import DicomIO
 import Foundation
 import Overlay
+import Seeding
 import Volumetry
 
 struct AnalyzeCommand: ParsableCommand {
@@ -12,11 +13,14 @@ struct AnalyzeCommand: ParsableCommand {
         discussion: Help.discussion(
             "Masks: a folder (DICOM mask series, non-zero = inside; FOLDER:VALUE for one stored value), "
                 + "a DICOM Segmentation (SEG.dcm, SEG.dcm:LABEL, SEG.dcm:1,3, SEG.dcm:Lesion*), or a NIfTI-1 label map "
-                + "(MASK.nii.gz, MASK.nii.gz:2). Several masks of one kind are united. No masks: liver and lesions automatic.",
+                + "(MASK.nii.gz, MASK.nii.gz:2, or by label name as TotalSegmentator writes them: MASK.nii.gz:liver), an NRRD "
+                + "label map (S.seg.nrrd:NAME from 3D Slicer). Several masks of one kind are united. No masks: liver and lesions automatic. "
+                + "Seeds (--lesion-seed, --lesion-seeds): one lesion grown from each (docs/seeded-lesions.md).",
             examples: [
                 "htb analyze \(Help.sample) --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-mask '\(Help.sample)/truth/seg.dcm:Lesion*' --out out",
                 "htb analyze \(Help.sample) --out out-auto --single-phase",
                 "htb analyze \(Help.sample) --out out --json --no-png",
+                "htb analyze \(Help.sample) --liver-mask \(Help.sample)/truth/seg.dcm:Liver --lesion-seed=-91,-37.8,90 --out out-seeded",
                 "htb analyze \(Help.sample) --out out --dicom-out out/dicom --seg-per-lesion --deidentify",
             ],
             exits: Help.reading + [.badMask, .badFacts, .segmentationFailed, .cannotWrite]))
@@ -90,7 +94,61 @@ struct AnalyzeCommand: ParsableCommand {
                 + "(PS3.15 Basic Profile, Retain UIDs Option)."))
     var deidentify = false
 
+    @Option(
+        name: .customLong("lesion-seed"),
+        help: ArgumentHelp(
+            "A point in a lesion, X,Y,Z in mm (patient LPS, as a DICOM viewer shows it): one lesion is grown from it (repeatable).",
+            valueName: "x,y,z"))
+    var lesionSeeds: [String] = []
+
+    @Option(
+        name: .customLong("lesion-seeds"),
+        help: ArgumentHelp(
+            "Seeds from a file: CSV (x,y,z[,label] in mm, LPS; optional header) or a 3D Slicer markups file (.mrk.json, LPS or RAS).",
+            valueName: "file"))
+    var lesionSeedFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Which lesions: 'seeds' (with seeds, the default: the grown lesions alone) or 'auto+seeds' (automatic lesions too).",
+            valueName: "mode"))
+    var lesions: String = "seeds"
+
+    @Option(
+        name: .customLong("exclude-lesion"),
+        help: ArgumentHelp(
+            "Remove the automatic lesion holding X,Y,Z in mm (LPS), or the nearest within 10 mm (repeatable).",
+            valueName: "x,y,z"))
+    var excludeLesions: [String] = []
+
+    /// The seeds and vetoes of the command line, parsed (a usage error names the option).
+    func points() throws -> (seeds: [LesionSeed], excluded: [LesionSeed]) {
+        var seeds = try lesionSeeds.enumerated().map {
+            try LesionSeed.parse($0.element, source: "--lesion-seed \($0.offset + 1)")
+        }
+        if let file = lesionSeedFile { seeds += try LesionSeed.read(file: file) }
+        let excluded = try excludeLesions.enumerated().map {
+            try LesionSeed.parse($0.element, source: "--exclude-lesion \($0.offset + 1)")
+        }
+        return (seeds, excluded)
+    }
+
     func validate() throws {
+        guard lesions == "seeds" || lesions == "auto+seeds" else {
+            throw ValidationError("--lesions must be 'seeds' or 'auto+seeds', not '\(lesions)'")
+        }
+        let seeded = !lesionSeeds.isEmpty || lesionSeedFile != nil
+        if lesions == "auto+seeds" && !seeded {
+            throw ValidationError("--lesions auto+seeds needs seeds (--lesion-seed or --lesion-seeds)")
+        }
+        if !excludeLesions.isEmpty && (!lesionMasks.isEmpty || (seeded && lesions != "auto+seeds")) {
+            throw ValidationError(
+                "--exclude-lesion removes automatic lesions; there are none with --lesion-mask, or with seeds unless --lesions auto+seeds"
+            )
+        }
+        if lesions == "auto+seeds" && !lesionMasks.isEmpty {
+            throw ValidationError("--lesions auto+seeds adds automatic lesions; with --lesion-mask there are none")
+        }
         guard connectivity == 26 || connectivity == 6 else { throw ValidationError("--connectivity must be 26 or 6") }
         if dicomOut == nil && (segPerLesion || deidentify) {
             throw ValidationError("--seg-per-lesion and --deidentify apply to --dicom-out DIR, which is not given")
@@ -115,12 +173,14 @@ struct AnalyzeCommand: ParsableCommand {
     func run() throws {
         let analysis: Analysis
         do {
-            analysis = try Analysis.run(
-                .init(
-                    studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
-                    lesionMasks: lesionMasks.map(MaskSpec.init),
-                    connectivity: connectivity == 6 ? .faces6 : .full26,
-                    clinicalFacts: clinical, segments: segments, rules: rules, singlePhase: singlePhase))
+            var request = Analysis.Request(
+                studyPath: study, series: series, liverMasks: liverMasks.map(MaskSpec.init),
+                lesionMasks: lesionMasks.map(MaskSpec.init),
+                connectivity: connectivity == 6 ? .faces6 : .full26,
+                clinicalFacts: clinical, segments: segments, rules: rules, singlePhase: singlePhase)
+            (request.lesionSeeds, request.excludeLesions) = try points()
+            request.automaticLesionsToo = lesions == "auto+seeds"
+            analysis = try Analysis.run(request)
         } catch { throw fail(error) }
         let reportPath = (out as NSString).appendingPathComponent("report.json")
         var report = analysis.report
@@ -176,6 +236,11 @@ func summary(_ r: Report, reportPath: String) -> String {
             "          #\(l.id): \(f(l.volumeML)) mL, \(f(l.longestAxialDiameterMM, 1)) x \(f(l.shortAxisMM, 1)) mm (slice \(l.diameterSliceIndex))\n"
     }
     if r.lesions.items.count > 10 { out += "          ... \(r.lesions.items.count - 10) more in the report\n" }
+    for o in (r.inputs.seeds ?? []) + (r.inputs.excluded ?? []) {
+        let p = o.seed.positionMM
+        out +=
+            "\(o.status == .excluded || o.status == .notFound ? "Excluded" : "Seed    ")  \(o.seed.source) (\(f(p.x, 1)), \(f(p.y, 1)), \(f(p.z, 1)) mm): \(o.status.rawValue): \(o.message)\n"
+    }
     out +=
         "HTB       \(f(r.htb.percent)) %  \(r.htb.category)\(r.flags.isEmpty ? "" : "  flags: " + r.flags.joined(separator: ", "))\n"
     if let g = r.guidelines { out += guidelinesSummary(g) }

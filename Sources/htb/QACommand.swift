@@ -45,6 +45,13 @@ struct QACommand: ParsableCommand {
             valueName: "stage"))
     var withoutStages: [String] = []
 
+    @Flag(
+        name: .customLong("seeds-from-truth"),
+        help:
+            "Judge one click per lesion: a seed at each truth lesion's deepest point, grown inside the judged liver (--pred-liver, else automatic)."
+    )
+    var seedsFromTruth = false
+
     @Option(help: "Judge a comparison (htb compare's compare.json) instead of a segmentation; needs --follow-up-truth.")
     var comparison: String?
 
@@ -61,6 +68,9 @@ struct QACommand: ParsableCommand {
             return
         }
         if manifest == nil && study == nil { throw ValidationError("give a STUDY or --manifest") }
+        if seedsFromTruth && !predLesions.isEmpty {
+            throw ValidationError("--seeds-from-truth grows the lesions to judge: give no --pred-lesion")
+        }
         if manifest != nil && study != nil { throw ValidationError("give a STUDY or --manifest, not both") }
         for name in withoutStages where AutoSegmentation.Stage(rawValue: name) == nil {
             throw ValidationError(
@@ -117,7 +127,10 @@ struct QACommand: ParsableCommand {
                 ]
         } catch { throw fail(error) }
         let off = Set(withoutStages.compactMap(AutoSegmentation.Stage.init(rawValue:)))
-        for n in cases.indices { cases[n].without = off }
+        for n in cases.indices {
+            cases[n].without = off
+            cases[n].seedsFromTruth = seedsFromTruth
+        }
         var gates = QAGates()
         gates.minLiverDice = minLiverDice
         gates.minLesionDice = minLesionDice
@@ -152,6 +165,11 @@ struct QACommand: ParsableCommand {
                     "\(r.name) | \(f(r.liver.dice)) | \(f(r.liver.hausdorff95MM, 1)) | \(f(r.lesions.dice)) | \(f(r.detection.recall, 2)) (\(f(r.detection10mm.recall, 2))) | "
                         + "\(f(r.htbPredictedPercent, 2)) / \(f(r.htbTruthPercent, 2)) | \(f(r.htbAbsoluteErrorPoints, 2)) | \(r.categoryAgrees ? "same" : "\(r.categoryPredicted) vs \(r.categoryTruth)")"
                 )
+                for (n, s) in (r.seeded ?? []).enumerated() {
+                    print(
+                        "  seed \(n + 1) \(s.outcome.seed.positionMM): truth \(f(s.truthVolumeML, 2)) mL, grown \(f(s.grownVolumeML, 2)) mL, Dice \(f(s.dice)); \(s.outcome.message)"
+                    )
+                }
             }
         }
         for f in failures { FileHandle.standardError.write("htb: qa: \(f)\n".data(using: .utf8)!) }

@@ -23,8 +23,12 @@ enum Harness: String, CaseIterable {
     }()
 
     func run(_ bytes: UnsafeRawBufferPointer) {
-        let path =
-            Self.folder + (self == .nifti ? (bytes.starts(with: [0x1F, 0x8B]) ? "/in.nii.gz" : "/in.nii") : "/in.dcm")
+        let name =
+            self != .nifti
+            ? "/in.dcm"
+            : bytes.starts(with: Array("NRRD".utf8))
+                ? "/in.nrrd" : bytes.starts(with: [0x1F, 0x8B]) ? "/in.nii.gz" : "/in.nii"
+        let path = Self.folder + name
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
         switch self {
         case .dicom:
@@ -63,8 +67,11 @@ enum Harness: String, CaseIterable {
             guard let seg = try? Segmentation.read(path: path) else { return }
             _ = seg.segments.map(\.label)
         case .nifti:
-            guard let image = try? NIfTIImage.read(path: path) else { return }
-            _ = image.mask(label: nil).insideCount
+            // NIfTI-1 (with its label-name extensions) or NRRD (with 3D Slicer's segment names).
+            guard
+                let image = try? (name == "/in.nrrd" ? NIfTIImage.readNRRD(path: path) : NIfTIImage.read(path: path))
+            else { return }
+            _ = image.mask(label: image.labelNames.keys.min()).insideCount
         }
     }
 }

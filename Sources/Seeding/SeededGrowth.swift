@@ -1,0 +1,415 @@
+import Filters
+import Foundation
+import VolumeModel
+import Volumetry
+
+/// What became of one seed (or one excluded point): reported in report.json, never dropped.
+public struct SeedOutcome: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        /// A lesion was grown from the seed.
+        case grown
+        /// The seed lies outside the liver mask (automatic or given).
+        case outsideLiver = "outside_liver"
+        /// The tissue around the seed does not differ from the parenchyma.
+        case noLesion = "no_lesion"
+        /// `--exclude-lesion`: the automatic lesion at the point was removed.
+        case excluded
+        /// `--exclude-lesion`: no automatic lesion within reach of the point.
+        case notFound = "not_found"
+    }
+    public var seed: LesionSeed
+    public var status: Status
+    public var message: String
+    /// The lesion grown or removed (mL).
+    public var volumeML: Double?
+    /// Median HU within 2.5 mm of the seed (smoothed), and the parenchyma's mode and robust SD.
+    public var seedHU: Double?
+    public var parenchymaHU: Double?
+    public var parenchymaSDHU: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case seed, status, message
+        case volumeML = "volume_ml"
+        case seedHU = "seed_hu"
+        case parenchymaHU = "parenchyma_hu"
+        case parenchymaSDHU = "parenchyma_sd_hu"
+    }
+}
+
+/// One click, one lesion. From a seed inside the liver, the lesion is the connected tissue on the
+/// seed's side of the edge between the seed's tissue and the parenchyma:
+///
+/// 1. The parenchyma is the liver's most frequent value (histogram mode of the whole liver); its
+///    spread the robust SD of the box's liver voxels 3 mm inside the liver's edge (away from
+///    partial volume with fat), at the scale in use.
+/// 2. The seed's tissue is the median within 2.5 mm of the seed, after Gaussian smoothing at the
+///    finest of 1, 2 and 3 mm where it differs from the parenchyma by at least max(2.5 SD, 10 HU)
+///    (noise falls with smoothing; a lesion's core keeps its contrast while the scale is small
+///    beside it). At none: there is no lesion there, said, not guessed.
+/// 3. The edge: where the blurred step between two tissues crosses half way (the
+///    partial-volume midpoint), but no farther than 3 SD from the parenchyma, so that a lesion
+///    whose seed lies in a necrotic or enhancing core keeps its less extreme rim, and no nearer
+///    than 1.5 SD, so that noise does not join parenchyma. On the other side: a hypodense lesion
+///    goes down to its seed's value less the contrast again (fat in a fissure stays outside), an
+///    enhancing one up to its seed's value plus half the contrast (at least 2 SD): the brighter
+///    contrast-filled vessels stay outside.
+/// 4. The connected region of those voxels inside the liver that holds the seed, opened by
+///    reconstruction: eroded by half the seed's depth (at most 3 mm), the part holding the seed
+///    kept and grown back within the region; vessels and fissures thinner than that, which join
+///    a lesion to its neighbours, are cut.
+/// 5. Holes filled (3D, then slice by slice): a necrotic core, a calcification or a vessel
+///    enclosed by the lesion is lesion, as an expert contours it.
+/// 6. A hypodense lesion takes in its low-contrast rim (`rim`), and holes are filled again.
+///
+/// The box starts 40 mm around the seed and doubles while the lesion reaches its side.
+public enum SeededGrowth {
+    /// The method's identifier in reports (mask inputs of source "seeded").
+    public static let method = "htb-seeded/1"
+    /// Gaussian scales tried in turn (mm): the finest at which the seed's tissue differs from
+    /// the parenchyma by more than its noise is used (noise falls with smoothing; a lesion's core
+    /// keeps its contrast while the scale is small beside it).
+    public static let smoothingScalesMM = [1.0, 2.0, 3.0]
+    public static let seedRadiusMM = 2.5
+    public static let minimumContrastSD = 2.5
+    public static let minimumContrastHU = 10.0
+    public static let edgeMinSD = 1.5
+    public static let edgeMaxSD = 3.0
+    public static let rimMM = 3.0
+    public static let maximumCutMM = 3.0
+    public static let boxHalfWidthsMM = [40.0, 80.0, 160.0, 320.0]
+    /// A seed within this distance of the liver counts as on its edge (it is moved inside).
+    public static let liverReachMM = 2.0
+    /// Below this HU a point is in air (outside the body or in the lung): never a lesion.
+    public static let airHU: Int16 = -500
+
+    public struct Result: Sendable {
+        /// All grown lesions united, on the CT's grid.
+        public var lesions: Mask
+        /// Each seed's voxels (offsets on the CT's grid; empty when nothing was grown).
+        public var voxels: [[Int]]
+        public var outcomes: [SeedOutcome]
+    }
+
+    /// Checks that every seed lies on the grid and not in air (a usage error otherwise), then
+    /// grows one lesion from each inside `liver` (the whole liver: parenchyma and lesions).
+    public static func grow(ct: CTVolume, liver: Mask, seeds: [LesionSeed]) throws -> Result {
+        let g = ct.geometry
+        let points = try seeds.map { try voxel(of: $0, in: ct) }
+        var out = Mask(repeating: 0, geometry: g)
+        guard !seeds.isEmpty else { return Result(lesions: out, voxels: [], outcomes: []) }
+        let parenchyma = liverMode(ct, liver: liver)
+        var voxels: [[Int]] = [], outcomes: [SeedOutcome] = []
+        for (seed, p) in zip(seeds, points) {
+            let (grown, outcome) = growOne(seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchyma)
+            for v in grown { out.voxels[v] = 1 }
+            voxels.append(grown)
+            outcomes.append(outcome)
+        }
+        return Result(lesions: out, voxels: voxels, outcomes: outcomes)
+    }
+
+    /// The seed's voxel (i, j, k), or why it cannot be a lesion's.
+    static func voxel(of seed: LesionSeed, in ct: CTVolume) throws -> (Int, Int, Int) {
+        let g = ct.geometry, d = g.dims
+        let c = g.index(of: seed.positionMM)
+        let i = Int(c.x.rounded()), j = Int(c.y.rounded()), k = Int(c.z.rounded())
+        guard (0..<d.x).contains(i), (0..<d.y).contains(j), (0..<d.z).contains(k) else {
+            let lo = g.positionMM(0, 0, 0), hi = g.positionMM(Double(d.x - 1), Double(d.y - 1), Double(d.z - 1))
+            throw SeedError.misplaced(
+                source: seed.source,
+                reason:
+                    "\(seed.positionMM) mm (LPS) lies outside the series' grid (voxel index \(String(format: "%.1f, %.1f, %.1f", c.x, c.y, c.z)); "
+                    + "the grid \(d) spans \(lo) to \(hi) mm)")
+        }
+        let hu = ct[i, j, k]
+        guard hu > airHU else {
+            throw SeedError.misplaced(
+                source: seed.source,
+                reason:
+                    "\(seed.positionMM) mm (LPS) lies in air (\(hu) HU at voxel \(i), \(j), \(k)): outside the body or in the lung"
+            )
+        }
+        return (i, j, k)
+    }
+
+    /// The parenchyma's HU: the most frequent value of the liver (1 HU bins, smoothed histogram).
+    static func liverMode(_ ct: CTVolume, liver: Mask) -> Double? {
+        var h = [Int](repeating: 0, count: 501)
+        for v in 0..<ct.voxels.count where liver.voxels[v] != 0 {
+            let x = Int(ct.voxels[v]) + 100
+            if x >= 0 && x < h.count { h[x] += 1 }
+        }
+        var best = -1, bestSum = 0
+        for b in 3..<(h.count - 3) {
+            let s = h[(b - 3)...(b + 3)].reduce(0, +)
+            if s > bestSum {
+                bestSum = s
+                best = b
+            }
+        }
+        return best < 0 ? nil : Double(best - 100)
+    }
+
+    static func growOne(
+        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?
+    ) -> ([Int], SeedOutcome) {
+        var outcome = SeedOutcome(seed: seed, status: .noLesion, message: "")
+        guard let parenchymaHU else {
+            outcome.status = .outsideLiver
+            outcome.message = "the liver mask is empty"
+            return ([], outcome)
+        }
+        outcome.parenchymaHU = parenchymaHU
+        var last: [Int] = []
+        for half in boxHalfWidthsMM {
+            let box = VoxelBox(lo: p, dims: Dims(1, 1, 1)).expanded(byMM: half, in: ct.geometry)
+            let step = growWithin(
+                box, seed: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, outcome: &outcome)
+            guard let step else { return ([], outcome) }
+            last = step.voxels
+            if !step.reachesBoxSide { break }
+        }
+        outcome.status = .grown
+        outcome.volumeML = Double(last.count) * ct.geometry.voxelVolumeMM3 / 1000
+        outcome.message = String(
+            format: "%@ lesion of %.2f mL grown: %.0f HU at the seed, parenchyma %.0f ± %.0f HU",
+            (outcome.seedHU ?? 0) < parenchymaHU ? "hypodense" : "hyperdense", outcome.volumeML!,
+            outcome.seedHU ?? 0, parenchymaHU, outcome.parenchymaSDHU ?? 0)
+        return (last, outcome)
+    }
+
+    struct Step {
+        var voxels: [Int]
+        var reachesBoxSide: Bool
+    }
+
+    /// One growth within `box`; nil with the outcome filled when there is no lesion to grow.
+    static func growWithin(
+        _ box: VoxelBox, seed p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchymaHU: Double,
+        outcome: inout SeedOutcome
+    ) -> Step? {
+        let liver = full.cropped(to: box)
+        let g = liver.geometry, d = g.dims, sp = g.spacingMM
+        let s = (p.0 - box.lo.x, p.1 - box.lo.y, p.2 - box.lo.z)
+        // A seed a voxel or two outside the liver's edge is moved to the nearest liver voxel.
+        guard let seedVoxel = nearest(in: liver, to: s, withinMM: liverReachMM) else {
+            outcome.status = .outsideLiver
+            outcome.message =
+                "the seed lies outside the liver mask (\(ct[p.0, p.1, p.2]) HU there): no lesion grown; check the liver on the overlays"
+            return nil
+        }
+        let part = ct.cropped(to: box)
+        // The parenchyma's spread is measured 3 mm inside the liver's edge (away from partial
+        // volume with the fat around it).
+        let eroded = Filters.erode(liver, radiusMM: rimMM)
+        let inner = eroded.insideCount > 100 ? eroded : liver
+        let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
+        // The finest scale at which the seed's tissue stands out of the parenchyma's noise.
+        var chosen: (smooth: Volume<Float>, seedHU: Double, sd: Double)?
+        var finest: (seedHU: Double, sd: Double, needed: Double)?
+        for sigma in smoothingScalesMM {
+            let smooth = Filters.gaussian(part, sigmaMM: sigma)
+            let seedHU = Double(median(near.map { smooth.voxels[$0] }))
+            let sd = Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
+            let needed = max(minimumContrastSD * sd, minimumContrastHU)
+            if finest == nil { finest = (seedHU, sd, needed) }
+            if abs(seedHU - parenchymaHU) >= needed {
+                chosen = (smooth, seedHU, sd)
+                break
+            }
+        }
+        guard let (smooth, seedHU, sd) = chosen else {
+            let f = finest!
+            outcome.seedHU = (f.seedHU * 10).rounded() / 10
+            outcome.parenchymaSDHU = (f.sd * 10).rounded() / 10
+            outcome.status = .noLesion
+            outcome.message = String(
+                format:
+                    "no lesion around the seed: %.0f HU there, the parenchyma %.0f ± %.0f HU (a lesion differs by at least %.0f HU, or by 2.5 SD after smoothing up to %.0f mm)",
+                f.seedHU, parenchymaHU, f.sd, f.needed, smoothingScalesMM.last!)
+            return nil
+        }
+        outcome.seedHU = (seedHU * 10).rounded() / 10
+        outcome.parenchymaSDHU = (sd * 10).rounded() / 10
+        let contrast = seedHU - parenchymaHU
+        let sign = contrast < 0 ? -1.0 : 1.0
+        let edge = min(max(abs(contrast) / 2, edgeMinSD * sd), edgeMaxSD * sd, abs(contrast))
+        // Beyond the seed's value: for a hypodense lesion down to fat; an enhancing one stops half its
+        // contrast above its own value, below the brighter contrast-filled vessels.
+        let inner_ = parenchymaHU + sign * edge
+        let outer = seedHU + sign * (sign < 0 ? max(abs(contrast), edgeMaxSD * sd) : max(abs(contrast) / 2, 2 * sd))
+        let lo = Float(min(inner_, outer)), hi = Float(max(inner_, outer))
+        var band = Mask(repeating: 0, geometry: g)
+        for v in 0..<band.voxels.count where liver.voxels[v] != 0 && smooth.voxels[v] >= lo && smooth.voxels[v] <= hi {
+            band.voxels[v] = 1
+        }
+        // The seed's region (the seed voxel, or the nearest band voxel within the seed's ball).
+        let start = band.voxels[seedVoxel] != 0 ? seedVoxel : near.first { band.voxels[$0] != 0 }
+        guard let start else {
+            outcome.status = .noLesion
+            outcome.message = String(
+                format:
+                    "no lesion around the seed: %.0f HU there, but no voxel within %.1f mm between %.0f and %.0f HU",
+                seedHU, seedRadiusMM, lo, hi)
+            return nil
+        }
+        var region = connected(band, from: start)
+        // Opening by reconstruction: cut what is thinner than twice the cut radius.
+        let depth2 = Filters.squaredDistanceMM2(to: inverted(region), capMM2: 10_000).voxels
+        let seedDepth = Double(near.map { region.voxels[$0] != 0 ? depth2[$0] : 0 }.max() ?? 0).squareRoot()
+        let cut = min(maximumCutMM, seedDepth / 2)
+        if cut >= min(sp.x, sp.y, sp.z) {
+            var core = Mask(repeating: 0, geometry: g)
+            for v in 0..<core.voxels.count where Double(depth2[v]) > cut * cut { core.voxels[v] = 1 }
+            let deepest = near.max { depth2[$0] < depth2[$1] }!
+            if core.voxels[deepest] != 0 {
+                let kept = connected(core, from: deepest)
+                let grown = Filters.dilate(kept, radiusMM: cut + 0.5 * max(sp.x, sp.y))
+                for v in 0..<region.voxels.count where grown.voxels[v] == 0 { region.voxels[v] = 0 }
+                region = connected(region, from: deepest)
+            }
+        }
+        region = fillHoles(region)
+        if rimReachMM > 0 && sign < 0 {
+            region = fillHoles(
+                rim(around: region, ct: part, liver: liver, inner: inner, parenchymaHU: parenchymaHU, sign: sign))
+        }
+        var voxels: [Int] = [], reaches = false
+        for v in 0..<region.voxels.count where region.voxels[v] != 0 && liver.voxels[v] != 0 {
+            voxels.append(box.global(v, in: ct.geometry.dims))
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            if (i == 0 && box.lo.x > 0) || (j == 0 && box.lo.y > 0) || (k == 0 && box.lo.z > 0)
+                || (i == d.x - 1 && box.lo.x + d.x < ct.dims.x) || (j == d.y - 1 && box.lo.y + d.y < ct.dims.y)
+                || (k == d.z - 1 && box.lo.z + d.z < ct.dims.z)
+            {
+                reaches = true
+            }
+        }
+        return Step(voxels: voxels, reachesBoxSide: reaches)
+    }
+
+    /// The rim step (hypodense lesions): reach from the core, scale and contrast.
+    public static let rimReachMM = 10.0
+    public static let rimSigmaMM = 2.0
+    public static let rimSD = 1.5
+
+    /// A hypodense lesion's low-contrast rim (a target lesion's halo, a viable margin around a
+    /// necrotic core): at a coarser scale (Gaussian 2 mm, where the noise is smaller), liver
+    /// voxels within 10 mm of the core that still lie more than 1.5 SD of that scale below the
+    /// parenchyma, connected to the core. Not within 3 mm + 2 sigma of the liver's edge, where
+    /// the smoothed fat outside darkens the parenchyma. Enhancing lesions get no rim: the bright
+    /// structures around them are vessels.
+    static func rim(
+        around core: Mask, ct: CTVolume, liver: Mask, inner: Mask, parenchymaHU: Double, sign: Double
+    ) -> Mask {
+        let coarse = Filters.gaussian(ct, sigmaMM: rimSigmaMM)
+        let sd = Double(Filters.medianAbsoluteDeviationSD(coarse, within: inner, around: Float(parenchymaHU)))
+        // At this scale the fat around the liver darkens its edge over about two sigma more.
+        let deep = Filters.erode(liver, radiusMM: rimMM + 2 * rimSigmaMM)
+        let limit = Float(parenchymaHU + sign * rimSD * sd)
+        let reach = Filters.dilate(core, radiusMM: rimReachMM)
+        var candidate = core
+        for v in 0..<candidate.voxels.count
+        where reach.voxels[v] != 0 && deep.voxels[v] != 0
+            && (sign < 0 ? coarse.voxels[v] < limit : coarse.voxels[v] > limit)
+        {
+            candidate.voxels[v] = 1
+        }
+        // Connected to the core.
+        guard let start = core.voxels.firstIndex(where: { $0 != 0 }) else { return core }
+        return connected(candidate, from: start)
+    }
+
+    /// Offsets within `radiusMM` of voxel `c` (nearest first).
+    static func ball(around c: Int, radiusMM r: Double, in g: Geometry) -> [Int] {
+        let d = g.dims, sp = g.spacingMM
+        let ci = c % d.x, cj = (c / d.x) % d.y, ck = c / d.sliceCount
+        let ri = Int(r / sp.x), rj = Int(r / sp.y), rk = Int(r / sp.z)
+        var out: [(Double, Int)] = []
+        for k in max(0, ck - rk)...min(d.z - 1, ck + rk) {
+            for j in max(0, cj - rj)...min(d.y - 1, cj + rj) {
+                for i in max(0, ci - ri)...min(d.x - 1, ci + ri) {
+                    let dx = Double(i - ci) * sp.x, dy = Double(j - cj) * sp.y, dz = Double(k - ck) * sp.z
+                    let d2 = dx * dx + dy * dy + dz * dz
+                    if d2 <= r * r { out.append((d2, i + d.x * (j + d.y * k))) }
+                }
+            }
+        }
+        return out.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// The nearest inside voxel of `m` to `s` within `withinMM`, or nil.
+    static func nearest(in m: Mask, to s: (Int, Int, Int), withinMM r: Double) -> Int? {
+        let d = m.dims
+        let c = s.0 + d.x * (s.1 + d.y * s.2)
+        return ball(around: c, radiusMM: max(r, 0), in: m.geometry).first { m.voxels[$0] != 0 }
+    }
+
+    static func median(_ values: [Float]) -> Float {
+        guard !values.isEmpty else { return 0 }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func inverted(_ m: Mask) -> Mask {
+        var out = m
+        for v in 0..<out.voxels.count { out.voxels[v] = m.voxels[v] == 0 ? 1 : 0 }
+        return out
+    }
+
+    /// The 6-connected component of `m` holding voxel `start`.
+    static func connected(_ m: Mask, from start: Int) -> Mask {
+        var out = Mask(repeating: 0, geometry: m.geometry)
+        guard m.voxels[start] != 0 else { return out }
+        let d = m.dims
+        var stack = [start]
+        out.voxels[start] = 1
+        while let v = stack.popLast() {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            for (ok, n) in [
+                (i > 0, v - 1), (i < d.x - 1, v + 1), (j > 0, v - d.x), (j < d.y - 1, v + d.x),
+                (k > 0, v - d.sliceCount), (k < d.z - 1, v + d.sliceCount),
+            ] where ok && m.voxels[n] != 0 && out.voxels[n] == 0 {
+                out.voxels[n] = 1
+                stack.append(n)
+            }
+        }
+        return out
+    }
+
+    /// Background regions not reaching the box's side (3D), then per slice, become inside.
+    static func fillHoles(_ m: Mask) -> Mask {
+        guard let box = m.boundingBox?.expanded(byMM: 0, in: m.geometry) else { return m }
+        // One voxel of background around the lesion's box: the outside is connected.
+        let b = VoxelBox(
+            lo: (max(0, box.lo.x - 1), max(0, box.lo.y - 1), max(0, box.lo.z - 1)),
+            dims: Dims(
+                min(m.dims.x, box.lo.x + box.dims.x + 1) - max(0, box.lo.x - 1),
+                min(m.dims.y, box.lo.y + box.dims.y + 1) - max(0, box.lo.y - 1),
+                min(m.dims.z, box.lo.z + box.dims.z + 1) - max(0, box.lo.z - 1)))
+        let part = m.cropped(to: b)
+        let d = part.dims
+        var outside = Mask(repeating: 0, geometry: part.geometry)
+        var stack: [Int] = []
+        for v in 0..<part.voxels.count where part.voxels[v] == 0 {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            if i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1 {
+                outside.voxels[v] = 1
+                stack.append(v)
+            }
+        }
+        while let v = stack.popLast() {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            for (ok, n) in [
+                (i > 0, v - 1), (i < d.x - 1, v + 1), (j > 0, v - d.x), (j < d.y - 1, v + d.x),
+                (k > 0, v - d.sliceCount), (k < d.z - 1, v + d.sliceCount),
+            ] where ok && part.voxels[n] == 0 && outside.voxels[n] == 0 {
+                outside.voxels[n] = 1
+                stack.append(n)
+            }
+        }
+        var filled = inverted(outside)
+        filled = Filters.fillHolesPerSlice(filled)
+        return m.pasting(filled, at: b)
+    }
+}
