@@ -157,7 +157,7 @@ public struct Comparison: Codable, Sendable {
         if b.patientID == nil || f.patientID == nil {
             let s = b.patientID == nil ? b : f
             warnings.append(
-                "patient identity not checked: the \(s.name) gives no Patient ID\(s.kind == "output" ? " (an htb analyze output folder does not keep it)" : "")"
+                "patient identity not checked: the \(s.name) gives no Patient ID\(s.kind == "output" ? " (an htb analyze output folder does not keep it, and its study was not found: \(s.ctNote ?? "-"))" : "")"
             )
         }
         if let db = b.studyDate, let df = f.studyDate {
@@ -173,8 +173,8 @@ public struct Comparison: Codable, Sendable {
             warnings.append("both sides are the same study (\(b.studyUID)): a response needs two studies")
         }
         let alignment = Alignment.estimate(baseline: b.liver, followUp: f.liver)
-        let mb = try Volumetry.measure(liver: b.liver, lesions: b.lesions, connectivity: b.connectivity)
-        let mf = try Volumetry.measure(liver: f.liver, lesions: f.lesions, connectivity: f.connectivity)
+        let mb = try b.measured()
+        let mf = try f.measured()
         let t = alignment.translationMM
 
         // Overlap: every baseline lesion voxel moved into the follow-up grid votes for the

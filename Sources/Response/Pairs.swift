@@ -9,7 +9,8 @@ import Overlay
 ///
 /// Manifest: `{"pairs": [{"id": "p1", "baseline": "base", "follow_up": "later",
 /// "baseline_liver_masks": [...], "baseline_lesion_masks": [...], "follow_up_liver_masks": [...],
-/// "follow_up_lesion_masks": [...]}]}`; paths relative to the manifest's folder; ids of letters,
+/// "follow_up_lesion_masks": [...], "baseline_series": "...", "follow_up_series": "..."}]}` (a series
+/// as `--series` selects it: two phases of one folder can be a pair); paths relative to the manifest's folder; ids of letters,
 /// digits, `.`, `_` and `-`, unique.
 public enum PairManifest {
     public struct Entry: Sendable, Equatable {
@@ -17,6 +18,7 @@ public enum PairManifest {
         public var baseline: String, followUp: String
         public var baselineLiverMasks: [String], baselineLesionMasks: [String]
         public var followUpLiverMasks: [String], followUpLesionMasks: [String]
+        public var baselineSeries: String? = nil, followUpSeries: String? = nil
     }
 
     public struct Row: Sendable {
@@ -39,6 +41,8 @@ public enum PairManifest {
                 var baseline_lesion_masks: [String]?
                 var follow_up_liver_masks: [String]?
                 var follow_up_lesion_masks: [String]?
+                var baseline_series: String?
+                var follow_up_series: String?
             }
             var pairs: [Pair]
         }
@@ -63,7 +67,8 @@ public enum PairManifest {
                 baselineLiverMasks: (p.baseline_liver_masks ?? []).map(resolve),
                 baselineLesionMasks: (p.baseline_lesion_masks ?? []).map(resolve),
                 followUpLiverMasks: (p.follow_up_liver_masks ?? []).map(resolve),
-                followUpLesionMasks: (p.follow_up_lesion_masks ?? []).map(resolve))
+                followUpLesionMasks: (p.follow_up_lesion_masks ?? []).map(resolve), baselineSeries: p.baseline_series,
+                followUpSeries: p.follow_up_series)
         }
     }
 
@@ -84,10 +89,12 @@ public enum PairManifest {
                 try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
                 let b = try Side.load(
                     name: "baseline", path: e.baseline, liverMasks: e.baselineLiverMasks.map(MaskSpec.init),
-                    lesionMasks: e.baselineLesionMasks.map(MaskSpec.init), singlePhase: singlePhase)
+                    lesionMasks: e.baselineLesionMasks.map(MaskSpec.init), series: e.baselineSeries,
+                    singlePhase: singlePhase)
                 let f = try Side.load(
                     name: "follow-up", path: e.followUp, liverMasks: e.followUpLiverMasks.map(MaskSpec.init),
-                    lesionMasks: e.followUpLesionMasks.map(MaskSpec.init), singlePhase: singlePhase)
+                    lesionMasks: e.followUpLesionMasks.map(MaskSpec.init), series: e.followUpSeries,
+                    singlePhase: singlePhase)
                 var c = try Comparison.compare(b, f)
                 try write(&c, baseline: b, followUp: f, to: tmp)
                 try? FileManager.default.removeItem(atPath: final)

@@ -24,8 +24,8 @@ public enum ComparisonPicture {
     /// nil when a side has no CT (an htb analyze output folder keeps none).
     public static func render(_ c: Comparison, baseline b: Side, followUp f: Side) throws -> Canvas? {
         guard let ctB = b.ct, let ctF = f.ct else { return nil }
-        let mb = try Volumetry.measure(liver: b.liver, lesions: b.lesions, connectivity: b.connectivity)
-        let mf = try Volumetry.measure(liver: f.liver, lesions: f.lesions, connectivity: f.connectivity)
+        let mb = try b.measured()
+        let mf = try f.measured()
         // Each side's voxels -> (comparison id, status).
         var idB = [Int32](repeating: 0, count: b.lesions.voxels.count)
         var idF = [Int32](repeating: 0, count: f.lesions.voxels.count)

@@ -47,6 +47,18 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("followup-lesion-mask"), help: "Follow-up lesion mask (repeatable; a study side only).")
     var followUpLesionMasks: [String] = []
 
+    @Option(
+        name: .customLong("baseline-series"),
+        help:
+            "Baseline series, as analyze --series selects it (a study side only; two phases of one folder can be a pair)."
+    )
+    var baselineSeries: String?
+
+    @Option(
+        name: .customLong("followup-series"),
+        help: "Follow-up series, as analyze --series selects it (a study side only).")
+    var followUpSeries: String?
+
     @Option(help: "Output folder for compare.json (default: compare/).")
     var out: String = "compare"
 
@@ -61,8 +73,10 @@ struct CompareCommand: ParsableCommand {
             guard baseline == nil, followUp == nil else {
                 throw ValidationError("give either --manifest or BASELINE FOLLOWUP, not both")
             }
-            guard (baselineLiverMasks + baselineLesionMasks + followUpLiverMasks + followUpLesionMasks).isEmpty else {
-                throw ValidationError("with --manifest the masks come from the manifest")
+            guard (baselineLiverMasks + baselineLesionMasks + followUpLiverMasks + followUpLesionMasks).isEmpty,
+                baselineSeries == nil, followUpSeries == nil
+            else {
+                throw ValidationError("with --manifest the masks and series come from the manifest")
             }
         } else if baseline == nil || followUp == nil {
             throw ValidationError("give BASELINE and FOLLOWUP (or --manifest PAIRS.json)")
@@ -75,10 +89,10 @@ struct CompareCommand: ParsableCommand {
         do {
             let b = try Side.load(
                 name: "baseline", path: baseline, liverMasks: baselineLiverMasks.map(MaskSpec.init),
-                lesionMasks: baselineLesionMasks.map(MaskSpec.init), singlePhase: singlePhase)
+                lesionMasks: baselineLesionMasks.map(MaskSpec.init), series: baselineSeries, singlePhase: singlePhase)
             let f = try Side.load(
                 name: "follow-up", path: followUp, liverMasks: followUpLiverMasks.map(MaskSpec.init),
-                lesionMasks: followUpLesionMasks.map(MaskSpec.init), singlePhase: singlePhase)
+                lesionMasks: followUpLesionMasks.map(MaskSpec.init), series: followUpSeries, singlePhase: singlePhase)
             var c = try Comparison.compare(b, f)
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -95,7 +109,7 @@ struct CompareCommand: ParsableCommand {
                 print("Report    \(out)/compare.json")
                 print(
                     c.picture.map { "Picture   \(out)/\($0)" }
-                        ?? "Picture   none (an htb analyze output folder keeps no CT)")
+                        ?? "Picture   none (\([b.ctNote, f.ctNote].compactMap { $0 }.joined(separator: "; ")))")
             }
         } catch { throw fail(error) }
     }
@@ -105,7 +119,7 @@ struct CompareCommand: ParsableCommand {
         do {
             let entries = try PairManifest.load(path)
             let rows = try PairManifest.run(
-                entries, out: out, singlePhase: singlePhase, classify: { HTBExit.of($0).className },
+                entries, out: out, singlePhase: singlePhase, classify: { HTBExit.failureClass($0).rawValue },
                 progress: { r in
                     let line =
                         r.comparison.map { "\(r.id): \($0.response.category) (\($0.response.reason))" }
@@ -119,25 +133,5 @@ struct CompareCommand: ParsableCommand {
         } catch let e as ExitCode {
             throw e
         } catch { throw fail(error) }
-    }
-}
-
-extension HTBExit {
-    /// The `error_class` word batch tables use for this exit.
-    var className: String {
-        switch self {
-        case .ok: "ok"
-        case .internalError: "internal"
-        case .usage: "usage"
-        case .badDicom: "bad_dicom"
-        case .noInput: "no_input"
-        case .badGeometry: "bad_geometry"
-        case .badMask: "bad_mask"
-        case .unsupported: "unsupported"
-        case .badFacts: "bad_facts"
-        case .segmentationFailed: "segmentation_failed"
-        case .cannotWrite: "cannot_write"
-        case .someFailed, .allFailed, .qaFailed: "failed"
-        }
     }
 }

@@ -43,18 +43,20 @@ enum HTBExit: Int32, CaseIterable {
     var code: ExitCode { ExitCode(rawValue) }
 
     static func of(_ error: any Error) -> HTBExit {
-        if let e = error as? ResponseError {
-            switch e {
-            case .noMasks, .unreadableReport: return .noInput
-            case .noLiver: return .badMask
-            case .differentPatients, .manifest: return .usage
-            }
-        }
         if let e = error as? PhantomError {
             if case .cannotWrite = e { return .cannotWrite }
             return .usage
         }
-        switch FailureClass.of(error) {
+        return of(failureClass(error))
+    }
+
+    /// The failure class of any error htb raises (a comparison's own errors included).
+    static func failureClass(_ error: any Error) -> FailureClass {
+        (error as? ResponseError)?.failureClass ?? FailureClass.of(error)
+    }
+
+    static func of(_ c: FailureClass) -> HTBExit {
+        switch c {
         case .noInput: return .noInput
         case .segmentationFailed: return .segmentationFailed
         case .badDicom: return .badDicom

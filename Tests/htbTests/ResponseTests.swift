@@ -161,8 +161,20 @@ struct ResponseTests {
                     && abs(x.followUpVolumeML - y.followUpVolumeML) < 1e-3)
         }
         #expect((c1.alignment.translationMM - c2.alignment.translationMM).length < 0.5)
-        #expect(c2.warnings.contains { $0.contains("patient identity not checked") })
-        #expect(c1.picture == "compare.png" && c2.picture == nil)
+        // The outputs' studies are still where their reports say: the picture is drawn and the
+        // patient checked from them, as for the studies.
+        #expect(!c2.warnings.contains { $0.contains("patient identity not checked") })
+        #expect(c1.picture == "compare.png" && c2.picture == "compare.png")
+        #expect(try PNGFile.decode(path: dir + "/c2/compare.png").width == png.width)
+        // Moved away: no picture, the reason said, the patient not checked (warned), figures unchanged.
+        try FileManager.default.moveItem(atPath: base, toPath: dir + "/moved-base")
+        r = try runHTB(["compare", dir + "/a1", dir + "/a2", "--out", dir + "/c3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Picture   none (the study of \(dir)/a1 is not at \(base) any more)"), "\(r.stdout)")
+        let c3 = try load(dir + "/c3/compare.json")
+        #expect(c3.picture == nil && c3.warnings.contains { $0.contains("patient identity not checked") })
+        #expect(c3.lesions.map(\.status) == c2.lesions.map(\.status))
+        try FileManager.default.moveItem(atPath: dir + "/moved-base", toPath: base)
         // qa of the comparison against the follow-up's truth: matching right, category right.
         for c in ["c1", "c2"] {
             let q = try runHTB([
@@ -185,7 +197,7 @@ struct ResponseTests {
         let q = try runHTB(["qa", "--comparison", dir + "/tampered.json", "--follow-up-truth", later + "/truth.json"])
         #expect(q.status == 82, "\(q.stdout) \(q.stderr)")
         #expect(q.stdout.contains("matching wrong"), "\(q.stdout)")
-        #expect(!FileManager.default.fileExists(atPath: dir + "/c2/compare.png"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c3/compare.png"))
     }
 
     @Test("a manifest of pairs: a folder and a summary row per pair; a bad pair fails alone (exit 80)")
@@ -322,5 +334,39 @@ struct ResponseTests {
             c.warnings.allSatisfy { $0.contains("both studies were made on") || $0.contains("gives no Patient ID") },
             "\(c.warnings)")
         print("IRCADb 17 moved 20 mm: \(c.summaryText)")
+    }
+
+    @Test(
+        "a real study's two phases as baseline and follow-up (HCC 1720: equilibrium with expert masks, then arterial): lesions matched, change reported",
+        .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)))
+    func realTwoPhases() throws {
+        let dir = Paths.temporaryDirectory()
+        let root = Paths.realData + "/HCC-TACE-Seg/1720"
+        let liver = root + "/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"
+        let tumour = root + "/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"
+        let phases = ["--baseline-series", "31_EQP", "--followup-series", "10_AP", "--single-phase"]
+        // The expert's equilibrium masks do not fit the arterial series' slices (0.83 mm apart along
+        // the table): refused with the measured mismatch rather than moved.
+        var r = try runHTB(
+            ["compare", root, root, "--out", dir + "/expert"] + phases
+                + [
+                    "--baseline-liver-mask", liver, "--baseline-lesion-mask", tumour, "--followup-liver-mask", liver,
+                    "--followup-lesion-mask", tumour,
+                ])
+        #expect(r.status == 68 && r.stderr.contains("not on the CT's grid"), "\(r.stderr)")
+        func load(_ path: String) throws -> Comparison {
+            try JSONDecoder().decode(Comparison.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        // The arterial phase segmented automatically: a comparison made and its change reported
+        // (its category rests on the automatic lesions: a reader checks compare.png).
+        r = try runHTB(
+            ["compare", root, root, "--out", dir + "/auto"] + phases
+                + ["--baseline-liver-mask", liver, "--baseline-lesion-mask", tumour])
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try load(dir + "/auto/compare.json")
+        #expect(a.totals.tumourVolumeChangePercent != nil && !a.response.reason.isEmpty)
+        #expect(a.lesions.contains { !$0.baselineIDs.isEmpty && !$0.followUpIDs.isEmpty })
+        #expect(FileManager.default.fileExists(atPath: dir + "/auto/compare.png"))
+        print("HCC 1720 equilibrium -> arterial, automatic arterial lesions: \(a.summaryText)")
     }
 }
