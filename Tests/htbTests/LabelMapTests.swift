@@ -188,4 +188,31 @@ struct LabelMapTests {
             #expect(r.stderr.contains(path) && r.stderr.contains(reason), "\(n): \(r.stderr)")
         }
     }
+
+    @Test("an NRRD written by SimpleITK (an independent writer) reads to the NIfTI's grid and voxels")
+    func nrrdFromSimpleITK() throws {
+        guard (try? runProcess("/usr/bin/env", ["python3", "-c", "import SimpleITK"]).status) == 0 else {
+            print("skipped: SimpleITK not installed; scripts/setup --test-peers installs it")
+            return
+        }
+        let dir = Paths.temporaryDirectory()
+        let labels = try Self.truthLabels()
+        try NIfTIWriter.write(labels: labels, to: dir + "/labels.nii.gz")
+        let script = """
+            import sys, SimpleITK as sitk
+            image = sitk.ReadImage(sys.argv[1])
+            sitk.WriteImage(image, sys.argv[2], useCompression=True)
+            sitk.WriteImage(sitk.Cast(image, sitk.sitkUInt16), sys.argv[3], useCompression=False)
+            """
+        let r = try runProcess(
+            "/usr/bin/env",
+            ["python3", "-c", script, dir + "/labels.nii.gz", dir + "/gzip.nrrd", dir + "/raw16.nrrd"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for name in ["gzip.nrrd", "raw16.nrrd"] {
+            let image = try NIfTIImage.readNRRD(path: dir + "/" + name)
+            #expect(image.geometry.matches(labels.geometry, toleranceMM: 1e-3), "\(name): \(image.geometry)")
+            #expect(image.mask(label: 2).voxels == labels.voxels.map { $0 == 2 ? 1 : 0 }, "\(name)")
+            #expect(image.mask(label: 1).voxels == labels.voxels.map { $0 == 1 ? 1 : 0 }, "\(name)")
+        }
+    }
 }
