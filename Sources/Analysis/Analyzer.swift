@@ -257,102 +257,65 @@ public struct Analysis: Sendable {
     /// The expert's masks laid on the CT's grid; what the expert did not give, htb segments: no
     /// masks = liver and lesions; a liver mask alone = lesions inside it; lesion masks alone = the
     /// liver around them. With an automatic liver, the session's other phases are checked too.
+    /// Seeds grow lesions inside the whole liver (the given liver with any given lesions, or the
+    /// automatic liver with its lesions); with seeds the automatic lesions are used only with
+    /// `automaticLesionsToo`, and vetoes remove automatic lesions (they become liver).
     static func resolveMasks(_ inputs: Inputs, request: Request) throws -> Masks {
         // Masks not given are not allocated (two empty full-size masks would be a third of the
         // automatic analysis' memory).
         let expertLiver = inputs.liverMasks.isEmpty ? nil : try unite(inputs.liverMasks, ct: inputs.ct)
         let expertLesions = inputs.lesionMasks.isEmpty ? nil : try unite(inputs.lesionMasks, ct: inputs.ct)
-        let warnings = (expertLiver?.2 ?? []) + (expertLesions?.2 ?? [])
-        if !request.lesionSeeds.isEmpty || !request.excludeLesions.isEmpty {
-            return try seededMasks(
-                inputs, request: request, liver: expertLiver, lesions: expertLesions, warnings: warnings)
-        }
-        if let expertLiver, let expertLesions {
-            return Masks(
-                liver: expertLiver.0, lesions: expertLesions.0, liverInputs: expertLiver.1,
-                lesionInputs: expertLesions.1,
-                automatic: nil, warnings: warnings)
-        }
-        let auto = try segmentAutomatically(inputs.ct, liver: expertLiver?.0, study: request.studyPath)
-        var info = auto.info
-        if expertLiver == nil && !request.singlePhase {
-            checkPhases(
-                &info, liverML: auto.liver.union(auto.lesions).volumeML, chosen: inputs.choice.entry,
-                inventory: inputs.inventory)
-        }
-        func input(_ m: Mask) -> Report.MaskInput {
-            Report.MaskInput(
-                path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
-                method: auto.info.method, voxelCount: m.insideCount)
-        }
-        let (liver, liverInputs) = expertLiver.map { ($0.0, $0.1) } ?? (auto.liver, [input(auto.liver)])
-        let (lesions, lesionInputs) = expertLesions.map { ($0.0, $0.1) } ?? (auto.lesions, [input(auto.lesions)])
-        return Masks(
-            liver: liver, lesions: lesions, liverInputs: liverInputs, lesionInputs: lesionInputs, automatic: info,
-            warnings: warnings)
-    }
-
-    /// Masks with seeds and vetoes: the liver (given, else automatic with its lesions as liver),
-    /// lesions grown from the seeds, united with the given lesion masks, or with the automatic
-    /// lesions (less those vetoed) when seeds are absent or `automaticLesionsToo`.
-    static func seededMasks(
-        _ inputs: Inputs, request: Request, liver expertLiver: (Mask, [Report.MaskInput], [LoadWarning])?,
-        lesions expertLesions: (Mask, [Report.MaskInput], [LoadWarning])?, warnings: [LoadWarning]
-    ) throws -> Masks {
-        let wantAutomaticLesions =
-            expertLesions == nil && (request.lesionSeeds.isEmpty || request.automaticLesionsToo)
-        var info: AutoSegmentation.Info?
-        var liver: Mask, liverInputs: [Report.MaskInput]
-        var lesions = Mask(repeating: 0, geometry: inputs.ct.volume.geometry)
-        var lesionInputs: [Report.MaskInput] = expertLesions?.1 ?? []
-        if let expertLesions { lesions = expertLesions.0 }
-        var excluded: [SeedOutcome]?
-        if expertLiver == nil || wantAutomaticLesions {
+        let seeding = !request.lesionSeeds.isEmpty || !request.excludeLesions.isEmpty
+        let automaticLesions = expertLesions == nil && (request.lesionSeeds.isEmpty || request.automaticLesionsToo)
+        var liver = expertLiver?.0, lesions = expertLesions?.0
+        var liverInputs = expertLiver?.1 ?? [], lesionInputs = expertLesions?.1 ?? []
+        var automatic: AutoSegmentation.Info?, excluded: [SeedOutcome]?, seeded: SeededGrowth.Result?
+        if expertLiver == nil || automaticLesions {
             let auto = try segmentAutomatically(inputs.ct, liver: expertLiver?.0, study: request.studyPath)
-            info = auto.info
+            var info = auto.info
             if expertLiver == nil && !request.singlePhase {
                 checkPhases(
-                    &info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: inputs.choice.entry,
+                    &info, liverML: auto.liver.union(auto.lesions).volumeML, chosen: inputs.choice.entry,
                     inventory: inputs.inventory)
             }
-            // The automatic lesions not kept are liver.
-            (liver, liverInputs) = expertLiver.map { ($0.0, $0.1) } ?? (auto.liver.union(auto.lesions), [])
-            if expertLiver == nil {
-                liverInputs = [
-                    Report.MaskInput(
-                        path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
-                        method: auto.info.method, voxelCount: liver.insideCount)
-                ]
+            automatic = info
+            func input(_ m: Mask) -> Report.MaskInput {
+                Report.MaskInput(
+                    path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
+                    method: auto.info.method, voxelCount: m.insideCount)
             }
-            if wantAutomaticLesions {
-                let vetoed = try LesionExclusion.exclude(
-                    request.excludeLesions, from: auto.lesions, connectivity: request.connectivity)
-                lesions = vetoed.lesions
-                excluded = request.excludeLesions.isEmpty ? nil : vetoed.outcomes
-                lesionInputs.append(
-                    Report.MaskInput(
-                        path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
-                        method: auto.info.method, voxelCount: lesions.insideCount))
+            if liver == nil {
+                // With seeds or vetoes, the automatic lesions not kept are liver.
+                let l = seeding ? auto.liver.union(auto.lesions) : auto.liver
+                (liver, liverInputs) = (l, [input(l)])
             }
-        } else {
-            (liver, liverInputs) = (expertLiver!.0, expertLiver!.1)
+            if automaticLesions {
+                var l = auto.lesions
+                if !request.excludeLesions.isEmpty {
+                    let vetoed = try LesionExclusion.exclude(
+                        request.excludeLesions, from: l, connectivity: request.connectivity)
+                    (l, excluded) = (vetoed.lesions, vetoed.outcomes)
+                }
+                (lesions, lesionInputs) = (l, lesionInputs + [input(l)])
+            }
         }
-        var seeded: SeededGrowth.Result?
-        if !request.lesionSeeds.isEmpty {
+        if !request.lesionSeeds.isEmpty, let whole = liver {
             // Seeds grow within the whole liver: the liver mask and any given lesions.
             let grown = try SeededGrowth.grow(
-                ct: inputs.ct.volume, liver: expertLesions.map { liver.union($0.0) } ?? liver,
+                ct: inputs.ct.volume, liver: expertLesions.map { whole.union($0.0) } ?? whole,
                 seeds: request.lesionSeeds)
-            lesions = lesions.union(grown.lesions)
+            lesions = lesions.map { $0.union(grown.lesions) } ?? grown.lesions
             lesionInputs.append(
                 Report.MaskInput(
                     path: nil, kind: "seeded", selector: nil, segments: nil, source: "seeded",
                     method: SeededGrowth.method, voxelCount: grown.lesions.insideCount))
             seeded = grown
         }
+        // Here the liver is given or automatic, and the lesions given, automatic or seeded.
         return Masks(
-            liver: liver, lesions: lesions, liverInputs: liverInputs, lesionInputs: lesionInputs, automatic: info,
-            warnings: warnings, seeded: seeded, excluded: excluded)
+            liver: liver!, lesions: lesions!, liverInputs: liverInputs, lesionInputs: lesionInputs,
+            automatic: automatic, warnings: (expertLiver?.2 ?? []) + (expertLesions?.2 ?? []), seeded: seeded,
+            excluded: excluded)
     }
 
     /// The warnings an automatic result carries: that it is automatic, a tumour-dominated

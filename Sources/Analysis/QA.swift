@@ -163,12 +163,12 @@ public enum QualityAssurance {
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         var seeded: [SeededLesionQA]?, seedingSeconds: Double?
         if c.seedsFromTruth {
-            let seeds = DeepestPoints.seeds(of: tt)
+            let truthParts = truth.components.voxels
+            let seeds = DeepestPoints.seeds(of: truth.components)
             let start = Date()
             let grown = try SeededGrowth.grow(ct: ct.volume, liver: pl, seeds: seeds)
             seedingSeconds = Date().timeIntervalSince(start)
             pt = grown.lesions
-            let truthParts = components(of: tt).voxels
             seeded = zip(grown.outcomes, zip(grown.voxels, truthParts)).map { outcome, pair in
                 let (mine, truthVoxels) = pair
                 let inTruth = Set(truthVoxels)

@@ -195,9 +195,9 @@ enum SmallLesions {
                 }
             }
         }
-        let contrast = scaled.voxels[p] - (ringScaled.isEmpty ? mode : median(&ringScaled))
+        let contrast = scaled.voxels[p] - (ringScaled.isEmpty ? mode : Filters.median(ringScaled))
         guard contrast * sign >= minimumContrast else { return nil }
-        let background = ringFine.isEmpty ? mode : median(&ringFine), centre = fine.voxels[p]
+        let background = ringFine.isEmpty ? mode : Filters.median(ringFine), centre = fine.voxels[p]
         guard (centre - background) * sign > 0 else { return nil }
         let level = background + 0.5 * (centre - background)
         var region: [Int] = [p], seen: Set<Int> = [p], head = 0
@@ -252,11 +252,5 @@ enum SmallLesions {
         let weakest = min(abs(e.0), abs(e.1), abs(e.2)), strongest = max(abs(e.0), abs(e.1), abs(e.2))
         guard strongest > 0 else { return (0, 0) }
         return (Float(sigma * sigma * weakest * weakest / strongest), sign)
-    }
-
-    static func median(_ a: inout [Float]) -> Float {
-        a.sort()
-        let n = a.count
-        return n % 2 == 1 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2
     }
 }

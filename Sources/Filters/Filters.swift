@@ -286,6 +286,13 @@ public enum Filters {
         }
     }
 
+    /// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+    public static func median(_ values: [Float]) -> Float {
+        guard !values.isEmpty else { return 0 }
+        let s = values.sorted(), n = s.count
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+    }
+
     /// 1.4826 x the median absolute deviation from `m` of the values within 50 of it, from a
     /// histogram of 0.01 HU bins (no sort of millions of values).
     public static func medianAbsoluteDeviationSD(_ v: Volume<Float>, within mask: Mask, around m: Float) -> Float {

@@ -84,18 +84,18 @@ extension NIfTIImage {
         }
         let encoding = try need("encoding", "raw or gzip").lowercased()
         let count = sizes[0] * sizes[1] * sizes[2]
+        let needed = count * type.bytes
         var data: [UInt8]
         switch encoding {
-        case "raw": data = Array(bytes[dataStart...])
+        case "raw": data = Array(bytes[dataStart..<min(bytes.count, dataStart + needed)])
         case "gzip", "gz": data = try inflate(Array(bytes[dataStart...]), file: path)
         default:
             throw NIfTIError.invalidHeader(file: path, field: "encoding", value: encoding, expected: "raw or gzip")
         }
-        let needed = count * type.bytes
         guard data.count >= needed else {
             throw NIfTIError.truncated(file: path, expectedBytes: needed, actualBytes: data.count)
         }
-        data = Array(data[0..<needed])
+        if data.count > needed { data.removeLast(data.count - needed) }
         if type.bytes > 1 {
             let endian = try need("endian", "little or big")
             guard endian == "little" || endian == "big" else {

@@ -132,18 +132,18 @@ extension LesionSeed {
         }
         var seeds: [LesionSeed] = []
         for (m, markup) in list.enumerated() {
-            let where_ = list.count > 1 ? "\(file) markup \(m + 1)" : file
+            let place = list.count > 1 ? "\(file) markup \(m + 1)" : file
             let system = (markup["coordinateSystem"] as? String) ?? "LPS"
             guard system == "LPS" || system == "RAS" else {
                 throw SeedError.malformed(
-                    source: where_, reason: "coordinateSystem '\(system)' is not known; expected LPS or RAS")
+                    source: place, reason: "coordinateSystem '\(system)' is not known; expected LPS or RAS")
             }
             if let units = markup["coordinateUnits"] as? String, units != "mm" {
-                throw SeedError.malformed(source: where_, reason: "coordinateUnits '\(units)'; expected mm")
+                throw SeedError.malformed(source: place, reason: "coordinateUnits '\(units)'; expected mm")
             }
             let sign = system == "RAS" ? -1.0 : 1.0
             for (n, point) in ((markup["controlPoints"] as? [[String: Any]]) ?? []).enumerated() {
-                let source = "\(where_) point \(n + 1)"
+                let source = "\(place) point \(n + 1)"
                 if let status = point["positionStatus"] as? String, status != "defined" {
                     throw SeedError.malformed(
                         source: source, reason: "positionStatus '\(status)': the point has no position")

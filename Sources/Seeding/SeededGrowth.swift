@@ -199,17 +199,25 @@ public enum SeededGrowth {
             return nil
         }
         let part = ct.cropped(to: box)
+        // Each scale smoothed once (the rim step reuses the 2 mm one).
+        var smoothed: [Double: Volume<Float>] = [:]
+        func smoothing(_ sigma: Double) -> Volume<Float> {
+            if let v = smoothed[sigma] { return v }
+            let v = Filters.gaussian(part, sigmaMM: sigma)
+            smoothed[sigma] = v
+            return v
+        }
         // The parenchyma's spread is measured 3 mm inside the liver's edge (away from partial
-        // volume with the fat around it).
-        let eroded = Filters.erode(liver, radiusMM: rimMM)
-        let inner = eroded.insideCount > 100 ? eroded : liver
+        // volume with the fat around it); the rim step keeps 2 sigma more (one distance map).
+        let erosions = Filters.erode(liver, radiiMM: [rimMM, rimMM + 2 * rimSigmaMM])
+        let inner = erosions[0].insideCount > 100 ? erosions[0] : liver
         let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
         // The finest scale at which the seed's tissue stands out of the parenchyma's noise.
         var chosen: (smooth: Volume<Float>, seedHU: Double, sd: Double)?
         var finest: (seedHU: Double, sd: Double, needed: Double)?
         for sigma in smoothingScalesMM {
-            let smooth = Filters.gaussian(part, sigmaMM: sigma)
-            let seedHU = Double(median(near.map { smooth.voxels[$0] }))
+            let smooth = smoothing(sigma)
+            let seedHU = Double(Filters.median(near.map { smooth.voxels[$0] }))
             let sd = Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
             let needed = max(minimumContrastSD * sd, minimumContrastHU)
             if finest == nil { finest = (seedHU, sd, needed) }
@@ -253,7 +261,7 @@ public enum SeededGrowth {
                 seedHU, seedRadiusMM, lo, hi)
             return nil
         }
-        var region = connected(band, from: start)
+        var region = connected(band, from: [start])
         // Opening by reconstruction: cut what is thinner than twice the cut radius.
         let depth2 = Filters.squaredDistanceMM2(to: inverted(region), capMM2: 10_000).voxels
         let seedDepth = Double(near.map { region.voxels[$0] != 0 ? depth2[$0] : 0 }.max() ?? 0).squareRoot()
@@ -263,16 +271,18 @@ public enum SeededGrowth {
             for v in 0..<core.voxels.count where Double(depth2[v]) > cut * cut { core.voxels[v] = 1 }
             let deepest = near.max { depth2[$0] < depth2[$1] }!
             if core.voxels[deepest] != 0 {
-                let kept = connected(core, from: deepest)
+                let kept = connected(core, from: [deepest])
                 let grown = Filters.dilate(kept, radiusMM: cut + 0.5 * max(sp.x, sp.y))
                 for v in 0..<region.voxels.count where grown.voxels[v] == 0 { region.voxels[v] = 0 }
-                region = connected(region, from: deepest)
+                region = connected(region, from: [deepest])
             }
         }
         region = fillHoles(region)
         if rimReachMM > 0 && sign < 0 {
             region = fillHoles(
-                rim(around: region, ct: part, liver: liver, inner: inner, parenchymaHU: parenchymaHU, sign: sign))
+                rim(
+                    around: region, coarse: smoothing(rimSigmaMM), inner: inner, deep: erosions[1],
+                    parenchymaHU: parenchymaHU, sign: sign))
         }
         var voxels: [Int] = [], reaches = false
         for v in 0..<region.voxels.count where region.voxels[v] != 0 && liver.voxels[v] != 0 {
@@ -299,13 +309,12 @@ public enum SeededGrowth {
     /// parenchyma, connected to the core. Not within 3 mm + 2 sigma of the liver's edge, where
     /// the smoothed fat outside darkens the parenchyma. Enhancing lesions get no rim: the bright
     /// structures around them are vessels.
+    /// `coarse`: the CT at `rimSigmaMM`; `deep`: the liver eroded by 3 mm + 2 sigma (at this
+    /// scale the fat around the liver darkens its edge over about two sigma more).
     static func rim(
-        around core: Mask, ct: CTVolume, liver: Mask, inner: Mask, parenchymaHU: Double, sign: Double
+        around core: Mask, coarse: Volume<Float>, inner: Mask, deep: Mask, parenchymaHU: Double, sign: Double
     ) -> Mask {
-        let coarse = Filters.gaussian(ct, sigmaMM: rimSigmaMM)
         let sd = Double(Filters.medianAbsoluteDeviationSD(coarse, within: inner, around: Float(parenchymaHU)))
-        // At this scale the fat around the liver darkens its edge over about two sigma more.
-        let deep = Filters.erode(liver, radiusMM: rimMM + 2 * rimSigmaMM)
         let limit = Float(parenchymaHU + sign * rimSD * sd)
         let reach = Filters.dilate(core, radiusMM: rimReachMM)
         var candidate = core
@@ -317,7 +326,7 @@ public enum SeededGrowth {
         }
         // Connected to the core.
         guard let start = core.voxels.firstIndex(where: { $0 != 0 }) else { return core }
-        return connected(candidate, from: start)
+        return connected(candidate, from: [start])
     }
 
     /// Offsets within `radiusMM` of voxel `c` (nearest first).
@@ -345,25 +354,18 @@ public enum SeededGrowth {
         return ball(around: c, radiusMM: max(r, 0), in: m.geometry).first { m.voxels[$0] != 0 }
     }
 
-    static func median(_ values: [Float]) -> Float {
-        guard !values.isEmpty else { return 0 }
-        let s = values.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
     static func inverted(_ m: Mask) -> Mask {
         var out = m
         for v in 0..<out.voxels.count { out.voxels[v] = m.voxels[v] == 0 ? 1 : 0 }
         return out
     }
 
-    /// The 6-connected component of `m` holding voxel `start`.
-    static func connected(_ m: Mask, from start: Int) -> Mask {
+    /// The 6-connected region of `m` holding the voxels `starts` (those inside `m`).
+    static func connected(_ m: Mask, from starts: [Int]) -> Mask {
         var out = Mask(repeating: 0, geometry: m.geometry)
-        guard m.voxels[start] != 0 else { return out }
         let d = m.dims
-        var stack = [start]
-        out.voxels[start] = 1
+        var stack = starts.filter { m.voxels[$0] != 0 }
+        for v in stack { out.voxels[v] = 1 }
         while let v = stack.popLast() {
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
             for (ok, n) in [
@@ -377,39 +379,17 @@ public enum SeededGrowth {
         return out
     }
 
-    /// Background regions not reaching the box's side (3D), then per slice, become inside.
+    /// Background regions not reaching the side of the lesion's box grown by a voxel (3D), then
+    /// per slice, become inside.
     static func fillHoles(_ m: Mask) -> Mask {
         guard let box = m.boundingBox?.expanded(byMM: 0, in: m.geometry) else { return m }
-        // One voxel of background around the lesion's box: the outside is connected.
-        let b = VoxelBox(
-            lo: (max(0, box.lo.x - 1), max(0, box.lo.y - 1), max(0, box.lo.z - 1)),
-            dims: Dims(
-                min(m.dims.x, box.lo.x + box.dims.x + 1) - max(0, box.lo.x - 1),
-                min(m.dims.y, box.lo.y + box.dims.y + 1) - max(0, box.lo.y - 1),
-                min(m.dims.z, box.lo.z + box.dims.z + 1) - max(0, box.lo.z - 1)))
-        let part = m.cropped(to: b)
+        let part = m.cropped(to: box)
         let d = part.dims
-        var outside = Mask(repeating: 0, geometry: part.geometry)
-        var stack: [Int] = []
-        for v in 0..<part.voxels.count where part.voxels[v] == 0 {
+        let border = (0..<part.voxels.count).filter { v in
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            if i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1 {
-                outside.voxels[v] = 1
-                stack.append(v)
-            }
+            return i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1
         }
-        while let v = stack.popLast() {
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            for (ok, n) in [
-                (i > 0, v - 1), (i < d.x - 1, v + 1), (j > 0, v - d.x), (j < d.y - 1, v + d.x),
-                (k > 0, v - d.sliceCount), (k < d.z - 1, v + d.sliceCount),
-            ] where ok && part.voxels[n] == 0 && outside.voxels[n] == 0 {
-                outside.voxels[n] = 1
-                stack.append(n)
-            }
-        }
-        var filled = inverted(outside)
-        filled = Filters.fillHolesPerSlice(filled)
-        return m.pasting(filled, at: b)
+        let outside = connected(inverted(part), from: border)
+        return m.pasting(Filters.fillHolesPerSlice(inverted(outside)), at: box)
     }
 }

@@ -13,6 +13,19 @@ public struct Components: Sendable {
     public var voxels: [[Int]]
     public var count: Int { voxels.count }
 
+    /// The index (0-based) of the component holding voxel `v`, or nil: a binary search of each
+    /// component's voxels (they come in storage order), no grid-sized label volume.
+    public func index(holding v: Int) -> Int? {
+        voxels.firstIndex { c in
+            var lo = 0, hi = c.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if c[mid] < v { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < c.count && c[lo] == v
+        }
+    }
+
     /// 0 outside, component number inside (numbers above 65535 are shown as 65535).
     public var labels: Volume<UInt16> {
         var out = Volume<UInt16>(repeating: 0, geometry: geometry)

@@ -125,12 +125,12 @@ struct SeedingTests {
     func phantomLesions() throws {
         let p = Self.phantom
         let (liver, lesions) = Self.masks(p)
-        let seeds = DeepestPoints.seeds(of: lesions)
-        let truthParts = components(of: lesions).voxels
+        let truthParts = components(of: lesions)
+        let seeds = DeepestPoints.seeds(of: truthParts)
         #expect(seeds.count == truthParts.count)
         let grown = try SeededGrowth.grow(ct: p.ct, liver: liver, seeds: seeds)
         let ml = p.ct.geometry.voxelVolumeMM3 / 1000
-        for (n, truth) in truthParts.enumerated() where Double(truth.count) * ml >= 1 {
+        for (n, truth) in truthParts.voxels.enumerated() where Double(truth.count) * ml >= 1 {
             let mine = Set(grown.voxels[n])
             let common = truth.filter { mine.contains($0) }.count
             let dice = 2 * Double(common) / Double(mine.count + truth.count)
