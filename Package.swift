@@ -29,7 +29,8 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/openjpeg-2.5"])],
             linkerSettings: [
                 // Linked by name: `pkg-config dcmtk` fails on Debian 12 (its .pc requires sndfile).
-                .linkedLibrary("cmr"), .linkedLibrary("dcmsr"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmjpls"),
+                .linkedLibrary("dcmnet"), .linkedLibrary("cmr"), .linkedLibrary("dcmsr"), .linkedLibrary("dcmjpeg"),
+                .linkedLibrary("dcmjpls"),
                 .linkedLibrary("dcmimgle"),
                 .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
                 .linkedLibrary("openjp2"), .linkedLibrary("stdc++"),
@@ -66,12 +67,14 @@ let package = Package(
         .target(
             name: "Response",
             dependencies: ["Analysis", "DicomIO", "NIfTI", "Overlay", "Phantom", "Volumetry", "VolumeModel"]),
+        // A DICOM node: Storage SCP spooling studies durably, analysis per study, results sent on by C-STORE.
+        .target(name: "Node", dependencies: ["CDCMTK", "DicomIO"]),
         // Synthetic CT phantoms with exact truth (SampleStudies, tests, users' own QA).
         .target(name: "Phantom", dependencies: ["DicomIO", "NIfTI", "Volumetry", "VolumeModel"]),
         .executableTarget(
             name: "htb",
             dependencies: [
-                "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Overlay", "Phantom",
+                "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Guidelines", "NIfTI", "Node", "Overlay", "Phantom",
                 "Response", "Seeding", "Volumetry", "VolumeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -82,7 +85,7 @@ let package = Package(
             name: "htbTests",
             dependencies: [
                 "Analysis", "AutoSegmentation", "Batch", "DicomIO", "Evaluation", "Filters", "Guidelines", "NIfTI",
-                "Overlay", "Phantom", "Response", "Seeding", "Volumetry", "VolumeModel", "htb",
+                "Node", "Overlay", "Phantom", "Response", "Seeding", "Volumetry", "VolumeModel", "htb",
             ],
             // Golden overlay hashes are read by path (OverlayTests), not bundled.
             exclude: ["Golden"]

@@ -516,3 +516,5 @@ int htb_dcm_convert_to_utf8(htb_dcm_file *file, char *err, size_t errlen) {
 const char *htb_dcm_toolkit_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
 }  // extern "C"
+
+extern "C" const char *htb_dcm_uid_name(const char *uid) { return uid == nullptr ? nullptr : dcmFindNameOfUID(uid); }

@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import DicomIO
 import Foundation
+import Node
 import Overlay
 import Seeding
 import Volumetry
@@ -171,6 +172,7 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     func run() throws {
+        ChildProcess.dieWithParentIfAsked()
         let analysis: Analysis
         do {
             var request = Analysis.Request(

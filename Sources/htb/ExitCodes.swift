@@ -4,6 +4,7 @@ import DicomIO
 import Foundation
 import Guidelines
 import NIfTI
+import Node
 import Overlay
 import Phantom
 import Response
@@ -33,6 +34,8 @@ enum HTBExit: Int32, CaseIterable {
     case segmentationFailed = 71
     /// An output could not be written.
     case cannotWrite = 73
+    /// serve: the DICOM port could not be opened (in use, not permitted).
+    case cannotListen = 75
     /// Batch or compare --manifest: some studies or pairs failed (their rows say why), the others succeeded.
     case someFailed = 80
     /// Batch or compare --manifest: every study or pair failed.
@@ -46,6 +49,13 @@ enum HTBExit: Int32, CaseIterable {
         if let e = error as? PhantomError {
             if case .cannotWrite = e { return .cannotWrite }
             return .usage
+        }
+        if let e = error as? NodeError {
+            switch e {
+            case .badOption: return .usage
+            case .cannotListen: return .cannotListen
+            case .spool, .cannotSend: return .cannotWrite
+            }
         }
         return of(failureClass(error))
     }
@@ -94,6 +104,7 @@ extension HTBExit {
         case .badFacts: "invalid clinical facts or rules file"
         case .segmentationFailed: "automatic segmentation found no liver"
         case .cannotWrite: "an output could not be written"
+        case .cannotListen: "the DICOM port could not be opened (in use, not permitted)"
         case .someFailed: "some studies failed, the others succeeded"
         case .allFailed: "every study failed"
         case .qaFailed: "a QA threshold was not met, or a case failed"

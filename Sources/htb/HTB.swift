@@ -16,7 +16,7 @@ struct HTBCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             InfoCommand.self, AnalyzeCommand.self, ConvertCommand.self, SynthCommand.self, RulesCommand.self,
-            BatchCommand.self, MergeCommand.self, QACommand.self, CompareCommand.self,
+            BatchCommand.self, MergeCommand.self, QACommand.self, CompareCommand.self, ServeCommand.self,
         ]
     )
 }

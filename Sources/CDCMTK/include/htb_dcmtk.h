@@ -201,6 +201,102 @@ typedef struct {
  */
 int htb_sr_write(htb_sr *sr, const htb_sr_header *header, htb_dcm_file *dst, char *err, size_t errlen);
 
+/* ---- Network: a Storage SCP (DCMTK's DcmSCPPool of DcmThreadSCP workers) and a Storage SCU. ---- */
+
+/** One instance received by the SCP, written and fsync'ed to temp_path (a Part 10 file). */
+typedef struct {
+    const char *calling_ae;
+    const char *peer_host;
+    const char *sop_class_uid;
+    const char *sop_instance_uid;
+    const char *study_uid;
+    const char *series_uid;
+    const char *modality;
+    const char *transfer_syntax;
+    /** Empty when the instance was not written (store_error says why). */
+    const char *temp_path;
+    const char *store_error;
+    unsigned long long bytes;
+} htb_scp_instance;
+
+/** How an association request is answered (htb_scp_accept_fn's return value). */
+typedef enum {
+    HTB_SCP_ACCEPT = 0,
+    HTB_SCP_REFUSE_CALLING_AE = 1,
+    HTB_SCP_REFUSE_CALLED_AE = 2,
+    /** Transient: too many associations at once ("local limit exceeded"). */
+    HTB_SCP_REFUSE_BUSY = 3
+} htb_scp_decision;
+
+/**
+ * Called once per association request, on the thread that serves it; busy != 0 when
+ * max_associations are already being served. Returns an htb_scp_decision (the callee logs it).
+ */
+typedef int (*htb_scp_accept_fn)(void *ctx, const char *calling_ae, const char *called_ae, const char *peer_host,
+                                 int busy);
+
+/**
+ * Called once per C-STORE, on the worker thread that received it, after the instance is on disk
+ * (or after storing it failed). Returns the DIMSE status to answer: 0 success, else a failure status
+ * (e.g. 0xA700 out of resources, 0xA900 data set does not match SOP class, 0x0122 SOP class
+ * not supported). The callee owns temp_path from then on (renames or removes it).
+ */
+typedef unsigned short (*htb_scp_store_fn)(void *ctx, const htb_scp_instance *instance);
+
+/** Called when an association ends: event is "released", "aborted" or "error" (detail says what). */
+typedef void (*htb_scp_end_fn)(void *ctx, const char *calling_ae, const char *peer_host, const char *event,
+                               const char *detail, unsigned int instances);
+
+/** The Storage SCP's configuration. */
+typedef struct {
+    const char *ae_title;
+    uint16_t port;
+    /** Listen on 127.0.0.1 only (else every interface). */
+    int loopback_only;
+    /** Concurrent associations served; more are refused (transient, "local limit exceeded"). */
+    uint16_t max_associations;
+    /** Folder for the temporary files being received (same file system as the spool). */
+    const char *temp_dir;
+    /** Seconds to wait for the next PDU / DIMSE message before aborting an association. */
+    uint32_t timeout_seconds;
+    void *ctx;
+    htb_scp_accept_fn accept;
+    htb_scp_store_fn store;
+    htb_scp_end_fn end;
+} htb_scp_config;
+
+/**
+ * Runs a Storage SCP until htb_scp_stop (or an error). Accepts Verification (C-ECHO) and the CT,
+ * Enhanced CT, Legacy Converted Enhanced CT and Segmentation storage classes in the common transfer
+ * syntaxes, and every other storage class too so that its instances can be refused with a status
+ * and a reason rather than at negotiation. One server per process. Returns 0, or -1 with err
+ * (e.g. the port is in use).
+ */
+int htb_scp_run(const htb_scp_config *config, char *err, size_t errlen);
+
+/** Asks a running htb_scp_run to return once the associations in progress have ended. */
+void htb_scp_stop(void);
+
+/**
+ * Sends files by C-STORE to ae_title@host:port in one association (called AE ae_title, calling AE
+ * calling_ae). statuses (count entries) receive each file's DIMSE status, or 0xFFFF when it was not
+ * sent. Returns the number of files stored with success status, or -1 with err when no association
+ * could be made.
+ */
+int htb_scu_store(const char *host, uint16_t port, const char *ae_title, const char *calling_ae,
+                  const char *const *paths, size_t count, uint32_t timeout_seconds, uint16_t *statuses,
+                  char *err, size_t errlen);
+
+/**
+ * Asks the kernel to kill this process when its parent dies (Linux PR_SET_PDEATHSIG), so that an
+ * analysis started by `htb serve` never outlives a node killed with SIGKILL. Returns 0, or -1 when the
+ * parent is already gone (the caller should exit).
+ */
+int htb_process_die_with_parent(void);
+
+/** DCMTK's name of a UID (e.g. "MRImageStorage"), or NULL when DCMTK does not know it. */
+const char *htb_dcm_uid_name(const char *uid);
+
 /** DCMTK's version string, for reports. */
 const char *htb_dcm_toolkit_version(void);
 
