@@ -37,7 +37,7 @@ lint:
 
 # Every benchmark, each writing its own table into docs/benchmarks.md.
 bench-docs: setup
-	@sh scripts/setup --bench-peers
+	@sh scripts/setup --bench-peers --test-peers
 	swift build -c release
 	python3 Benchmarks/bench_load.py --write-docs
 	python3 Benchmarks/bench_load.py --enhanced --write-docs
@@ -45,6 +45,7 @@ bench-docs: setup
 	python3 Benchmarks/bench_overlay.py --write-docs
 	python3 Benchmarks/bench_dicom_out.py --write-docs
 	python3 Benchmarks/bench_batch.py --write-docs
+	python3 Benchmarks/dicom_node.py --write-docs
 	python3 Benchmarks/phantom_sweep.py --seeds 12 --write-docs
 	python3 Benchmarks/response_pairs.py --write-docs
 	python3 Benchmarks/seeded_lesions.py --write-docs
@@ -68,7 +69,7 @@ man:
 	cp .build/plugins/GenerateManual/outputs/htb/htb.1 docs/man/htb.1
 
 bench: setup
-	@sh scripts/setup --bench-peers
+	@sh scripts/setup --bench-peers --test-peers
 	swift build -c release
 	python3 Benchmarks/bench_load.py
 	python3 Benchmarks/bench_auto.py

@@ -121,50 +121,47 @@ protected:
     OFCondition handleIncomingCommand(T_DIMSE_Message *msg, const DcmPresentationContextInfo &info) override {
         if (msg->CommandField != DIMSE_C_STORE_RQ) return DcmThreadSCP::handleIncomingCommand(msg, info);
         T_DIMSE_C_StoreRQ &req = msg->msg.CStoreRQ;
-        DcmDataset *ds = nullptr;
-        OFCondition cond = receiveSTORERequest(req, info.presentationContextID, ds);
+        // Straight to a file as received (no parse, no re-encoding, no copy in memory: an Enhanced CT
+        // of hundreds of MB costs its size on disk only), then the identifiers from its header.
+        std::string temp = std::string(config->temp_dir) + "/" + std::to_string(::getpid()) + "-" +
+                           std::to_string(tempCounter.fetch_add(1)) + ".part";
+        OFCondition cond = receiveSTORERequest(req, info.presentationContextID, OFString(temp.c_str()));
         if (cond.bad()) {
-            delete ds;
+            ::unlink(temp.c_str());
             endEvent = "error";
             endDetail = std::string("receiving a C-STORE data set failed: ") + cond.text();
             return cond;
         }
         ++instances;
-        Uint16 status = store(req, ds);
-        delete ds;
-        return sendSTOREResponse(info.presentationContextID, req, status);
+        return sendSTOREResponse(info.presentationContextID, req, store(req, temp));
     }
 
 private:
-    Uint16 store(const T_DIMSE_C_StoreRQ &req, DcmDataset *ds) {
-        std::string sopClass = datasetString(ds, DCM_SOPClassUID);
-        std::string sopInstance = datasetString(ds, DCM_SOPInstanceUID);
+    Uint16 store(const T_DIMSE_C_StoreRQ &req, const std::string &temp) {
+        std::string why, sopClass, sopInstance, study, series, modality, xferName;
+        unsigned long long bytes = 0;
+        DcmFileFormat file;
+        OFCondition loaded = file.loadFileUntilTag(temp.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                                                   ERM_autoDetect, DCM_PixelData);
+        if (loaded.bad()) {
+            why = std::string("the received data set cannot be parsed: ") + loaded.text();
+        } else if (syncFile(temp, why)) {
+            DcmDataset *ds = file.getDataset();
+            sopClass = datasetString(ds, DCM_SOPClassUID);
+            sopInstance = datasetString(ds, DCM_SOPInstanceUID);
+            study = datasetString(ds, DCM_StudyInstanceUID);
+            series = datasetString(ds, DCM_SeriesInstanceUID);
+            modality = datasetString(ds, DCM_Modality);
+            xferName = DcmXfer(ds->getOriginalXfer()).getXferID();
+            struct stat st;
+            if (::stat(temp.c_str(), &st) == 0) bytes = static_cast<unsigned long long>(st.st_size);
+        }
         if (sopClass.empty()) sopClass = trimmed(req.AffectedSOPClassUID);
         if (sopInstance.empty()) sopInstance = trimmed(req.AffectedSOPInstanceUID);
-        std::string study = datasetString(ds, DCM_StudyInstanceUID);
-        std::string series = datasetString(ds, DCM_SeriesInstanceUID);
-        std::string modality = datasetString(ds, DCM_Modality);
-        E_TransferSyntax xfer = ds->getOriginalXfer();
-        DcmXfer xferInfo(xfer);
-
-        std::string temp = std::string(config->temp_dir) + "/" + std::to_string(::getpid()) + "-" +
-                           std::to_string(tempCounter.fetch_add(1)) + ".part";
-        std::string why;
-        unsigned long long bytes = 0;
-        {
-            DcmFileFormat file(ds, OFTrue);
-            OFCondition saved = file.saveFile(temp.c_str(), xfer, EET_ExplicitLength, EGL_recalcGL);
-            if (saved.bad()) {
-                why = std::string("cannot write the received instance: ") + saved.text();
-            } else if (syncFile(temp, why)) {
-                struct stat st;
-                if (::stat(temp.c_str(), &st) == 0) bytes = static_cast<unsigned long long>(st.st_size);
-            }
-        }
         if (!why.empty()) ::unlink(temp.c_str());
-        htb_scp_instance instance = {callingAE.c_str(),  peerHost.c_str(),    sopClass.c_str(),
-                                     sopInstance.c_str(), study.c_str(),       series.c_str(),
-                                     modality.c_str(),    xferInfo.getXferID(), why.empty() ? temp.c_str() : "",
+        htb_scp_instance instance = {callingAE.c_str(),  peerHost.c_str(),  sopClass.c_str(),
+                                     sopInstance.c_str(), study.c_str(),     series.c_str(),
+                                     modality.c_str(),    xferName.c_str(),  why.empty() ? temp.c_str() : "",
                                      why.c_str(),         bytes};
         return config->store(config->ctx, &instance);
     }
@@ -185,9 +182,25 @@ DcmSCPConfig makeConfig(const htb_scp_config *c) {
     cfg.addPresentationContext(UID_VerificationSOPClass, uncompressed);
     OFList<OFString> all;
     for (const char *ts : transferSyntaxes) all.push_back(ts);
-    // Every storage class is negotiated so that a wrong one gets a C-STORE status and a logged
-    // reason (htb's store callback decides), not a silent "no presentation context".
-    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; ++i) cfg.addPresentationContext(dcmAllStorageSOPClassUIDs[i], all);
+    // The classes htb keeps first; then other storage classes, so that a wrong one gets a C-STORE
+    // status and a logged reason (htb's store callback decides) rather than "no presentation
+    // context". An association profile holds at most 128 contexts (odd IDs 1-255): the rest of
+    // DCMTK's 186 storage classes are refused at negotiation.
+    const char *const kept[] = {UID_CTImageStorage, UID_EnhancedCTImageStorage,
+                                UID_LegacyConvertedEnhancedCTImageStorage, UID_SegmentationStorage};
+    int contexts = 1;
+    for (const char *uid : kept) {
+        cfg.addPresentationContext(uid, all);
+        ++contexts;
+    }
+    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs && contexts < 128; ++i) {
+        const char *uid = dcmAllStorageSOPClassUIDs[i];
+        bool isKept = false;
+        for (const char *k : kept) isKept = isKept || std::strcmp(k, uid) == 0;
+        if (isKept) continue;
+        cfg.addPresentationContext(uid, all);
+        ++contexts;
+    }
     return cfg;
 }
 
@@ -249,7 +262,7 @@ extern "C" int htb_scp_run(const htb_scp_config *config, char *err, size_t errle
     addr.sin_addr.s_addr = htonl(config->loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
     if (::bind(ls, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 || ::listen(ls, 64) != 0) {
         writeError(err, errlen,
-                   "cannot listen on port " + std::to_string(config->port) + ": " + std::strerror(errno));
+                   std::string("bind/listen: ") + std::strerror(errno));
         ::close(ls);
         return -1;
     }

@@ -48,10 +48,17 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
-    /// ISO 8601 UTC with milliseconds.
+    /// ISO 8601 UTC with milliseconds (one formatter, made once: making one costs more than a C-STORE).
     public static func timestamp(_ date: Date) -> String {
+        formatterLock.lock()
+        defer { formatterLock.unlock() }
+        return formatter.string(from: date)
+    }
+
+    private static let formatterLock = NSLock()
+    nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
-    }
+        return f
+    }()
 }

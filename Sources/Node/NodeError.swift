@@ -9,6 +9,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case cannotListen(port: Int, reason: String)
     /// The spool folder cannot be created, written or read.
     case spool(path: String, reason: String)
+    /// `--status` of a folder that is not a spool.
+    case noSpool(path: String)
     /// No association with the destination (refused, unreachable, timed out).
     case cannotSend(destination: String, reason: String)
 
@@ -20,6 +22,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
             return "cannot serve DICOM on port \(port): \(reason)"
         case .spool(let path, let reason):
             return "spool \(path): \(reason)"
+        case .noSpool(let path):
+            return "\(path): no spool here (no studies/ folder; htb serve --spool DIR makes one)"
         case .cannotSend(let destination, let reason):
             return "cannot send to \(destination): \(reason)"
         }

@@ -312,9 +312,10 @@ extension Node {
 
     /// The spool's studies as recorded (read-only; works while a node runs).
     public static func status(spool path: String) throws -> [StudyRecord] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw NodeError.spool(path: path, reason: "no such folder")
-        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path + "/studies", isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else { throw NodeError.noSpool(path: path) }
         return try Spool(root: path).load()
     }
 }

@@ -67,7 +67,7 @@ public struct StudyRecord: Codable, Sendable, Equatable {
 public struct Spool: Sendable {
     public let root: String
 
-    public init(root: String) { self.root = (root as NSString).standardizingPath }
+    public init(root: String) { self.root = URL(fileURLWithPath: root).standardizedFileURL.path }
 
     public var incoming: String { root + "/incoming" }
     public var studies: String { root + "/studies" }

@@ -53,6 +53,7 @@ enum HTBExit: Int32, CaseIterable {
         if let e = error as? NodeError {
             switch e {
             case .badOption: return .usage
+            case .noSpool: return .noInput
             case .cannotListen: return .cannotListen
             case .spool, .cannotSend: return .cannotWrite
             }

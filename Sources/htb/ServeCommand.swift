@@ -20,7 +20,7 @@ struct ServeCommand: ParsableCommand {
                 "htb serve --spool spool --drain",
                 "htb serve --status spool",
             ],
-            exits: [.ok, .internalError, .usage, .cannotWrite, .cannotListen]))
+            exits: [.ok, .internalError, .usage, .noInput, .cannotWrite, .cannotListen]))
 
     @Option(help: "This node's AE title; associations calling another are refused.") var aet = "HTB"
     @Option(help: "TCP port.") var port = 11112
@@ -84,6 +84,10 @@ struct ServeCommand: ParsableCommand {
         o.timeoutSeconds = timeout
         o.drain = drain
         if let clinical { o.analyzeArguments = ["--clinical", (clinical as NSString).standardizingPath] }
+        // DICOM is request and response: Nagle's algorithm only delays each small PDU (a C-STORE
+        // response, a command) by a delayed ACK. DCMTK disables it when TCP_NODELAY=1; a value the
+        // user set is kept (TCP_NODELAY=0 restores Nagle).
+        if getenv("TCP_NODELAY") == nil { setenv("TCP_NODELAY", "1", 1) }
         do {
             let node = Node(options: o, log: try EventLog(path: log))
             try node.run()

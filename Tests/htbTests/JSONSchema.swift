@@ -187,6 +187,14 @@ enum OutputSchemas {
             if let out = value("--out"), let d = FileManager.default.contents(atPath: out + "/truth.json") {
                 checks.append((out + "/truth.json", d, "phantom-truth.schema.json"))
             }
+        case "serve" where printsJSON:
+            // --status --json: an array of study records.
+            let items = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [Any] ?? []
+            for (n, item) in items.enumerated() {
+                if let d = try? JSONSerialization.data(withJSONObject: item) {
+                    checks.append(("serve --status --json item \(n)", d, "node-study.schema.json"))
+                }
+            }
         default: return
         }
         for c in checks {

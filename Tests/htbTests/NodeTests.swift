@@ -52,7 +52,7 @@ final class OrthancPeer {
     let httpPort = NodePeers.freePort(), dicomPort = NodePeers.freePort()
     let process = Process()
 
-    init(folder: String, nodePort: Int) throws {
+    init(folder: String, nodePort: Int, luaScripts: [String] = [], stableAge: Int = 60) throws {
         let storage = folder + "/orthanc-db"
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
         // DICOM stores only from the htb node's AE title at 127.0.0.1; HTTP on localhost only.
@@ -61,6 +61,7 @@ final class OrthancPeer {
             "DicomPort": dicomPort, "DicomAet": "ORTHANC", "RemoteAccessAllowed": false,
             "AuthenticationEnabled": false, "DicomAlwaysAllowStore": false, "DicomCheckModalityHost": true,
             "DicomModalities": ["htb": ["HTB", "127.0.0.1", nodePort]], "Plugins": [] as [String],
+            "LuaScripts": luaScripts, "StableAge": stableAge,
         ]
         let path = folder + "/orthanc.json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
@@ -123,11 +124,13 @@ final class OrthancPeer {
 
 /// `htb serve` as a child process with its JSON log in a file.
 final class ServedNode: @unchecked Sendable {
-    let port: Int, spool: String, logPath: String, arguments: [String]
+    let port: Int, spool: String, logPath: String, arguments: [String], echoAE: String
     private(set) var process = Process()
 
-    init(folder: String, port: Int = NodePeers.freePort(), arguments: [String]) throws {
+    /// `echoAE`: the calling AE title of the readiness C-ECHO (one --accept-from allows).
+    init(folder: String, port: Int = NodePeers.freePort(), arguments: [String], echoAE: String = "SENDER") throws {
         self.port = port
+        self.echoAE = echoAE
         spool = folder + "/spool"
         logPath = folder + "/node.log"
         self.arguments = arguments
@@ -142,7 +145,7 @@ final class ServedNode: @unchecked Sendable {
             + arguments
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        NodePeers.wait(10) { self.echo() }
+        NodePeers.wait(10) { self.echo(callingAE: self.echoAE) }
     }
 
     func kill9() {
@@ -162,10 +165,12 @@ final class ServedNode: @unchecked Sendable {
             .status == 0
     }
 
-    /// storescu of every file under `folder` (calling AE `SENDER`).
+    /// storescu of every file under `folder` (calling AE `SENDER`). `-R` proposes exactly the
+    /// classes of the files: storescu's default list of 64 classes has no Segmentation Storage.
     func send(_ folder: String, callingAE: String = "SENDER") throws -> RunResult {
         try runProcess(
-            NodePeers.tool("storescu")!, ["-aet", callingAE, "-aec", "HTB", "127.0.0.1", "\(port)", "+sd", folder])
+            NodePeers.tool("storescu")!,
+            ["-R", "-aet", callingAE, "-aec", "HTB", "127.0.0.1", "\(port)", "+sd", folder])
     }
 
     func events(_ name: String? = nil) -> [[String: Any]] {
@@ -173,6 +178,15 @@ final class ServedNode: @unchecked Sendable {
         return text.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }.filter { name == nil || $0["event"] as? String == name }
+    }
+
+    /// Lines of the event log that break docs/schema/node-event.schema.json.
+    func logViolations() throws -> [String] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").flatMap { line in
+            try JSONSchemaValidator.violations(ofJSON: Data(line.utf8), against: "node-event.schema.json")
+                .map { "\(line.prefix(120)): \($0)" }
+        }
     }
 
     func records() throws -> [String: StudyRecord] {
@@ -265,9 +279,17 @@ struct NodeTests {
             dump.stdout.contains("\"Hepatic tumour burden\")=\"\(decimalString(percent, places: 4))\""),
             "\(dump.stdout)")
 
-        // Each event is one JSON line; the status command agrees.
+        // Each event is one JSON line of docs/schema/node-event.schema.json; each state.json and the
+        // status command's JSON (checked by runHTB) follow node-study.schema.json.
         let log = try String(contentsOfFile: node.logPath, encoding: .utf8).split(separator: "\n")
         #expect(log.count == node.events().count)
+        for line in log {
+            let v = try JSONSchemaValidator.violations(ofJSON: Data(line.utf8), against: "node-event.schema.json")
+            #expect(v.isEmpty, "\(line): \(v)")
+        }
+        let state = try Data(contentsOf: URL(fileURLWithPath: node.spool + "/studies/\(study)/state.json"))
+        #expect(try JSONSchemaValidator.violations(ofJSON: state, against: "node-study.schema.json").isEmpty)
+        #expect(try runHTB(["serve", "--status", node.spool, "--json"]).status == 0)
         let status = try runHTB(["serve", "--status", node.spool])
         #expect(
             status.status == 0 && status.stdout.contains("sent") && status.stdout.contains(study), "\(status.stdout)")
@@ -277,12 +299,76 @@ struct NodeTests {
     }
 
     @Test(
+        "docs/deploy's Orthanc routing: a CT study stored in Orthanc reaches htb, whose results come back to Orthanc",
+        .enabled(if: NodePeers.available, Comment(rawValue: NodePeers.skipMessage)))
+    func orthancRoutes() throws {
+        let dir = Paths.temporaryDirectory()
+        let nodePort = NodePeers.freePort()
+        let orthanc = try OrthancPeer(
+            folder: dir, nodePort: nodePort, luaScripts: [Paths.packageRoot + "/docs/deploy/route-ct-to-htb.lua"],
+            stableAge: 1)
+        defer { orthanc.stop() }
+        let node = try ServedNode(
+            folder: dir, port: nodePort,
+            arguments: [
+                "--settle", "1", "--accept-from", "ORTHANC", "--forward", "ORTHANC@127.0.0.1:\(orthanc.dicomPort)",
+            ], echoAE: "ORTHANC")
+        defer { node.stop() }
+        // The modality sends to Orthanc, as a scanner would.
+        let stored = try runProcess(
+            NodePeers.tool("storescu")!,
+            ["-aet", "HTB", "-aec", "ORTHANC", "127.0.0.1", "\(orthanc.dicomPort)", "+sd", Self.sample])
+        #expect(stored.status == 0, "\(stored.stderr)")
+        #expect(
+            NodePeers.wait(120) { (try? node.records().values.first?.state) == .sent },
+            "\(node.events().suffix(5))")
+        let study = try #require(try node.records().keys.first)
+        let series = try orthanc.series(ofStudy: study)
+        #expect(Set(series.map(\.modality)) == ["CT", "SEG", "SR", "OT"], "\(series.map(\.modality))")
+        // Only the CT series went to htb, once: nothing looped back.
+        #expect(node.events("study_received").count == 1)
+        #expect(node.events("instance_refused").isEmpty)
+        #expect(try node.records()[study]?.instances == 40)
+    }
+
+    @Test(
+        "a SEG sent with the study gives the masks: its Liver and Lesion segments, the expert's HTB",
+        .enabled(if: NodePeers.available, Comment(rawValue: NodePeers.skipMessage)))
+    func segmentationWithStudy() throws {
+        let dir = Paths.temporaryDirectory()
+        let node = try ServedNode(folder: dir, arguments: ["--settle", "1"])
+        defer { node.stop() }
+        let study = dir + "/with-seg"
+        try FileManager.default.createDirectory(atPath: study, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.sample) {
+            try FileManager.default.copyItem(atPath: Self.sample + "/" + name, toPath: study + "/" + name)
+        }
+        let truth = Paths.packageRoot + "/SampleStudies/phantom-htb-low/truth/seg.dcm"
+        try FileManager.default.copyItem(atPath: truth, toPath: study + "/seg.dcm")
+        #expect(try node.send(study).status == 0)
+        let uid = try #require(node.events("study_received").first?["study_uid"] as? String)
+        #expect(NodePeers.wait(60) { (try? node.records()[uid]?.state) == .done }, "\(node.events().suffix(3))")
+        let started = try #require(node.events("analysis_started").first)
+        #expect((started["segmentation"] as? String ?? "").contains("liver segment 1"), "\(started)")
+        // The same figures as analyze with the SEG's segments as expert masks.
+        let expert = try runHTB([
+            "analyze", Self.sample, "--liver-mask", truth + ":Liver", "--lesion-mask", truth + ":Lesion*", "--json",
+            "--no-png", "--out", dir + "/expert",
+        ])
+        let report = try JSONSerialization.jsonObject(with: Data(expert.stdout.utf8)) as? [String: Any]
+        let percent = try #require((report?["htb"] as? [String: Any])?["percent"] as? Double)
+        #expect(try node.records()[uid]?.htbPercent == percent)
+        #expect(try node.records()[uid]?.instances == 41)
+    }
+
+    @Test(
         "hostile traffic is refused or parked with a logged reason, and the node keeps serving",
         .enabled(if: NodePeers.available, Comment(rawValue: NodePeers.skipMessage)))
     func hostile() throws {
         let dir = Paths.temporaryDirectory()
         let node = try ServedNode(
-            folder: dir, arguments: ["--settle", "1", "--accept-from", "SENDER", "--max-study-mb", "1"])
+            folder: dir,
+            arguments: ["--settle", "1", "--accept-from", "SENDER", "--max-study-mb", "1", "--max-associations", "1"])
         defer { node.stop() }
         // Unknown calling AE, wrong called AE: refused at association.
         #expect(!node.echo(callingAE: "EVIL"))
@@ -328,10 +414,25 @@ struct NodeTests {
         let over = try #require(records.values.first { ($0.reason ?? "").contains("--max-study-mb 1") })
         #expect(over.state == .failed)
 
+        // --max-associations 1: while a sender is connected a second association is refused (transient).
+        let slow = dir + "/slow"
+        try copyStudy(Self.sample, to: slow, studyUID: "2.25.1002", slices: 30)
+        let sender = Thread { _ = try? node.send(slow) }
+        sender.start()
+        #expect(
+            NodePeers.wait(30) { node.events("study_received").contains { $0["study_uid"] as? String == "2.25.1002" } })
+        #expect(!node.echo())
+        while !sender.isFinished { usleep(50_000) }
+        #expect(
+            node.events("association").contains { ($0["reason"] as? String ?? "").contains("--max-associations 1") })
+
         // Still serving; the status command lists both parked studies.
         #expect(node.echo())
         let status = try runHTB(["serve", "--status", node.spool])
         #expect(status.stdout.contains("2 failed"), "\(status.stdout)")
+        #expect(NodePeers.wait(60) { (try? node.records()["2.25.1002"]?.state) == .done })
+        let violations = try node.logViolations()
+        #expect(violations.isEmpty, "\(violations.prefix(3))")
     }
 
     @Test(
@@ -397,5 +498,7 @@ struct NodeTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: node.spool + "/studies")
         #expect(Set(names) == Set(studies))
         #expect(try FileManager.default.contentsOfDirectory(atPath: node.spool + "/incoming").isEmpty)
+        let violations = try node.logViolations()
+        #expect(violations.isEmpty, "\(violations.prefix(3))")
     }
 }

@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import Guidelines
+import Node
 import Testing
 
 /// The JSON Schemas in docs/schema against what htb writes, and against the README. Every CLI run
@@ -11,7 +12,7 @@ struct SchemaTests {
     static let schemaFiles = [
         "report.schema.json", "info.schema.json", "qa.schema.json", "batch-result.schema.json",
         "rules-evaluation.schema.json", "phantom-truth.schema.json", "compare.schema.json",
-        "comparison-qa.schema.json",
+        "comparison-qa.schema.json", "node-study.schema.json", "node-event.schema.json",
     ]
 
     static func decode(_ text: String) throws -> JSONValue {
@@ -135,7 +136,22 @@ struct SchemaTests {
             return
         }
         let dir = Paths.temporaryDirectory()
+        // The DICOM node's study record and an event line, as htb serve writes them.
+        let spool = Spool(root: dir + "/spool")
+        try spool.prepare()
+        var record = StudyRecord(studyUID: "2.25.7", now: Date())
+        record.htbPercent = 12.5
+        record.results = ["analysis-1/dicom/sr.dcm"]
+        try FileManager.default.createDirectory(atPath: spool.study("2.25.7"), withIntermediateDirectories: true)
+        try spool.write(record)
+        try EventLog(path: dir + "/events.jsonl").log(
+            "study_sent", ["study_uid": "2.25.7", "files": 5, "seconds": 0.4])
         let docs: [(String, String)] = [
+            (
+                try String(contentsOfFile: spool.study("2.25.7") + "/state.json", encoding: .utf8),
+                "node-study.schema.json"
+            ),
+            (try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8), "node-event.schema.json"),
             (try runHTB(["info", Self.sample, "--json"]).stdout, "info.schema.json"),
             (
                 try runHTB([
