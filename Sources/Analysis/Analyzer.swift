@@ -196,8 +196,10 @@ public struct Analysis: Sendable {
         let r = try Volumetry.measure(liver: masks.liver, lesions: masks.lesions, connectivity: request.connectivity)
         var warnings = inputs.ct.warnings + masks.warnings
         if let info = masks.automatic {
+            // What was segmented automatically, as the report's inputs say (seeded lesions are not).
             warnings += automaticWarnings(
-                info, liverGiven: !inputs.liverMasks.isEmpty, lesionsGiven: !inputs.lesionMasks.isEmpty)
+                info, liverGiven: !masks.liverInputs.contains { $0.source == "automatic" },
+                lesionsGiven: !masks.lesionInputs.contains { $0.source == "automatic" })
         }
         warnings += measurementWarnings(r, inventory: inputs.inventory)
         let guidelines = try evaluateRules(

@@ -232,6 +232,18 @@ struct SeedingTests {
                 && off.stderr.contains("outside the series' grid"))
     }
 
+    @Test("an automatic liver with seeded lesions: the warning says only the liver was automatic")
+    func automaticLiverSeededLesions() throws {
+        let s = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
+        var request = Analysis.Request(studyPath: s, liverMasks: [], lesionMasks: [])
+        request.lesionSeeds = [LesionSeed(positionMM: Vector3(-91, -37.8, 90), source: "a")]
+        request.singlePhase = true
+        let a = try Analysis.run(request)
+        let warning = try #require(a.report.study.warnings.first { $0.code == "automatic_segmentation" })
+        #expect(warning.message.hasPrefix("liver segmented automatically"), "\(warning.message)")
+        #expect(a.report.inputs.lesionMasks.map(\.source) == ["seeded"])
+    }
+
     @Test("the axial montage shows the slice of every seed and excluded point")
     func overlaysShowSeeds() throws {
         let s = Paths.packageRoot + "/SampleStudies/phantom-htb-low"
