@@ -213,6 +213,13 @@ void serveConnection(int fd, bool busy, T_ASC_Network *net, const DcmSharedSCPCo
         config->end(config->ctx, "", "", "error", "no association request before the timeout", 0);
         return;
     }
+    char first;
+    if (::recv(fd, &first, 1, MSG_PEEK) == 0) {
+        // Connected and closed without a byte: a TCP port probe (a load balancer, Kubernetes' liveness
+        // probe). Not DICOM traffic, not logged.
+        ::close(fd);
+        return;
+    }
     T_ASC_Association *assoc = nullptr;
     OFCondition cond;
     {

@@ -52,6 +52,8 @@ public final class Node: StorageHandler, @unchecked Sendable {
         SeriesWriter.ctImageStorage, SliceHeader.enhancedCTStorage, SliceHeader.legacyConvertedEnhancedCTStorage,
     ]
     public static let segmentationClass = SliceHeader.segmentationStorage
+    /// The reason of a study parked for its size (it stays parked across restarts).
+    static let tooLarge = "study larger than"
 
     struct Live {
         var record: StudyRecord
@@ -159,14 +161,14 @@ public final class Node: StorageHandler, @unchecked Sendable {
             if !live.overLimit {
                 live.overLimit = true
                 live.record.state = .failed
-                live.record.reason = "study larger than --max-study-mb \(limitMB)"
+                live.record.reason = "\(Self.tooLarge) --max-study-mb \(limitMB)"
                 try? persist(&live.record)
                 log.log("study_failed", ["study_uid": uid, "reason": live.record.reason!])
             }
             if !isNew { studies[uid] = live }
             lock.unlock()
             if isNew { try? FileManager.default.removeItem(atPath: spool.study(uid)) }
-            return refuse(DimseStatus.outOfResources, "study larger than --max-study-mb \(limitMB)")
+            return refuse(DimseStatus.outOfResources, "\(Self.tooLarge) --max-study-mb \(limitMB)")
         }
         do {
             if isNew {
@@ -243,7 +245,7 @@ public final class Node: StorageHandler, @unchecked Sendable {
             }
             resumed[record.state.rawValue, default: 0] += 1
             studies[record.studyUID] = Live(
-                record: record, overLimit: record.state == .failed && record.bytes > options.maxStudyBytes)
+                record: record, overLimit: record.state == .failed && (record.reason ?? "").hasPrefix(Self.tooLarge))
         }
         log.log(
             "node_started",

@@ -35,6 +35,21 @@ enum NodePeers {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// Connects to 127.0.0.1:`port` and closes at once, as a TCP liveness probe does.
+    static func probe(_ port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        close(fd)
+    }
+
     /// Polls `condition` every 100 ms up to `seconds`.
     @discardableResult
     static func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
@@ -431,6 +446,18 @@ struct NodeTests {
         let status = try runHTB(["serve", "--status", node.spool])
         #expect(status.stdout.contains("2 failed"), "\(status.stdout)")
         #expect(NodePeers.wait(60) { (try? node.records()["2.25.1002"]?.state) == .done })
+
+        // A port probe (connect, close) is not an association: no log line.
+        let lines = node.events().count
+        NodePeers.probe(node.port)
+        usleep(500_000)
+        #expect(node.events().count == lines)
+        // After a restart the study parked for its size stays parked; resending it changes nothing.
+        node.kill9()
+        try node.start()
+        _ = try node.send(Self.sample)
+        #expect(try node.records()[over.studyUID]?.state == .failed)
+        #expect(try node.records()[over.studyUID]?.instances == over.instances)
         let violations = try node.logViolations()
         #expect(violations.isEmpty, "\(violations.prefix(3))")
     }
