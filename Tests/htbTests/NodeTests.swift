@@ -416,10 +416,10 @@ struct NodeTests {
         #expect(NodePeers.wait(60) { (try? node.records()["2.25.1001"]?.state) == .failed })
         let parked = try #require(try node.records()["2.25.1001"])
         #expect((parked.reason ?? "").contains("htb analyze exited with status"), "\(parked.reason ?? "")")
-        let everything = FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? []
-        #expect(!everything.contains { $0.contains("x") && $0.hasPrefix("..") })
-        #expect(
-            !FileManager.default.fileExists(atPath: dir + "/x") && !FileManager.default.fileExists(atPath: "/tmp/x"))
+        // The spool holds only UID-named study folders; the Patient ID reached no path.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: node.spool + "/studies") == ["2.25.1001"])
+        let paths = FileManager.default.enumerator(atPath: node.spool)?.allObjects as? [String] ?? []
+        #expect(!paths.contains { $0.contains("..") || $0.hasSuffix("/x") }, "\(paths.filter { $0.contains("x") })")
 
         // A study over --max-study-mb 1 (the 1.3 MB sample): refused once over, parked with the reason.
         let big = try node.send(Self.sample)
