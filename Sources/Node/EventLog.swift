@@ -55,6 +55,13 @@ public final class EventLog: @unchecked Sendable {
         return formatter.string(from: date)
     }
 
+    /// The date of a `timestamp` text, nil when it is not one.
+    public static func date(_ text: String) -> Date? {
+        formatterLock.lock()
+        defer { formatterLock.unlock() }
+        return formatter.date(from: text)
+    }
+
     private static let formatterLock = NSLock()
     nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
         let f = ISO8601DateFormatter()

@@ -167,7 +167,6 @@ public final class Node: StorageHandler, @unchecked Sendable {
             }
             if !isNew { studies[uid] = live }
             lock.unlock()
-            if isNew { try? FileManager.default.removeItem(atPath: spool.study(uid)) }
             return refuse(DimseStatus.outOfResources, "\(Self.tooLarge) --max-study-mb \(limitMB)")
         }
         do {

@@ -111,9 +111,7 @@ public struct Spool: Sendable {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { dec in
             let text = try dec.singleValueContainer().decode(String.self)
-            let f = ISO8601DateFormatter()
-            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            guard let d = f.date(from: text) else {
+            guard let d = EventLog.date(text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: dec.codingPath, debugDescription: "not a date"))
             }
             return d
