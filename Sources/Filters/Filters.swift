@@ -13,6 +13,29 @@ public enum Filters {
         gaussian(Volume(voxels: v.voxels.map(Float.init), geometry: v.geometry), sigmaMM: sigmaMM)
     }
 
+    /// Normalised convolution (Knutsson and Westin): the Gaussian mean of `v` over the voxels
+    /// inside `mask` only, gaussian(v x mask) / gaussian(mask), so that what lies outside (fat
+    /// beside the liver) does not blur in; 0 outside the mask.
+    public static func gaussian(_ v: CTVolume, sigmaMM: Double, within mask: Mask) -> Volume<Float> {
+        gaussian(Volume(voxels: v.voxels.map(Float.init), geometry: v.geometry), sigmaMM: sigmaMM, within: mask)
+    }
+
+    /// The same on a Float volume.
+    public static func gaussian(_ v: Volume<Float>, sigmaMM: Double, within mask: Mask) -> Volume<Float> {
+        var weighted = v, weights = v
+        for i in 0..<v.voxels.count {
+            let inside = mask.voxels[i] != 0
+            weighted.voxels[i] = inside ? v.voxels[i] : 0
+            weights.voxels[i] = inside ? 1 : 0
+        }
+        var out = gaussian(weighted, sigmaMM: sigmaMM)
+        let w = gaussian(weights, sigmaMM: sigmaMM)
+        for i in 0..<out.voxels.count {
+            out.voxels[i] = mask.voxels[i] != 0 && w.voxels[i] > 0 ? out.voxels[i] / w.voxels[i] : 0
+        }
+        return out
+    }
+
     /// The same on a Float volume. Each pass adds weighted shifted copies of whole rows (x) or
     /// whole rows and slices (y, z) into a second buffer: contiguous loops the compiler
     /// vectorises, whatever the axis.

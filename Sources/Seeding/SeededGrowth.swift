@@ -59,12 +59,14 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 ///    a lesion to its neighbours, are cut.
 /// 5. Holes filled (3D, then slice by slice): a necrotic core, a calcification or a vessel
 ///    enclosed by the lesion is lesion, as an expert contours it.
-/// 6. A hypodense lesion takes in its low-contrast rim (`rim`), and holes are filled again.
+/// 6. A hypodense lesion takes in its low-contrast margin (`rim`): tissue darker than the
+///    parenchyma beyond what the core's own blur explains; holes are filled again.
+/// 7. And its enhancing wall (`enhancingRing`) when bright tissue lies along most of its surface.
 ///
 /// The box starts 40 mm around the seed and doubles while the lesion reaches its side.
 public enum SeededGrowth {
     /// The method's identifier in reports (mask inputs of source "seeded").
-    public static let method = "htb-seeded/1"
+    public static let method = "htb-seeded/2"
     /// Gaussian scales tried in turn (mm): the finest at which the seed's tissue differs from
     /// the parenchyma by more than its noise is used (noise falls with smoothing; a lesion's core
     /// keeps its contrast while the scale is small beside it).
@@ -99,8 +101,10 @@ public enum SeededGrowth {
         guard !seeds.isEmpty else { return Result(lesions: out, voxels: [], outcomes: []) }
         let parenchyma = liverMode(ct, liver: liver)
         var voxels: [[Int]] = [], outcomes: [SeedOutcome] = []
+        var rimNoise: Double?
         for (seed, p) in zip(seeds, points) {
-            let (grown, outcome) = growOne(seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchyma)
+            let (grown, outcome) = growOne(
+                seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchyma, rimNoiseSD: &rimNoise)
             for v in grown { out.voxels[v] = 1 }
             voxels.append(grown)
             outcomes.append(outcome)
@@ -150,8 +154,26 @@ public enum SeededGrowth {
         return best < 0 ? nil : Double(best - 100)
     }
 
+    /// The parenchyma's noise at the rim's scale over the whole liver (robust SD of the liver 3 mm
+    /// inside its edge, smoothed within the liver only): a box around one large lesion may hold
+    /// more lesion and margin than parenchyma, which would inflate a local estimate.
+    /// Sub-millimetre pixels are averaged in 2 x 2 blocks first (a quarter of the work; a block
+    /// of at most 2 mm adds under 0.6 mm of blur in quadrature: 1 mm becomes at most 1.16 mm).
+    static func rimNoiseSD(_ ct: CTVolume, liver: Mask, parenchymaHU: Double) -> Double {
+        guard let box = liver.boundingBox else { return 0 }
+        let sp = ct.geometry.spacingMM
+        let f = max(sp.x, sp.y) < 1 ? 2 : 1
+        let part = Filters.downsample(liver.cropped(to: box), factor: f)
+        let eroded = Filters.erode(part, radiusMM: rimMM)
+        let inner = eroded.insideCount > 100 ? eroded : part
+        let smooth = Filters.gaussian(
+            Filters.downsample(ct.cropped(to: box), factor: f), sigmaMM: rimSigmaMM, within: part)
+        return Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
+    }
+
     static func growOne(
-        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?
+        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?,
+        rimNoiseSD rimNoise: inout Double?
     ) -> ([Int], SeedOutcome) {
         var outcome = SeedOutcome(seed: seed, status: .noLesion, message: "")
         guard let parenchymaHU else {
@@ -164,7 +186,8 @@ public enum SeededGrowth {
         for half in boxHalfWidthsMM {
             let box = VoxelBox(lo: p, dims: Dims(1, 1, 1)).expanded(byMM: half, in: ct.geometry)
             let step = growWithin(
-                box, seed: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, outcome: &outcome)
+                box, seed: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, rimNoiseSD: &rimNoise,
+                outcome: &outcome)
             guard let step else { return ([], outcome) }
             last = step.voxels
             if !step.reachesBoxSide { break }
@@ -186,7 +209,7 @@ public enum SeededGrowth {
     /// One growth within `box`; nil with the outcome filled when there is no lesion to grow.
     static func growWithin(
         _ box: VoxelBox, seed p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchymaHU: Double,
-        outcome: inout SeedOutcome
+        rimNoiseSD rimNoise: inout Double?, outcome: inout SeedOutcome
     ) -> Step? {
         let liver = full.cropped(to: box)
         let g = liver.geometry, d = g.dims, sp = g.spacingMM
@@ -199,7 +222,7 @@ public enum SeededGrowth {
             return nil
         }
         let part = ct.cropped(to: box)
-        // Each scale smoothed once (the rim step reuses the 2 mm one).
+        // Each scale smoothed once.
         var smoothed: [Double: Volume<Float>] = [:]
         func smoothing(_ sigma: Double) -> Volume<Float> {
             if let v = smoothed[sigma] { return v }
@@ -208,8 +231,8 @@ public enum SeededGrowth {
             return v
         }
         // The parenchyma's spread is measured 3 mm inside the liver's edge (away from partial
-        // volume with the fat around it); the rim step keeps 2 sigma more (one distance map).
-        let erosions = Filters.erode(liver, radiiMM: [rimMM, rimMM + 2 * rimSigmaMM])
+        // volume with the fat around it).
+        let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM])
         let inner = erosions[0].insideCount > 100 ? erosions[0] : liver
         let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
         // The finest scale at which the seed's tissue stands out of the parenchyma's noise.
@@ -279,10 +302,18 @@ public enum SeededGrowth {
         }
         region = fillHoles(region)
         if rimReachMM > 0 && sign < 0 {
+            if rimNoise == nil { rimNoise = rimNoiseSD(ct, liver: full, parenchymaHU: parenchymaHU) }
+            // The rim is looked for in the liver less its partial-volume layer (whose voxels hold
+            // fat as well), smoothed within that.
+            let body = erosions[1]
+            let coarse = Filters.gaussian(part, sigmaMM: rimSigmaMM, within: body)
             region = fillHoles(
                 rim(
-                    around: region, coarse: smoothing(rimSigmaMM), inner: inner, deep: erosions[1],
-                    parenchymaHU: parenchymaHU, sign: sign))
+                    around: region, coarse: coarse, liver: body, noiseSD: rimNoise!, parenchymaHU: parenchymaHU,
+                    coreHU: meanHU(part, over: region)))
+            region = enhancingRing(
+                around: region, coarse: coarse, liver: body,
+                brighterThan: parenchymaHU + max(minimumContrastSD * rimNoise!, minimumContrastHU))
         }
         var voxels: [Int] = [], reaches = false
         for v in 0..<region.voxels.count where region.voxels[v] != 0 && liver.voxels[v] != 0 {
@@ -298,35 +329,103 @@ public enum SeededGrowth {
         return Step(voxels: voxels, reachesBoxSide: reaches)
     }
 
-    /// The rim step (hypodense lesions): reach from the core, scale and contrast.
+    /// The margin step (hypodense lesions): reach from the core, scale (the finest of the seed
+    /// step's: the core's own blur reaches least there) and contrast.
     public static let rimReachMM = 10.0
-    public static let rimSigmaMM = 2.0
+    public static let rimSigmaMM = 1.0
     public static let rimSD = 1.5
+    /// The liver's outer layer whose voxels are part fat (partial volume).
+    public static let partialVolumeMM = 1.5
 
-    /// A hypodense lesion's low-contrast rim (a target lesion's halo, a viable margin around a
-    /// necrotic core): at a coarser scale (Gaussian 2 mm, where the noise is smaller), liver
-    /// voxels within 10 mm of the core that still lie more than 1.5 SD of that scale below the
-    /// parenchyma, connected to the core. Not within 3 mm + 2 sigma of the liver's edge, where
-    /// the smoothed fat outside darkens the parenchyma. Enhancing lesions get no rim: the bright
-    /// structures around them are vessels.
-    /// `coarse`: the CT at `rimSigmaMM`; `deep`: the liver eroded by 3 mm + 2 sigma (at this
-    /// scale the fat around the liver darkens its edge over about two sigma more).
+    /// A hypodense lesion's low-contrast margin (a target lesion's halo, a viable margin around a
+    /// necrotic core, the infiltrative edge an expert contours out to where the tissue is
+    /// parenchyma again): at `rimSigmaMM`, liver voxels connected to the core that lie more than
+    /// 1.5 SD below what the core alone would give there (the parenchyma plus the core's
+    /// contrast times its own blurred outline: beside a sharp edge the blur darkens the
+    /// parenchyma over about two sigma, and that is not tissue), no farther from the core than
+    /// 10 mm or the core's own radius (equivalent sphere; darker tissue farther out is another
+    /// structure). The smoothing is a normalised convolution within the liver less its
+    /// partial-volume layer, so the fat around the liver does not darken its edge and a lesion on
+    /// the liver's surface keeps its margin there; the SD is the whole liver's at that scale
+    /// (`rimNoiseSD`). Enhancing lesions get no margin step: the bright structures around them
+    /// are vessels.
     static func rim(
-        around core: Mask, coarse: Volume<Float>, inner: Mask, deep: Mask, parenchymaHU: Double, sign: Double
+        around core: Mask, coarse: Volume<Float>, liver: Mask, noiseSD sd: Double, parenchymaHU: Double,
+        coreHU: Double
     ) -> Mask {
-        let sd = Double(Filters.medianAbsoluteDeviationSD(coarse, within: inner, around: Float(parenchymaHU)))
-        let limit = Float(parenchymaHU + sign * rimSD * sd)
-        let reach = Filters.dilate(core, radiusMM: rimReachMM)
+        // What the core alone would look like at this scale: its own blur darkens the
+        // parenchyma beside a sharp edge over about two sigma, which is not a rim.
+        let indicator = Volume<Float>(voxels: core.voxels.map { $0 != 0 ? 1 : 0 }, geometry: core.geometry)
+        let blurred = Filters.gaussian(indicator, sigmaMM: rimSigmaMM, within: liver)
+        // A margin is no wider than the lesion's own radius (equivalent sphere): darker tissue
+        // farther out is another structure (a perfusion difference, a neighbour).
+        let coreMM3 = Double(core.insideCount) * core.geometry.voxelVolumeMM3
+        let reach = Filters.dilate(core, radiusMM: min(rimReachMM, cbrt(3 * coreMM3 / (4 * Double.pi))))
         var candidate = core
-        for v in 0..<candidate.voxels.count
-        where reach.voxels[v] != 0 && deep.voxels[v] != 0
-            && (sign < 0 ? coarse.voxels[v] < limit : coarse.voxels[v] > limit)
-        {
-            candidate.voxels[v] = 1
+        for v in 0..<candidate.voxels.count where reach.voxels[v] != 0 && liver.voxels[v] != 0 {
+            let expected = parenchymaHU + (coreHU - parenchymaHU) * Double(blurred.voxels[v])
+            if Double(coarse.voxels[v]) < expected - rimSD * sd { candidate.voxels[v] = 1 }
         }
         // Connected to the core.
         guard let start = core.voxels.firstIndex(where: { $0 != 0 }) else { return core }
         return connected(candidate, from: [start])
+    }
+
+    /// A hypodense lesion's enhancing ring (peripheral rim enhancement, common in metastases):
+    /// when bright tissue (above `brighterThan` at the rim's scale) lies within `ringMM` of most
+    /// of the lesion's surface, it is the lesion's own wall: the bright tissue connected to it
+    /// within twice that reach joins the lesion, and the partial-volume gap between the dark core
+    /// and its wall (where the two average to the parenchyma's value) is closed. A vessel
+    /// passing by covers a small part of the surface and is left out.
+    static func enhancingRing(around region: Mask, coarse: Volume<Float>, liver: Mask, brighterThan: Double) -> Mask {
+        let limit = Float(brighterThan)
+        var bright = Mask(repeating: 0, geometry: region.geometry)
+        for v in 0..<bright.voxels.count where liver.voxels[v] != 0 && region.voxels[v] == 0 && coarse.voxels[v] > limit
+        {
+            bright.voxels[v] = 1
+        }
+        guard bright.insideCount > 0 else { return region }
+        let toBright = Filters.squaredDistanceMM2(to: bright, capMM2: Float(4 * ringMM * ringMM)).voxels
+        let d = region.dims
+        var surface = 0, covered = 0
+        for v in 0..<region.voxels.count where region.voxels[v] != 0 {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            let onSurface =
+                (i == 0 || region.voxels[v - 1] == 0) || (i == d.x - 1 || region.voxels[v + 1] == 0)
+                || (j == 0 || region.voxels[v - d.x] == 0) || (j == d.y - 1 || region.voxels[v + d.x] == 0)
+                || (k == 0 || region.voxels[v - d.sliceCount] == 0)
+                || (k == d.z - 1 || region.voxels[v + d.sliceCount] == 0)
+            guard onSurface else { continue }
+            surface += 1
+            if Double(toBright[v]) <= ringMM * ringMM { covered += 1 }
+        }
+        guard surface > 0, Double(covered) >= ringCoverage * Double(surface) else { return region }
+        // The wall: bright tissue within twice the reach, connected to that within the reach.
+        let near = Filters.dilate(region, radiusMM: ringMM), far = Filters.dilate(region, radiusMM: 2 * ringMM)
+        var wallArea = bright
+        for v in 0..<wallArea.voxels.count where far.voxels[v] == 0 { wallArea.voxels[v] = 0 }
+        let starts = (0..<bright.voxels.count).filter { bright.voxels[$0] != 0 && near.voxels[$0] != 0 }
+        var out = connected(wallArea, from: starts)
+        for v in 0..<out.voxels.count where region.voxels[v] != 0 { out.voxels[v] = 1 }
+        let closed = Filters.close(out, radiusMM: ringMM / 2)
+        for v in 0..<out.voxels.count where closed.voxels[v] != 0 && liver.voxels[v] != 0 { out.voxels[v] = 1 }
+        return fillHoles(out)
+    }
+
+    /// The enhancing ring's reach from the lesion's surface and the share of the surface it must
+    /// cover to be the lesion's wall.
+    public static let ringMM = 4.0
+    public static let ringCoverage = 0.5
+
+    /// The mean unsmoothed HU over a region (its tissue's value: smoothing would pull a small
+    /// lesion's towards the parenchyma).
+    static func meanHU(_ ct: CTVolume, over m: Mask) -> Double {
+        var sum = 0.0, n = 0
+        for v in 0..<m.voxels.count where m.voxels[v] != 0 {
+            sum += Double(ct.voxels[v])
+            n += 1
+        }
+        return n == 0 ? 0 : sum / Double(n)
     }
 
     /// Offsets within `radiusMM` of voxel `c` (nearest first).

@@ -70,6 +70,39 @@ struct FilterTests {
         #expect(abs(Double(s[6, 4, 3]) - expected) < 0.01)
     }
 
+    @Test("normalised Gaussian: what lies outside the mask does not blur in; inside it equals the weighted mean")
+    func normalisedGaussian() {
+        // Liver 60 HU on the left, fat -100 HU on the right: the plain Gaussian darkens the
+        // liver's edge, the normalised one keeps 60 everywhere inside and 0 outside.
+        var ct = CTVolume(repeating: -100, geometry: Self.g)
+        var liver = Mask(repeating: 0, geometry: Self.g)
+        let d = Self.g.dims
+        for k in 0..<d.z {
+            for j in 0..<d.y {
+                for i in 0..<6 {
+                    ct[i, j, k] = 60
+                    liver[i, j, k] = 1
+                }
+            }
+        }
+        let plain = Filters.gaussian(ct, sigmaMM: 2), masked = Filters.gaussian(ct, sigmaMM: 2, within: liver)
+        #expect(plain[5, 4, 3] < 50)
+        for v in 0..<liver.voxels.count {
+            #expect(abs(masked.voxels[v] - (liver.voxels[v] != 0 ? 60 : 0)) < 1e-3)
+        }
+        // A varying image: inside, the ratio of the two plain Gaussians (brute-force definition).
+        let m = Self.random(seed: 7, density: 0.6)
+        var v = Volume<Float>(voxels: [Float](repeating: 0, count: m.voxels.count), geometry: Self.g)
+        for i in 0..<v.voxels.count { v.voxels[i] = Float(i % 13) * 10 }
+        let weighted = Volume(voxels: zip(v.voxels, m.voxels).map { $1 != 0 ? $0 : 0 }, geometry: Self.g)
+        let weights = Volume(voxels: m.voxels.map { Float($0 != 0 ? 1 : 0) }, geometry: Self.g)
+        let num = Filters.gaussian(weighted, sigmaMM: 1.5), den = Filters.gaussian(weights, sigmaMM: 1.5)
+        let out = Filters.gaussian(v, sigmaMM: 1.5, within: m)
+        for i in 0..<m.voxels.count where m.voxels[i] != 0 {
+            #expect(abs(out.voxels[i] - num.voxels[i] / den.voxels[i]) < 1e-3)
+        }
+    }
+
     @Test("block downsampling: CT means and mask majorities per block, partial blocks dropped, centres kept")
     func blocks() {
         // 11 x 9 in-plane with factor 2: 5 x 4 blocks, the last column and row dropped.

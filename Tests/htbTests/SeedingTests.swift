@@ -142,6 +142,62 @@ struct SeedingTests {
         #expect(abs(measured.htbPercent - truth.htbPercent) <= 1.5, "\(measured.htbPercent) vs \(truth.htbPercent)")
     }
 
+    /// A block of liver (105 HU, noise 12 HU at 1 mm voxels) holding two hypodense (45 HU) balls
+    /// of radius 12 mm: one with a 2 mm enhancing wall (150 HU), one touched by a 170 HU vessel
+    /// passing beside it. Exact truth: the first ball with its wall; the second without the vessel.
+    static func walledLesions() -> (ct: CTVolume, liver: Mask, walled: Set<Int>, vessel: Set<Int>, seeds: [LesionSeed])
+    {
+        let g = Geometry(
+            dims: Dims(110, 60, 40), originMM: .zero, spacingMM: Vector3(1, 1, 1.5),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        var ct = CTVolume(repeating: -100, geometry: g)
+        var liver = Mask(repeating: 0, geometry: g)
+        var rng = SeededGenerator(seed: 2026)
+        let a = Vector3(30, 30, 30), b = Vector3(80, 30, 30)
+        var walled = Set<Int>(), vessel = Set<Int>()
+        for k in 0..<g.dims.z {
+            for j in 0..<g.dims.y {
+                for i in 0..<g.dims.x {
+                    let v = i + g.dims.x * (j + g.dims.y * k)
+                    let p = g.positionMM(Double(i), Double(j), Double(k))
+                    let inside = i >= 3 && i < g.dims.x - 3 && j >= 3 && j < g.dims.y - 3 && k >= 2 && k < g.dims.z - 2
+                    guard inside else { continue }
+                    liver.voxels[v] = 1
+                    var hu = 105.0
+                    let ra = (p - a).length, rb = (p - b).length
+                    // The vessel: a 3 mm radius tube along z, its wall 1 mm from the second ball.
+                    let tube = ((p.x - (b.x + 16)) * (p.x - (b.x + 16)) + (p.y - b.y) * (p.y - b.y)).squareRoot()
+                    if ra <= 12 {
+                        hu = ra > 10 ? 150 : 45
+                        walled.insert(v)
+                    } else if rb <= 12 {
+                        hu = 45
+                    } else if tube <= 3 {
+                        hu = 170
+                        vessel.insert(v)
+                    }
+                    ct.voxels[v] = Int16((hu + 12 * rng.gaussian()).rounded())
+                }
+            }
+        }
+        let seeds = [a, b].enumerated().map { LesionSeed(positionMM: $1, source: "test seed \($0 + 1)") }
+        return (ct, liver, walled, vessel, seeds)
+    }
+
+    @Test("a hypodense lesion's enhancing wall is part of it; a vessel passing beside a lesion is not")
+    func enhancingWall() throws {
+        let (ct, liver, walled, vessel, seeds) = Self.walledLesions()
+        let grown = try SeededGrowth.grow(ct: ct, liver: liver, seeds: seeds)
+        #expect(grown.outcomes.allSatisfy { $0.status == .grown })
+        let first = Set(grown.voxels[0])
+        let dice = 2 * Double(first.intersection(walled).count) / Double(first.count + walled.count)
+        // Without the wall the dark core alone would score 2 x 10^3 / (10^3 + 12^3) = 0.73.
+        #expect(dice >= 0.85, "walled lesion: Dice \(dice)")
+        let second = Set(grown.voxels[1])
+        let inVessel = Double(second.intersection(vessel).count) / Double(vessel.count)
+        #expect(inVessel < 0.05, "\(Int(inVessel * 100)) % of the vessel joined the second lesion")
+    }
+
     @Test("a seed on parenchyma 30 mm from every lesion grows nothing and says so; one outside the liver too")
     func parenchymaAndOutside() throws {
         let p = Self.phantom
@@ -313,7 +369,7 @@ struct SeedingTests {
     @Test(
         "qa --seeds-from-truth on the real studies with the expert liver: every seed grows a lesion; figures held",
         .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)),
-        arguments: [(0, 0.60, 5.0), (1, 0.45, 3.0), (2, 0.30, 0.5)])
+        arguments: [(0, 0.72, 3.2), (1, 0.45, 2.5), (2, 0.35, 1.0)])
     func realStudies(_ n: Int, minDice: Double, maxHTBError: Double) throws {
         let c = RealCaseTests.cases[n], root = Paths.realData + "/"
         var args = ["qa", root + c.study, "--seeds-from-truth", "--json"]
