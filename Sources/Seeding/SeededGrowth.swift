@@ -154,20 +154,37 @@ public enum SeededGrowth {
         return best < 0 ? nil : Double(best - 100)
     }
 
-    /// The parenchyma's noise at the rim's scale over the whole liver (robust SD of the liver 3 mm
-    /// inside its edge, smoothed within the liver only): a box around one large lesion may hold
-    /// more lesion and margin than parenchyma, which would inflate a local estimate.
-    /// Sub-millimetre pixels are averaged in 2 x 2 blocks first (a quarter of the work; a block
-    /// of at most 2 mm adds under 0.6 mm of blur in quadrature: 1 mm becomes at most 1.16 mm).
+    /// The parenchyma's noise at the rim's scale over the liver (robust SD of the liver at least
+    /// 3 sigma inside its edge, smoothed within the liver only): a box around one large lesion
+    /// may hold more lesion and margin than parenchyma, which would inflate a local estimate. The
+    /// middle half of the liver's slices is enough (hundreds of thousands of voxels; the liver's
+    /// texture does not change from top to bottom) and takes half the time. Sub-millimetre
+    /// pixels are averaged in 2 x 2 blocks first (a quarter of the work; a block of at most 2 mm
+    /// adds under 0.6 mm of blur in quadrature: 1 mm becomes at most 1.16 mm). "Inside" is where
+    /// the liver's own smoothed indicator is 1 (the kernel, cut at 3 sigma, lies wholly in the
+    /// liver): no distance map needed.
     static func rimNoiseSD(_ ct: CTVolume, liver: Mask, parenchymaHU: Double) -> Double {
-        guard let box = liver.boundingBox else { return 0 }
+        guard var box = liver.boundingBox else { return 0 }
+        let quarter = box.dims.z / 4
+        box = VoxelBox(
+            lo: (box.lo.x, box.lo.y, box.lo.z + quarter), dims: Dims(box.dims.x, box.dims.y, box.dims.z - 2 * quarter))
         let sp = ct.geometry.spacingMM
         let f = max(sp.x, sp.y) < 1 ? 2 : 1
         let part = Filters.downsample(liver.cropped(to: box), factor: f)
-        let eroded = Filters.erode(part, radiusMM: rimMM)
-        let inner = eroded.insideCount > 100 ? eroded : part
-        let smooth = Filters.gaussian(
-            Filters.downsample(ct.cropped(to: box), factor: f), sigmaMM: rimSigmaMM, within: part)
+        let image = Filters.downsample(ct.cropped(to: box), factor: f)
+        var weighted = Volume<Float>(voxels: [Float](repeating: 0, count: part.voxels.count), geometry: part.geometry)
+        var indicator = weighted
+        for v in 0..<part.voxels.count where part.voxels[v] != 0 {
+            weighted.voxels[v] = Float(image.voxels[v])
+            indicator.voxels[v] = 1
+        }
+        let weights = Filters.gaussian(indicator, sigmaMM: rimSigmaMM)
+        let sums = Filters.gaussian(weighted, sigmaMM: rimSigmaMM)
+        var inner = Mask(repeating: 0, geometry: part.geometry), smooth = sums
+        for v in 0..<part.voxels.count where part.voxels[v] != 0 && weights.voxels[v] > 0.999 {
+            inner.voxels[v] = 1
+            smooth.voxels[v] = sums.voxels[v] / weights.voxels[v]
+        }
         return Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
     }
 
