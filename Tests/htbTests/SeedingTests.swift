@@ -250,6 +250,24 @@ struct SeedingTests {
         return g.positionMM(Double(best % d.x), Double((best / d.x) % d.y), Double(best / d.sliceCount))
     }
 
+    @Test(
+        "real studies: a seed on parenchyma 30 mm from every expert lesion grows nothing and says so",
+        .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)),
+        arguments: [0, 1, 2])
+    func realParenchyma(_ n: Int) throws {
+        let c = RealCaseTests.cases[n], root = Paths.realData + "/"
+        let a = try Analysis.run(
+            .init(
+                studyPath: root + c.study, liverMasks: c.liver.map { MaskSpec(root + $0) },
+                lesionMasks: c.lesions.map { MaskSpec(root + $0) }))
+        let whole = a.liver.union(a.lesions)
+        let seed = LesionSeed(positionMM: Self.parenchyma(30, from: a.lesions, liver: whole), source: "test parenchyma")
+        let r = try SeededGrowth.grow(ct: a.ct.volume, liver: whole, seeds: [seed])
+        #expect(r.outcomes[0].status == .noLesion, "\(c.name): \(r.outcomes[0].message)")
+        #expect(r.outcomes[0].message.hasPrefix("no lesion around the seed"))
+        #expect(r.lesions.insideCount == 0)
+    }
+
     // MARK: the command line
 
     @Test(
