@@ -22,6 +22,14 @@ public enum Filters {
 
     /// The same on a Float volume.
     public static func gaussian(_ v: Volume<Float>, sigmaMM: Double, within mask: Mask) -> Volume<Float> {
+        normalisedGaussian(v, sigmaMM: sigmaMM, within: mask).mean
+    }
+
+    /// The normalised convolution and its weight, gaussian(mask): 1 where the kernel (cut at 3
+    /// sigma) lies wholly in the mask, less near its edge.
+    public static func normalisedGaussian(_ v: Volume<Float>, sigmaMM: Double, within mask: Mask) -> (
+        mean: Volume<Float>, weight: Volume<Float>
+    ) {
         var weighted = v, weights = v
         for i in 0..<v.voxels.count {
             let inside = mask.voxels[i] != 0
@@ -33,7 +41,7 @@ public enum Filters {
         for i in 0..<out.voxels.count {
             out.voxels[i] = mask.voxels[i] != 0 && w.voxels[i] > 0 ? out.voxels[i] / w.voxels[i] : 0
         }
-        return out
+        return (out, w)
     }
 
     /// The same on a Float volume. Each pass adds weighted shifted copies of whole rows (x) or

@@ -1,3 +1,4 @@
+import Evaluation
 import Filters
 import Foundation
 import VolumeModel
@@ -172,19 +173,10 @@ public enum SeededGrowth {
         let f = max(sp.x, sp.y) < 1 ? 2 : 1
         let part = Filters.downsample(liver.cropped(to: box), factor: f)
         let image = Filters.downsample(ct.cropped(to: box), factor: f)
-        var weighted = Volume<Float>(voxels: [Float](repeating: 0, count: part.voxels.count), geometry: part.geometry)
-        var indicator = weighted
-        for v in 0..<part.voxels.count where part.voxels[v] != 0 {
-            weighted.voxels[v] = Float(image.voxels[v])
-            indicator.voxels[v] = 1
-        }
-        let weights = Filters.gaussian(indicator, sigmaMM: rimSigmaMM)
-        let sums = Filters.gaussian(weighted, sigmaMM: rimSigmaMM)
-        var inner = Mask(repeating: 0, geometry: part.geometry), smooth = sums
-        for v in 0..<part.voxels.count where part.voxels[v] != 0 && weights.voxels[v] > 0.999 {
-            inner.voxels[v] = 1
-            smooth.voxels[v] = sums.voxels[v] / weights.voxels[v]
-        }
+        let (smooth, weight) = Filters.normalisedGaussian(
+            Volume(voxels: image.voxels.map(Float.init), geometry: image.geometry), sigmaMM: rimSigmaMM, within: part)
+        var inner = Mask(repeating: 0, geometry: part.geometry)
+        for v in 0..<part.voxels.count where part.voxels[v] != 0 && weight.voxels[v] > 0.999 { inner.voxels[v] = 1 }
         return Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
     }
 
@@ -248,7 +240,8 @@ public enum SeededGrowth {
             return v
         }
         // The parenchyma's spread is measured 3 mm inside the liver's edge (away from partial
-        // volume with the fat around it).
+        // volume with the fat around it); the margin and wall steps use the liver less its
+        // partial-volume layer (one distance map for both).
         let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM])
         let inner = erosions[0].insideCount > 100 ? erosions[0] : liver
         let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
@@ -403,25 +396,21 @@ public enum SeededGrowth {
         }
         guard bright.insideCount > 0 else { return region }
         let toBright = Filters.squaredDistanceMM2(to: bright, capMM2: Float(4 * ringMM * ringMM)).voxels
-        let d = region.dims
+        let onSurface = Metrics.surface(region)
         var surface = 0, covered = 0
-        for v in 0..<region.voxels.count where region.voxels[v] != 0 {
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            let onSurface =
-                (i == 0 || region.voxels[v - 1] == 0) || (i == d.x - 1 || region.voxels[v + 1] == 0)
-                || (j == 0 || region.voxels[v - d.x] == 0) || (j == d.y - 1 || region.voxels[v + d.x] == 0)
-                || (k == 0 || region.voxels[v - d.sliceCount] == 0)
-                || (k == d.z - 1 || region.voxels[v + d.sliceCount] == 0)
-            guard onSurface else { continue }
+        for v in 0..<region.voxels.count where onSurface.voxels[v] != 0 {
             surface += 1
             if Double(toBright[v]) <= ringMM * ringMM { covered += 1 }
         }
         guard surface > 0, Double(covered) >= ringCoverage * Double(surface) else { return region }
-        // The wall: bright tissue within twice the reach, connected to that within the reach.
-        let near = Filters.dilate(region, radiusMM: ringMM), far = Filters.dilate(region, radiusMM: 2 * ringMM)
+        // The wall: bright tissue within twice the reach, connected to that within the reach (one
+        // distance map from the lesion for both).
+        let toRegion = Filters.squaredDistanceMM2(to: region, capMM2: Float(4 * ringMM * ringMM) + 1).voxels
         var wallArea = bright
-        for v in 0..<wallArea.voxels.count where far.voxels[v] == 0 { wallArea.voxels[v] = 0 }
-        let starts = (0..<bright.voxels.count).filter { bright.voxels[$0] != 0 && near.voxels[$0] != 0 }
+        for v in 0..<wallArea.voxels.count where Double(toRegion[v]) > 4 * ringMM * ringMM { wallArea.voxels[v] = 0 }
+        let starts = (0..<bright.voxels.count).filter {
+            bright.voxels[$0] != 0 && Double(toRegion[$0]) <= ringMM * ringMM
+        }
         var out = connected(wallArea, from: starts)
         for v in 0..<out.voxels.count where region.voxels[v] != 0 { out.voxels[v] = 1 }
         let closed = Filters.close(out, radiusMM: ringMM / 2)
