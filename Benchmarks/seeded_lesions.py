@@ -11,7 +11,14 @@ counted in its time per seed (once per study, divided by the seeds). Reported pe
 per seed after loading for both (the ratio htb / SimpleITK).
 Targets: lesion Dice >= 0.75 where lesions total >= 5 mL; HTB error <= 1 point; <= 0.2 s a seed.
 
-usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--write-docs]
+Two-phase phantoms (seeds 48-53, `--two-phase N`): one phantom drawn in two contrast phases and
+written as one scan session (the second series' Study and Frame of Reference UIDs set to the
+first's with pydicom): delayed measured with the arterial beside it (HCC-like lesions that wash
+out), and arterial measured with the portal phase beside it (hypodense lesions barely darker in
+the arterial phase); each run with the other phase (htb's default) and with --single-phase.
+Seed 42 was looked at while the phase rule was set (and is the test's); 48-53 are the check.
+
+usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--write-docs]
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -61,8 +68,8 @@ def peer(sitk, np, ct_path, labels_path, seeds):
     return dice, abs(htb - htb_truth), seconds
 
 
-def case(htb, sitk, np, name, study, series, livers, lesions, work):
-    cmd = [htb, "qa", study, "--seeds-from-truth", "--json"]
+def case(htb, sitk, np, name, study, series, livers, lesions, work, extra=()):
+    cmd = [htb, "qa", study, "--seeds-from-truth", "--json", *extra]
     if series:
         cmd += ["--series", series]
     for l in livers:
@@ -77,6 +84,8 @@ def case(htb, sitk, np, name, study, series, livers, lesions, work):
         "per_lesion": [round(s["dice"], 2) for s in r["seeded"]],
         "seconds_per_seed": r["seeding_seconds"] / max(1, len(seeds)),
     }
+    if r.get("phases"):
+        row["phases"] = [o["outcome"].get("phase") or "measured" for o in r["seeded"]]
     if sitk is not None:
         ct, labels = os.path.join(work, "ct.nii"), os.path.join(work, "labels.nii")
         conv = [htb, "convert", study, "--out", ct, "--labels-out", labels]
@@ -91,11 +100,50 @@ def case(htb, sitk, np, name, study, series, livers, lesions, work):
     return row
 
 
+COMBOS = [("delayed", "arterial", "hyper"), ("arterial", "portal", "hypo")]
+
+
+def two_phase(htb, tmp, count):
+    """Each two-phase phantom run with and without its other phase: [(label, seed, alone, both)]."""
+    import pydicom
+    out = []
+    for measured, other, enhancement in COMBOS:
+        for seed in range(48, 48 + count):
+            session = os.path.join(tmp, f"two-{measured}-{seed}")
+            dirs = {}
+            for phase in (measured, other):
+                d = os.path.join(tmp, f"two-{phase}-{enhancement}-{seed}")
+                run([htb, "synth", "--out", d, "--seed", str(seed), "--matrix", "128", "--slices", "40",
+                     "--pixel-mm", "2.8", "--slice-mm", "5", "--lesions", "4", "--htb", "6",
+                     "--enhancement", enhancement, "--phase", phase])
+                dirs[phase] = d
+            # The other phase joins the measured one's session: its study and frame of reference.
+            first = pydicom.dcmread(os.path.join(dirs[measured], "ct", sorted(os.listdir(os.path.join(dirs[measured], "ct")))[0]))
+            os.makedirs(session)
+            for phase in (measured, other):
+                target = os.path.join(session, phase)
+                os.makedirs(target)
+                src = os.path.join(dirs[phase], "ct")
+                for f in sorted(os.listdir(src)):
+                    ds = pydicom.dcmread(os.path.join(src, f))
+                    ds.StudyInstanceUID, ds.FrameOfReferenceUID = first.StudyInstanceUID, first.FrameOfReferenceUID
+                    ds.SeriesDescription = f"phantom {phase}"
+                    ds.save_as(os.path.join(target, f))
+            seg = os.path.join(dirs[measured], "truth", "seg.dcm")
+            args = (htb, None, None, f"two-phase {measured}+{other} seed {seed}", session, f"phantom {measured}",
+                    [seg + ":Liver"], [seg + ":Lesion*"], session)
+            alone = case(*args, extra=["--single-phase"])
+            both = case(*args)
+            out.append((f"{measured}, {other}, {enhancement}", seed, alone, both))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--htb", default=os.path.join(root, ".build", "release", "htb"))
     ap.add_argument("--phantoms", type=int, default=18)
     ap.add_argument("--first-phantom", type=int, default=60, help="first phantom seed (60: the documented set)")
+    ap.add_argument("--two-phase", type=int, default=6, help="two-phase phantom seeds (from 48)")
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
     try:
@@ -120,6 +168,7 @@ def main():
             run([a.htb, "synth", "--out", d, "--seed", str(seed)])
             seg = os.path.join(d, "truth", "seg.dcm")
             rows.append(case(a.htb, sitk, np, f"phantom seed {seed}", d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
+        two = two_phase(a.htb, tmp, a.two_phase) if a.two_phase else []
     f2 = lambda v: f"{v:.2f}"
     lines = ["| case | lesions (truth mL) | htb lesion Dice | per lesion | HTB error (points) | SimpleITK Dice | SimpleITK HTB error | s per seed: htb / SimpleITK (ratio) |",
              "|---|---|---|---|---|---|---|---|"]
@@ -134,6 +183,12 @@ def main():
     lines.append(f"Lesion Dice >= 0.75 (where lesions total >= 5 mL): {len(met)} of {len(rows)} cases; "
                  f"HTB error <= 1 point: {len(ok_htb)} of {len(rows)}."
                  + (f" Check phantoms (seeds 66-77): median lesion Dice {(held[(len(held) - 1) // 2] + held[len(held) // 2]) / 2:.3f}, lowest {held[0]:.3f}." if held else ""))
+    if two:
+        lines += ["", "Two-phase phantoms (lesion Dice / HTB error; the phases the seeds grew on):", "",
+                  "| measured phase, other phase, lesions | seed | measured series alone | with the other phase | grown on |",
+                  "|---|---|---|---|---|"]
+        for label, seed, alone, both in two:
+            lines.append(f"| {label} | {seed} | {alone['dice']:.3f} / {f2(alone['htb_error'])} | {both['dice']:.3f} / {f2(both['htb_error'])} | {', '.join(both.get('phases', []))} |")
     print("\n".join(lines))
     if a.write_docs:
         sys.path.insert(0, here)

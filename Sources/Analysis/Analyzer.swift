@@ -254,6 +254,8 @@ public struct Analysis: Sendable {
         /// Seeds and vetoes, when given.
         var seeded: SeededGrowth.Result? = nil
         var excluded: [SeedOutcome]? = nil
+        /// The session's other phases, when seeds were grown looking at them.
+        var phases: [PhaseInput]? = nil
     }
 
     /// The expert's masks laid on the CT's grid; what the expert did not give, htb segments: no
@@ -301,11 +303,19 @@ public struct Analysis: Sendable {
                 (lesions, lesionInputs) = (l, lesionInputs + [input(l)])
             }
         }
+        var phases: [PhaseInput]?
         if !request.lesionSeeds.isEmpty, let whole = liver {
-            // Seeds grow within the whole liver: the liver mask and any given lesions.
+            // Seeds grow within the whole liver: the liver mask and any given lesions, each on
+            // the phase of the session where it stands out most (unless --single-phase).
+            let within = expertLesions.map { whole.union($0.0) } ?? whole
+            var images: [SeededGrowth.Phase] = []
+            if !request.singlePhase {
+                let found = siblingImages(
+                    chosen: inputs.choice.entry, ct: inputs.ct.volume, liver: within, inventory: inputs.inventory)
+                (images, phases) = (found.0, found.1.isEmpty ? nil : found.1)
+            }
             let grown = try SeededGrowth.grow(
-                ct: inputs.ct.volume, liver: expertLesions.map { whole.union($0.0) } ?? whole,
-                seeds: request.lesionSeeds)
+                ct: inputs.ct.volume, liver: within, seeds: request.lesionSeeds, phases: images)
             lesions = lesions.map { $0.union(grown.lesions) } ?? grown.lesions
             lesionInputs.append(
                 Report.MaskInput(
@@ -317,7 +327,7 @@ public struct Analysis: Sendable {
         return Masks(
             liver: liver!, lesions: lesions!, liverInputs: liverInputs, lesionInputs: lesionInputs,
             automatic: automatic, warnings: (expertLiver?.2 ?? []) + (expertLesions?.2 ?? []), seeded: seeded,
-            excluded: excluded)
+            excluded: excluded, phases: phases)
     }
 
     /// The warnings an automatic result carries: that it is automatic, a tumour-dominated
@@ -431,7 +441,7 @@ public struct Analysis: Sendable {
             inputs: Report.Inputs(
                 studyPath: request.studyPath, series: e.key, seriesReason: inputs.choice.reason,
                 liverMasks: masks.liverInputs, lesionMasks: masks.lesionInputs, seeds: masks.seeded?.outcomes,
-                excluded: masks.excluded),
+                excluded: masks.excluded, phases: masks.phases),
             liver: Report.Liver(
                 volumeML: round(r.liverVolumeML, 4), parenchymaVolumeML: round(r.parenchymaVolumeML, 4),
                 voxelCount: r.liverVoxelCount, touchesFieldOfView: r.liverTouchesFieldOfView),

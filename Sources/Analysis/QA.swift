@@ -20,6 +20,9 @@ public struct QACase: Sendable {
     /// Judge one click per lesion: a seed at each truth lesion's deepest point, grown inside the
     /// judged liver (given, else automatic); the lesions are the grown ones alone.
     public var seedsFromTruth = false
+    /// Look at the measured series alone: no other phase of the session (for the automatic
+    /// liver's phase check, and for the seeds).
+    public var singlePhase = false
     public init(
         name: String, studyPath: String, series: String? = nil, truthLiver: [MaskSpec], truthLesions: [MaskSpec],
         predictedLiver: [MaskSpec], predictedLesions: [MaskSpec]
@@ -59,6 +62,8 @@ public struct QAResult: Codable, Sendable {
     public var seeded: [SeededLesionQA]?
     /// Wall time of growing all the seeds (after loading).
     public var seedingSeconds: Double?
+    /// With seeds from the truth: the session's other phases looked at (resampled onto the grid).
+    public var phases: [PhaseInput]?
 
     enum CodingKeys: String, CodingKey {
         case name, series, predictedSource = "predicted_source", segmentationSeconds = "segmentation_seconds", liver,
@@ -66,7 +71,7 @@ public struct QAResult: Codable, Sendable {
         case htbPredictedPercent = "htb_predicted_percent", htbTruthPercent = "htb_truth_percent"
         case htbAbsoluteErrorPoints = "htb_absolute_error_points", categoryPredicted = "category_predicted"
         case categoryTruth = "category_truth", categoryAgrees = "category_agrees", automatic, seeded
-        case seedingSeconds = "seeding_seconds"
+        case seedingSeconds = "seeding_seconds", phases
     }
 }
 
@@ -154,19 +159,24 @@ public enum QualityAssurance {
             seconds = auto.info.seconds
             info = auto.info
             // The review as analyze gives it: an automatic liver is checked against the session's other phases.
-            if predLiver.isEmpty {
+            if predLiver.isEmpty && !c.singlePhase {
                 Analysis.checkPhases(
                     &info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory
                 )
             }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
-        var seeded: [SeededLesionQA]?, seedingSeconds: Double?
+        var seeded: [SeededLesionQA]?, seedingSeconds: Double?, phases: [PhaseInput]?
         if c.seedsFromTruth {
             let truthParts = truth.components.voxels
             let seeds = DeepestPoints.seeds(of: truth.components)
+            var images: [SeededGrowth.Phase] = []
+            if !c.singlePhase {
+                let found = Analysis.siblingImages(chosen: choice.entry, ct: ct.volume, liver: pl, inventory: inventory)
+                (images, phases) = (found.0, found.1.isEmpty ? nil : found.1)
+            }
             let start = Date()
-            let grown = try SeededGrowth.grow(ct: ct.volume, liver: pl, seeds: seeds)
+            let grown = try SeededGrowth.grow(ct: ct.volume, liver: pl, seeds: seeds, phases: images)
             seedingSeconds = Date().timeIntervalSince(start)
             pt = grown.lesions
             seeded = zip(grown.outcomes, zip(grown.voxels, truthParts)).map { outcome, pair in
@@ -195,6 +205,7 @@ public enum QualityAssurance {
             categoryAgrees: pred.category == truth.category, automatic: info)
         result.seeded = seeded
         result.seedingSeconds = seedingSeconds
+        result.phases = phases
         return result
     }
 

@@ -106,13 +106,16 @@ public struct Report: Codable, Sendable {
         public var seeds: [SeedOutcome]?
         /// --exclude-lesion: what became of each point (excluded, not_found).
         public var excluded: [SeedOutcome]?
+        /// With seeds: the session's other phases resampled onto the grid (each seed's lesion is
+        /// grown on the phase where it stands out most).
+        public var phases: [PhaseInput]?
         enum CodingKeys: String, CodingKey {
             case studyPath = "study_path"
             case series
             case seriesReason = "series_reason"
             case liverMasks = "liver_masks"
             case lesionMasks = "lesion_masks"
-            case seeds, excluded
+            case seeds, excluded, phases
         }
     }
     public struct Liver: Codable, Sendable {

@@ -27,13 +27,27 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
     public var seedHU: Double?
     public var parenchymaHU: Double?
     public var parenchymaSDHU: Double?
+    /// The phase the lesion was grown on when it was not the measured series (another phase of
+    /// the session, resampled onto its grid): its name (the series' description or key); the
+    /// seed HU, parenchyma and SD above are then that phase's.
+    public var phase: String?
+    /// How far the seed's tissue stood out on each phase looked at, measured series first: its
+    /// difference from the parenchyma over the least a lesion's may be (max(2.5 SD, 10 HU));
+    /// 1 or more is a lesion.
+    public var contrastByPhase: [PhaseContrast]?
+
+    public struct PhaseContrast: Sendable, Equatable, Codable {
+        public var phase: String
+        public var ratio: Double
+    }
 
     enum CodingKeys: String, CodingKey {
-        case seed, status, message
+        case seed, status, message, phase
         case volumeML = "volume_ml"
         case seedHU = "seed_hu"
         case parenchymaHU = "parenchyma_hu"
         case parenchymaSDHU = "parenchyma_sd_hu"
+        case contrastByPhase = "contrast_by_phase"
     }
 }
 
@@ -65,14 +79,23 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// 7. And its enhancing wall (`enhancingRing`) when bright tissue lies along most of its surface.
 ///
 /// The box starts 40 mm around the seed and doubles while the lesion reaches its side.
+///
+/// With other phases of the session (resampled onto the grid by the caller), each seed's lesion is
+/// grown on the phase where step 2's contrast is highest, unless the measured series shows it
+/// at `clearContrast` or more (docs/seeded-lesions.md, "Other phases of the session").
 public enum SeededGrowth {
     /// The method's identifier in reports (mask inputs of source "seeded").
-    public static let method = "htb-seeded/2"
+    public static let method = "htb-seeded/3"
     /// Gaussian scales tried in turn (mm): the finest at which the seed's tissue differs from
     /// the parenchyma by more than its noise is used (noise falls with smoothing; a lesion's core
     /// keeps its contrast while the scale is small beside it).
     public static let smoothingScalesMM = [1.0, 2.0, 3.0]
     public static let seedRadiusMM = 2.5
+    /// A seed whose tissue differs from the parenchyma by at least this many times the least a
+    /// lesion's may (5 SD at the default 2.5) is grown on the measured series, whatever the other
+    /// phases show: its edge there is clear, and another phase adds what breathing left between
+    /// the two acquisitions and its own extent of enhancement (an arterial lesion's halo).
+    public static let clearContrast = 2.0
     public static let minimumContrastSD = 2.5
     public static let minimumContrastHU = 10.0
     public static let edgeMinSD = 1.5
@@ -93,24 +116,93 @@ public enum SeededGrowth {
         public var outcomes: [SeedOutcome]
     }
 
+    /// Another phase of the session on the measured series' grid (resampled, breathing
+    /// corrected by the caller); `covered` marks where it has data.
+    public struct Phase: Sendable {
+        public var name: String
+        public var image: CTVolume
+        public var covered: Mask
+        public init(name: String, image: CTVolume, covered: Mask) {
+            self.name = name
+            self.image = image
+            self.covered = covered
+        }
+    }
+
     /// Checks that every seed lies on the grid and not in air (a usage error otherwise), then
     /// grows one lesion from each inside `liver` (the whole liver: parenchyma and lesions).
-    public static func grow(ct: CTVolume, liver: Mask, seeds: [LesionSeed]) throws -> Result {
+    /// With other `phases` (each covering the whole liver), each seed's lesion is grown on the
+    /// phase where its tissue stands out most from the parenchyma (a lesion that washes out in one
+    /// phase often enhances in another), when on the measured series it stands out less than
+    /// `clearContrast` times the least a lesion's may; the measured series wins ties.
+    public static func grow(ct: CTVolume, liver: Mask, seeds: [LesionSeed], phases: [Phase] = []) throws -> Result {
         let g = ct.geometry
         let points = try seeds.map { try voxel(of: $0, in: ct) }
         var out = Mask(repeating: 0, geometry: g)
         guard !seeds.isEmpty else { return Result(lesions: out, voxels: [], outcomes: []) }
-        let parenchyma = liverMode(ct, liver: liver)
+        // The measured series first; a phase is used only where it covers the whole liver.
+        var images: [(name: String?, ct: CTVolume, parenchyma: Double?, rimNoise: Double?)] = [
+            (nil, ct, liverMode(ct, liver: liver), nil)
+        ]
+        for p in phases
+        where p.image.geometry == g && !zip(liver.voxels, p.covered.voxels).contains(where: { $0 != 0 && $1 == 0 }) {
+            images.append((p.name, p.image, liverMode(p.image, liver: liver), nil))
+        }
         var voxels: [[Int]] = [], outcomes: [SeedOutcome] = []
-        var rimNoise: Double?
         for (seed, p) in zip(seeds, points) {
+            var use = 0
+            var contrasts: [SeedOutcome.PhaseContrast] = []
+            if images.count > 1 {
+                for (n, image) in images.enumerated() {
+                    let r = standOut(at: p, ct: image.ct, liver: liver, parenchymaHU: image.parenchyma)
+                    contrasts.append(.init(phase: image.name ?? "measured", ratio: (r * 100).rounded() / 100))
+                    if contrasts[0].ratio < clearContrast && r > contrasts[use].ratio { use = n }
+                }
+            }
             let (grown, outcome) = growOne(
-                seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchyma, rimNoiseSD: &rimNoise)
+                seed, at: p, ct: images[use].ct, liver: liver, parenchymaHU: images[use].parenchyma,
+                rimNoiseSD: &images[use].rimNoise, phase: images[use].name, contrasts: contrasts)
             for v in grown { out.voxels[v] = 1 }
             voxels.append(grown)
             outcomes.append(outcome)
         }
         return Result(lesions: out, voxels: voxels, outcomes: outcomes)
+    }
+
+    /// How far the tissue within 2.5 mm of the seed stands out of the parenchyma in `ct`: its
+    /// largest difference from the parenchyma over the scales (`smoothingScalesMM`), divided by
+    /// the least a lesion's may be at that scale (max(2.5 SD, 10 HU)); 0 outside the liver.
+    static func standOut(at p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchymaHU: Double?) -> Double {
+        guard let parenchymaHU else { return 0 }
+        let box = VoxelBox(lo: p, dims: Dims(1, 1, 1)).expanded(byMM: boxHalfWidthsMM[0], in: ct.geometry)
+        let liver = full.cropped(to: box)
+        let s = (p.0 - box.lo.x, p.1 - box.lo.y, p.2 - box.lo.z)
+        guard let seedVoxel = nearest(in: liver, to: s, withinMM: liverReachMM) else { return 0 }
+        let inner = innerLiver(liver)
+        let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: liver.geometry).filter { liver.voxels[$0] != 0 }
+        let part = ct.cropped(to: box)
+        return smoothingScalesMM.map { sigma in
+            let look = contrastAt(
+                Filters.gaussian(part, sigmaMM: sigma), near: near, inner: inner, parenchymaHU: parenchymaHU)
+            return abs(look.seedHU - parenchymaHU) / look.needed
+        }.max() ?? 0
+    }
+
+    /// The liver 3 mm inside its edge (away from partial volume with the fat around it), where
+    /// the parenchyma's spread is measured; the whole liver when that leaves too little.
+    static func innerLiver(_ liver: Mask) -> Mask {
+        let e = Filters.erode(liver, radiusMM: rimMM)
+        return e.insideCount > 100 ? e : liver
+    }
+
+    /// The seed's tissue (median over `near`) and the parenchyma's SD (within `inner`) in one
+    /// smoothed image, and the least difference a lesion's tissue may have there.
+    static func contrastAt(_ smooth: Volume<Float>, near: [Int], inner: Mask, parenchymaHU: Double) -> (
+        seedHU: Double, sd: Double, needed: Double
+    ) {
+        let seedHU = Double(Filters.median(near.map { smooth.voxels[$0] }))
+        let sd = Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
+        return (seedHU, sd, max(minimumContrastSD * sd, minimumContrastHU))
     }
 
     /// The seed's voxel (i, j, k), or why it cannot be a lesion's.
@@ -182,6 +274,24 @@ public enum SeededGrowth {
 
     static func growOne(
         _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?,
+        rimNoiseSD rimNoise: inout Double?, phase: String? = nil, contrasts: [SeedOutcome.PhaseContrast] = []
+    ) -> ([Int], SeedOutcome) {
+        let (voxels, first) = growOne(
+            seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, rimNoiseSD: &rimNoise)
+        var outcome = first
+        guard !contrasts.isEmpty, outcome.status != .outsideLiver else { return (voxels, outcome) }
+        // Where other phases were looked at, the outcome says which was used and why.
+        outcome.phase = phase
+        outcome.contrastByPhase = contrasts
+        let list = contrasts.map { String(format: "%@ %.2f", $0.phase, $0.ratio) }.joined(separator: ", ")
+        outcome.message +=
+            " (" + (phase.map { "grown on phase \($0)" } ?? "on the measured series")
+            + "; the seed's contrast over the least a lesion's, by phase: \(list))"
+        return (voxels, outcome)
+    }
+
+    static func growOne(
+        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?,
         rimNoiseSD rimNoise: inout Double?
     ) -> ([Int], SeedOutcome) {
         var outcome = SeedOutcome(seed: seed, status: .noLesion, message: "")
@@ -239,9 +349,8 @@ public enum SeededGrowth {
             smoothed[sigma] = v
             return v
         }
-        // The parenchyma's spread is measured 3 mm inside the liver's edge (away from partial
-        // volume with the fat around it); the margin and wall steps use the liver less its
-        // partial-volume layer (one distance map for both).
+        // The parenchyma's spread is measured 3 mm inside the liver's edge (as `innerLiver`); the
+        // margin and wall steps use the liver less its partial-volume layer (one distance map).
         let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM])
         let inner = erosions[0].insideCount > 100 ? erosions[0] : liver
         let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
@@ -250,12 +359,10 @@ public enum SeededGrowth {
         var finest: (seedHU: Double, sd: Double, needed: Double)?
         for sigma in smoothingScalesMM {
             let smooth = smoothing(sigma)
-            let seedHU = Double(Filters.median(near.map { smooth.voxels[$0] }))
-            let sd = Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
-            let needed = max(minimumContrastSD * sd, minimumContrastHU)
-            if finest == nil { finest = (seedHU, sd, needed) }
-            if abs(seedHU - parenchymaHU) >= needed {
-                chosen = (smooth, seedHU, sd)
+            let look = contrastAt(smooth, near: near, inner: inner, parenchymaHU: parenchymaHU)
+            if finest == nil { finest = look }
+            if abs(look.seedHU - parenchymaHU) >= look.needed {
+                chosen = (smooth, look.seedHU, look.sd)
                 break
             }
         }

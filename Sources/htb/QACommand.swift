@@ -52,6 +52,13 @@ struct QACommand: ParsableCommand {
     )
     var seedsFromTruth = false
 
+    @Flag(
+        name: .customLong("single-phase"),
+        help:
+            "Look at the measured series alone: no other phase of the session (the automatic liver's phase check; with --seeds-from-truth, the phases the seeds may grow on)."
+    )
+    var singlePhase = false
+
     @Option(help: "Judge a comparison (htb compare's compare.json) instead of a segmentation; needs --follow-up-truth.")
     var comparison: String?
 
@@ -130,6 +137,7 @@ struct QACommand: ParsableCommand {
         for n in cases.indices {
             cases[n].without = off
             cases[n].seedsFromTruth = seedsFromTruth
+            cases[n].singlePhase = singlePhase
         }
         var gates = QAGates()
         gates.minLiverDice = minLiverDice

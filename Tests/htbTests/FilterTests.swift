@@ -227,4 +227,48 @@ struct FilterTests {
             #expect(e.voxels == Filters.erode(m, radiusMM: r).voxels, "radius \(r)")
         }
     }
+
+    @Test(
+        "resampling: a linear ramp comes back exact on another grid; beyond the data is outside; an offset moves the sample"
+    )
+    func resample() throws {
+        let src = Geometry(
+            dims: Dims(20, 16, 12), originMM: Vector3(-10, -8, 30), spacingMM: Vector3(1.5, 1.5, 4),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func ramp(_ p: Vector3) -> Double { 2 * p.x + 3 * p.y + 5 * p.z }
+        var image = CTVolume(repeating: 0, geometry: src)
+        for k in 0..<12 {
+            for j in 0..<16 {
+                for i in 0..<20 { image[i, j, k] = Int16(ramp(src.positionMM(Double(i), Double(j), Double(k)))) }
+            }
+        }
+        // A finer grid shifted by a fraction of a voxel, partly beyond the source.
+        let grid = Geometry(
+            dims: Dims(30, 20, 30), originMM: Vector3(-9.3, -7.1, 29), spacingMM: Vector3(1, 1.2, 2),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let (out, covered) = Filters.resample(image, onto: grid)
+        var inside = 0
+        for k in 0..<30 {
+            for j in 0..<20 {
+                for i in 0..<30 {
+                    let p = grid.positionMM(Double(i), Double(j), Double(k)), c = src.index(of: p)
+                    let within = c.x > -0.5 && c.y > -0.5 && c.z > -0.5 && c.x < 19.5 && c.y < 15.5 && c.z < 11.5
+                    #expect((covered[i, j, k] != 0) == within)
+                    guard within else {
+                        #expect(out[i, j, k] == -1024)
+                        continue
+                    }
+                    inside += 1
+                    // Inside the source's voxel centres the ramp is exact (to whole HU).
+                    if c.x >= 0 && c.y >= 0 && c.z >= 0 && c.x <= 19 && c.y <= 15 && c.z <= 11 {
+                        #expect(abs(Double(out[i, j, k]) - ramp(p)) <= 1, "at \(p)")
+                    }
+                }
+            }
+        }
+        #expect(inside > 1000)
+        // With an offset the grid's point p takes the value at p + offset.
+        let (moved, _) = Filters.resample(image, onto: grid, offsetMM: Vector3(0, 0, 8))
+        #expect(abs(Double(moved[10, 10, 5]) - ramp(grid.positionMM(10, 10, 5) + Vector3(0, 0, 8))) <= 1)
+    }
 }

@@ -1,5 +1,7 @@
 import Analysis
+import DicomIO
 import Evaluation
+import Filters
 import Foundation
 import Overlay
 import Phantom
@@ -380,6 +382,180 @@ struct SeedingTests {
             "analyze", s, "--lesion-seed", "1,2,3", "--exclude-lesion", "1,2,3", "--out", dir + "/x",
         ])
         #expect(refused.status == 64)
+    }
+
+    // MARK: other phases of the session
+
+    /// One phantom (4 lesions, HTB 6 %) in two contrast phases: the same anatomy and truth on the
+    /// same grid. Seed 42 was looked at while the phase rule was set; seeds 48-53 were the check.
+    static func twoPhases(_ measured: ContrastPhase, _ other: ContrastPhase, enhancement: String) throws -> (
+        Phantom, Phantom
+    ) {
+        func build(_ phase: ContrastPhase) throws -> Phantom {
+            var s = PhantomSpec()
+            (s.seed, s.matrix, s.slices, s.pixelMM, s.sliceMM) = (42, 128, 40, 2.8, 5)
+            (s.lesions, s.htbPercent, s.enhancement, s.phase) = (4, 6, enhancement, phase)
+            return try Phantom.build(s)
+        }
+        return (try build(measured), try build(other))
+    }
+
+    static func lesionDice(_ grown: Mask, _ truth: Mask) throws -> Double {
+        try Metrics.overlap(predicted: grown, truth: truth).dice
+    }
+
+    @Test(
+        "a lesion that washes out on the measured phase grows on the phase where it enhances; a clear one stays on the measured series"
+    )
+    func otherPhases() throws {
+        // HCC-like: hyper-enhancing in the arterial phase (+110 HU), washed out to 20 HU below the
+        // parenchyma in the delayed one, which is measured.
+        let (delayed, arterial) = try Self.twoPhases(.delayed, .arterial, enhancement: "hyper")
+        #expect(delayed.labels.voxels == arterial.labels.voxels)
+        let (liver, lesions) = Self.masks(delayed)
+        let seeds = DeepestPoints.seeds(of: components(of: lesions))
+        let all = Mask(repeating: 1, geometry: liver.geometry)
+        let alone = try SeededGrowth.grow(ct: delayed.ct, liver: liver, seeds: seeds)
+        let both = try SeededGrowth.grow(
+            ct: delayed.ct, liver: liver, seeds: seeds,
+            phases: [.init(name: "arterial", image: arterial.ct, covered: all)])
+        let (d1, d2) = (try Self.lesionDice(alone.lesions, lesions), try Self.lesionDice(both.lesions, lesions))
+        print("delayed with arterial: lesion Dice \(d1) alone, \(d2) with the arterial phase")
+        #expect(d1 < 0.1 && d2 >= 0.9)
+        #expect(both.outcomes.allSatisfy { $0.phase == "arterial" && $0.contrastByPhase?.count == 2 })
+        #expect(both.outcomes[0].message.contains("grown on phase arterial"))
+        let htb = try Volumetry.measure(liver: liver, lesions: both.lesions).htbPercent
+        #expect(abs(htb - delayed.truth.htbPercent) <= 1, "\(htb) vs \(delayed.truth.htbPercent)")
+        // A phase that leaves part of the liver uncovered is not looked at.
+        var partial = all
+        for v in 0..<partial.voxels.count where liver.voxels[v] != 0 {
+            partial.voxels[v] = 0
+            break
+        }
+        let cut = try SeededGrowth.grow(
+            ct: delayed.ct, liver: liver, seeds: seeds,
+            phases: [.init(name: "arterial", image: arterial.ct, covered: partial)])
+        #expect(cut.lesions.voxels == alone.lesions.voxels && cut.outcomes.allSatisfy { $0.phase == nil })
+        // Portal venous with mixed lesions, the arterial phase beside it: a lesion standing out by
+        // 2 x the least contrast (5 SD) stays on the measured series, and so does one that stands
+        // out less on the other phase.
+        let (portal, art) = try Self.twoPhases(.portal, .arterial, enhancement: "mixed")
+        let (pl, pt) = Self.masks(portal)
+        let ps = DeepestPoints.seeds(of: components(of: pt))
+        let single = try SeededGrowth.grow(ct: portal.ct, liver: pl, seeds: ps)
+        let mixed = try SeededGrowth.grow(
+            ct: portal.ct, liver: pl, seeds: ps, phases: [.init(name: "arterial", image: art.ct, covered: all)])
+        for o in mixed.outcomes {
+            let r = try #require(o.contrastByPhase)
+            let stays = r[0].ratio >= SeededGrowth.clearContrast || r[1].ratio <= r[0].ratio
+            #expect(stays == (o.phase == nil), "\(o.message)")
+        }
+        #expect(
+            mixed.outcomes.contains {
+                ($0.contrastByPhase?[1].ratio ?? 0) > ($0.contrastByPhase?[0].ratio ?? 0) && $0.phase == nil
+            })
+        #expect(try Self.lesionDice(mixed.lesions, pt) >= Self.lesionDice(single.lesions, pt) - 0.01)
+    }
+
+    @Test(
+        "analyze with seeds on a two-phase session: the other phase is resampled, listed and grown on; --single-phase looks at one"
+    )
+    func analyzeTwoPhases() throws {
+        let (delayed, arterial) = try Self.twoPhases(.delayed, .arterial, enhancement: "hyper")
+        let session = try ReviewTests.session([(delayed, "DELAYED abdomen"), (arterial, "ART abdomen")])
+        let truthDir = Paths.temporaryDirectory() + "/truth"
+        try delayed.write(to: truthDir)
+        let seed = DeepestPoints.seeds(of: components(of: Self.masks(delayed).lesions))[0].positionMM
+        var args = [
+            "analyze", session, "--series", "2.25.3002.1", "--liver-mask", truthDir + "/truth/labels.nii.gz:1",
+            "--liver-mask", truthDir + "/truth/labels.nii.gz:2",
+            "--lesion-seed=\(seed.x),\(seed.y),\(seed.z)",
+        ]
+        let r = try runHTB(args + ["--out", session + "/out"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: session + "/out/report.json")))
+        let phases = try #require(report.inputs.phases)
+        #expect(phases.count == 1 && phases[0].seriesDescription == "ART abdomen" && phases[0].used)
+        // One anatomy in both phases: no breathing shift (the phantom's enclosed air is bowel gas).
+        #expect(abs(phases[0].shiftMM ?? 99) < 0.5 && phases[0].note == nil)
+        let outcome = try #require(report.inputs.seeds?.first)
+        #expect(outcome.status == .grown && outcome.phase == "ART abdomen")
+        args.append("--single-phase")
+        let one = try runHTB(args + ["--out", session + "/one"])
+        #expect(one.status == 0, "\(one.stderr)")
+        let single = try Report.decode(Data(contentsOf: URL(fileURLWithPath: session + "/one/report.json")))
+        #expect(single.inputs.phases == nil && single.inputs.seeds?.first?.phase == nil)
+        #expect(single.lesions.totalVolumeML < report.lesions.totalVolumeML * 0.5)
+    }
+
+    @Test("breathing: lung bases 7 mm higher in one phase are measured so, and the shift taken back leaves < 0.5 mm")
+    func lungBaseShift() throws {
+        // A body of soft tissue whose lungs sit above a dome (lowest at the centre), 2.5 mm slices.
+        let g = Geometry(
+            dims: Dims(60, 50, 60), originMM: Vector3(-90, -75, -100), spacingMM: Vector3(3, 3, 2.5),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func phase(domeMM: Double) -> CTVolume {
+            var ct = CTVolume(repeating: -1000, geometry: g)
+            for k in 0..<60 {
+                for j in 0..<50 {
+                    for i in 0..<60 {
+                        let p = g.positionMM(Double(i), Double(j), Double(k))
+                        let r2 = (p.x / 80) * (p.x / 80) + (p.y / 65) * (p.y / 65)
+                        guard r2 < 1 else { continue }
+                        let lung = r2 < 0.6 && p.z > domeMM + 40 * r2
+                        ct[i, j, k] = lung ? -850 : 40
+                    }
+                }
+            }
+            return ct
+        }
+        let a = phase(domeMM: -20), b = phase(domeMM: -13)
+        let profile = { (ct: CTVolume) in PhaseAlignment.lungProfile(ct, along: g.axes.2, from: g.originMM) }
+        let s = try #require(PhaseAlignment.craniocaudalShiftMM(reference: profile(a), other: profile(b)))
+        #expect(abs(s - 7) < 0.5, "\(s)")
+        let (back, backCovered) = Filters.resample(b, onto: g, offsetMM: g.axes.2 * s)
+        let r = try #require(
+            PhaseAlignment.craniocaudalShiftMM(
+                reference: profile(a),
+                other: PhaseAlignment.lungProfile(back, along: g.axes.2, from: g.originMM, covered: backCovered)))
+        #expect(abs(r) < 0.5, "\(r)")
+        // No lungs in either: nothing measured.
+        let none = profile(CTVolume(repeating: 40, geometry: g))
+        #expect(PhaseAlignment.craniocaudalShiftMM(reference: none, other: none) == nil)
+    }
+
+    @Test(
+        "HCC 1720: the arterial phase is resampled onto the equilibrium phase with breathing taken back (lung bases 5-10 mm apart, under 1 mm after)",
+        .enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.skipMessage)))
+    func realPhases() throws {
+        let c = RealCaseTests.cases[1], root = Paths.realData + "/"
+        let inventory = try Inventory.scan(root + c.study)
+        let measured = try SeriesLoader.loadCT(try inventory.select("31_EQP")).volume
+        let other = try SeriesLoader.loadCT(try inventory.select("10_AP")).volume
+        let g = measured.geometry
+        let reference = PhaseAlignment.lungProfile(measured, along: g.axes.2, from: g.originMM)
+        // The arterial phase's liver, segmented on its own, lies 6.4 mm higher than the equilibrium
+        // phase's (centroids); its lung bases 7.6 mm.
+        let before = try #require(
+            PhaseAlignment.craniocaudalShiftMM(
+                reference: reference, other: PhaseAlignment.lungProfile(other, along: g.axes.2, from: g.originMM)))
+        let (image, covered) = Filters.resample(other, onto: g, offsetMM: g.axes.2 * before)
+        let after = try #require(
+            PhaseAlignment.craniocaudalShiftMM(
+                reference: reference,
+                other: PhaseAlignment.lungProfile(image, along: g.axes.2, from: g.originMM, covered: covered)))
+        print("HCC 1720 arterial against equilibrium: lung bases \(before) mm apart, \(after) mm after the correction")
+        #expect((5...10).contains(before) && abs(after) < 1)
+        // qa with seeds lists the phase, with its shift, and looks at it for every seed.
+        var args = ["qa", root + c.study, "--seeds-from-truth", "--json"]
+        for l in c.liver { args += ["--truth-liver", root + l, "--pred-liver", root + l] }
+        for l in c.lesions { args += ["--truth-lesion", root + l] }
+        let r = try runHTB(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try #require(try JSONDecoder().decode([QAResult].self, from: Data(r.stdout.utf8)).first)
+        let phases = try #require(result.phases)
+        #expect(phases.count == 1 && phases[0].used && abs((phases[0].shiftMM ?? 0) - before) < 0.1)
+        #expect(result.seeded?.allSatisfy { $0.outcome.contrastByPhase?.count == 2 } == true)
     }
 
     // MARK: QA of one click on the real studies
