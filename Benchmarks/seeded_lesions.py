@@ -16,7 +16,7 @@ written as one scan session (the second series' Study and Frame of Reference UID
 first's with pydicom): delayed measured with the arterial beside it (HCC-like lesions that wash
 out), and arterial measured with the portal phase beside it (hypodense lesions barely darker in
 the arterial phase); each run with the other phase (htb's default) and with --single-phase.
-Seed 42 was looked at while the phase rule was set (and is the test's); 48-53 are the check.
+Seeds 42-47 were looked at while the phase rule was set (42 is the test's); 48-53 are the check.
 
 usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--write-docs]
 """

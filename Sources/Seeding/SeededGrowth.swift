@@ -402,6 +402,25 @@ public enum SeededGrowth {
             return nil
         }
         var region = connected(band, from: [start])
+        // A lesion is a volume: a region lying mostly in the liver's outer layer (1.5 mm, at least
+        // a voxel), which the fat beside it darkens by partial volume, is that layer's shell
+        // reached from a lesion near the surface (on a coarse grid a small lesion is too thin to
+        // be opened from it). Then the region is connected within the band less the layer, and
+        // the layer's band voxels beside it join (a lesion on the surface keeps its edge).
+        let layerMM = max(partialVolumeMM, sp.x, sp.y) * 1.001
+        let deep = Filters.erode(liver, radiusMM: layerMM)
+        let inLayer = (0..<region.voxels.count).reduce(0) {
+            $0 + (region.voxels[$1] != 0 && deep.voxels[$1] == 0 ? 1 : 0)
+        }
+        if 2 * inLayer > region.insideCount && deep.voxels[start] != 0 {
+            var inner = band
+            for v in 0..<inner.voxels.count where deep.voxels[v] == 0 { inner.voxels[v] = 0 }
+            region = connected(inner, from: [start])
+            let beside = Filters.dilate(region, radiusMM: layerMM)
+            for v in 0..<region.voxels.count where beside.voxels[v] != 0 && band.voxels[v] != 0 && deep.voxels[v] == 0 {
+                region.voxels[v] = 1
+            }
+        }
         // Opening by reconstruction: cut what is thinner than twice the cut radius.
         let depth2 = Filters.squaredDistanceMM2(to: inverted(region), capMM2: 10_000).voxels
         let seedDepth = Double(near.map { region.voxels[$0] != 0 ? depth2[$0] : 0 }.max() ?? 0).squareRoot()
