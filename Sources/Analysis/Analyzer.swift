@@ -308,12 +308,10 @@ public struct Analysis: Sendable {
             // Seeds grow within the whole liver: the liver mask and any given lesions, each on
             // the phase of the session where it stands out most (unless --single-phase).
             let within = expertLesions.map { whole.union($0.0) } ?? whole
-            var images: [SeededGrowth.Phase] = []
-            if !request.singlePhase {
-                let found = siblingImages(
-                    chosen: inputs.choice.entry, ct: inputs.ct.volume, liver: within, inventory: inputs.inventory)
-                (images, phases) = (found.0, found.1.isEmpty ? nil : found.1)
-            }
+            let images: [SeededGrowth.Phase]
+            (images, phases) = siblingImages(
+                chosen: inputs.choice.entry, ct: inputs.ct.volume, liver: within, inventory: inputs.inventory,
+                singlePhase: request.singlePhase)
             let grown = try SeededGrowth.grow(
                 ct: inputs.ct.volume, liver: within, seeds: request.lesionSeeds, phases: images)
             lesions = lesions.map { $0.union(grown.lesions) } ?? grown.lesions

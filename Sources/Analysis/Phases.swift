@@ -27,10 +27,12 @@ public struct PhaseInput: Codable, Sendable, Equatable {
 
 extension Analysis {
     /// The other phases of `chosen`'s session on `ct`'s grid, each with what the report says of
-    /// it; a phase that cannot be read, or does not cover the whole liver, is listed and not used.
-    static func siblingImages(chosen: SeriesEntry, ct: CTVolume, liver: Mask, inventory: Inventory) -> (
-        [SeededGrowth.Phase], [PhaseInput]
-    ) {
+    /// it (nil when there are none); a phase that cannot be read, or does not cover the whole
+    /// liver, is listed and not used. `singlePhase`: none looked at.
+    static func siblingImages(
+        chosen: SeriesEntry, ct: CTVolume, liver: Mask, inventory: Inventory, singlePhase: Bool
+    ) -> ([SeededGrowth.Phase], [PhaseInput]?) {
+        guard !singlePhase else { return ([], nil) }
         var images: [SeededGrowth.Phase] = [], inputs: [PhaseInput] = []
         let g = ct.geometry
         // Lung bases measured on each series' own slices (both axial), positions along the
@@ -64,14 +66,15 @@ extension Analysis {
                 input.note = "no lung bases in both phases: resampled without a breathing correction"
             }
             let (image, covered) = Filters.resample(other, onto: g, offsetMM: offset)
-            if zip(liver.voxels, covered.voxels).contains(where: { $0 != 0 && $1 == 0 }) {
+            let phase = SeededGrowth.Phase(name: name, image: image, covered: covered)
+            guard phase.covers(liver) else {
                 input.note = "it does not cover the whole liver: not used"
                 continue
             }
             input.used = true
-            images.append(SeededGrowth.Phase(name: name, image: image, covered: covered))
+            images.append(phase)
         }
-        return (images, inputs)
+        return (images, inputs.isEmpty ? nil : inputs)
     }
 }
 

@@ -170,11 +170,9 @@ public enum QualityAssurance {
         if c.seedsFromTruth {
             let truthParts = truth.components.voxels
             let seeds = DeepestPoints.seeds(of: truth.components)
-            var images: [SeededGrowth.Phase] = []
-            if !c.singlePhase {
-                let found = Analysis.siblingImages(chosen: choice.entry, ct: ct.volume, liver: pl, inventory: inventory)
-                (images, phases) = (found.0, found.1.isEmpty ? nil : found.1)
-            }
+            let images: [SeededGrowth.Phase]
+            (images, phases) = Analysis.siblingImages(
+                chosen: choice.entry, ct: ct.volume, liver: pl, inventory: inventory, singlePhase: c.singlePhase)
             let start = Date()
             let grown = try SeededGrowth.grow(ct: ct.volume, liver: pl, seeds: seeds, phases: images)
             seedingSeconds = Date().timeIntervalSince(start)

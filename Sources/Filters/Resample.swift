@@ -43,13 +43,13 @@ extension Filters {
                                 let z0 = min(Int(z), max(d.z - 2, 0))
                                 let fx = x - Double(x0), fy = y - Double(y0), fz = z - Double(z0)
                                 let x1 = min(x0 + 1, d.x - 1), y1 = min(y0 + 1, d.y - 1), z1 = min(z0 + 1, d.z - 1)
-                                func at(_ a: Int, _ b: Int, _ e: Int) -> Double {
+                                func value(_ a: Int, _ b: Int, _ e: Int) -> Double {
                                     Double(vb.value[a + sx * b + sxy * e])
                                 }
-                                let c00 = at(x0, y0, z0) * (1 - fx) + at(x1, y0, z0) * fx
-                                let c10 = at(x0, y1, z0) * (1 - fx) + at(x1, y1, z0) * fx
-                                let c01 = at(x0, y0, z1) * (1 - fx) + at(x1, y0, z1) * fx
-                                let c11 = at(x0, y1, z1) * (1 - fx) + at(x1, y1, z1) * fx
+                                let c00 = value(x0, y0, z0) * (1 - fx) + value(x1, y0, z0) * fx
+                                let c10 = value(x0, y1, z0) * (1 - fx) + value(x1, y1, z0) * fx
+                                let c01 = value(x0, y0, z1) * (1 - fx) + value(x1, y0, z1) * fx
+                                let c11 = value(x0, y1, z1) * (1 - fx) + value(x1, y1, z1) * fx
                                 let c0 = c00 * (1 - fy) + c10 * fy, c1 = c01 * (1 - fy) + c11 * fy
                                 let n = i + t.x * row
                                 ob.value[n] = Int16(clamping: Int((c0 * (1 - fz) + c1 * fz).rounded()))

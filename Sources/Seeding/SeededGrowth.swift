@@ -127,6 +127,10 @@ public enum SeededGrowth {
             self.image = image
             self.covered = covered
         }
+        /// True when the phase has data over every voxel of `liver` (the only phases looked at).
+        public func covers(_ liver: Mask) -> Bool {
+            !zip(liver.voxels, covered.voxels).contains { $0 != 0 && $1 == 0 }
+        }
     }
 
     /// Checks that every seed lies on the grid and not in air (a usage error otherwise), then
@@ -144,8 +148,7 @@ public enum SeededGrowth {
         var images: [(name: String?, ct: CTVolume, parenchyma: Double?, rimNoise: Double?)] = [
             (nil, ct, liverMode(ct, liver: liver), nil)
         ]
-        for p in phases
-        where p.image.geometry == g && !zip(liver.voxels, p.covered.voxels).contains(where: { $0 != 0 && $1 == 0 }) {
+        for p in phases where p.image.geometry == g && p.covers(liver) {
             images.append((p.name, p.image, liverMode(p.image, liver: liver), nil))
         }
         var voxels: [[Int]] = [], outcomes: [SeedOutcome] = []
@@ -274,7 +277,7 @@ public enum SeededGrowth {
 
     static func growOne(
         _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?,
-        rimNoiseSD rimNoise: inout Double?, phase: String? = nil, contrasts: [SeedOutcome.PhaseContrast] = []
+        rimNoiseSD rimNoise: inout Double?, phase: String?, contrasts: [SeedOutcome.PhaseContrast]
     ) -> ([Int], SeedOutcome) {
         let (voxels, first) = growOne(
             seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, rimNoiseSD: &rimNoise)
@@ -351,7 +354,8 @@ public enum SeededGrowth {
         }
         // The parenchyma's spread is measured 3 mm inside the liver's edge (as `innerLiver`); the
         // margin and wall steps use the liver less its partial-volume layer (one distance map).
-        let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM])
+        let layerMM = max(partialVolumeMM, sp.x, sp.y) * 1.001
+        let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM, layerMM])
         let inner = erosions[0].insideCount > 100 ? erosions[0] : liver
         let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
         // The finest scale at which the seed's tissue stands out of the parenchyma's noise.
@@ -407,8 +411,7 @@ public enum SeededGrowth {
         // reached from a lesion near the surface (on a coarse grid a small lesion is too thin to
         // be opened from it). Then the region is connected within the band less the layer, and
         // the layer's band voxels beside it join (a lesion on the surface keeps its edge).
-        let layerMM = max(partialVolumeMM, sp.x, sp.y) * 1.001
-        let deep = Filters.erode(liver, radiusMM: layerMM)
+        let deep = erosions[2]
         let inLayer = (0..<region.voxels.count).reduce(0) {
             $0 + (region.voxels[$1] != 0 && deep.voxels[$1] == 0 ? 1 : 0)
         }
