@@ -57,8 +57,9 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// 1. The parenchyma is the liver's most frequent value (histogram mode of the whole liver); its
 ///    spread the robust SD of the box's liver voxels 3 mm inside the liver's edge (away from
 ///    partial volume with fat), at the scale in use.
-/// 2. The seed's tissue is the median within 2.5 mm of the seed, after Gaussian smoothing at the
-///    finest of 1, 2 and 3 mm where it differs from the parenchyma by at least max(2.5 SD, 10 HU)
+/// 2. The seed's tissue is the median within 2.5 mm of the seed, after Gaussian smoothing within
+///    the liver (normalised convolution: the fat beside it does not blur in) at the finest of 1, 2
+///    and 3 mm where it differs from the parenchyma by at least max(2.5 SD, 10 HU)
 ///    (noise falls with smoothing; a lesion's core keeps its contrast while the scale is small
 ///    beside it). At none: there is no lesion there, said, not guessed.
 /// 3. The edge: where the blurred step between two tissues crosses half way (the
@@ -85,7 +86,7 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// at `clearContrast` or more (docs/seeded-lesions.md, "Other phases of the session").
 public enum SeededGrowth {
     /// The method's identifier in reports (mask inputs of source "seeded").
-    public static let method = "htb-seeded/3"
+    public static let method = "htb-seeded/4"
     /// Gaussian scales tried in turn (mm): the finest at which the seed's tissue differs from
     /// the parenchyma by more than its noise is used (noise falls with smoothing; a lesion's core
     /// keeps its contrast while the scale is small beside it).
@@ -186,7 +187,8 @@ public enum SeededGrowth {
         let part = ct.cropped(to: box)
         return smoothingScalesMM.map { sigma in
             let look = contrastAt(
-                Filters.gaussian(part, sigmaMM: sigma), near: near, inner: inner, parenchymaHU: parenchymaHU)
+                Filters.gaussian(part, sigmaMM: sigma, within: liver), near: near, inner: inner,
+                parenchymaHU: parenchymaHU)
             return abs(look.seedHU - parenchymaHU) / look.needed
         }.max() ?? 0
     }
@@ -344,18 +346,20 @@ public enum SeededGrowth {
             return nil
         }
         let part = ct.cropped(to: box)
-        // Each scale smoothed once.
+        // Each scale smoothed once, within the liver (normalised convolution): the fat beside the
+        // liver does not blur into its edge, which would darken a shell the width of the kernel
+        // into a hypodense seed's band (a small lesion under the surface then ran along it, 300 mL
+        // and more) and hide an enhancing lesion at the surface.
         var smoothed: [Double: Volume<Float>] = [:]
         func smoothing(_ sigma: Double) -> Volume<Float> {
             if let v = smoothed[sigma] { return v }
-            let v = Filters.gaussian(part, sigmaMM: sigma)
+            let v = Filters.gaussian(part, sigmaMM: sigma, within: liver)
             smoothed[sigma] = v
             return v
         }
         // The parenchyma's spread is measured 3 mm inside the liver's edge (as `innerLiver`); the
         // margin and wall steps use the liver less its partial-volume layer (one distance map).
-        let layerMM = max(partialVolumeMM, sp.x, sp.y) * 1.001
-        let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM, layerMM])
+        let erosions = Filters.erode(liver, radiiMM: [rimMM, partialVolumeMM])
         let inner = erosions[0].insideCount > 100 ? erosions[0] : liver
         let near = ball(around: seedVoxel, radiusMM: seedRadiusMM, in: g).filter { liver.voxels[$0] != 0 }
         // The finest scale at which the seed's tissue stands out of the parenchyma's noise.
@@ -406,24 +410,6 @@ public enum SeededGrowth {
             return nil
         }
         var region = connected(band, from: [start])
-        // A lesion is a volume: a region lying mostly in the liver's outer layer (1.5 mm, at least
-        // a voxel), which the fat beside it darkens by partial volume, is that layer's shell
-        // reached from a lesion near the surface (on a coarse grid a small lesion is too thin to
-        // be opened from it). Then the region is connected within the band less the layer, and
-        // the layer's band voxels beside it join (a lesion on the surface keeps its edge).
-        let deep = erosions[2]
-        let inLayer = (0..<region.voxels.count).reduce(0) {
-            $0 + (region.voxels[$1] != 0 && deep.voxels[$1] == 0 ? 1 : 0)
-        }
-        if 2 * inLayer > region.insideCount && deep.voxels[start] != 0 {
-            var inner = band
-            for v in 0..<inner.voxels.count where deep.voxels[v] == 0 { inner.voxels[v] = 0 }
-            region = connected(inner, from: [start])
-            let beside = Filters.dilate(region, radiusMM: layerMM)
-            for v in 0..<region.voxels.count where beside.voxels[v] != 0 && band.voxels[v] != 0 && deep.voxels[v] == 0 {
-                region.voxels[v] = 1
-            }
-        }
         // Opening by reconstruction: cut what is thinner than twice the cut radius.
         let depth2 = Filters.squaredDistanceMM2(to: inverted(region), capMM2: 10_000).voxels
         let seedDepth = Double(near.map { region.voxels[$0] != 0 ? depth2[$0] : 0 }.max() ?? 0).squareRoot()
