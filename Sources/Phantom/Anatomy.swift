@@ -122,6 +122,8 @@ struct AnatomyOptions: Sendable {
     /// Steatosis: the parenchyma this many HU below the phase's value; its vessels, its lesions
     /// and the organs around it keep theirs (fat lowers the hepatocytes' density, not blood's).
     var steatosisHU = 0.0
+    /// Mosaic lesions: patches keeping a fifth of the lesion's contrast (`Anatomy.inPatch`).
+    var mosaic = false
 }
 
 /// The tissue model: which structure a point belongs to and its attenuation (HU).
@@ -296,6 +298,20 @@ struct Anatomy: Sendable {
         return dx * dx + dy * dy <= c.r * c.r
     }
 
+    /// Whether offset `d` from a mosaic lesion's centre lies in a patch: outside a solid core of
+    /// 0.3 radius, where the product of three sines of 14 mm wavelength (phases drawn from the
+    /// lesion's centre, so the phantom's random stream is untouched) exceeds 0.1: cells of about
+    /// 7 mm, about 30 % of the volume.
+    static func inPatch(_ d: Vector3, radiusMM: Double, key: Vector3) -> Bool {
+        guard d.length > 0.3 * radiusMM else { return false }
+        func phase(_ i: Double) -> Double {
+            let h = sin(key.x * 12.9898 + key.y * 78.233 + key.z * 37.719 + i * 4.1414) * 43_758.5453
+            return (h - h.rounded(.down)) * 2 * Double.pi
+        }
+        let k = 2 * Double.pi / 14
+        return sin(k * d.x + phase(1)) * sin(k * d.y + phase(2)) * sin(k * d.z + phase(3)) > 0.1
+    }
+
     /// Attenuation in HU, noise-free.
     func hu(_ p: Vector3) -> Double {
         let bodyLevel = body.level(p)
@@ -330,10 +346,12 @@ struct Anatomy: Sendable {
             if let n = lesionIndex(p) {
                 let l = lesions[n]
                 if l.rimMM > 0 && l.radiusMM - l.distance(p) <= l.rimMM { return c.lesionRim }
-                switch l.enhancement {
-                case .hypo: return c.hypoLesion
-                case .hyper: return c.hyperLesion
+                let value = l.enhancement == .hypo ? c.hypoLesion : c.hyperLesion
+                if options.mosaic && Self.inPatch(p - l.center, radiusMM: l.radiusMM, key: l.center) {
+                    let parenchyma = c.liver - options.steatosisHU
+                    return parenchyma + 0.2 * (value - parenchyma)
                 }
+                return value
             }
             for v in portalVeins where v.contains(p) { return c.portalVein }
             for v in hepaticVeins where v.contains(p) { return c.hepaticVein }

@@ -78,6 +78,9 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// 6. A hypodense lesion takes in its low-contrast margin (`rim`): tissue darker than the
 ///    parenchyma beyond what the core's own blur explains; holes are filled again.
 /// 7. And its enhancing wall (`enhancingRing`) when bright tissue lies along most of its surface.
+/// 8. The lesion's envelope: closed by a quarter of its equivalent radius (at most 5 mm) within
+///    the liver, holes filled: a mottled tumour's patches near the parenchyma's value lie inside
+///    the outline an expert draws (`envelopeClosingMM`).
 ///
 /// The box starts 40 mm around the seed and doubles while the lesion reaches its side.
 ///
@@ -86,7 +89,7 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// at `clearContrast` or more (docs/seeded-lesions.md, "Other phases of the session").
 public enum SeededGrowth {
     /// The method's identifier in reports (mask inputs of source "seeded").
-    public static let method = "htb-seeded/4"
+    public static let method = "htb-seeded/5"
     /// Gaussian scales tried in turn (mm): the finest at which the seed's tissue differs from
     /// the parenchyma by more than its noise is used (noise falls with smoothing; a lesion's core
     /// keeps its contrast while the scale is small beside it).
@@ -440,6 +443,13 @@ public enum SeededGrowth {
                 around: region, coarse: coarse, liver: body,
                 brighterThan: parenchymaHU + max(minimumContrastSD * rimNoise!, minimumContrastHU))
         }
+        // A heterogeneous lesion's patches are outlined as one (step 8).
+        let closeMM = envelopeClosingMM(region)
+        if closeMM >= min(sp.x, sp.y) {
+            var closed = Filters.close(region, radiusMM: closeMM)
+            for v in 0..<closed.voxels.count where liver.voxels[v] == 0 { closed.voxels[v] = 0 }
+            region = fillHoles(closed.union(region))
+        }
         var voxels: [Int] = [], reaches = false
         for v in 0..<region.voxels.count where region.voxels[v] != 0 && liver.voxels[v] != 0 {
             voxels.append(box.global(v, in: ct.geometry.dims))
@@ -452,6 +462,20 @@ public enum SeededGrowth {
             }
         }
         return Step(voxels: voxels, reachesBoxSide: reaches)
+    }
+
+    /// Step 8: necrosis and mixed enhancement leave a tumour mottled, patches of it near the
+    /// parenchyma's value between the ones that stand out, and an expert outlines the whole
+    /// tumour. The grown region is closed by a quarter of its equivalent sphere's radius (gaps
+    /// that narrow, relative to its size, lie within one lesion; a small lesion is not joined to
+    /// tissue beside it), at most `maximumEnvelopeClosingMM`, within the liver, and its holes
+    /// filled again.
+    public static let maximumEnvelopeClosingMM = 5.0
+
+    /// The closing radius of step 8 for `region` (mm).
+    static func envelopeClosingMM(_ region: Mask) -> Double {
+        let equivalentRadiusMM = cbrt(3 * region.volumeML * 1000 / (4 * Double.pi))
+        return min(maximumEnvelopeClosingMM, equivalentRadiusMM / 4)
     }
 
     /// The margin step (hypodense lesions): reach from the core, scale (the finest of the seed

@@ -30,6 +30,10 @@ struct SynthCommand: ParsableCommand {
     @Option(
         name: .customLong("lesion-shape"), help: "round, or irregular (lobulated, confluent, sleeved along a vessel).")
     var lesionShape: String?
+    @Option(
+        name: .customLong("lesion-texture"),
+        help: "uniform, or mosaic (heterogeneous: patches keep a fifth of the lesion's contrast).")
+    var lesionTexture: String?
     @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.")
     var leftLobeLesions: Int?
     @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.")
@@ -123,6 +127,7 @@ struct SynthCommand: ParsableCommand {
         }
         spec.phase = p
         spec.lesionShape = lesionShape
+        spec.lesionTexture = lesionTexture
         spec.leftLobeLesions = leftLobeLesions
         spec.spleenContact = spleenContact ? true : nil
         spec.stomachContact = stomachContact ? true : nil

@@ -67,6 +67,35 @@ struct ReviewTests {
                 && s.command.contains("--lesion-shape irregular --left-lobe-lesions 3"))
     }
 
+    @Test(
+        "mosaic lesions: the truth is the uniform phantom's, patches inside the lesions keep a fifth of their contrast")
+    func mosaicLesions() throws {
+        let uniform = Self.spec(seed: 3) {
+            $0.lesions = 3
+            $0.htbPercent = 10
+            $0.enhancement = "hypo"
+            $0.noiseHU = 0
+        }
+        var mottled = uniform
+        mottled.lesionTexture = "mosaic"
+        let a = try Phantom.build(uniform), b = try Phantom.build(mottled)
+        #expect(a.labels.voxels == b.labels.voxels)
+        // Lesion voxels away from their partial-volume edge: 45 HU in the uniform phantom; in the
+        // mosaic one between that and 105 + 0.2 x (45 - 105) = 93 HU (patches, partly sampled),
+        // patches making up 20-60 % of them by their mean.
+        var lesionVoxels = 0, outside = 0, sum = 0.0
+        for v in 0..<a.labels.voxels.count where a.labels.voxels[v] == 2 && a.ct.voxels[v] == 45 {
+            lesionVoxels += 1
+            sum += Double(b.ct.voxels[v])
+            if !(45...93).contains(b.ct.voxels[v]) { outside += 1 }
+        }
+        let share = (sum / Double(max(lesionVoxels, 1)) - 45) / 48
+        print("mosaic: \(lesionVoxels) deep lesion voxels, patch share \(share)")
+        #expect(lesionVoxels > 1000 && (0.2...0.6).contains(share) && outside == 0)
+        #expect(mottled.command.contains("--lesion-texture mosaic") && !uniform.command.contains("--lesion-texture"))
+        #expect(throws: PhantomError.self) { try Phantom.build(Self.spec(seed: 1) { $0.lesionTexture = "striped" }) }
+    }
+
     @Test("the options are checked, and the default phantom is model v5's")
     func options() throws {
         #expect(throws: PhantomError.self) { try Phantom.build(Self.spec(seed: 1) { $0.lesionShape = "square" }) }
