@@ -23,7 +23,11 @@ lesions whose patches keep a fifth of their contrast, outlined whole in the trut
 outlines a mottled tumour. Drawn to check the closing of step 8 (docs/seeded-lesions.md) on a
 class with exact truth; no constant was set looking at them.
 
-usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--mosaic N] [--write-docs]
+Tumour-dominated phantoms (seeds 100-105, `--dominated N`): the phantom sweep's high (HTB 85,
+hypodense, portal) and mid (HTB 62, 40 hyper-enhancing lesions, arterial) specs, where the
+liver's most frequent value is tumour; drawn after the parenchyma rule was written.
+
+usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--mosaic N] [--dominated N] [--write-docs]
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -105,6 +109,11 @@ def case(htb, sitk, np, name, study, series, livers, lesions, work, extra=()):
     return row
 
 
+# Tumour-dominated livers (the phantom sweep's high and mid specs on its grid): the liver's most
+# frequent value is tumour.
+DOMINATED = [("HTB 85, hypodense, portal", "--matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --lesions 5 --htb 85 --enhancement hypo --phase portal"),
+             ("HTB 62, hyper-enhancing, arterial", "--matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --lesions 40 --htb 62 --enhancement hyper --phase arterial")]
+
 COMBOS = [("delayed", "arterial", "hyper"), ("arterial", "portal", "hypo")]
 
 
@@ -150,6 +159,7 @@ def main():
     ap.add_argument("--first-phantom", type=int, default=60, help="first phantom seed (60: the documented set)")
     ap.add_argument("--two-phase", type=int, default=6, help="two-phase phantom seeds (from 48)")
     ap.add_argument("--mosaic", type=int, default=12, help="mosaic-lesion phantom seeds (from 83)")
+    ap.add_argument("--dominated", type=int, default=6, help="tumour-dominated phantom seeds (from 100)")
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
     try:
@@ -179,6 +189,12 @@ def main():
             run([a.htb, "synth", "--out", d, "--seed", str(seed), "--lesion-texture", "mosaic"])
             seg = os.path.join(d, "truth", "seg.dcm")
             rows.append(case(a.htb, sitk, np, f"mosaic phantom seed {seed}", d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
+        for seed in range(100, 100 + a.dominated):
+            d = os.path.join(tmp, f"dominated{seed}")
+            spec = DOMINATED[seed % 2]
+            run([a.htb, "synth", "--out", d, "--seed", str(seed)] + spec[1].split())
+            seg = os.path.join(d, "truth", "seg.dcm")
+            rows.append(case(a.htb, sitk, np, f"tumour-dominated ({spec[0]}) seed {seed}", d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
         two = two_phase(a.htb, tmp, a.two_phase) if a.two_phase else []
     f2 = lambda v: f"{v:.2f}"
     lines = ["| case | lesions (truth mL) | htb lesion Dice | per lesion | HTB error (points) | SimpleITK Dice | SimpleITK HTB error | s per seed: htb / SimpleITK (ratio) |",
@@ -194,6 +210,11 @@ def main():
     lines.append(f"Lesion Dice >= 0.75 (where lesions total >= 5 mL): {len(met)} of {len(rows)} cases; "
                  f"HTB error <= 1 point: {len(ok_htb)} of {len(rows)}."
                  + (f" Check phantoms (seeds 66-77): median lesion Dice {(held[(len(held) - 1) // 2] + held[len(held) // 2]) / 2:.3f}, lowest {held[0]:.3f}." if held else ""))
+    dominated = [r for r in rows if r["name"].startswith("tumour-dominated")]
+    if dominated:
+        lines[-1] += (f" Tumour-dominated phantoms (seeds 100-{99 + len(dominated)}): lesion Dice "
+                      f"{min(r['dice'] for r in dominated):.3f}-{max(r['dice'] for r in dominated):.3f}, HTB error <= 2 points on "
+                      f"{sum(r['htb_error'] <= 2 for r in dominated)} of {len(dominated)}.")
     mosaic = sorted(r["dice"] for r in rows if r["name"].startswith("mosaic"))
     if mosaic:
         lines[-1] += (f" Mosaic phantoms (seeds 83-{82 + len(mosaic)}): median lesion Dice "

@@ -54,9 +54,11 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// One click, one lesion. From a seed inside the liver, the lesion is the connected tissue on the
 /// seed's side of the edge between the seed's tissue and the parenchyma:
 ///
-/// 1. The parenchyma is the liver's most frequent value (histogram mode of the whole liver); its
+/// 1. The parenchyma is the liver's most frequent value (histogram mode of the whole liver), unless
+///    that value is no adult parenchyma's (50-160 HU): then the liver is tumour-dominated and the
+///    parenchyma is its largest histogram peak within that range (`parenchyma(of:liver:)`); its
 ///    spread the robust SD of the box's liver voxels 3 mm inside the liver's edge (away from
-///    partial volume with fat), at the scale in use.
+///    partial volume with fat), at the scale in use (`Parenchyma.noiseSD`).
 /// 2. The seed's tissue is the median within 2.5 mm of the seed, after Gaussian smoothing within
 ///    the liver (normalised convolution: the fat beside it does not blur in) at the finest of 1, 2
 ///    and 3 mm where it differs from the parenchyma by at least max(2.5 SD, 10 HU)
@@ -89,7 +91,7 @@ public struct SeedOutcome: Sendable, Equatable, Codable {
 /// at `clearContrast` or more (docs/seeded-lesions.md, "Other phases of the session").
 public enum SeededGrowth {
     /// The method's identifier in reports (mask inputs of source "seeded").
-    public static let method = "htb-seeded/5"
+    public static let method = "htb-seeded/6"
     /// Gaussian scales tried in turn (mm): the finest at which the seed's tissue differs from
     /// the parenchyma by more than its noise is used (noise falls with smoothing; a lesion's core
     /// keeps its contrast while the scale is small beside it).
@@ -149,11 +151,11 @@ public enum SeededGrowth {
         var out = Mask(repeating: 0, geometry: g)
         guard !seeds.isEmpty else { return Result(lesions: out, voxels: [], outcomes: []) }
         // The measured series first; a phase is used only where it covers the whole liver.
-        var images: [(name: String?, ct: CTVolume, parenchyma: Double?, rimNoise: Double?)] = [
-            (nil, ct, liverMode(ct, liver: liver), nil)
+        var images: [(name: String?, ct: CTVolume, parenchyma: Parenchyma?, rimNoise: Double?)] = [
+            (nil, ct, parenchyma(of: ct, liver: liver), nil)
         ]
         for p in phases where p.image.geometry == g && p.covers(liver) {
-            images.append((p.name, p.image, liverMode(p.image, liver: liver), nil))
+            images.append((p.name, p.image, parenchyma(of: p.image, liver: liver), nil))
         }
         var voxels: [[Int]] = [], outcomes: [SeedOutcome] = []
         for (seed, p) in zip(seeds, points) {
@@ -161,14 +163,15 @@ public enum SeededGrowth {
             var contrasts: [SeedOutcome.PhaseContrast] = []
             if images.count > 1 {
                 for (n, image) in images.enumerated() {
-                    let r = standOut(at: p, ct: image.ct, liver: liver, parenchymaHU: image.parenchyma)
+                    let r = standOut(at: p, ct: image.ct, liver: liver, parenchyma: image.parenchyma)
                     contrasts.append(.init(phase: image.name ?? "measured", ratio: (r * 100).rounded() / 100))
                     if contrasts[0].ratio < clearContrast && r > contrasts[use].ratio { use = n }
                 }
             }
-            let (grown, outcome) = growOne(
-                seed, at: p, ct: images[use].ct, liver: liver, parenchymaHU: images[use].parenchyma,
+            var (grown, outcome) = growOne(
+                seed, at: p, ct: images[use].ct, liver: liver, parenchyma: images[use].parenchyma,
                 rimNoiseSD: &images[use].rimNoise, phase: images[use].name, contrasts: contrasts)
+            if let note = images[use].parenchyma?.note { outcome.message += " (\(note))" }
             for v in grown { out.voxels[v] = 1 }
             voxels.append(grown)
             outcomes.append(outcome)
@@ -179,8 +182,8 @@ public enum SeededGrowth {
     /// How far the tissue within 2.5 mm of the seed stands out of the parenchyma in `ct`: its
     /// largest difference from the parenchyma over the scales (`smoothingScalesMM`), divided by
     /// the least a lesion's may be at that scale (max(2.5 SD, 10 HU)); 0 outside the liver.
-    static func standOut(at p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchymaHU: Double?) -> Double {
-        guard let parenchymaHU else { return 0 }
+    static func standOut(at p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchyma: Parenchyma?) -> Double {
+        guard let parenchyma else { return 0 }
         let box = VoxelBox(lo: p, dims: Dims(1, 1, 1)).expanded(byMM: boxHalfWidthsMM[0], in: ct.geometry)
         let liver = full.cropped(to: box)
         let s = (p.0 - box.lo.x, p.1 - box.lo.y, p.2 - box.lo.z)
@@ -191,8 +194,8 @@ public enum SeededGrowth {
         return smoothingScalesMM.map { sigma in
             let look = contrastAt(
                 Filters.gaussian(part, sigmaMM: sigma, within: liver), near: near, inner: inner,
-                parenchymaHU: parenchymaHU)
-            return abs(look.seedHU - parenchymaHU) / look.needed
+                parenchyma: parenchyma)
+            return abs(look.seedHU - parenchyma.hu) / look.needed
         }.max() ?? 0
     }
 
@@ -205,11 +208,11 @@ public enum SeededGrowth {
 
     /// The seed's tissue (median over `near`) and the parenchyma's SD (within `inner`) in one
     /// smoothed image, and the least difference a lesion's tissue may have there.
-    static func contrastAt(_ smooth: Volume<Float>, near: [Int], inner: Mask, parenchymaHU: Double) -> (
+    static func contrastAt(_ smooth: Volume<Float>, near: [Int], inner: Mask, parenchyma: Parenchyma) -> (
         seedHU: Double, sd: Double, needed: Double
     ) {
         let seedHU = Double(Filters.median(near.map { smooth.voxels[$0] }))
-        let sd = Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
+        let sd = parenchyma.noiseSD(smooth, within: inner)
         return (seedHU, sd, max(minimumContrastSD * sd, minimumContrastHU))
     }
 
@@ -237,22 +240,86 @@ public enum SeededGrowth {
         return (i, j, k)
     }
 
-    /// The parenchyma's HU: the most frequent value of the liver (1 HU bins, smoothed histogram).
-    static func liverMode(_ ct: CTVolume, liver: Mask) -> Double? {
+    /// HU that an adult liver's parenchyma shows in some phase (the automatic segmentation's
+    /// `plausibleParenchymaHU`): about 45-70 unenhanced, 60-100 arterial, 90-140 portal venous,
+    /// 80-110 delayed.
+    public static let plausibleParenchymaHU = 50.0...160.0
+    /// The least share of the liver (within 10 HU of its value) a parenchyma peak holds.
+    public static let minimumParenchymaPeakShare = 0.05
+
+    /// The parenchyma's HU: the most frequent value of the liver (1 HU bins, 7 HU window), unless
+    /// that value is no adult parenchyma's (`plausibleParenchymaHU`): in a tumour-dominated
+    /// liver the most frequent tissue is tumour (a hypodense mass at 45 HU, an arterial
+    /// hyper-enhancing one at 185 HU), and the parenchyma is the largest histogram peak within
+    /// the plausible range that holds at least `minimumParenchymaPeakShare` of the liver. `note`
+    /// says so when that happened (nil otherwise).
+    static func parenchyma(of ct: CTVolume, liver: Mask) -> Parenchyma? {
         var h = [Int](repeating: 0, count: 501)
+        var total = 0
         for v in 0..<ct.voxels.count where liver.voxels[v] != 0 {
             let x = Int(ct.voxels[v]) + 100
-            if x >= 0 && x < h.count { h[x] += 1 }
-        }
-        var best = -1, bestSum = 0
-        for b in 3..<(h.count - 3) {
-            let s = h[(b - 3)...(b + 3)].reduce(0, +)
-            if s > bestSum {
-                bestSum = s
-                best = b
+            if x >= 0 && x < h.count {
+                h[x] += 1
+                total += 1
             }
         }
-        return best < 0 ? nil : Double(best - 100)
+        let window = (0..<h.count).map { b in b < 3 || b >= h.count - 3 ? 0 : h[(b - 3)...(b + 3)].reduce(0, +) }
+        guard let best = window.indices.max(by: { window[$0] < window[$1] }), window[best] > 0 else { return nil }
+        let mode = Double(best - 100)
+        guard !plausibleParenchymaHU.contains(mode) else { return Parenchyma(hu: mode) }
+        // Peaks within the plausible range: local maxima of the windowed histogram (over 3 HU
+        // each side) holding enough of the liver within 10 HU.
+        let lo = Int(plausibleParenchymaHU.lowerBound) + 100, hi = Int(plausibleParenchymaHU.upperBound) + 100
+        let peak = (lo...hi).filter { b in
+            let around = max(0, b - 3)...min(h.count - 1, b + 3)
+            let held = h[max(0, b - 10)...min(h.count - 1, b + 10)].reduce(0, +)
+            return around.allSatisfy { window[$0] <= window[b] }
+                && Double(held) >= minimumParenchymaPeakShare * Double(total)
+        }.max { window[$0] < window[$1] }
+        guard let peak else { return Parenchyma(hu: mode) }
+        let hu = Double(peak - 100)
+        return Parenchyma(
+            hu: hu, tumourHU: mode,
+            note: String(
+                format:
+                    "the liver's most frequent value, %.0f HU, is no adult parenchyma's (%.0f-%.0f HU): tumour-dominated; the parenchyma is its peak at %.0f HU",
+                mode, plausibleParenchymaHU.lowerBound, plausibleParenchymaHU.upperBound, hu))
+    }
+
+    /// The parenchyma's value; in a tumour-dominated liver also the tumour's (the liver's most
+    /// frequent value), and why.
+    struct Parenchyma: Sendable {
+        var hu: Double
+        var tumourHU: Double?
+        /// Said in every seed's message when the parenchyma is not the liver's most frequent value.
+        var note: String?
+
+        /// The parenchyma's noise SD in `smooth` over `inner`: 1.4826 x the median absolute
+        /// deviation from its value; in a tumour-dominated liver the tumour and its blurred edges
+        /// outnumber the parenchyma near that value, so the SD comes from the parenchyma's
+        /// histogram peak on its side away from the tumour: half width at half maximum / 1.1774.
+        func noiseSD(_ smooth: Volume<Float>, within inner: Mask) -> Double {
+            guard let tumourHU else {
+                return Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(hu)))
+            }
+            var h = [Int](repeating: 0, count: 201)
+            for v in 0..<smooth.voxels.count where inner.voxels[v] != 0 {
+                let b = Int((Double(smooth.voxels[v]) - hu + 100).rounded())
+                if b >= 0 && b < h.count { h[b] += 1 }
+            }
+            let counts = h.indices.map { b in Double(h[max(0, b - 1)...min(h.count - 1, b + 1)].reduce(0, +)) / 3 }
+            guard let top = (90...110).max(by: { counts[$0] < counts[$1] }), counts[top] > 0 else { return 0 }
+            let away = hu >= tumourHU ? 1 : -1
+            var b = top
+            while b + away >= 0 && b + away < counts.count && counts[b + away] >= counts[top] / 2 { b += away }
+            // Linear between the last bin at or above half the peak and the next below it.
+            let next = b + away
+            var halfWidth = Double(abs(b - top))
+            if next >= 0 && next < counts.count && counts[b] > counts[next] {
+                halfWidth += (counts[b] - counts[top] / 2) / (counts[b] - counts[next])
+            }
+            return halfWidth / 1.1774
+        }
     }
 
     /// The parenchyma's noise at the rim's scale over the liver (robust SD of the liver at least
@@ -264,7 +331,7 @@ public enum SeededGrowth {
     /// adds under 0.6 mm of blur in quadrature: 1 mm becomes at most 1.16 mm). "Inside" is where
     /// the liver's own smoothed indicator is 1 (the kernel, cut at 3 sigma, lies wholly in the
     /// liver): no distance map needed.
-    static func rimNoiseSD(_ ct: CTVolume, liver: Mask, parenchymaHU: Double) -> Double {
+    static func rimNoiseSD(_ ct: CTVolume, liver: Mask, parenchyma: Parenchyma) -> Double {
         guard var box = liver.boundingBox else { return 0 }
         let quarter = box.dims.z / 4
         box = VoxelBox(
@@ -277,15 +344,15 @@ public enum SeededGrowth {
             Volume(voxels: image.voxels.map(Float.init), geometry: image.geometry), sigmaMM: rimSigmaMM, within: part)
         var inner = Mask(repeating: 0, geometry: part.geometry)
         for v in 0..<part.voxels.count where part.voxels[v] != 0 && weight.voxels[v] > 0.999 { inner.voxels[v] = 1 }
-        return Double(Filters.medianAbsoluteDeviationSD(smooth, within: inner, around: Float(parenchymaHU)))
+        return parenchyma.noiseSD(smooth, within: inner)
     }
 
     static func growOne(
-        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?,
+        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchyma: Parenchyma?,
         rimNoiseSD rimNoise: inout Double?, phase: String?, contrasts: [SeedOutcome.PhaseContrast]
     ) -> ([Int], SeedOutcome) {
         let (voxels, first) = growOne(
-            seed, at: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, rimNoiseSD: &rimNoise)
+            seed, at: p, ct: ct, liver: liver, parenchyma: parenchyma, rimNoiseSD: &rimNoise)
         var outcome = first
         guard !contrasts.isEmpty, outcome.status != .outsideLiver else { return (voxels, outcome) }
         // Where other phases were looked at, the outcome says which was used and why.
@@ -299,21 +366,22 @@ public enum SeededGrowth {
     }
 
     static func growOne(
-        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchymaHU: Double?,
+        _ seed: LesionSeed, at p: (Int, Int, Int), ct: CTVolume, liver: Mask, parenchyma: Parenchyma?,
         rimNoiseSD rimNoise: inout Double?
     ) -> ([Int], SeedOutcome) {
         var outcome = SeedOutcome(seed: seed, status: .noLesion, message: "")
-        guard let parenchymaHU else {
+        guard let parenchyma else {
             outcome.status = .outsideLiver
             outcome.message = "the liver mask is empty"
             return ([], outcome)
         }
+        let parenchymaHU = parenchyma.hu
         outcome.parenchymaHU = parenchymaHU
         var last: [Int] = []
         for half in boxHalfWidthsMM {
             let box = VoxelBox(lo: p, dims: Dims(1, 1, 1)).expanded(byMM: half, in: ct.geometry)
             let step = growWithin(
-                box, seed: p, ct: ct, liver: liver, parenchymaHU: parenchymaHU, rimNoiseSD: &rimNoise,
+                box, seed: p, ct: ct, liver: liver, parenchyma: parenchyma, rimNoiseSD: &rimNoise,
                 outcome: &outcome)
             guard let step else { return ([], outcome) }
             last = step.voxels
@@ -335,10 +403,10 @@ public enum SeededGrowth {
 
     /// One growth within `box`; nil with the outcome filled when there is no lesion to grow.
     static func growWithin(
-        _ box: VoxelBox, seed p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchymaHU: Double,
+        _ box: VoxelBox, seed p: (Int, Int, Int), ct: CTVolume, liver full: Mask, parenchyma: Parenchyma,
         rimNoiseSD rimNoise: inout Double?, outcome: inout SeedOutcome
     ) -> Step? {
-        let liver = full.cropped(to: box)
+        let liver = full.cropped(to: box), parenchymaHU = parenchyma.hu
         let g = liver.geometry, d = g.dims, sp = g.spacingMM
         let s = (p.0 - box.lo.x, p.1 - box.lo.y, p.2 - box.lo.z)
         // A seed a voxel or two outside the liver's edge is moved to the nearest liver voxel.
@@ -370,7 +438,7 @@ public enum SeededGrowth {
         var finest: (seedHU: Double, sd: Double, needed: Double)?
         for sigma in smoothingScalesMM {
             let smooth = smoothing(sigma)
-            let look = contrastAt(smooth, near: near, inner: inner, parenchymaHU: parenchymaHU)
+            let look = contrastAt(smooth, near: near, inner: inner, parenchyma: parenchyma)
             if finest == nil { finest = look }
             if abs(look.seedHU - parenchymaHU) >= look.needed {
                 chosen = (smooth, look.seedHU, look.sd)
@@ -430,7 +498,7 @@ public enum SeededGrowth {
         }
         region = fillHoles(region)
         if rimReachMM > 0 && sign < 0 {
-            if rimNoise == nil { rimNoise = rimNoiseSD(ct, liver: full, parenchymaHU: parenchymaHU) }
+            if rimNoise == nil { rimNoise = rimNoiseSD(ct, liver: full, parenchyma: parenchyma) }
             // The rim is looked for in the liver less its partial-volume layer (whose voxels hold
             // fat as well), smoothed within that.
             let body = erosions[1]
