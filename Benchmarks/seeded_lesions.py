@@ -179,22 +179,19 @@ def main():
                                  [j(l) for l in lesions], work))
         else:
             print(f"{data} missing (bash ../shared/data/unpack.sh): phantoms only", file=sys.stderr)
+        def phantom(name, folder, seed, options=()):
+            """One synthetic study and its seeded qa row (expert liver: the truth's)."""
+            d = os.path.join(tmp, f"{folder}{seed}")
+            run([a.htb, "synth", "--out", d, "--seed", str(seed), *options])
+            seg = os.path.join(d, "truth", "seg.dcm")
+            rows.append(case(a.htb, sitk, np, name, d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
         for seed in range(a.first_phantom, a.first_phantom + a.phantoms):
-            d = os.path.join(tmp, f"phantom{seed}")
-            run([a.htb, "synth", "--out", d, "--seed", str(seed)])
-            seg = os.path.join(d, "truth", "seg.dcm")
-            rows.append(case(a.htb, sitk, np, f"phantom seed {seed}", d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
+            phantom(f"phantom seed {seed}", "phantom", seed)
         for seed in range(83, 83 + a.mosaic):
-            d = os.path.join(tmp, f"mosaic{seed}")
-            run([a.htb, "synth", "--out", d, "--seed", str(seed), "--lesion-texture", "mosaic"])
-            seg = os.path.join(d, "truth", "seg.dcm")
-            rows.append(case(a.htb, sitk, np, f"mosaic phantom seed {seed}", d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
+            phantom(f"mosaic phantom seed {seed}", "mosaic", seed, ["--lesion-texture", "mosaic"])
         for seed in range(100, 100 + a.dominated):
-            d = os.path.join(tmp, f"dominated{seed}")
-            spec = DOMINATED[seed % 2]
-            run([a.htb, "synth", "--out", d, "--seed", str(seed)] + spec[1].split())
-            seg = os.path.join(d, "truth", "seg.dcm")
-            rows.append(case(a.htb, sitk, np, f"tumour-dominated ({spec[0]}) seed {seed}", d, None, [seg + ":Liver"], [seg + ":Lesion*"], d))
+            label, options = DOMINATED[seed % 2]
+            phantom(f"tumour-dominated ({label}) seed {seed}", "dominated", seed, options.split())
         two = two_phase(a.htb, tmp, a.two_phase) if a.two_phase else []
     f2 = lambda v: f"{v:.2f}"
     lines = ["| case | lesions (truth mL) | htb lesion Dice | per lesion | HTB error (points) | SimpleITK Dice | SimpleITK HTB error | s per seed: htb / SimpleITK (ratio) |",

@@ -163,11 +163,9 @@ public enum AutoSegmentation {
         public var info: Info
     }
 
-    /// Liver parenchyma HU that an adult liver shows in some phase: about 45-70 unenhanced (less
-    /// when fatty), 60-100 arterial, 90-140 portal venous, 80-110 delayed. A mode outside this
-    /// range means the "liver" found is most likely tumour (a tumour-dominated liver) or another
-    /// organ.
-    public static let plausibleParenchymaHU = 50.0...160.0
+    /// `LiverTissue.plausibleParenchymaHU`: a mode outside it means the "liver" found is most
+    /// likely tumour (a tumour-dominated liver) or another organ.
+    public static let plausibleParenchymaHU = LiverTissue.plausibleParenchymaHU
     /// Whole-liver volumes outside this range (mL) are implausible for an adult, even with
     /// hepatomegaly from metastases.
     public static let plausibleLiverML = 600.0...5000.0

@@ -240,15 +240,11 @@ public enum SeededGrowth {
         return (i, j, k)
     }
 
-    /// HU that an adult liver's parenchyma shows in some phase (the automatic segmentation's
-    /// `plausibleParenchymaHU`): about 45-70 unenhanced, 60-100 arterial, 90-140 portal venous,
-    /// 80-110 delayed.
-    public static let plausibleParenchymaHU = 50.0...160.0
     /// The least share of the liver (within 10 HU of its value) a parenchyma peak holds.
     public static let minimumParenchymaPeakShare = 0.05
 
     /// The parenchyma's HU: the most frequent value of the liver (1 HU bins, 7 HU window), unless
-    /// that value is no adult parenchyma's (`plausibleParenchymaHU`): in a tumour-dominated
+    /// that value is no adult parenchyma's (`LiverTissue.plausibleParenchymaHU`): in a tumour-dominated
     /// liver the most frequent tissue is tumour (a hypodense mass at 45 HU, an arterial
     /// hyper-enhancing one at 185 HU), and the parenchyma is the largest histogram peak within
     /// the plausible range that holds at least `minimumParenchymaPeakShare` of the liver. `note`
@@ -266,10 +262,11 @@ public enum SeededGrowth {
         let window = (0..<h.count).map { b in b < 3 || b >= h.count - 3 ? 0 : h[(b - 3)...(b + 3)].reduce(0, +) }
         guard let best = window.indices.max(by: { window[$0] < window[$1] }), window[best] > 0 else { return nil }
         let mode = Double(best - 100)
-        guard !plausibleParenchymaHU.contains(mode) else { return Parenchyma(hu: mode) }
+        let plausible = LiverTissue.plausibleParenchymaHU
+        guard !plausible.contains(mode) else { return Parenchyma(hu: mode) }
         // Peaks within the plausible range: local maxima of the windowed histogram (over 3 HU
         // each side) holding enough of the liver within 10 HU.
-        let lo = Int(plausibleParenchymaHU.lowerBound) + 100, hi = Int(plausibleParenchymaHU.upperBound) + 100
+        let lo = Int(plausible.lowerBound) + 100, hi = Int(plausible.upperBound) + 100
         let peak = (lo...hi).filter { b in
             let around = max(0, b - 3)...min(h.count - 1, b + 3)
             let held = h[max(0, b - 10)...min(h.count - 1, b + 10)].reduce(0, +)
@@ -283,7 +280,7 @@ public enum SeededGrowth {
             note: String(
                 format:
                     "the liver's most frequent value, %.0f HU, is no adult parenchyma's (%.0f-%.0f HU): tumour-dominated; the parenchyma is its peak at %.0f HU",
-                mode, plausibleParenchymaHU.lowerBound, plausibleParenchymaHU.upperBound, hu))
+                mode, plausible.lowerBound, plausible.upperBound, hu))
     }
 
     /// The parenchyma's value; in a tumour-dominated liver also the tumour's (the liver's most
@@ -516,6 +513,8 @@ public enum SeededGrowth {
         if closeMM >= min(sp.x, sp.y) {
             var closed = Filters.close(region, radiusMM: closeMM)
             for v in 0..<closed.voxels.count where liver.voxels[v] == 0 { closed.voxels[v] = 0 }
+            // The closing's erosion counts beyond the box as outside: the region's voxels on the
+            // box's edge come back through the union.
             region = fillHoles(closed.union(region))
         }
         var voxels: [Int] = [], reaches = false

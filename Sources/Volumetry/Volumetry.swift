@@ -25,6 +25,15 @@ public enum HTBCategory: String, Sendable, Codable {
     }
 }
 
+/// What the liver's tissue can be, for the steps that must tell parenchyma from tumour.
+public enum LiverTissue {
+    /// Liver parenchyma HU that an adult liver shows in some phase: about 45-70 unenhanced (less
+    /// when fatty), 60-100 arterial, 90-140 portal venous, 80-110 delayed. A liver whose most
+    /// frequent value lies outside this range is most likely tumour-dominated (or the "liver" is
+    /// another organ).
+    public static let plausibleParenchymaHU = 50.0...160.0
+}
+
 /// One connected lesion.
 public struct Lesion: Sendable {
     /// 1 = largest.
