@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/20"
+    public static let method = "htb-auto/22"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -39,6 +39,8 @@ public enum AutoSegmentation {
         public var smallLesionsFound: Int?
         /// Dark tissue at the liver's surface added to the automatic liver (`SurfaceLesions`), mL.
         public var surfaceLesionsAddedML: Double?
+        /// Lesions ending a lobe or bulging beyond the liver's outline added (`ExophyticLesions`), mL.
+        public var exophyticLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
         /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
@@ -91,6 +93,7 @@ public enum AutoSegmentation {
             case lesionsRejectedAsElongated = "lesions_rejected_as_elongated"
             case smallLesionsFound = "small_lesions_found"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
+            case exophyticLesionsAddedML = "exophytic_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case tumourCapsAddedML = "tumour_caps_added_ml"
             case rightKidneyRemovedML = "right_kidney_removed_ml"
@@ -122,6 +125,7 @@ public enum AutoSegmentation {
         case tumourCaps = "tumour_caps"
         case darkSurface = "dark_surface"
         case surfaceLesions = "surface_lesions"
+        case exophyticLesions = "exophytic_lesions"
         case smallLesions = "small_lesions"
         case refinement
         case inferiorTail = "inferior_tail"
@@ -365,20 +369,32 @@ public enum AutoSegmentation {
             off.contains(.surfaceLesions)
             ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
+        // Masses ending a lobe beyond the liver's outline are lesions as found: the lesion step
+        // runs without them, so that a lesion inside the liver that one continues is judged on
+        // its own shape, not on that of the two together.
+        let exophytic =
+            off.contains(.exophyticLesions)
+            ? Mask(repeating: 0, geometry: l.liver.geometry)
+            : ExophyticLesions.find(small, body: l.body, liver: withSurface.liver)
+        if !off.contains(.exophyticLesions) { info.exophyticLesionsAddedML = centi(exophytic.volumeML) }
         var lesions = LesionSegmenter.segment(
             small, liver: withSurface.liver, smallLesions: !off.contains(.smallLesions))
+        let found =
+            exophytic.insideCount == 0
+            ? withSurface.liver : Filters.fillHolesPerSlice(withSurface.liver.union(exophytic))
+        lesions.lesions = lesions.lesions.union(exophytic)
         var keep = lesions.lesions
-        for v in 0..<keep.voxels.count where withSurface.liver.voxels[v] != 0 && l.liver.voxels[v] == 0 {
+        for v in 0..<keep.voxels.count where found.voxels[v] != 0 && l.liver.voxels[v] == 0 {
             keep.voxels[v] = 1
         }
         var refined =
             off.contains(.refinement)
-            ? withSurface.liver : LiverSegmenter.refine(withSurface.liver, smooth: l.smooth, keeping: keep)
+            ? found : LiverSegmenter.refine(found, smooth: l.smooth, keeping: keep)
         for c in components(of: lesions.lesions, connectivity: .faces6).voxels {
             let reached = c.contains { refined.voxels[$0] != 0 }
             for v in c { if reached { refined.voxels[v] = 1 } else { lesions.lesions.voxels[v] = 0 } }
         }
-        info.refinementRemovedML = centi(withSurface.liver.volumeML - refined.volumeML)
+        info.refinementRemovedML = centi(found.volumeML - refined.volumeML)
         var (liver, tailML) = off.contains(.inferiorTail) ? (refined, 0) : InferiorTail.remove(refined)
         info.inferiorTailRemovedML = centi(tailML)
         for v in 0..<liver.voxels.count where liver.voxels[v] == 0 { lesions.lesions.voxels[v] = 0 }
