@@ -80,6 +80,13 @@ public struct Comparison: Codable, Sendable {
         /// Longest axial diameter (mm) at follow-up (at baseline for a lesion that is gone); the
         /// largest of a group's lesions.
         public var longestAxialDiameterMM: Double
+        /// A new lesion only, when both CTs were read: its median HU minus the parenchyma's at
+        /// follow-up, and the same at the aligned place in the baseline CT (`seenAtBaseline`).
+        public var followUpContrastHU: Double?
+        public var baselineContrastHU: Double?
+        /// A new lesion the baseline CT already shows (see `seenAtBaseline`): listed as new (its
+        /// masks have it only at follow-up) but not counted for progression.
+        public var seenAtBaseline: Bool?
         enum CodingKeys: String, CodingKey {
             case id
             case baselineIDs = "baseline_ids"
@@ -91,6 +98,9 @@ public struct Comparison: Codable, Sendable {
             case matchedBy = "matched_by"
             case centroidMM = "centroid_mm"
             case longestAxialDiameterMM = "longest_axial_diameter_mm"
+            case followUpContrastHU = "follow_up_contrast_hu"
+            case baselineContrastHU = "baseline_contrast_hu"
+            case seenAtBaseline = "seen_at_baseline"
         }
     }
 
@@ -144,6 +154,14 @@ public struct Comparison: Codable, Sendable {
     /// measurable lesion on CT (10 mm), so that a speck at the segmentation's noise level is listed
     /// as new but does not decide the response (mRECIST likewise asks >= 1 cm for a new lesion).
     public static let measurableNewLesionMM = 10.0
+    /// A lesion is new when the baseline did not show it (RECIST 1.1: an unequivocal new
+    /// lesion). A follow-up lesion without a baseline partner whose aligned place in the baseline
+    /// CT differs from the baseline's parenchyma by at least this share of its own contrast at
+    /// follow-up, in the same direction, was there already: a lesion the baseline's masks missed,
+    /// or tissue both automatic segmentations would read alike (a neighbour taken into the
+    /// liver, a vessel's partial volume). With automatic masks such findings made false
+    /// progressions (docs/response.md).
+    public static let seenAtBaselineShare = 0.5
 
     /// Compares two time points: aligns the livers, pairs the lesions one to one (overlap first,
     /// then distance), classifies each and the whole.
@@ -271,15 +289,24 @@ public struct Comparison: Codable, Sendable {
         }
         for i in changes.indices { changes[i].id = i + 1 }
 
+        if let cb = b.ct, let cf = f.ct {
+            markSeenAtBaseline(
+                &changes, baseline: b, baselineCT: cb, followUp: f, followUpCT: cf, measured: mf, shift: t)
+        }
         let newCount = changes.filter { $0.status == "new" }.count
         let goneCount = changes.filter { $0.status == "gone" }.count
         let totalChange =
             mb.lesionVolumeML > 0 ? 100 * (mf.lesionVolumeML - mb.lesionVolumeML) / mb.lesionVolumeML : nil
-        let measurableNew = changes.filter { $0.status == "new" && $0.longestAxialDiameterMM >= measurableNewLesionMM }
-            .count
-        let response = category(
+        let unseen = changes.filter { $0.status == "new" && $0.seenAtBaseline != true }
+        let measurableNew = unseen.filter { $0.longestAxialDiameterMM >= measurableNewLesionMM }.count
+        var response = category(
             baselineML: mb.lesionVolumeML, followUpML: mf.lesionVolumeML, changePercent: totalChange,
-            newLesions: measurableNew, smallNewLesions: newCount - measurableNew)
+            newLesions: measurableNew, smallNewLesions: unseen.count - measurableNew)
+        let seen = newCount - unseen.count
+        if seen > 0 && response.category != "progression" {
+            response.reason +=
+                "; \(seen) lesion\(seen == 1 ? "" : "s") new in the follow-up's masks already show\(seen == 1 ? "s" : "") at baseline, not counted as new"
+        }
         func summary(_ s: Side, _ m: VolumetryResult) -> SideSummary {
             SideSummary(
                 source: s.source, kind: s.kind, studyUID: s.studyUID, seriesUID: s.seriesUID, studyDate: s.studyDate,
@@ -304,6 +331,62 @@ public struct Comparison: Codable, Sendable {
                 liverVolumeChangePercent: 100 * (mf.liverVolumeML - mb.liverVolumeML) / mb.liverVolumeML,
                 newLesions: newCount, goneLesions: goneCount),
             response: response, thresholds: Thresholds(), warnings: warnings)
+    }
+
+    /// Sets the contrasts and `seenAtBaseline` of each new lesion: its follow-up voxels, moved by
+    /// the alignment into the baseline CT, against each side's parenchyma (the median of the
+    /// liver outside the lesions).
+    static func markSeenAtBaseline(
+        _ changes: inout [LesionChange], baseline b: Side, baselineCT cb: CTVolume, followUp f: Side,
+        followUpCT cf: CTVolume, measured mf: VolumetryResult, shift t: Vector3
+    ) {
+        guard cb.geometry.dims == b.liver.dims, cf.geometry.dims == f.liver.dims,
+            let pb = medianHU(cb, where: { b.liver.voxels[$0] != 0 && b.lesions.voxels[$0] == 0 }),
+            let pf = medianHU(cf, where: { f.liver.voxels[$0] != 0 && f.lesions.voxels[$0] == 0 })
+        else { return }
+        let gb = cb.geometry, db = gb.dims, gf = cf.geometry, df = gf.dims
+        for n in changes.indices where changes[n].status == "new" {
+            let voxels = changes[n].followUpIDs.flatMap { mf.components.voxels[$0 - 1] }
+            var mapped = Set<Int>()
+            for v in voxels {
+                let x = gb.index(
+                    of: gf.positionMM(Double(v % df.x), Double((v / df.x) % df.y), Double(v / df.sliceCount)) - t)
+                let i = Int(x.x.rounded()), j = Int(x.y.rounded()), k = Int(x.z.rounded())
+                guard i >= 0, j >= 0, k >= 0, i < db.x, j < db.y, k < db.z else { continue }
+                mapped.insert(i + db.x * (j + db.y * k))
+            }
+            // Half of it must lie in the baseline's field of view to judge it.
+            guard 2 * mapped.count >= voxels.count, let lf = medianHU(cf, voxels), let lb = medianHU(cb, Array(mapped))
+            else { continue }
+            let (contrastF, contrastB) = (lf - pf, lb - pb)
+            changes[n].followUpContrastHU = contrastF
+            changes[n].baselineContrastHU = contrastB
+            changes[n].seenAtBaseline =
+                contrastF * contrastB > 0 && abs(contrastB) >= seenAtBaselineShare * abs(contrastF)
+        }
+    }
+
+    /// The median HU of the listed voxels; nil when there are none.
+    static func medianHU(_ ct: CTVolume, _ voxels: [Int]) -> Double? {
+        guard !voxels.isEmpty else { return nil }
+        let sorted = voxels.map { ct.voxels[$0] }.sorted()
+        return Double(sorted[sorted.count / 2])
+    }
+
+    /// The median HU of the voxels passing `inside`, from a histogram; nil when there are none.
+    static func medianHU(_ ct: CTVolume, where inside: (Int) -> Bool) -> Double? {
+        var counts = [Int](repeating: 0, count: 65536), total = 0
+        for v in 0..<ct.voxels.count where inside(v) {
+            counts[Int(ct.voxels[v]) + 32768] += 1
+            total += 1
+        }
+        guard total > 0 else { return nil }
+        var seen = 0
+        for (i, c) in counts.enumerated() {
+            seen += c
+            if 2 * seen > total { return Double(i - 32768) }
+        }
+        return nil
     }
 
     /// A lesion's status from its volume change (percent of baseline).

@@ -94,6 +94,41 @@ struct ResponseTests {
         )
     }
 
+    @Test(
+        "a lesion is new only where the baseline CT does not show it: the truth's new lesions are new; one the baseline's masks miss is seen at baseline and not counted"
+    )
+    func seenAtBaseline() throws {
+        let s = Self.pairSpecs[2]  // seed 3: scale 0.5, two new lesions
+        var spec = PhantomSpec()
+        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (s.seed, 128, 40, 5, 2.8)
+        (spec.lesions, spec.htbPercent) = (6, 12)
+        let baseline = try Phantom.build(spec)
+        spec.followUp = .init(scale: s.scale, newLesions: s.new, shiftMM: s.shift)
+        let followUp = try Phantom.build(spec, baseline: baseline)
+        var b = Self.side(baseline, "baseline"), f = Self.side(followUp, "follow-up")
+        (b.ct, f.ct) = (baseline.ct, followUp.ct)
+        let c = try Comparison.compare(b, f)
+        let new = c.lesions.filter { $0.status == "new" }
+        #expect(new.count == 2 && new.allSatisfy { $0.seenAtBaseline == false }, "\(new)")
+        // The baseline's masks without its largest lesion (as an automatic segmentation may miss
+        // it): its follow-up partners (the lesion and a fragment it shed) have none, but the
+        // baseline CT shows them.
+        let m = try Volumetry.measure(liver: b.liver, lesions: b.lesions)
+        for v in m.components.voxels[0] { b.lesions.voxels[v] = 0 }
+        let missed = try Comparison.compare(b, f)
+        let seen = missed.lesions.filter { $0.seenAtBaseline == true }
+        let partners = Set(try #require(c.lesions.first { $0.baselineIDs == [1] }).followUpIDs)
+        #expect(Set(seen.flatMap(\.followUpIDs)) == partners && seen.allSatisfy { $0.status == "new" })
+        #expect(missed.lesions.filter { $0.status == "new" && $0.seenAtBaseline == false }.count == 2)
+        let (cf, cb) = (seen.first?.followUpContrastHU ?? 0, seen.first?.baselineContrastHU ?? 0)
+        print(
+            "seen at baseline: contrast \(cf) HU at follow-up, \(cb) HU at baseline; new ones \(new.map { ($0.followUpContrastHU ?? 0, $0.baselineContrastHU ?? 0) })"
+        )
+        // Without the CTs nothing is judged: the lesion counts as new.
+        (b.ct, f.ct) = (nil, nil)
+        #expect(try Comparison.compare(b, f).lesions.allSatisfy { $0.seenAtBaseline == nil })
+    }
+
     @Test("the CLI on a phantom pair: studies and finished outputs give the same comparison; compare.json conforms")
     func cli() throws {
         let dir = Paths.temporaryDirectory()
