@@ -162,6 +162,11 @@ public struct Comparison: Codable, Sendable {
     /// liver, a vessel's partial volume). With automatic masks such findings made false
     /// progressions (docs/response.md).
     public static let seenAtBaselineShare = 0.5
+    /// ... and by at least this many standard errors of a median of as many voxels of the
+    /// baseline's parenchyma (1.2533 robust SD / sqrt n): a small region's median moves with the
+    /// noise (a 7-voxel one by about 6 HU at 12 HU of noise), so a weak new lesion is not called
+    /// seen on noise alone.
+    public static let seenAtBaselineStandardErrors = 2.0
 
     /// Compares two time points: aligns the livers, pairs the lesions one to one (overlap first,
     /// then distance), classifies each and the whole.
@@ -335,14 +340,14 @@ public struct Comparison: Codable, Sendable {
 
     /// Sets the contrasts and `seenAtBaseline` of each new lesion: its follow-up voxels, moved by
     /// the alignment into the baseline CT, against each side's parenchyma (the median of the
-    /// liver outside the lesions).
+    /// liver outside the lesions; the baseline's robust SD gives the standard error).
     static func markSeenAtBaseline(
         _ changes: inout [LesionChange], baseline b: Side, baselineCT cb: CTVolume, followUp f: Side,
         followUpCT cf: CTVolume, measured mf: VolumetryResult, shift t: Vector3
     ) {
         guard cb.geometry.dims == b.liver.dims, cf.geometry.dims == f.liver.dims,
-            let pb = medianHU(cb, where: { b.liver.voxels[$0] != 0 && b.lesions.voxels[$0] == 0 }),
-            let pf = medianHU(cf, where: { f.liver.voxels[$0] != 0 && f.lesions.voxels[$0] == 0 })
+            let (pb, sdb) = parenchymaHU(cb, where: { b.liver.voxels[$0] != 0 && b.lesions.voxels[$0] == 0 }),
+            let (pf, _) = parenchymaHU(cf, where: { f.liver.voxels[$0] != 0 && f.lesions.voxels[$0] == 0 })
         else { return }
         let gb = cb.geometry, db = gb.dims, gf = cf.geometry, df = gf.dims
         for n in changes.indices where changes[n].status == "new" {
@@ -361,8 +366,10 @@ public struct Comparison: Codable, Sendable {
             let (contrastF, contrastB) = (lf - pf, lb - pb)
             changes[n].followUpContrastHU = contrastF
             changes[n].baselineContrastHU = contrastB
+            let standardError = 1.2533 * sdb / Double(mapped.count).squareRoot()
             changes[n].seenAtBaseline =
                 contrastF * contrastB > 0 && abs(contrastB) >= seenAtBaselineShare * abs(contrastF)
+                && abs(contrastB) >= seenAtBaselineStandardErrors * standardError
         }
     }
 
@@ -373,20 +380,27 @@ public struct Comparison: Codable, Sendable {
         return Double(sorted[sorted.count / 2])
     }
 
-    /// The median HU of the voxels passing `inside`, from a histogram; nil when there are none.
-    static func medianHU(_ ct: CTVolume, where inside: (Int) -> Bool) -> Double? {
+    /// The median HU of the voxels passing `inside` and their robust SD (1.4826 x the median
+    /// absolute deviation), from a histogram; nil when there are none.
+    static func parenchymaHU(_ ct: CTVolume, where inside: (Int) -> Bool) -> (medianHU: Double, robustSDHU: Double)? {
         var counts = [Int](repeating: 0, count: 65536), total = 0
         for v in 0..<ct.voxels.count where inside(v) {
             counts[Int(ct.voxels[v]) + 32768] += 1
             total += 1
         }
         guard total > 0 else { return nil }
-        var seen = 0
-        for (i, c) in counts.enumerated() {
-            seen += c
-            if 2 * seen > total { return Double(i - 32768) }
+        func median(_ h: [Int]) -> Int {
+            var seen = 0
+            for (i, c) in h.enumerated() {
+                seen += c
+                if 2 * seen > total { return i }
+            }
+            return h.count - 1
         }
-        return nil
+        let m = median(counts)
+        var deviations = [Int](repeating: 0, count: 65536)
+        for (i, c) in counts.enumerated() where c > 0 { deviations[abs(i - m)] += c }
+        return (Double(m - 32768), 1.4826 * Double(median(deviations)))
     }
 
     /// A lesion's status from its volume change (percent of baseline).
