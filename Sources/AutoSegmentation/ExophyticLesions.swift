@@ -53,19 +53,7 @@ enum ExophyticLesions {
     static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> Mask {
         let g = ct.geometry, d = g.dims
         var added = Mask(repeating: 0, geometry: g)
-        let smooth = Filters.gaussian(ct, sigmaMM: SurfaceLesions.smoothingSigmaMM)
-        let inner = Filters.erode(liver, radiusMM: 3)
-        guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else {
-            return added
-        }
-        let threshold = mode - max(2 * sd, 10)
-        var dark = Mask(repeating: 0, geometry: g)
-        for v in 0..<dark.voxels.count
-        where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > SurfaceLesions.minimumHU
-            && smooth.voxels[v] < threshold
-        {
-            dark.voxels[v] = 1
-        }
+        guard let dark = SurfaceLesions.darkTissue(ct, body: body, liver: liver)?.dark else { return added }
         let minimumVoxels = minimumMassML * 1000 / g.voxelVolumeMM3
         for core in components(of: Filters.erode(dark, radiusMM: depthMM), connectivity: .faces6).voxels {
             // The solid mass the core stands for: the core opened back within the dark tissue.

@@ -82,15 +82,33 @@ enum SurfaceLesions {
     }
 
     /// On a grid cropped around the liver: the voxels to add.
-    static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> (Mask, Double) {
-        let g = ct.geometry, d = g.dims
-        var added = Mask(repeating: 0, geometry: g)
+    /// What both surface steps (this and `ExophyticLesions`) start from, on a grid cropped around
+    /// the liver: the CT smoothed by `smoothingSigmaMM`, the parenchyma's mode and robust SD (in
+    /// the liver eroded by 3 mm), and the dark tissue outside the liver (in the body, above
+    /// `minimumHU`, below mode - max(2 SD, 10 HU)); nil when the liver has too little interior.
+    static func darkTissue(_ ct: CTVolume, body: Mask, liver: Mask) -> (
+        smooth: Volume<Float>, mode: Float, sd: Float, dark: Mask
+    )? {
         let smooth = Filters.gaussian(ct, sigmaMM: smoothingSigmaMM)
         let inner = Filters.erode(liver, radiusMM: 3)
         guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else {
-            return (added, 0)
+            return nil
         }
         let threshold = mode - max(2 * sd, 10)
+        var dark = Mask(repeating: 0, geometry: ct.geometry)
+        for v in 0..<dark.voxels.count
+        where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU
+            && smooth.voxels[v] < threshold
+        {
+            dark.voxels[v] = 1
+        }
+        return (smooth, mode, sd, dark)
+    }
+
+    static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> (Mask, Double) {
+        let g = ct.geometry, d = g.dims
+        var added = Mask(repeating: 0, geometry: g)
+        guard let (smooth, mode, sd, dark) = darkTissue(ct, body: body, liver: liver) else { return (added, 0) }
         // The hull of each slice takes in the liver of the slices within `slabMM`: a lesion at the
         // dome reaches above the last slice where parenchyma surrounds it. A second, wider slab
         // (`wideSlabMM`) reaches a lesion that ends a lobe (the lobe runs on beyond it in the
@@ -98,13 +116,6 @@ enum SurfaceLesions {
         // more dark tissue beside the liver, which can join a lesion's core into an elongated one.
         let hull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: slabMM))
         let wideHull = Self.wideHull(of: liver)
-        var dark = Mask(repeating: 0, geometry: g)
-        for v in 0..<dark.voxels.count
-        where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU
-            && smooth.voxels[v] < threshold
-        {
-            dark.voxels[v] = 1
-        }
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
         var cores: [(voxels: [Int], tissue: Mask)] = []
         var narrowCores = Set<[Int]>()

@@ -52,6 +52,18 @@ struct ResponseTests {
         (10, 0.2, 0, Vector3(-10, -10, 20)),
     ]
 
+    /// A pair's baseline and follow-up phantoms, built in memory.
+    static func pair(_ s: (seed: UInt64, scale: Double, new: Int, shift: Vector3)) throws -> (
+        baseline: Phantom, followUp: Phantom
+    ) {
+        var spec = PhantomSpec()
+        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (s.seed, 128, 40, 5, 2.8)
+        (spec.lesions, spec.htbPercent) = (6, 12)
+        let baseline = try Phantom.build(spec)
+        spec.followUp = .init(scale: s.scale, newLesions: s.new, shiftMM: s.shift)
+        return (baseline, try Phantom.build(spec, baseline: baseline))
+    }
+
     /// Three of the benchmark's ten pairs (Benchmarks/response_pairs.py runs all ten, also with
     /// automatic masks): a shrinking liver whose lesions split and vanish, new lesions, a shift
     /// that pushes the liver's dome out of the field of view.
@@ -60,16 +72,10 @@ struct ResponseTests {
         arguments: [0, 2, 9])
     func phantomPairs(_ n: Int) throws {
         let s = Self.pairSpecs[n]
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (s.seed, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent) = (6, 12)
-        let baseline = try Phantom.build(spec)
-        spec.followUp = .init(scale: s.scale, newLesions: s.new, shiftMM: s.shift)
-        let followUp = try Phantom.build(spec, baseline: baseline)
+        let (baseline, followUp) = try Self.pair(s)
         let truth = try #require(followUp.truth.followUp)
         #expect(truth.baselineLesionVolumesML == baseline.truth.lesionVolumesML)
         let c = try Comparison.compare(Self.side(baseline, "baseline"), Self.side(followUp, "follow-up"))
-        // Alignment: the shift, to half a voxel.
         // Alignment: the shift, to the grid (nearest-voxel overlap is flat within half a voxel).
         let g = baseline.labels.geometry.spacingMM
         #expect(
@@ -99,12 +105,7 @@ struct ResponseTests {
     )
     func seenAtBaseline() throws {
         let s = Self.pairSpecs[2]  // seed 3: scale 0.5, two new lesions
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (s.seed, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent) = (6, 12)
-        let baseline = try Phantom.build(spec)
-        spec.followUp = .init(scale: s.scale, newLesions: s.new, shiftMM: s.shift)
-        let followUp = try Phantom.build(spec, baseline: baseline)
+        let (baseline, followUp) = try Self.pair(s)
         var b = Self.side(baseline, "baseline"), f = Self.side(followUp, "follow-up")
         (b.ct, f.ct) = (baseline.ct, followUp.ct)
         let c = try Comparison.compare(b, f)
