@@ -95,8 +95,8 @@ def main():
         md.append(line)
         print(line)
     out()
-    out("| spec | seeds | liver Dice median (worst) | lesion Dice median | HTB error median (worst) | category right |")
-    out("|---|---|---|---|---|---|")
+    out("| spec | seeds | liver Dice median (worst) | lesion Dice median | HTB error median (worst) | category right | lesions of 10 mm or more: precision / recall |")
+    out("|---|---|---|---|---|---|---|")
     for name in list(specs) + ["all"]:
         rs = [r for r in rows if name == "all" or r["name"].rstrip("0123456789") == name]
         liver = [r["liver"]["dice"] for r in rs]
@@ -110,10 +110,19 @@ def main():
             "htb_error_median": round(statistics.median(err), 2), "htb_error_worst": round(max(err), 2),
             "htb_error_at_most_2": sum(e <= 2 for e in err),
             "category_agrees": sum(r["category_agrees"] for r in rs),
+            # Lesion detection pooled over the results (htb qa's detection_10mm): precision, found
+            # lesions of 10 mm or more that overlap a truth lesion; recall, truth lesions of 10 mm
+            # or more that a found lesion overlaps.
+            "detection_10mm_true_positives": sum(r["detection_10mm"]["true_positives"] for r in rs),
+            "detection_10mm_detected": sum(r["detection_10mm"]["detected"] for r in rs),
+            "detection_10mm_predicted": sum(r["detection_10mm"]["predicted_lesions"] for r in rs),
+            "detection_10mm_truth": sum(r["detection_10mm"]["truth_lesions"] for r in rs),
         }
         m = summary[name]
         out(f"| {name} | {m['seeds']} | {m['liver_dice_median']:.3f} ({m['liver_dice_worst']:.3f}) | {m['lesion_dice_median']:.3f} | "
-              f"{m['htb_error_median']:.2f} ({m['htb_error_worst']:.2f}) | {m['category_agrees']} / {m['seeds']} |")
+              f"{m['htb_error_median']:.2f} ({m['htb_error_worst']:.2f}) | {m['category_agrees']} / {m['seeds']} | "
+            f"{m['detection_10mm_true_positives'] / max(m['detection_10mm_predicted'], 1):.2f} / "
+            f"{m['detection_10mm_detected'] / max(m['detection_10mm_truth'], 1):.2f} |")
     # The review flag against the targets, on the seeds its limits were chosen with (1-3) and on
     # the others (held out).
     out()
