@@ -121,8 +121,8 @@ def main():
         m = summary[name]
         out(f"| {name} | {m['seeds']} | {m['liver_dice_median']:.3f} ({m['liver_dice_worst']:.3f}) | {m['lesion_dice_median']:.3f} | "
               f"{m['htb_error_median']:.2f} ({m['htb_error_worst']:.2f}) | {m['category_agrees']} / {m['seeds']} | "
-            f"{m['detection_10mm_true_positives'] / max(m['detection_10mm_predicted'], 1):.2f} / "
-            f"{m['detection_10mm_detected'] / max(m['detection_10mm_truth'], 1):.2f} |")
+              f"{m['detection_10mm_true_positives'] / max(m['detection_10mm_predicted'], 1):.2f} / "
+              f"{m['detection_10mm_detected'] / max(m['detection_10mm_truth'], 1):.2f} |")
     # The review flag against the targets, on the seeds its limits were chosen with (1-3) and on
     # the others (held out).
     out()

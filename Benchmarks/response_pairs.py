@@ -12,7 +12,7 @@ to 30 mm; the same ten as Tests/htbTests/ResponseTests.swift) are compared three
 
 usage: Benchmarks/response_pairs.py [--htb PATH] [--write-docs]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, math, os, statistics, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -71,9 +71,8 @@ def main():
         truth_new = [l["centroid_mm"] for l in ct["lesions"] if l["status"] == "new"]
         counted = [l["centroid_mm"] for l in ca["lesions"] if l["status"] == "new" and not l.get("seen_at_baseline")
                    and l["longest_axial_diameter_mm"] >= 10]
-        near = lambda x, ys: any(sum((p - q) ** 2 for p, q in zip(x, y)) ** 0.5 <= 10 for y in ys)
-        new_true = sum(near(x, truth_new) for x in counted)
-        new_missed = sum(not near(y, counted) for y in truth_new)
+        new_true = sum(any(math.dist(x, y) <= 10 for y in truth_new) for x in counted)
+        new_missed = sum(not any(math.dist(y, x) <= 10 for x in counted) for y in truth_new)
         for s, o in [(b, f"{work}/ob{seed}"), (f, f"{work}/of{seed}")]:
             run([a.htb, "analyze", s, "--out", o, "--save-masks", "--no-png", "--single-phase",
                  "--liver-mask", s + "/truth/seg.dcm:Liver", "--lesion-mask", s + "/truth/seg.dcm:Lesion*"])
@@ -87,7 +86,8 @@ def main():
                          truth_change=truth_change, truth_ok=matching_ok,
                          shift_error=sum((x - float(y)) ** 2 for x, y in zip(ct["alignment"]["translation_mm"], shift.split(","))) ** 0.5,
                          auto_category=ca["response"]["category"], auto_change=auto_change,
-                         new_true=new_true, new_false=len(counted) - new_true, new_missed=new_missed))
+                         new_true=new_true, new_false=len(counted) - new_true, new_missed=new_missed,
+                         progression_percent=ct["thresholds"]["progression_increase_percent"]))
         print(rows[-1], file=sys.stderr)
     lines = ["| seed | scale | new | shift mm | category from truth masks | truth masks: matching | shift error mm | automatic category | automatic new lesions counted: true / false (truth's missed) | tumour change truth / automatic |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -99,12 +99,14 @@ def main():
     truth_right = sum(r["truth_ok"] for r in rows)
     auto_right = sum(r["auto_category"] == r["truth_category"] for r in rows)
     within = sum(r["auto_change"] is not None and abs(r["auto_change"] - r["truth_change"]) <= 10 for r in rows)
-    right_for_reason = sum(r["auto_category"] == r["truth_category"] and (r["truth_category"] != "progression" or r["truth_change"] >= 73
-                           or r["new_true"] > 0) and not (r["truth_category"] != "progression" and r["new_false"] > 0) for r in rows)
+    # A right progression is right for the right reason when the truth's tumour grew past the
+    # threshold or a true new lesion was counted (a false one elsewhere makes the category wrong).
+    right_for_reason = sum(r["auto_category"] == r["truth_category"] and (r["truth_category"] != "progression" or r["new_true"] > 0
+                           or r["truth_change"] >= r["progression_percent"]) for r in rows)
     lines.append("")
     lines.append(f"Truth masks: {truth_right} of {len(rows)} right (target 10). Automatic masks: category right on "
                  f"{auto_right} of {len(rows)} (target >= 9; {right_for_reason} for the right reason: progression from a true new "
-                 f"lesion, no false one counted elsewhere), tumour change within 10 points on {within} of {len(rows)}. "
+                 f"lesion or from growth), tumour change within 10 points on {within} of {len(rows)}. "
                  f"`htb compare` of two finished outputs: median {statistics.median(times):.3f} s, max {max(times):.3f} s (target <= 1 s).")
     print("\n".join(lines))
     if a.write_docs:
