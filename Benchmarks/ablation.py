@@ -56,8 +56,7 @@ def main():
     for name, spec in phantom_sweep.SPECS.items():
         for seed in range(1, a.seeds + 1):
             out = os.path.join(work, f"{name}{seed}")
-            cmd = [a.htb, "synth", "--out", out, "--seed", str(seed)] + phantom_sweep.COMMON.split() + spec.split()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            phantom_sweep.synth(a.htb, out, spec, seed)
             seg = os.path.join(out, "truth/seg.dcm")
             cases.append({"name": f"{name}{seed}", "study": out, "truth_liver": [seg + ":Liver"], "truth_lesions": [seg + ":Lesion*"]})
     cases += real_cases()

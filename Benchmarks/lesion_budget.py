@@ -92,8 +92,7 @@ def main():
         for name, spec in specs.items():
             for seed in range(a.first_seed, a.first_seed + a.seeds):
                 study, out = os.path.join(work, f"{name}{seed}"), os.path.join(work, f"{name}{seed}-auto")
-                subprocess.run([a.htb, "synth", "--out", study, "--seed", str(seed)] + phantom_sweep.COMMON.split()
-                               + spec.split(), check=True, stdout=subprocess.DEVNULL)
+                phantom_sweep.synth(a.htb, study, spec, seed)
                 p = subprocess.run([a.htb, "analyze", study, "--out", out, "--save-masks", "--no-png"],
                                    capture_output=True, text=True)
                 if p.returncode != 0:

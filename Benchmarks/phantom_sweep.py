@@ -43,6 +43,12 @@ SPECS = {
 COMMON = "--matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --noise-hu 12"
 
 
+def synth(htb, out, spec, seed):
+    """Builds the phantom of one spec (a SPECS value) and seed at `out`, on the sweep's grid."""
+    subprocess.run([htb, "synth", "--out", out, "--seed", str(seed)] + COMMON.split() + spec.split(),
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def meets(r):
     """The per-study targets of issue 20: liver Dice >= 0.92, lesion Dice >= 0.60 where the truth's
     lesions total >= 5 mL, HTB error <= 2 points, category right."""
@@ -66,8 +72,7 @@ def main():
     for name, spec in specs.items():
         for seed in range(a.first_seed, a.first_seed + a.seeds):
             out = os.path.join(work, f"{name}{seed}")
-            cmd = [a.synth or a.htb, "synth", "--out", out, "--seed", str(seed)] + COMMON.split() + spec.split()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            synth(a.synth or a.htb, out, spec, seed)
             seg = os.path.join(out, "truth/seg.dcm")
             cases.append({"name": f"{name}{seed}", "study": out, "truth_liver": [seg + ":Liver"], "truth_lesions": [seg + ":Lesion*"]})
     manifest = os.path.join(work, "cases.json")
