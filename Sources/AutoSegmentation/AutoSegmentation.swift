@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/22"
+    public static let method = "htb-auto/23"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -41,6 +41,8 @@ public enum AutoSegmentation {
         public var surfaceLesionsAddedML: Double?
         /// Lesions ending a lobe or bulging beyond the liver's outline added (`ExophyticLesions`), mL.
         public var exophyticLesionsAddedML: Double?
+        /// The rest of hyper-enhancing lesions the liver's outline cut, added (`CutLesions`), mL.
+        public var cutLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
         /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
@@ -94,6 +96,7 @@ public enum AutoSegmentation {
             case smallLesionsFound = "small_lesions_found"
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case exophyticLesionsAddedML = "exophytic_lesions_added_ml"
+            case cutLesionsAddedML = "cut_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case tumourCapsAddedML = "tumour_caps_added_ml"
             case rightKidneyRemovedML = "right_kidney_removed_ml"
@@ -126,6 +129,7 @@ public enum AutoSegmentation {
         case darkSurface = "dark_surface"
         case surfaceLesions = "surface_lesions"
         case exophyticLesions = "exophytic_lesions"
+        case cutLesions = "cut_lesions"
         case smallLesions = "small_lesions"
         case refinement
         case inferiorTail = "inferior_tail"
@@ -204,8 +208,9 @@ public enum AutoSegmentation {
     /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`: other tumour cores, caps,
     /// darker surface tissue) or the
     /// surface lesions, the lesions, the refinement, the inferior tail,
-    /// surface fluid (`parenchymaDominated`); in both the vena cava (`VenaCava`) and the heart
-    /// (`Heart`); back on the CT's grid, the partial-volume rim (`PartialVolumeRim`).
+    /// surface fluid, the vena cava, the cut lesions (`parenchymaDominated`); in both the vena
+    /// cava (`VenaCava`) and the heart (`Heart`); back on the CT's grid, the partial-volume rim
+    /// (`PartialVolumeRim`).
     /// `without`: stages switched off, for ablation studies only (the default runs them all).
     public static func segment(_ ct: CTVolume, liver given: Mask? = nil, without off: Set<Stage> = []) throws -> Result
     {
@@ -358,7 +363,8 @@ public enum AutoSegmentation {
     /// The usual liver, where parenchyma dominates: the surface lesions join the liver step's
     /// result; lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes), loses any tail leaving
-    /// it downwards, any water-density region on its surface (the gallbladder) and the IVC.
+    /// it downwards, any water-density region on its surface (the gallbladder) and the IVC; then
+    /// hyper-enhancing lesions the outline cut get their rest back (`CutLesions`).
     /// Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on every
     /// phantom the surface step's wide hull takes them, and the lobe step only ever added the
     /// heart or bowel (real cases with the enhancement changed by 20 %; see `DetachedLobes`).
@@ -401,9 +407,20 @@ public enum AutoSegmentation {
         if !off.contains(.surfaceFluid) {
             info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
         }
-        if !off.contains(.venaCava) {
+        var ivc: Mask?
+        if !off.contains(.venaCava), let track = VenaCava.find(smooth: l.smooth, liver: liver, modeHU: l.modeHU) {
             info.venaCavaRemovedML = centi(
-                VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions))
+                Double(VenaCava.remove(track, from: &liver)) * liver.geometry.voxelVolumeMM3 / 1000)
+            VenaCava.remove(track, from: &lesions.lesions)
+            ivc = VenaCava.discs(track, geometry: liver.geometry)
+        } else if !off.contains(.venaCava) {
+            info.venaCavaRemovedML = 0
+        }
+        if !off.contains(.cutLesions) {
+            info.cutLesionsAddedML = centi(
+                CutLesions.include(
+                    smooth: l.smooth, body: l.body, liver: &liver, lesions: &lesions.lesions,
+                    modeHU: lesions.modeHU ?? l.modeHU, robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
         }
         return (liver, lesions)
     }

@@ -37,18 +37,27 @@ enum Kidneys {
     /// Removes the right kidney from `liver` (the liver step's core, on the grid of `band`);
     /// returns the mL removed.
     static func removeRight(from liver: inout Mask, band: Mask, body: Mask) -> Double {
+        guard let image = rightImage(band: band, liver: liver, body: body) else { return 0 }
+        let before = liver.insideCount
+        for v in 0..<liver.voxels.count where image.voxels[v] != 0 { liver.voxels[v] = 0 }
+        liver = Filters.largestComponent(liver)
+        return Double(before - liver.insideCount) * liver.geometry.voxelVolumeMM3 / 1000
+    }
+
+    /// The right kidney as the left one's fitted mirror image in `band`, widened by `marginMM`;
+    /// nil when no left kidney is found in the band or no fit passes (see the type's note).
+    static func rightImage(band: Mask, liver: Mask, body: Mask) -> Mask? {
         let g = liver.geometry
         guard abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180),
             let centre = LiverSegmenter.bodyCentreMM(body),
             let left = leftKidney(band: band, liver: liver, centre: centre)
-        else { return 0 }
-        let centreX = centre.x
+        else { return nil }
         var shell = Filters.dilate(left, radiusMM: shellMM)
         for v in 0..<shell.voxels.count where left.voxels[v] != 0 { shell.voxels[v] = 0 }
-        let inside = mirrored(left, centreX: centreX), around = mirrored(shell, centreX: centreX)
+        let inside = mirrored(left, centreX: centre.x), around = mirrored(shell, centreX: centre.x)
         guard let fit = bestFit(inside: inside, shell: around, band: band),
             fit.inside >= minimumInside, fit.shell <= maximumShell
-        else { return 0 }
+        else { return nil }
         var image = Mask(repeating: 0, geometry: g)
         let d = g.dims
         for p in inside {
@@ -56,11 +65,7 @@ enum Kidneys {
             guard i >= 0, i < d.x, j >= 0, j < d.y, k >= 0, k < d.z else { continue }
             image.voxels[i + d.x * (j + d.y * k)] = 1
         }
-        image = Filters.dilate(image, radiusMM: marginMM)
-        let before = liver.insideCount
-        for v in 0..<liver.voxels.count where image.voxels[v] != 0 { liver.voxels[v] = 0 }
-        liver = Filters.largestComponent(liver)
-        return Double(before - liver.insideCount) * g.voxelVolumeMM3 / 1000
+        return Filters.dilate(image, radiusMM: marginMM)
     }
 
     /// The left kidney: the largest region of the band (eroded by 3 mm to cut vessels and

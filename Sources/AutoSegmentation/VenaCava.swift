@@ -216,6 +216,14 @@ enum VenaCava {
         return cleared
     }
 
+    /// The track's discs (widened by `marginMM`) as a mask: the IVC where it runs.
+    static func discs(_ track: [Circle?], geometry g: Geometry) -> Mask {
+        var mask = Mask(repeating: 1, geometry: g)
+        remove(track, from: &mask)
+        for v in 0..<mask.voxels.count { mask.voxels[v] = mask.voxels[v] == 0 ? 1 : 0 }
+        return mask
+    }
+
     /// Calls `body` for each pixel centre within `radiusMM` of the circle's centre, with its
     /// indices, or nil for those beyond the slice's edge.
     static func forEachPixel(of c: Circle, radiusMM r: Double, in g: Geometry, _ body: (Int?, Int?) -> Void) {
