@@ -21,7 +21,7 @@ root = os.path.dirname(here)
 sys.path.insert(0, here)
 import phantom_sweep  # noqa: E402  (the specs, the common options and the targets)
 
-STAGES = ["right_kidney", "tumour_dominated", "other_tumour_cores", "tumour_caps", "dark_surface", "surface_lesions", "exophytic_lesions", "cut_lesions",
+STAGES = ["right_kidney", "tumour_dominated", "other_tumour_cores", "tumour_caps", "dark_surface", "surface_lesions", "exophytic_lesions", "cut_lesions", "faint_lesions",
           "small_lesions", "refinement", "inferior_tail", "surface_fluid", "vena_cava", "heart", "partial_volume_rim"]
 NOISE = {"liver": 0.005, "lesion": 0.02, "htb": 0.2}
 

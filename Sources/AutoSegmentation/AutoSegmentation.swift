@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/23"
+    public static let method = "htb-auto/24"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -43,6 +43,8 @@ public enum AutoSegmentation {
         public var exophyticLesionsAddedML: Double?
         /// The rest of hyper-enhancing lesions the liver's outline cut, added (`CutLesions`), mL.
         public var cutLesionsAddedML: Double?
+        /// Faint hypodense lesions found at a coarser scale (`FaintLesions`), mL.
+        public var faintLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
         /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
@@ -97,6 +99,7 @@ public enum AutoSegmentation {
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case exophyticLesionsAddedML = "exophytic_lesions_added_ml"
             case cutLesionsAddedML = "cut_lesions_added_ml"
+            case faintLesionsAddedML = "faint_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case tumourCapsAddedML = "tumour_caps_added_ml"
             case rightKidneyRemovedML = "right_kidney_removed_ml"
@@ -130,6 +133,7 @@ public enum AutoSegmentation {
         case surfaceLesions = "surface_lesions"
         case exophyticLesions = "exophytic_lesions"
         case cutLesions = "cut_lesions"
+        case faintLesions = "faint_lesions"
         case smallLesions = "small_lesions"
         case refinement
         case inferiorTail = "inferior_tail"
@@ -208,7 +212,7 @@ public enum AutoSegmentation {
     /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`: other tumour cores, caps,
     /// darker surface tissue) or the
     /// surface lesions, the lesions, the refinement, the inferior tail,
-    /// surface fluid, the vena cava, the cut lesions (`parenchymaDominated`); in both the vena
+    /// surface fluid, the vena cava, the cut and the faint lesions (`parenchymaDominated`); in both the vena
     /// cava (`VenaCava`) and the heart (`Heart`); back on the CT's grid, the partial-volume rim
     /// (`PartialVolumeRim`).
     /// `without`: stages switched off, for ablation studies only (the default runs them all).
@@ -364,7 +368,8 @@ public enum AutoSegmentation {
     /// result; lesions are found in it; the liver is refined with the lesions kept (a lesion the
     /// refined liver still reaches stays whole, one it left out goes), loses any tail leaving
     /// it downwards, any water-density region on its surface (the gallbladder) and the IVC; then
-    /// hyper-enhancing lesions the outline cut get their rest back (`CutLesions`).
+    /// hyper-enhancing lesions the outline cut get their rest back (`CutLesions`) and hypodense
+    /// lesions too faint for the lesion step are looked for at a coarser scale (`FaintLesions`).
     /// Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on every
     /// phantom the surface step's wide hull takes them, and the lobe step only ever added the
     /// heart or bowel (real cases with the enhancement changed by 20 %; see `DetachedLobes`).
@@ -421,6 +426,11 @@ public enum AutoSegmentation {
                 CutLesions.include(
                     smooth: l.smooth, body: l.body, liver: &liver, lesions: &lesions.lesions,
                     modeHU: lesions.modeHU ?? l.modeHU, robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
+        }
+        if !off.contains(.faintLesions) {
+            let faint = FaintLesions.find(small, liver: liver, lesions: lesions.lesions)
+            lesions.lesions = lesions.lesions.union(faint)
+            info.faintLesionsAddedML = centi(faint.volumeML)
         }
         return (liver, lesions)
     }
