@@ -104,12 +104,8 @@ def main():
                   f"{row['htb_error_median']:.2f} | {len(worse)}: {' '.join(row['worse'][:8])}{' ...' if len(worse) > 8 else ''} | "
                   f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
         print(md[-1], flush=True)
-    if a.write_docs:
-        import docs_section
-        docs_section.write("ablation", "\n".join(md))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"variants": table, "cases": {label: rows for label, rows in variants}}, f, indent=1)
+    import docs_section
+    docs_section.finish(a, "ablation", "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
 
 
 if __name__ == "__main__":

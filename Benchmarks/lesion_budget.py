@@ -125,12 +125,8 @@ def main():
               "missed outside = 1; the false lesion volume comes on top). The signed HTB error is automatic minus "
               "truth; its lesion part is (lesion_auto - lesion_truth) / liver_truth, its liver part the rest.")
     print("\n".join(md))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"cases": rows, "summary": sums}, f, indent=1)
-    if a.write_docs:
-        import docs_section
-        docs_section.write("lesion_budget", "\n".join(md))
+    import docs_section
+    docs_section.finish(a, "lesion_budget", "\n".join(md), {"cases": rows, "summary": sums})
 
 
 if __name__ == "__main__":

@@ -146,12 +146,8 @@ def main():
         fo = sum(bool((r.get("automatic") or {}).get("review_needed")) for r in ok)
         summary["review_" + label.split()[0]] = {"missing": len(miss), "missing_flagged": fm, "meeting": len(ok), "meeting_flagged": fo}
         out(f"| {label} | {len(miss)} | {fm} ({100 * fm / max(len(miss), 1):.0f} %) | {len(ok)} | {fo} ({100 * fo / max(len(ok), 1):.0f} %) |")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"cases": rows, "summary": summary}, f, indent=1)
-    if a.write_docs:
-        import docs_section
-        docs_section.write("phantom_sweep", "\n".join(md))
+    import docs_section
+    docs_section.finish(a, "phantom_sweep", "\n".join(md), {"cases": rows, "summary": summary})
 
 
 if __name__ == "__main__":

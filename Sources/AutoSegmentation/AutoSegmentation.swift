@@ -261,7 +261,8 @@ public enum AutoSegmentation {
                 if !off.contains(.venaCava) {
                     info.venaCavaRemovedML = centi(
                         VenaCava.remove(
-                            smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions))
+                            smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions
+                        ).removedML)
                 }
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(
@@ -412,14 +413,12 @@ public enum AutoSegmentation {
         if !off.contains(.surfaceFluid) {
             info.fluidRemovedML = centi(removeSurfaceFluid(&liver, lesions: &lesions.lesions, smooth: l.smooth))
         }
+        // The IVC's discs also keep the cut-lesion step out of it.
         var ivc: Mask?
-        if !off.contains(.venaCava), let track = VenaCava.find(smooth: l.smooth, liver: liver, modeHU: l.modeHU) {
-            info.venaCavaRemovedML = centi(
-                Double(VenaCava.remove(track, from: &liver)) * liver.geometry.voxelVolumeMM3 / 1000)
-            VenaCava.remove(track, from: &lesions.lesions)
-            ivc = VenaCava.discs(track, geometry: liver.geometry)
-        } else if !off.contains(.venaCava) {
-            info.venaCavaRemovedML = 0
+        if !off.contains(.venaCava) {
+            let removed = VenaCava.remove(smooth: l.smooth, modeHU: l.modeHU, liver: &liver, lesions: &lesions.lesions)
+            info.venaCavaRemovedML = centi(removed.removedML)
+            ivc = removed.track.map { VenaCava.discs($0, geometry: liver.geometry) }
         }
         if !off.contains(.cutLesions) {
             info.cutLesionsAddedML = centi(

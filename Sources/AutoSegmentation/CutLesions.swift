@@ -58,38 +58,32 @@ enum CutLesions {
                     byMM: radiusMM + 2 * max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
             else { continue }
             let lo = modeHU + contrast / 2, hi = median + contrast
-            let bd = box.dims
-            var lesion = [Bool](repeating: false, count: bd.count)
-            for v in c { lesion[box.local(v, in: d)] = true }
-            func grow() -> [Bool] {
-                var allowed = [Bool](repeating: false, count: bd.count)
-                for k in 0..<bd.z {
-                    for j in 0..<bd.y {
-                        for i in 0..<bd.x {
-                            let l = i + bd.x * (j + bd.y * k)
-                            let v = (box.lo.x + i) + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k))
-                            let hu = smooth.voxels[v]
-                            let free = liver.voxels[v] == 0 && body.voxels[v] != 0
-                            let ivc = excluded.map { $0.voxels[v] != 0 } ?? false
-                            let kidney = rightKidney.map { $0.voxels[v] != 0 } ?? false
-                            allowed[l] = free && !ivc && !kidney && hu >= lo && hu <= hi
-                        }
-                    }
+            let localLiver = liver.cropped(to: box), localBody = body.cropped(to: box)
+            let localSmooth = smooth.cropped(to: box), localIVC = excluded?.cropped(to: box)
+            var lesion = Mask(repeating: 0, geometry: localLiver.geometry)
+            for v in c { lesion.voxels[box.local(v, in: d)] = 1 }
+            func grow() -> Mask {
+                let kidney = rightKidney?.cropped(to: box)
+                var allowed = lesion
+                for l in 0..<allowed.voxels.count {
+                    let hu = localSmooth.voxels[l]
+                    let free = localLiver.voxels[l] == 0 && localBody.voxels[l] != 0
+                    let taken = (localIVC?.voxels[l] ?? 0) != 0 || (kidney?.voxels[l] ?? 0) != 0
+                    allowed.voxels[l] = free && !taken && hu >= lo && hu <= hi ? 1 : 0
                 }
-                let grown = geodesicGrowth(
-                    from: lesion, within: allowed, dims: bd, spacingMM: g.spacingMM, reachMM: radiusMM)
-                return pieces(opening(grown, lesion: lesion, dims: bd), lesion: lesion, dims: bd)
+                let grown = geodesicGrowth(from: lesion, within: allowed, reachMM: radiusMM)
+                return pieces(opening(grown, lesion: lesion), lesion: lesion)
             }
             var kept = grow()
             // The right kidney lies against the liver's posterior-inferior surface at a bright
             // lesion's density in most phases: found once, from the left one, when a lesion grows.
-            if kidneyUnknown && kept.contains(true) {
+            if kidneyUnknown && kept.insideCount > 0 {
                 kidneyUnknown = false
                 rightKidney = Kidneys.rightImage(
                     band: Filters.band(smooth, lo: lo, hi: hi, within: body), liver: liver, body: body)
                 if rightKidney != nil { kept = grow() }
             }
-            for l in 0..<bd.count where kept[l] {
+            for l in 0..<kept.voxels.count where kept.voxels[l] != 0 {
                 let v = box.global(l, in: d)
                 guard liver.voxels[v] == 0 else { continue }
                 liver.voxels[v] = 1
@@ -100,26 +94,33 @@ enum CutLesions {
         return Double(added) * g.voxelVolumeMM3 / 1000
     }
 
-    /// Face offsets with their step length (mm).
-    private static func steps(_ dims: Dims, _ s: Vector3) -> [(di: Int, dj: Int, dk: Int, mm: Double)] {
-        [(-1, 0, 0, s.x), (1, 0, 0, s.x), (0, -1, 0, s.y), (0, 1, 0, s.y), (0, 0, -1, s.z), (0, 0, 1, s.z)]
-    }
-
     /// The `within` voxels reachable from the lesion's faces along paths of face steps inside
-    /// `within` no longer than `reachMM` (Dijkstra).
-    static func geodesicGrowth(from seed: [Bool], within: [Bool], dims d: Dims, spacingMM s: Vector3, reachMM: Double)
-        -> [Bool]
-    {
+    /// `within` no longer than `reachMM` (Dijkstra; steps of the grid's spacing).
+    static func geodesicGrowth(from seed: Mask, within: Mask, reachMM: Double) -> Mask {
+        let d = seed.dims, s = seed.geometry.spacingMM
+        let moves = [(-1, 0, 0, s.x), (1, 0, 0, s.x), (0, -1, 0, s.y), (0, 1, 0, s.y), (0, 0, -1, s.z), (0, 0, 1, s.z)]
         var distance = [Double](repeating: .infinity, count: d.count)
         var heap = MinHeap()
-        let moves = steps(d, s)
-        for v in 0..<d.count where seed[v] {
+        func relax(from v: Int, at dist: Double) {
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            for m in moves {
-                let a = i + m.di, b = j + m.dj, c = k + m.dk
+            for (di, dj, dk, mm) in moves {
+                let a = i + di, b = j + dj, c = k + dk
+                guard a >= 0, a < d.x, b >= 0, b < d.y, c >= 0, c < d.z else { continue }
+                let n = a + d.x * (b + d.y * c), next = dist + mm
+                if within.voxels[n] != 0 && next <= reachMM && next < distance[n] {
+                    distance[n] = next
+                    heap.push(next, n)
+                }
+            }
+        }
+        // The lesion's face neighbours, across the cut face, start at 0.
+        for v in 0..<d.count where seed.voxels[v] != 0 {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            for (di, dj, dk, _) in moves {
+                let a = i + di, b = j + dj, c = k + dk
                 guard a >= 0, a < d.x, b >= 0, b < d.y, c >= 0, c < d.z else { continue }
                 let n = a + d.x * (b + d.y * c)
-                if within[n] && distance[n] > 0 {
+                if within.voxels[n] != 0 && distance[n] > 0 {
                     distance[n] = 0
                     heap.push(0, n)
                 }
@@ -127,18 +128,11 @@ enum CutLesions {
         }
         while let (dist, v) = heap.pop() {
             guard dist <= distance[v] else { continue }
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            for m in moves {
-                let a = i + m.di, b = j + m.dj, c = k + m.dk
-                guard a >= 0, a < d.x, b >= 0, b < d.y, c >= 0, c < d.z else { continue }
-                let n = a + d.x * (b + d.y * c), next = dist + m.mm
-                if within[n] && next <= reachMM && next < distance[n] {
-                    distance[n] = next
-                    heap.push(next, n)
-                }
-            }
+            relax(from: v, at: dist)
         }
-        return distance.map { $0.isFinite }
+        var out = Mask(repeating: 0, geometry: seed.geometry)
+        for v in 0..<d.count where distance[v].isFinite { out.voxels[v] = 1 }
+        return out
     }
 
     /// Face neighbours of `v` inside the grid.
@@ -157,58 +151,44 @@ enum CutLesions {
     /// Step 3: the grown tissue eroded by one face step; eroded parts within two voxels of the
     /// lesion kept and dilated back by one step within the grown tissue; the grown layer on the
     /// lesion kept as it is.
-    static func opening(_ grown: [Bool], lesion: [Bool], dims d: Dims) -> [Bool] {
+    static func opening(_ grown: Mask, lesion: Mask) -> Mask {
+        let d = grown.dims
         var eroded = grown
-        for v in 0..<d.count where grown[v] {
+        for v in 0..<d.count where grown.voxels[v] != 0 {
             let n = neighbours(v, d)
-            if n.count < 6 || n.contains(where: { !grown[$0] }) { eroded[v] = false }
+            if n.count < 6 || n.contains(where: { grown.voxels[$0] == 0 }) { eroded.voxels[v] = 0 }
         }
         // Within two face steps of the lesion.
         var near = lesion
         for _ in 0..<2 {
             var next = near
-            for v in 0..<d.count where near[v] { for n in neighbours(v, d) { next[n] = true } }
+            for v in 0..<d.count where near.voxels[v] != 0 { for n in neighbours(v, d) { next.voxels[n] = 1 } }
             near = next
         }
-        var keep = [Bool](repeating: false, count: d.count)
-        for part in regions(of: eroded, dims: d) where part.contains(where: { near[$0] }) {
-            for v in part { keep[v] = true }
+        var out = Mask(repeating: 0, geometry: grown.geometry)
+        for part in components(of: eroded, connectivity: .faces6).voxels
+        where part.contains(where: { near.voxels[$0] != 0 }) {
+            for v in part {
+                out.voxels[v] = 1
+                for n in neighbours(v, d) where grown.voxels[n] != 0 { out.voxels[n] = 1 }
+            }
         }
-        var out = keep
-        for v in 0..<d.count where keep[v] { for n in neighbours(v, d) where grown[n] { out[n] = true } }
-        for v in 0..<d.count where grown[v] && neighbours(v, d).contains(where: { lesion[$0] }) { out[v] = true }
+        for v in 0..<d.count
+        where grown.voxels[v] != 0 && neighbours(v, d).contains(where: { lesion.voxels[$0] != 0 }) {
+            out.voxels[v] = 1
+        }
         return out
     }
 
     /// Step 4: the face-connected pieces that meet the lesion over `minimumContact` of their
-    /// boundary.
-    static func pieces(_ region: [Bool], lesion: [Bool], dims d: Dims) -> [Bool] {
-        var out = [Bool](repeating: false, count: d.count)
-        for part in regions(of: region, dims: d) {
-            var shell = Set<Int>()
-            for v in part { for n in neighbours(v, d) where !region[n] { shell.insert(n) } }
-            let touching = shell.filter { lesion[$0] }.count
-            guard !shell.isEmpty, Double(touching) / Double(shell.count) >= minimumContact else { continue }
-            for v in part { out[v] = true }
-        }
-        return out
-    }
-
-    /// Face-connected components of a flag array.
-    private static func regions(of flags: [Bool], dims d: Dims) -> [[Int]] {
-        var seen = [Bool](repeating: false, count: d.count)
-        var out: [[Int]] = []
-        for start in 0..<d.count where flags[start] && !seen[start] {
-            var part = [start], stack = [start]
-            seen[start] = true
-            while let v = stack.popLast() {
-                for n in neighbours(v, d) where flags[n] && !seen[n] {
-                    seen[n] = true
-                    part.append(n)
-                    stack.append(n)
-                }
-            }
-            out.append(part)
+    /// boundary (`SurfaceLesions.contact`).
+    static func pieces(_ region: Mask, lesion: Mask) -> Mask {
+        var out = Mask(repeating: 0, geometry: region.geometry)
+        for part in components(of: region, connectivity: .faces6).voxels {
+            var piece = Mask(repeating: 0, geometry: region.geometry)
+            for v in part { piece.voxels[v] = 1 }
+            guard SurfaceLesions.contact(piece, with: lesion) >= minimumContact else { continue }
+            for v in part { out.voxels[v] = 1 }
         }
         return out
     }

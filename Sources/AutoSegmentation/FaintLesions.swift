@@ -70,10 +70,8 @@ enum FaintLesions {
         }
         let minimumVoxels = minimumRegionML * 1000 / g.voxelVolumeMM3
         // Depth in the liver (mm to the nearest voxel outside it), up to 2 sigma.
-        var outside = liver
-        for v in 0..<outside.voxels.count { outside.voxels[v] = liver.voxels[v] == 0 ? 1 : 0 }
         let coreDepthMM2 = Float(coreDepthSigmas * sigmaMM * coreDepthSigmas * sigmaMM)
-        let depth2 = Filters.squaredDistanceMM2(to: outside, capMM2: coreDepthMM2 + 1)
+        let depth2 = Filters.squaredDistanceMM2(to: liver.inverted(), capMM2: coreDepthMM2 + 1)
         let candidates = components(of: region, connectivity: .faces6).voxels.filter { c in
             Double(c.count) >= minimumVoxels
                 && c.contains { coarse.voxels[$0] < core && depth2.voxels[$0] >= coreDepthMM2 }

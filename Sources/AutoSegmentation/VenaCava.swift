@@ -190,27 +190,25 @@ enum VenaCava {
     }
 
     /// Finds the IVC (see `find`) and clears its discs from the liver and the lesions; returns the
-    /// mL taken from the liver (0 when no IVC is found).
-    static func remove(smooth: Volume<Float>, modeHU: Float, liver: inout Mask, lesions: inout Mask) -> Double {
-        guard let track = find(smooth: smooth, liver: liver, modeHU: modeHU) else { return 0 }
+    /// mL taken from the liver (0 when no IVC is found) and the track (nil then).
+    @discardableResult
+    static func remove(smooth: Volume<Float>, modeHU: Float, liver: inout Mask, lesions: inout Mask) -> (
+        removedML: Double, track: [Circle?]?
+    ) {
+        guard let track = find(smooth: smooth, liver: liver, modeHU: modeHU) else { return (0, nil) }
         let cleared = remove(track, from: &liver)
         remove(track, from: &lesions)
-        return Double(cleared) * liver.geometry.voxelVolumeMM3 / 1000
+        return (Double(cleared) * liver.geometry.voxelVolumeMM3 / 1000, track)
     }
 
     /// Clears the track's discs (widened by `marginMM`) in `mask`; returns the voxels cleared.
     @discardableResult
     static func remove(_ track: [Circle?], from mask: inout Mask) -> Int {
         var cleared = 0
-        for k in 0..<min(mask.dims.z, track.count) {
-            guard let c = track[k] else { continue }
-            forEachPixel(of: c, radiusMM: c.radiusMM + marginMM, in: mask.geometry) { i, j in
-                guard let i, let j else { return }
-                let v = mask.offset(i, j, k)
-                if mask.voxels[v] != 0 {
-                    mask.voxels[v] = 0
-                    cleared += 1
-                }
+        forEachDiscVoxel(of: track, in: mask.geometry) { v in
+            if mask.voxels[v] != 0 {
+                mask.voxels[v] = 0
+                cleared += 1
             }
         }
         return cleared
@@ -218,10 +216,21 @@ enum VenaCava {
 
     /// The track's discs (widened by `marginMM`) as a mask: the IVC where it runs.
     static func discs(_ track: [Circle?], geometry g: Geometry) -> Mask {
-        var mask = Mask(repeating: 1, geometry: g)
-        remove(track, from: &mask)
-        for v in 0..<mask.voxels.count { mask.voxels[v] = mask.voxels[v] == 0 ? 1 : 0 }
+        var mask = Mask(repeating: 0, geometry: g)
+        forEachDiscVoxel(of: track, in: g) { mask.voxels[$0] = 1 }
         return mask
+    }
+
+    /// Calls `body` with the offset of each voxel of the track's discs (widened by `marginMM`)
+    /// on the grid.
+    static func forEachDiscVoxel(of track: [Circle?], in g: Geometry, _ body: (Int) -> Void) {
+        for k in 0..<min(g.dims.z, track.count) {
+            guard let c = track[k] else { continue }
+            forEachPixel(of: c, radiusMM: c.radiusMM + marginMM, in: g) { i, j in
+                guard let i, let j else { return }
+                body(i + g.dims.x * (j + g.dims.y * k))
+            }
+        }
     }
 
     /// Calls `body` for each pixel centre within `radiusMM` of the circle's centre, with its

@@ -479,7 +479,7 @@ public enum SeededGrowth {
         }
         var region = connected(band, from: [start])
         // Opening by reconstruction: cut what is thinner than twice the cut radius.
-        let depth2 = Filters.squaredDistanceMM2(to: inverted(region), capMM2: 10_000).voxels
+        let depth2 = Filters.squaredDistanceMM2(to: region.inverted(), capMM2: 10_000).voxels
         let seedDepth = Double(near.map { region.voxels[$0] != 0 ? depth2[$0] : 0 }.max() ?? 0).squareRoot()
         let cut = min(maximumCutMM, seedDepth / 2)
         if cut >= min(sp.x, sp.y, sp.z) {
@@ -665,12 +665,6 @@ public enum SeededGrowth {
         return ball(around: c, radiusMM: max(r, 0), in: m.geometry).first { m.voxels[$0] != 0 }
     }
 
-    static func inverted(_ m: Mask) -> Mask {
-        var out = m
-        for v in 0..<out.voxels.count { out.voxels[v] = m.voxels[v] == 0 ? 1 : 0 }
-        return out
-    }
-
     /// The 6-connected region of `m` holding the voxels `starts` (those inside `m`).
     static func connected(_ m: Mask, from starts: [Int]) -> Mask {
         var out = Mask(repeating: 0, geometry: m.geometry)
@@ -700,7 +694,7 @@ public enum SeededGrowth {
             let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
             return i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1
         }
-        let outside = connected(inverted(part), from: border)
-        return m.pasting(Filters.fillHolesPerSlice(inverted(outside)), at: box)
+        let outside = connected(part.inverted(), from: border)
+        return m.pasting(Filters.fillHolesPerSlice(outside.inverted()), at: box)
     }
 }

@@ -52,6 +52,13 @@ extension Volume where Voxel == UInt8 {
         return out
     }
 
+    /// Voxels outside this mask.
+    public func inverted() -> Mask {
+        var out = self
+        for v in 0..<out.voxels.count { out.voxels[v] = voxels[v] == 0 ? 1 : 0 }
+        return out
+    }
+
     /// Volume inside the mask in millilitres (1 mL = 1000 mm^3).
     public var volumeML: Double { Double(insideCount) * geometry.voxelVolumeMM3 / 1000 }
 }
