@@ -21,8 +21,14 @@ root = os.path.dirname(here)
 sys.path.insert(0, here)
 import phantom_sweep  # noqa: E402  (the specs, the common options and the targets)
 
-STAGES = ["right_kidney", "tumour_dominated", "other_tumour_cores", "tumour_caps", "dark_surface", "surface_lesions", "exophytic_lesions", "cut_lesions", "faint_lesions",
-          "small_lesions", "refinement", "inferior_tail", "surface_fluid", "vena_cava", "heart", "partial_volume_rim"]
+def stages(htb):
+    """Every stage `htb qa --without-stage` can switch off, as its help lists them (no list here
+    to drift from the code's)."""
+    text = subprocess.run([htb, "qa", "--help"], capture_output=True, text=True, check=True).stdout
+    part = text.split("--without-stage", 1)[1].split("(repeatable):", 1)[1].split("\n  --", 1)[0]
+    return [s.strip().rstrip(".") for s in " ".join(part.split()).split(",") if s.strip()]
+
+
 NOISE = {"liver": 0.005, "lesion": 0.02, "htb": 0.2}
 
 
@@ -47,10 +53,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
-    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--stages", help="comma-separated stages to switch off (default: every stage htb lists)")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
+    a.stages = a.stages or ",".join(stages(a.htb))
     work = tempfile.mkdtemp(prefix="htb-ablation-")
     cases = []
     for name, spec in phantom_sweep.SPECS.items():

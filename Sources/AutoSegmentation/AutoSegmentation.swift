@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/24"
+    public static let method = "htb-auto/25"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -43,6 +43,8 @@ public enum AutoSegmentation {
         public var exophyticLesionsAddedML: Double?
         /// The rest of hyper-enhancing lesions the liver's outline cut, added (`CutLesions`), mL.
         public var cutLesionsAddedML: Double?
+        /// Hyper-enhancing masses ending a lobe added (`ExophyticLesions.findBright`), mL.
+        public var brightExophyticLesionsAddedML: Double?
         /// Faint hypodense lesions found at a coarser scale (`FaintLesions`), mL.
         public var faintLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
@@ -99,6 +101,7 @@ public enum AutoSegmentation {
             case surfaceLesionsAddedML = "surface_lesions_added_ml"
             case exophyticLesionsAddedML = "exophytic_lesions_added_ml"
             case cutLesionsAddedML = "cut_lesions_added_ml"
+            case brightExophyticLesionsAddedML = "bright_exophytic_lesions_added_ml"
             case faintLesionsAddedML = "faint_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case tumourCapsAddedML = "tumour_caps_added_ml"
@@ -133,6 +136,7 @@ public enum AutoSegmentation {
         case surfaceLesions = "surface_lesions"
         case exophyticLesions = "exophytic_lesions"
         case cutLesions = "cut_lesions"
+        case brightExophyticLesions = "bright_exophytic_lesions"
         case faintLesions = "faint_lesions"
         case smallLesions = "small_lesions"
         case refinement
@@ -258,11 +262,24 @@ public enum AutoSegmentation {
                     info.darkSurfaceRemovedML = centi(
                         TumourDominatedLiver.removeDarkSurface(&td, ct: small, smooth: l.smooth))
                 }
+                var ivc: Mask?
                 if !off.contains(.venaCava) {
-                    info.venaCavaRemovedML = centi(
-                        VenaCava.remove(
-                            smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions
-                        ).removedML)
+                    let removed = VenaCava.remove(
+                        smooth: l.smooth, modeHU: td.parenchymaModeHU, liver: &td.liver, lesions: &td.lesions)
+                    info.venaCavaRemovedML = centi(removed.removedML)
+                    ivc = removed.track.map { VenaCava.discs($0, geometry: td.liver.geometry) }
+                }
+                // Only where the tumour is hyper-enhancing: a hypodense tumour's liver has no bright
+                // masses of its own, and pieces of the right kidney the liver step half took would pass.
+                if !off.contains(.brightExophyticLesions) && td.tumourModeHU > td.parenchymaModeHU {
+                    let bright = ExophyticLesions.findBright(
+                        small, body: l.body, liver: td.liver, modeHU: td.parenchymaModeHU,
+                        robustSDHU: td.parenchymaRobustSDHU, excluded: ivc)
+                    if bright.insideCount > 0 {
+                        td.liver = Filters.fillHolesPerSlice(td.liver.union(bright))
+                        td.lesions = td.lesions.union(bright)
+                    }
+                    info.brightExophyticLesionsAddedML = centi(bright.volumeML)
                 }
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(
@@ -425,6 +442,16 @@ public enum AutoSegmentation {
                 CutLesions.include(
                     smooth: l.smooth, body: l.body, liver: &liver, lesions: &lesions.lesions,
                     modeHU: lesions.modeHU ?? l.modeHU, robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
+        }
+        if !off.contains(.brightExophyticLesions) {
+            let bright = ExophyticLesions.findBright(
+                small, body: l.body, liver: liver, modeHU: lesions.modeHU ?? l.modeHU,
+                robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc)
+            if bright.insideCount > 0 {
+                liver = Filters.fillHolesPerSlice(liver.union(bright))
+                lesions.lesions = lesions.lesions.union(bright)
+            }
+            info.brightExophyticLesionsAddedML = centi(bright.volumeML)
         }
         if !off.contains(.faintLesions) {
             let faint = FaintLesions.find(small, liver: liver, lesions: lesions.lesions)

@@ -3,7 +3,9 @@ import Foundation
 import VolumeModel
 import Volumetry
 
-/// Hypodense lesions that end a lobe or bulge out of the liver beyond its outline (exophytic).
+/// Lesions that end a lobe or bulge out of the liver beyond its outline (exophytic): hypodense
+/// ones (`find`, before the lesion step) and hyper-enhancing ones (`findBright`, after the cut
+/// lesions; see there for the two neighbours kept out).
 ///
 /// A lesion that replaces the tip of a lobe is not enclosed by parenchyma in any slice, and where
 /// it spans more slices than the surface step's wide slab (+-15 mm) it also lies beyond every
@@ -51,21 +53,35 @@ enum ExophyticLesions {
 
     /// On a grid cropped around the liver: the voxels to add.
     static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> Mask {
-        let g = ct.geometry, d = g.dims
-        var added = Mask(repeating: 0, geometry: g)
-        guard let dark = SurfaceLesions.darkTissue(ct, body: body, liver: liver)?.dark else { return added }
+        guard let dark = SurfaceLesions.darkTissue(ct, body: body, liver: liver)?.dark else {
+            return Mask(repeating: 0, geometry: ct.geometry)
+        }
+        return masses(in: dark, liver: liver)
+    }
+
+    /// The solid masses of `tissue` (outside the liver) that pass the tests above.
+    static func masses(in tissue: Mask, liver: Mask) -> Mask {
+        var added = Mask(repeating: 0, geometry: tissue.geometry)
+        for mass in massList(in: tissue, liver: liver) { for v in mass { added.voxels[v] = 1 } }
+        return added
+    }
+
+    /// Each mass that passes, as voxel indices of `tissue`'s grid (two may touch).
+    static func massList(in tissue: Mask, liver: Mask) -> [[Int]] {
+        let g = tissue.geometry, d = g.dims
+        var out: [[Int]] = []
         let minimumVoxels = minimumMassML * 1000 / g.voxelVolumeMM3
-        for core in components(of: Filters.erode(dark, radiusMM: depthMM), connectivity: .faces6).voxels {
-            // The solid mass the core stands for: the core opened back within the dark tissue.
+        for core in components(of: Filters.erode(tissue, radiusMM: depthMM), connectivity: .faces6).voxels {
+            // The solid mass the core stands for: the core opened back within the tissue.
             guard
                 let box = VoxelBox.enclosing(core, in: d)?.expanded(
                     byMM: depthMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
             else { continue }
-            let localDark = dark.cropped(to: box), localLiver = liver.cropped(to: box)
-            var region = Mask(repeating: 0, geometry: localDark.geometry)
+            let localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
+            var region = Mask(repeating: 0, geometry: localTissue.geometry)
             for v in core { region.voxels[box.local(v, in: d)] = 1 }
             region = Filters.dilate(region, radiusMM: depthMM)
-            for v in 0..<region.voxels.count where localDark.voxels[v] == 0 { region.voxels[v] = 0 }
+            for v in 0..<region.voxels.count where localTissue.voxels[v] == 0 { region.voxels[v] = 0 }
             let voxels = (0..<region.voxels.count).filter { region.voxels[$0] != 0 }.map { box.global($0, in: d) }
             let n = Double(voxels.count)
             let elongation = LesionSegmenter.elongation(voxels, g)
@@ -73,8 +89,80 @@ enum ExophyticLesions {
             guard n >= minimumVoxels, elongation <= maximumElongation,
                 fill >= minimumFill, touching >= minimumContact
             else { continue }
-            for v in voxels { added.voxels[v] = 1 }
+            out.append(voxels)
         }
-        return added
+        return out
     }
+
+    /// Hyper-enhancing masses that end a lobe (a hypervascular metastasis, an HCC): the same
+    /// tests in tissue brighter than the parenchyma by the lesion step's bright margin,
+    /// max(3 SD, 20 HU), and below `brightCeilingHU`, outside the liver (on the segmentation's
+    /// grid, smoothed as the lesion step smooths; holes filled per slice: a lesion is solid and
+    /// noise would cut its core apart). Two neighbours pass those tests and are kept out by
+    /// anatomy: the IVC's discs (`excluded`, found by the vena cava stage), and a paired organ,
+    /// the right kidney, which has a twin across the body's midline where a lesion has none (the
+    /// mirror image, slid as `Kidneys.bestFit` slides it, lies >= 75 % in the same tissue away
+    /// from the mass while its 5 mm shell lies <= 40 % in it; on the sweep the right kidney,
+    /// 76-110 mL, axis ratio 1.6-2.1, fill 0.97 and 6-19 % of its boundary on the liver, passed
+    /// every other test). A mass whose centre lies above the liver's highest slice or below its
+    /// lowest ends no lobe (the heart above the dome).
+    static func findBright(
+        _ ct: CTVolume, body: Mask, liver: Mask, modeHU: Float, robustSDHU: Float, excluded: Mask?
+    ) -> Mask {
+        let g = liver.geometry, d = g.dims
+        let empty = Mask(repeating: 0, geometry: g)
+        guard let box = liver.boundingBox?.expanded(byMM: marginMM, in: g), let liverBox = liver.boundingBox else {
+            return empty
+        }
+        let lo = modeHU + max(3 * robustSDHU, 20), hi = brightCeilingHU
+        guard lo < hi else { return empty }
+        func tissue(_ ct: CTVolume, _ body: Mask) -> Mask {
+            let smooth = Filters.gaussian(ct, sigmaMM: LesionSegmenter.smoothingSigmaMM)
+            return Filters.fillHolesPerSlice(Filters.band(smooth, lo: lo, hi: hi, within: body))
+        }
+        var candidates = tissue(ct.cropped(to: box), body.cropped(to: box))
+        let localLiver = liver.cropped(to: box), localExcluded = excluded?.cropped(to: box)
+        for v in 0..<candidates.voxels.count
+        where localLiver.voxels[v] != 0 || (localExcluded?.voxels[v] ?? 0) != 0 {
+            candidates.voxels[v] = 0
+        }
+        let zRange = liverBox.lo.z..<(liverBox.lo.z + liverBox.dims.z)
+        let centre = abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180) ? LiverSegmenter.bodyCentreMM(body) : nil
+        var out = empty
+        // The whole grid's tissue, for the twin's side of the body: made once, when needed.
+        var whole: Mask?
+        for local in massList(in: candidates, liver: localLiver) {
+            let mass = local.map { box.global($0, in: d) }
+            let zMean = Double(mass.reduce(0) { $0 + $1 / d.sliceCount }) / Double(mass.count)
+            guard zRange.contains(Int(zMean.rounded())) else { continue }
+            if let centre, Kidneys.kidneyML.contains(Double(mass.count) * g.voxelVolumeMM3 / 1000) {
+                if whole == nil { whole = tissue(ct, body) }
+                if hasTwin(mass, tissue: whole!, centreX: centre.x) { continue }
+            }
+            for v in mass { out.voxels[v] = 1 }
+        }
+        return out
+    }
+
+    /// Whether the mass's mirror image across x = `centreX` lies in `tissue` away from the mass
+    /// itself (a mass near the midline would be its own twin), as a paired organ's does. Tested
+    /// on masses of a kidney's volume (`Kidneys.kidneyML`) only: a smaller one would fit inside
+    /// the other kidney's edge.
+    static func hasTwin(_ mass: [Int], tissue: Mask, centreX: Double) -> Bool {
+        var m = Mask(repeating: 0, geometry: tissue.geometry)
+        for v in mass { m.voxels[v] = 1 }
+        var shell = Filters.dilate(m, radiusMM: Kidneys.shellMM)
+        var others = tissue
+        for v in 0..<others.voxels.count where shell.voxels[v] != 0 { others.voxels[v] = 0 }
+        for v in mass { shell.voxels[v] = 0 }
+        guard
+            let fit = Kidneys.bestFit(
+                inside: Kidneys.mirrored(m, centreX: centreX), shell: Kidneys.mirrored(shell, centreX: centreX),
+                band: others)
+        else { return false }
+        return fit.inside >= Kidneys.minimumInside && fit.shell <= Kidneys.maximumShell
+    }
+
+    /// Iodinated tissue stays below this; cortical bone and dense oral contrast lie above it (HU).
+    static let brightCeilingHU: Float = 300
 }
