@@ -272,14 +272,10 @@ public enum AutoSegmentation {
                 // Only where the tumour is hyper-enhancing: a hypodense tumour's liver has no bright
                 // masses of its own, and pieces of the right kidney the liver step half took would pass.
                 if !off.contains(.brightExophyticLesions) && td.tumourModeHU > td.parenchymaModeHU {
-                    let bright = ExophyticLesions.findBright(
-                        small, body: l.body, liver: td.liver, modeHU: td.parenchymaModeHU,
-                        robustSDHU: td.parenchymaRobustSDHU, excluded: ivc)
-                    if bright.insideCount > 0 {
-                        td.liver = Filters.fillHolesPerSlice(td.liver.union(bright))
-                        td.lesions = td.lesions.union(bright)
-                    }
-                    info.brightExophyticLesionsAddedML = centi(bright.volumeML)
+                    info.brightExophyticLesionsAddedML = centi(
+                        ExophyticLesions.includeBright(
+                            small, body: l.body, liver: &td.liver, lesions: &td.lesions, modeHU: td.parenchymaModeHU,
+                            robustSDHU: td.parenchymaRobustSDHU, excluded: ivc))
                 }
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(
@@ -444,14 +440,10 @@ public enum AutoSegmentation {
                     modeHU: lesions.modeHU ?? l.modeHU, robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
         }
         if !off.contains(.brightExophyticLesions) {
-            let bright = ExophyticLesions.findBright(
-                small, body: l.body, liver: liver, modeHU: lesions.modeHU ?? l.modeHU,
-                robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc)
-            if bright.insideCount > 0 {
-                liver = Filters.fillHolesPerSlice(liver.union(bright))
-                lesions.lesions = lesions.lesions.union(bright)
-            }
-            info.brightExophyticLesionsAddedML = centi(bright.volumeML)
+            info.brightExophyticLesionsAddedML = centi(
+                ExophyticLesions.includeBright(
+                    small, body: l.body, liver: &liver, lesions: &lesions.lesions, modeHU: lesions.modeHU ?? l.modeHU,
+                    robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
         }
         if !off.contains(.faintLesions) {
             let faint = FaintLesions.find(small, liver: liver, lesions: lesions.lesions)

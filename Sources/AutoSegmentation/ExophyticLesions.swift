@@ -56,18 +56,14 @@ enum ExophyticLesions {
         guard let dark = SurfaceLesions.darkTissue(ct, body: body, liver: liver)?.dark else {
             return Mask(repeating: 0, geometry: ct.geometry)
         }
-        return masses(in: dark, liver: liver)
-    }
-
-    /// The solid masses of `tissue` (outside the liver) that pass the tests above.
-    static func masses(in tissue: Mask, liver: Mask) -> Mask {
-        var added = Mask(repeating: 0, geometry: tissue.geometry)
-        for mass in massList(in: tissue, liver: liver) { for v in mass { added.voxels[v] = 1 } }
+        var added = Mask(repeating: 0, geometry: ct.geometry)
+        for mass in masses(in: dark, liver: liver) { for v in mass { added.voxels[v] = 1 } }
         return added
     }
 
-    /// Each mass that passes, as voxel indices of `tissue`'s grid (two may touch).
-    static func massList(in tissue: Mask, liver: Mask) -> [[Int]] {
+    /// The solid masses of `tissue` (outside the liver) that pass the tests above, each as voxel
+    /// indices of `tissue`'s grid (two may touch).
+    static func masses(in tissue: Mask, liver: Mask) -> [[Int]] {
         let g = tissue.geometry, d = g.dims
         var out: [[Int]] = []
         let minimumVoxels = minimumMassML * 1000 / g.voxelVolumeMM3
@@ -127,11 +123,11 @@ enum ExophyticLesions {
             candidates.voxels[v] = 0
         }
         let zRange = liverBox.lo.z..<(liverBox.lo.z + liverBox.dims.z)
-        let centre = abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180) ? LiverSegmenter.bodyCentreMM(body) : nil
+        let centre = Kidneys.isAxial(g) ? LiverSegmenter.bodyCentreMM(body) : nil
         var out = empty
         // The whole grid's tissue, for the twin's side of the body: made once, when needed.
         var whole: Mask?
-        for local in massList(in: candidates, liver: localLiver) {
+        for local in masses(in: candidates, liver: localLiver) {
             let mass = local.map { box.global($0, in: d) }
             let zMean = Double(mass.reduce(0) { $0 + $1 / d.sliceCount }) / Double(mass.count)
             guard zRange.contains(Int(zMean.rounded())) else { continue }
@@ -151,16 +147,24 @@ enum ExophyticLesions {
     static func hasTwin(_ mass: [Int], tissue: Mask, centreX: Double) -> Bool {
         var m = Mask(repeating: 0, geometry: tissue.geometry)
         for v in mass { m.voxels[v] = 1 }
-        var shell = Filters.dilate(m, radiusMM: Kidneys.shellMM)
+        let near = Filters.dilate(m, radiusMM: Kidneys.shellMM)
         var others = tissue
-        for v in 0..<others.voxels.count where shell.voxels[v] != 0 { others.voxels[v] = 0 }
-        for v in mass { shell.voxels[v] = 0 }
-        guard
-            let fit = Kidneys.bestFit(
-                inside: Kidneys.mirrored(m, centreX: centreX), shell: Kidneys.mirrored(shell, centreX: centreX),
-                band: others)
-        else { return false }
-        return fit.inside >= Kidneys.minimumInside && fit.shell <= Kidneys.maximumShell
+        for v in 0..<others.voxels.count where near.voxels[v] != 0 { others.voxels[v] = 0 }
+        return Kidneys.mirrorFit(of: m, near: near, centreX: centreX, band: others) != nil
+    }
+
+    /// The stage in place: the masses `findBright` finds join the liver (holes filled per slice)
+    /// and the lesions; returns the mL added.
+    static func includeBright(
+        _ ct: CTVolume, body: Mask, liver: inout Mask, lesions: inout Mask, modeHU: Float, robustSDHU: Float,
+        excluded: Mask?
+    ) -> Double {
+        let bright = findBright(
+            ct, body: body, liver: liver, modeHU: modeHU, robustSDHU: robustSDHU, excluded: excluded)
+        guard bright.insideCount > 0 else { return 0 }
+        liver = Filters.fillHolesPerSlice(liver.union(bright))
+        lesions = lesions.union(bright)
+        return bright.volumeML
     }
 
     /// Iodinated tissue stays below this; cortical bone and dense oral contrast lie above it (HU).

@@ -48,15 +48,10 @@ enum Kidneys {
     /// nil when no left kidney is found in the band or no fit passes (see the type's note).
     static func rightImage(band: Mask, liver: Mask, body: Mask) -> Mask? {
         let g = liver.geometry
-        guard abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180),
-            let centre = LiverSegmenter.bodyCentreMM(body),
-            let left = leftKidney(band: band, liver: liver, centre: centre)
-        else { return nil }
-        var shell = Filters.dilate(left, radiusMM: shellMM)
-        for v in 0..<shell.voxels.count where left.voxels[v] != 0 { shell.voxels[v] = 0 }
-        let inside = mirrored(left, centreX: centre.x), around = mirrored(shell, centreX: centre.x)
-        guard let fit = bestFit(inside: inside, shell: around, band: band),
-            fit.inside >= minimumInside, fit.shell <= maximumShell
+        guard isAxial(g), let centre = LiverSegmenter.bodyCentreMM(body),
+            let left = leftKidney(band: band, liver: liver, centre: centre),
+            let (inside, fit) = mirrorFit(
+                of: left, near: Filters.dilate(left, radiusMM: shellMM), centreX: centre.x, band: band)
         else { return nil }
         var image = Mask(repeating: 0, geometry: g)
         let d = g.dims
@@ -66,6 +61,25 @@ enum Kidneys {
             image.voxels[i + d.x * (j + d.y * k)] = 1
         }
         return Filters.dilate(image, radiusMM: marginMM)
+    }
+
+    /// Whether the grid's rows run along the patient's left-right axis (within 25 degrees): the
+    /// mirror searches assume it.
+    static func isAxial(_ g: Geometry) -> Bool { abs(g.axes.0.normalized.x) > cos(25 * Double.pi / 180) }
+
+    /// The fit of `organ`'s mirror image across x = `centreX` (patient coordinates) in `band`,
+    /// when it passes: the image >= `minimumInside` in the band, its shell (`near`, the organ
+    /// dilated by `shellMM`, less the organ) <= `maximumShell`. Also the image's voxels, unshifted.
+    static func mirrorFit(of organ: Mask, near: Mask, centreX: Double, band: Mask) -> (
+        image: [(Int, Int, Int)], fit: Fit
+    )? {
+        var shell = near
+        for v in 0..<shell.voxels.count where organ.voxels[v] != 0 { shell.voxels[v] = 0 }
+        let image = mirrored(organ, centreX: centreX)
+        guard let fit = bestFit(inside: image, shell: mirrored(shell, centreX: centreX), band: band),
+            fit.inside >= minimumInside, fit.shell <= maximumShell
+        else { return nil }
+        return (image, fit)
     }
 
     /// The left kidney: the largest region of the band (eroded by 3 mm to cut vessels and
