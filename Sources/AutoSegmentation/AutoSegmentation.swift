@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/25"
+    public static let method = "htb-auto/26"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -69,6 +69,12 @@ public enum AutoSegmentation {
         public var venaCavaRemovedML: Double?
         /// The heart's part of an automatic liver that grew over the dome into it (`Heart`), mL.
         public var heartRemovedML: Double?
+        /// Tissue of the outline enhancing above the parenchyma, left of the body's centre (the
+        /// spleen against the left lobe), removed (`Neighbours`), mL.
+        public var neighbourOrgansRemovedML: Double?
+        /// Lesions lying mostly on the liver's outermost voxel layer (its edge's partial volume)
+        /// returned to the liver (`EdgeSheets`), mL.
+        public var edgeSheetsRemovedML: Double?
         /// Surface voxels more than half liver added on the CT's grid (`PartialVolumeRim`), mL.
         public var partialVolumeRimML: Double?
         /// True when the liver step's tissue was implausible for parenchyma and a second tissue
@@ -112,6 +118,8 @@ public enum AutoSegmentation {
             case fluidRemovedML = "surface_fluid_removed_ml"
             case venaCavaRemovedML = "vena_cava_removed_ml"
             case heartRemovedML = "heart_removed_ml"
+            case neighbourOrgansRemovedML = "neighbour_organs_removed_ml"
+            case edgeSheetsRemovedML = "edge_sheets_removed_ml"
             case partialVolumeRimML = "partial_volume_rim_ml"
             case tumourDominated = "tumour_dominated"
             case tumourModeHU = "tumour_mode_hu"
@@ -143,6 +151,8 @@ public enum AutoSegmentation {
         case inferiorTail = "inferior_tail"
         case surfaceFluid = "surface_fluid"
         case venaCava = "vena_cava"
+        case neighbourOrgans = "neighbour_organs"
+        case edgeSheets = "edge_sheets"
         case heart
         case partialVolumeRim = "partial_volume_rim"
     }
@@ -433,6 +443,12 @@ public enum AutoSegmentation {
             info.venaCavaRemovedML = centi(removed.removedML)
             ivc = removed.track.map { VenaCava.discs($0, geometry: liver.geometry) }
         }
+        if !off.contains(.neighbourOrgans) {
+            info.neighbourOrgansRemovedML = centi(
+                Neighbours.remove(
+                    from: &liver, lesions: &lesions.lesions, smooth: l.smooth, body: l.body,
+                    modeHU: lesions.modeHU ?? l.modeHU))
+        }
         if !off.contains(.cutLesions) {
             info.cutLesionsAddedML = centi(
                 CutLesions.include(
@@ -449,6 +465,9 @@ public enum AutoSegmentation {
             let faint = FaintLesions.find(small, liver: liver, lesions: lesions.lesions)
             lesions.lesions = lesions.lesions.union(faint)
             info.faintLesionsAddedML = centi(faint.volumeML)
+        }
+        if !off.contains(.edgeSheets) {
+            info.edgeSheetsRemovedML = centi(EdgeSheets.remove(from: &lesions.lesions, liver: liver))
         }
         return (liver, lesions)
     }

@@ -80,6 +80,9 @@ enum FaintLesions {
         guard !candidates.isEmpty else { return added }
         let fine = Filters.gaussian(values, sigmaMM: LesionSegmenter.smoothingSigmaMM, within: support)
         for c in candidates {
+            // Water density is bile or a cyst (the gallbladder an outline closed around), not a
+            // faint lesion: a faint lesion lies near the parenchyma's value.
+            guard Filters.median(c.map { fine.voxels[$0] }) >= AutoSegmentation.fluidCeilingHU else { continue }
             var seed = Mask(repeating: 0, geometry: g)
             for v in c { seed.voxels[v] = 1 }
             let edge = (mode + Filters.median(c.map { fine.voxels[$0] })) / 2

@@ -112,7 +112,7 @@ struct ReviewTests {
     }
 
     @Test(
-        "spleen contact: spleen voxels touch the liver at 10 HU above it, and the liver that takes the spleen in is flagged"
+        "spleen contact: spleen voxels touch the liver at 10 HU above it, and the automatic liver leaves the spleen out; a liver in the left lateral abdomen (fatty seed 7) is flagged in the report, its warnings and the overlay header"
     )
     func spleenContact() throws {
         let s = Self.spec(seed: 1) {
@@ -136,18 +136,38 @@ struct ReviewTests {
         let info = try #require(a.report.automatic)
         let codes = (info.reviewReasons ?? []).map(\.code)
         print(
-            "spleen contact, seed 1: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), review \(codes)"
+            "spleen contact, seed 1: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), neighbour organs \(info.neighbourOrgansRemovedML ?? -1) mL, review \(codes)"
         )
-        #expect(a.report.liver.volumeML > p.truth.liverVolumeML * 1.1)
-        #expect(info.reviewNeeded == true && codes.contains("liver_in_left_lateral_abdomen"))
-        #expect(a.report.flags.contains(Analysis.reviewFlag))
+        // Until htb-auto/26 the liver took the spleen in (2014 mL) and was flagged for it; the
+        // neighbour-organ stage now removes 331 mL (measured: 1720 mL).
+        #expect(a.report.liver.volumeML < p.truth.liverVolumeML * 1.1)
+        #expect((info.neighbourOrgansRemovedML ?? 0) > 200 && !codes.contains("liver_in_left_lateral_abdomen"))
+        // A fatty liver's outline still runs into the wall, the stomach and part of the spleen,
+        // which enhances 40 HU above it, beyond what the neighbour-organ stage measures (measured:
+        // 1859 mL against 1467 mL): flagged, and the flag reaches the report, its warnings and
+        // the overlay.
+        let (fatty, b) = try Self.analyse(
+            Self.spec(seed: 7) {
+                $0.lesions = 6
+                $0.htbPercent = 20
+                $0.enhancement = "mixed"
+                $0.steatosisHU = 30
+            })
+        let fattyInfo = try #require(b.report.automatic)
+        print(
+            "fatty seed 7: liver \(b.report.liver.volumeML) mL (truth \(fatty.truth.liverVolumeML)), review \((fattyInfo.reviewReasons ?? []).map(\.code))"
+        )
         #expect(
-            a.report.study.warnings.contains {
+            fattyInfo.reviewNeeded == true
+                && (fattyInfo.reviewReasons ?? []).contains { $0.code == "liver_in_left_lateral_abdomen" })
+        #expect(b.report.flags.contains(Analysis.reviewFlag))
+        #expect(
+            b.report.study.warnings.contains {
                 $0.code == "automatic_review_needed" && $0.message.contains("left lateral")
             })
         #expect(
-            a.overlayScene(burnInPatient: false).headerLines.contains {
-                $0.hasPrefix("REVIEW NEEDED: LIVER_IN_LEFT_LATERAL_ABDOMEN")
+            b.overlayScene(burnInPatient: false).headerLines.contains {
+                $0.hasPrefix("REVIEW NEEDED:") && $0.contains("LIVER_IN_LEFT_LATERAL_ABDOMEN")
             })
     }
 
@@ -237,10 +257,11 @@ struct ReviewTests {
             p.count == 1 && p[0].seriesDescription == "PV abdomen repeat"
                 && abs((p[0].liverVolumeML ?? 0) - a.report.liver.volumeML) < 0.01)
         #expect(!(info.reviewReasons ?? []).contains { $0.code == "phases_disagree" })
-        // The same patient's arterial phase, whose liver took in the spleen lying against the left
-        // lobe (the failure the reason exists for; measured 1546 against 2014 mL, +30 %): flagged,
-        // both volumes named. (Until htb-auto/25 this was stomach seed 6 with its left lobe lost,
-        // 17 % smaller; the bright lobe-end stage now keeps that lobe: 9 %.)
+        // The same patient's arterial phase, whose liver took in tissue around the left lobe (the
+        // failure the reason exists for; measured 1546 against 1720 mL, +11 %: the spleen's rim
+        // and the wall that the neighbour-organ stage of htb-auto/26 leaves, 2014 mL before it):
+        // flagged, both volumes named. (Until htb-auto/25 this was stomach seed 6 with its left
+        // lobe lost, 17 % smaller; the bright lobe-end stage now keeps that lobe: 9 %.)
         let mixed = try Self.session([(portal, "PV abdomen"), (leaky, "ART abdomen")], "phasesMixed")
         let b = try Analysis.run(.init(studyPath: mixed, series: "2.25.3002.1", liverMasks: [], lesionMasks: []))
         let reasons = b.report.automatic?.reviewReasons ?? []
