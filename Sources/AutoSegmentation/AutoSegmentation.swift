@@ -69,7 +69,7 @@ public enum AutoSegmentation {
         public var venaCavaRemovedML: Double?
         /// The heart's part of an automatic liver that grew over the dome into it (`Heart`), mL.
         public var heartRemovedML: Double?
-        /// Tissue of the outline enhancing above the parenchyma, left of the body's centre (the
+        /// Tissue of the outline enhancing above the parenchyma, in the body's left lateral part (the
         /// spleen against the left lobe), removed (`Neighbours`), mL.
         public var neighbourOrgansRemovedML: Double?
         /// Lesions lying mostly on the liver's outermost voxel layer (its edge's partial volume)

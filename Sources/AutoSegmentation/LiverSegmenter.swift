@@ -189,6 +189,15 @@ public enum LiverSegmenter {
         return lo.0 <= hi.0 ? ((lo.0 + hi.0) / 2, (lo.1 + hi.1) / 2) : nil
     }
 
+    /// The body's half-width about its centre's x (mm, from every 7th voxel).
+    static func bodyHalfWidthMM(_ body: Mask, centreX: Double) -> Double {
+        var halfWidth = 0.0
+        for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
+            halfWidth = max(halfWidth, abs(x(of: v, body.geometry) - centreX))
+        }
+        return halfWidth
+    }
+
     @inline(__always) static func x(of v: Int, _ g: Geometry) -> Double {
         let i = v % g.dims.x, j = (v / g.dims.x) % g.dims.y, k = v / g.dims.sliceCount
         return g.positionMM(Double(i), Double(j), Double(k)).x

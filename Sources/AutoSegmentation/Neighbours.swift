@@ -49,11 +49,7 @@ enum Neighbours {
         else { return 0 }
         let sdHU = max(peakSD, 5)
         guard let centre = LiverSegmenter.bodyCentreMM(body) else { return 0 }
-        var halfWidthMM = 0.0
-        for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
-            halfWidthMM = max(halfWidthMM, abs(LiverSegmenter.x(of: v, body.geometry) - centre.x))
-        }
-        let lateralX = centre.x + minimumLateralShare * halfWidthMM
+        let lateralX = centre.x + minimumLateralShare * LiverSegmenter.bodyHalfWidthMM(body, centreX: centre.x)
         let l = liver.cropped(to: box), les = lesions.cropped(to: box), sm = smooth.cropped(to: box)
         let g = l.geometry
         // Not parenchyma-like: the lesions found and tissue farther than 3 SD from the mode
@@ -75,7 +71,6 @@ enum Neighbours {
         // Each bright region grows to where the level crosses half its own contrast (the blurred
         // step between the two organs' levels), through the outline.
         var region = Mask(repeating: 0, geometry: g)
-        var any = false
         for c in components(of: brighter, connectivity: .faces6).voxels
         where Double(c.count) * g.voxelVolumeMM3 / 1000 >= minimumRegionML {
             let meanX = c.reduce(0.0) { $0 + LiverSegmenter.x(of: $1, g) } / Double(c.count)
@@ -88,10 +83,13 @@ enum Neighbours {
             where l.voxels[v] != 0 && level.weight.voxels[v] > 0.05 && level.mean.voxels[v] - modeHU >= edgeHU {
                 within.voxels[v] = 1
             }
-            grow(from: c, within: within, into: &region)
-            any = true
+            // Connected to the region through `within`: a flood at one cost.
+            var label = [UInt8](repeating: 0, count: g.dims.count)
+            for v in c { label[v] = 1 }
+            Heart.flood(&label, within: within, cost: { _ in 0 })
+            for v in 0..<label.count where label[v] != 0 { region.voxels[v] = 1 }
         }
-        guard any else { return 0 }
+        guard region.voxels.contains(1) else { return 0 }
         var out = l
         for v in 0..<out.voxels.count where region.voxels[v] != 0 { out.voxels[v] = 0 }
         // What is left of the organ along the cut (its rim, where partial volume with the fat
@@ -109,25 +107,5 @@ enum Neighbours {
         liver = liver.pasting(out, at: box)
         lesions = lesions.pasting(outLesions, at: box)
         return Double(before - liver.insideCount) * liver.geometry.voxelVolumeMM3 / 1000
-    }
-
-    /// Marks in `into` the voxels of `within` connected (faces) to `seeds`, and the seeds.
-    static func grow(from seeds: [Int], within: Mask, into region: inout Mask) {
-        let d = within.dims
-        var queue = seeds
-        for v in seeds { region.voxels[v] = 1 }
-        var head = 0
-        while head < queue.count {
-            let v = queue[head]
-            head += 1
-            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-            for (inside, w) in [
-                (i > 0, v - 1), (i + 1 < d.x, v + 1), (j > 0, v - d.x), (j + 1 < d.y, v + d.x),
-                (k > 0, v - d.sliceCount), (k + 1 < d.z, v + d.sliceCount),
-            ] where inside && within.voxels[w] != 0 && region.voxels[w] == 0 {
-                region.voxels[w] = 1
-                queue.append(w)
-            }
-        }
     }
 }

@@ -95,10 +95,7 @@ public enum Review {
         let liverCount = whole.insideCount
         // Left and right: the body's centre and half-width (LPS: +x is the patient's left).
         let centre = LiverSegmenter.bodyCentreMM(body) ?? (0, 0)
-        var bodyHalfWidth = 0.0
-        for v in stride(from: 0, to: body.voxels.count, by: 7) where body.voxels[v] != 0 {
-            bodyHalfWidth = max(bodyHalfWidth, abs(LiverSegmenter.x(of: v, g) - centre.x))
-        }
+        let bodyHalfWidth = LiverSegmenter.bodyHalfWidthMM(body, centreX: centre.x)
         let midline = spineMidlineXMM(smooth: smooth, body: body, centre: centre, halfWidthMM: bodyHalfWidth)
         var lateral = 0, leftOfMidline = 0
         var liverPerSlice = [Int](repeating: 0, count: d.z), bodyPerSlice = [Int](repeating: 0, count: d.z)
