@@ -28,6 +28,11 @@ public enum Review {
         /// the result leaves unexplained. In a correct result that is the fissures' fat and
         /// unenhanced vessels, a few mL; a lesion the segmentation missed is all of it.
         public var unexplainedDarkML: Double
+        /// Tissue inside the liver (3 mm in) brighter than the parenchyma's mode by as much as the
+        /// lesion step asks of a hyper-enhancing lesion (max(3 SD, 20 HU)), more than 2 mm from
+        /// any lesion, that survives a 4 mm opening (vessels thinner than 8 mm do not), in
+        /// regions of >= 0.5 mL, mL: a hyper-enhancing lesion the segmentation missed.
+        public var unexplainedBrightML: Double
 
         enum CodingKeys: String, CodingKey {
             case leftLateralShare = "left_lateral_share"
@@ -35,6 +40,7 @@ public enum Review {
             case bodyAreaShare = "body_area_share"
             case lesionContrastSD = "lesion_contrast_sd"
             case unexplainedDarkML = "unexplained_dark_ml"
+            case unexplainedBrightML = "unexplained_bright_ml"
         }
     }
 
@@ -127,16 +133,28 @@ public enum Review {
         where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 && smooth.voxels[v] < darkCeiling {
             dark.voxels[v] = 1
         }
+        // Bright tissue no lesion explains: compact (the opening removes vessels) and as bright
+        // as the lesion step asks a hyper-enhancing lesion to be.
+        let brightFloor =
+            modeHU + max(LesionSegmenter.brightContrastSD * robustSDHU, LesionSegmenter.brightContrastHU)
+        var bright = Mask(repeating: 0, geometry: g)
+        for v in 0..<bright.voxels.count
+        where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 && smooth.voxels[v] > brightFloor {
+            bright.voxels[v] = 1
+        }
+        bright = Filters.open(bright, radiusMM: brightOpeningMM)
         let minimumVoxels = 500 / g.voxelVolumeMM3
-        let unexplained = components(of: dark, connectivity: .faces6).voxels.filter {
-            Double($0.count) >= minimumVoxels
-        }.reduce(0) { $0 + $1.count }
+        func regionsML(_ m: Mask) -> Double {
+            let n = components(of: m, connectivity: .faces6).voxels.filter { Double($0.count) >= minimumVoxels }
+                .reduce(0) { $0 + $1.count }
+            return Double(n) * g.voxelVolumeMM3 / 1000
+        }
         return Measures(
             leftLateralShare: liverCount > 0 ? Double(lateral) / Double(liverCount) : 0,
             leftOfMidlineShare: midline.map { _ in liverCount > 0 ? Double(leftOfMidline) / Double(liverCount) : 0 },
             bodyAreaShare: areaShare,
             lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
-            unexplainedDarkML: Double(unexplained) * g.voxelVolumeMM3 / 1000)
+            unexplainedDarkML: regionsML(dark), unexplainedBrightML: regionsML(bright))
     }
 }
 
@@ -159,6 +177,11 @@ extension Review {
     /// Unexplained dark tissue worth 0.5 HTB points and a quarter of the lesions found.
     public static let maximumUnexplainedDarkShare = 0.005
     public static let maximumUnexplainedDarkOfLesions = 0.25
+    /// Unexplained compact bright tissue worth one HTB point, half the 2-point HTB target, however
+    /// much lesion was found (HTB's error is in points of the liver). Vessels thinner than twice
+    /// the opening's radius leave; a hyper-enhancing lesion does not.
+    public static let maximumUnexplainedBrightShare = 0.01
+    public static let brightOpeningMM = 4.0
     /// One correction stage removing 15 % of the liver means the first outline was that wrong,
     /// and the final one rests on the correction.
     public static let maximumCorrectionShare = 0.15
@@ -239,6 +262,16 @@ extension Review {
                             "%.1f mL of tissue darker than the parenchyma is not in any lesion (%.2f %% of the liver, %.0f %% of the lesions found): a lesion may have been missed",
                         m.unexplainedDarkML, 100 * m.unexplainedDarkML / max(liverML, 1e-9),
                         100 * m.unexplainedDarkML / max(lesionML, 1e-9))))
+        }
+        if m.unexplainedBrightML >= maximumUnexplainedBrightShare * liverML {
+            out.append(
+                Reason(
+                    code: "unexplained_bright_tissue",
+                    detail: String(
+                        format:
+                            "%.1f mL of compact tissue brighter than the parenchyma is not in any lesion (%.2f %% of the liver, limit %.0f %%): a hyper-enhancing lesion may have been missed",
+                        m.unexplainedBrightML, 100 * m.unexplainedBrightML / max(liverML, 1e-9),
+                        100 * maximumUnexplainedBrightShare)))
         }
         if largestCorrectionML >= maximumCorrectionShare * liverML {
             out.append(
