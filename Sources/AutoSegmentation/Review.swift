@@ -125,22 +125,19 @@ public enum Review {
             weighted += abs(mean - Double(modeHU)) / Double(max(robustSDHU, 1)) * Double(c.count)
             lesionVoxels += c.count
         }
-        // Dark tissue no lesion explains.
+        // Tissue no lesion explains: darker than the parenchyma, or as bright as the lesion step
+        // asks a hyper-enhancing lesion to be and compact (the opening removes vessels).
         let innerLiver = Filters.erode(whole, radiusMM: 3), nearLesion = Filters.dilate(lesions, radiusMM: 2)
         let darkCeiling = modeHU - max(2.5 * robustSDHU, 10)
-        var dark = Mask(repeating: 0, geometry: g)
-        for v in 0..<dark.voxels.count
-        where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 && smooth.voxels[v] < darkCeiling {
-            dark.voxels[v] = 1
-        }
-        // Bright tissue no lesion explains: compact (the opening removes vessels) and as bright
-        // as the lesion step asks a hyper-enhancing lesion to be.
         let brightFloor =
             modeHU + max(LesionSegmenter.brightContrastSD * robustSDHU, LesionSegmenter.brightContrastHU)
-        var bright = Mask(repeating: 0, geometry: g)
-        for v in 0..<bright.voxels.count
-        where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 && smooth.voxels[v] > brightFloor {
-            bright.voxels[v] = 1
+        var dark = Mask(repeating: 0, geometry: g), bright = dark
+        for v in 0..<dark.voxels.count where innerLiver.voxels[v] != 0 && nearLesion.voxels[v] == 0 {
+            if smooth.voxels[v] < darkCeiling {
+                dark.voxels[v] = 1
+            } else if smooth.voxels[v] > brightFloor {
+                bright.voxels[v] = 1
+            }
         }
         bright = Filters.open(bright, radiusMM: brightOpeningMM)
         let minimumVoxels = 500 / g.voxelVolumeMM3
