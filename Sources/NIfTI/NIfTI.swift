@@ -91,7 +91,17 @@ public struct NIfTIImage: Sendable {
                 file: path, field: "datatype", value: "\(code)",
                 expected: "an integer or float scalar type (2, 4, 8, 16, 64, 256, 512, 768)")
         }
-        let voxOffset = Int(r.f32(108))
+        // vox_offset is a float: it must be a whole number of bytes past the 348-byte header and
+        // within the file (a NaN, an infinity or a negative offset is a damaged header).
+        let voxOffsetValue = r.f32(108)
+        guard voxOffsetValue.isFinite, voxOffsetValue >= 348, voxOffsetValue <= Float(raw.count),
+            voxOffsetValue == voxOffsetValue.rounded()
+        else {
+            throw NIfTIError.invalidHeader(
+                file: path, field: "vox_offset", value: "\(voxOffsetValue)",
+                expected: "a whole byte offset from 348 to the file's size (\(raw.count))")
+        }
+        let voxOffset = Int(voxOffsetValue)
         let count = nx * ny * nz
         let needed = voxOffset + count * type.bytes
         guard raw.count >= needed else {
@@ -120,6 +130,12 @@ public struct NIfTIImage: Sendable {
             throw NIfTIError.noOrientation(file: path)
         }
         func lps(_ v: Vector3) -> Vector3 { Vector3(-v.x, -v.y, v.z) }
+        let columns = [affine.0, affine.1, affine.2, affine.3]
+        guard columns.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite }) else {
+            throw NIfTIError.invalidHeader(
+                file: path, field: r.i16(254) > 0 ? "srow_x/y/z" : "quatern/qoffset/pixdim",
+                value: "a NaN or infinite entry", expected: "a finite affine")
+        }
         let spacing = Vector3(affine.0.length, affine.1.length, affine.2.length)
         guard spacing.x > 0, spacing.y > 0, spacing.z > 0 else {
             throw NIfTIError.invalidHeader(

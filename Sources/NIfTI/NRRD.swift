@@ -83,12 +83,18 @@ extension NIfTIImage {
                 expected: "an integer or float scalar type up to 32 bits, or double")
         }
         let encoding = try need("encoding", "raw or gzip").lowercased()
-        let count = sizes[0] * sizes[1] * sizes[2]
-        let needed = count * type.bytes
+        // Sizes whose product overflows cannot describe a file: refused before any arithmetic traps.
+        let (xy, o1) = sizes[0].multipliedReportingOverflow(by: sizes[1])
+        let (count, o2) = xy.multipliedReportingOverflow(by: sizes[2])
+        let (needed, o3) = count.multipliedReportingOverflow(by: type.bytes)
+        guard !o1, !o2, !o3, needed < Int.max / 2 else {
+            throw NIfTIError.invalidHeader(
+                file: path, field: "sizes", value: fields["sizes"] ?? "", expected: "a volume that fits in memory")
+        }
         var data: [UInt8]
         switch encoding {
         case "raw": data = Array(bytes[dataStart..<min(bytes.count, dataStart + needed)])
-        case "gzip", "gz": data = try inflate(Array(bytes[dataStart...]), file: path)
+        case "gzip", "gz": data = try inflate(Array(bytes[dataStart...]), file: path, limit: needed)
         default:
             throw NIfTIError.invalidHeader(file: path, field: "encoding", value: encoding, expected: "raw or gzip")
         }
@@ -169,8 +175,10 @@ extension NIfTIImage {
         return out
     }
 
-    /// A gzip (or zlib) stream inflated in full.
-    static func inflate(_ input: [UInt8], file: String) throws -> [UInt8] {
+    /// A gzip (or zlib) stream inflated in full, or up to the first chunk past `limit` bytes (the
+    /// data the header describes: anything beyond it is not read, so a small file cannot expand
+    /// without bound).
+    static func inflate(_ input: [UInt8], file: String, limit: Int = .max) throws -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw NIfTIError.unreadable(file: file, reason: "gzip: cannot start zlib")
@@ -189,7 +197,7 @@ extension NIfTIImage {
                     return zlib_inflate(&stream)
                 }
                 out.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
-                if r == Z_STREAM_END { return Z_STREAM_END }
+                if r == Z_STREAM_END || (r == Z_OK && out.count > limit) { return Z_STREAM_END }
                 if r != Z_OK { return r }
                 if stream.avail_in == 0 && stream.avail_out != 0 { return Z_BUF_ERROR }
             }

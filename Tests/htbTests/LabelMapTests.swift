@@ -179,6 +179,10 @@ struct LabelMapTests {
                 "NRRD0004\ntype: uchar\ndimension: 3\nsizes: 2 2 2\nspace: LPS\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\nencoding: gzip\n\nnot gzip",
                 "gzip"
             ),
+            (
+                "NRRD0004\ntype: short\ndimension: 3\nsizes: 9223372036854775807 2 2\nspace: LPS\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\nencoding: raw\n\n\u{0}\u{0}",
+                "fits in memory"
+            ),
         ]
         for (n, (text, reason)) in cases.enumerated() {
             let path = dir + "/bad\(n).nrrd"
@@ -186,6 +190,23 @@ struct LabelMapTests {
             let r = try runHTB(["analyze", Self.sample, "--liver-mask", path, "--out", dir + "/out\(n)"])
             #expect(r.status == 68, "\(n): \(r.stderr)")
             #expect(r.stderr.contains(path) && r.stderr.contains(reason), "\(n): \(r.stderr)")
+        }
+    }
+
+    @Test("a NIfTI whose vox_offset is no byte offset in the file (NaN, infinite, negative, past the end) is refused")
+    func badVoxOffset() throws {
+        let dir = Paths.temporaryDirectory()
+        try NIfTIWriter.write(labels: try Self.truthLabels(), to: dir + "/labels.nii")
+        let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/labels.nii")))
+        for (n, value) in [Float.nan, .infinity, -352, 1e12, 352.5].enumerated() {
+            var bytes = good
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.replaceSubrange(108..<112, with: $0) }
+            let path = dir + "/bad\(n).nii"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            #expect(throws: NIfTIError.self) { try NIfTIImage.read(path: path) }
+            let r = try runHTB(["analyze", Self.sample, "--liver-mask", path, "--out", dir + "/out\(n)"])
+            #expect(r.status == 68, "\(value): \(r.stderr)")
+            #expect(r.stderr.contains(path) && r.stderr.contains("vox_offset"), "\(value): \(r.stderr)")
         }
     }
 
