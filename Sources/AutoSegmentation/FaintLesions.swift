@@ -28,6 +28,20 @@ import Volumetry
 /// 4. its extent at the lesion step's 2 mm: the voxels within 2 voxels of it, connected to it,
 ///    darker than half way between the mode and the region's median (where a blurred edge
 ///    crosses).
+///
+/// Hyper-enhancing lesions near the lesion step's bright threshold (max(3 SD, 20 HU) at 2 mm)
+/// break into noisy fragments there, which its shape test rejects (low seed 14: a 338 mL lesion
+/// 40 HU above the parenchyma found over 17 % of it). The same search runs on the bright side,
+/// after the dark one, with three more tests, because bright tissue in the liver is mostly
+/// enhanced vessels, which the 4 mm scale blurs into regions too:
+///
+/// - solid: the region fills at least half its principal-axes ellipsoid (the exophytic stage's
+///   test); a vessel tree is a network of branches with gaps between them;
+/// - at least `brightMinimumRegionML`: larger than the liver's vessel confluences (the portal
+///   vein's bifurcation with its first branches, 12-15 mm wide, is about 10-15 mL);
+/// - its centre not in the body's left lateral part (`Neighbours.minimumLateralShare`): there a
+///   bright region is the spleen that an outline took in (brighter than a fatty parenchyma), as
+///   the neighbour-organ stage and the review's `liver_in_left_lateral_abdomen` read it.
 enum FaintLesions {
     static let sigmaMM = 4.0
     static let regionContrastSD: Float = 2.5
@@ -39,46 +53,100 @@ enum FaintLesions {
     static let coreDepthSigmas = 2.0
     /// A sphere of 4 sigma's diameter.
     static let minimumRegionML = Double.pi / 6 * pow(4 * sigmaMM, 3) / 1000
+    /// A faint bright region smaller than this may be a vessel confluence.
+    static let brightMinimumRegionML = 30.0
 
-    /// The lesions to add (inside `liver`, apart from `lesions`), on the liver's grid.
-    static func find(_ ct: CTVolume, liver: Mask, lesions: Mask) -> Mask {
+    /// The lesions to add (inside `liver`, apart from `lesions`), on the liver's grid: faint
+    /// hypodense ones, then faint hyper-enhancing ones (apart from those); `body` places the
+    /// body's left lateral part.
+    static func find(_ ct: CTVolume, liver: Mask, lesions: Mask, body: Mask) -> Mask {
         let empty = Mask(repeating: 0, geometry: liver.geometry)
         guard let box = liver.boundingBox?.expanded(byMM: 2 * sigmaMM, in: ct.geometry) else { return empty }
-        let added = within(ct.cropped(to: box), liver: liver.cropped(to: box), lesions: lesions.cropped(to: box))
+        let localLiver = liver.cropped(to: box)
+        var scales = Scales(ct.cropped(to: box), liver: localLiver)
+        let dark = within(&scales, liver: localLiver, lesions: lesions.cropped(to: box))
+        var lateralXMM: Double? = nil
+        if let centre = LiverSegmenter.bodyCentreMM(body) {
+            lateralXMM =
+                centre.x + Neighbours.minimumLateralShare * LiverSegmenter.bodyHalfWidthMM(body, centreX: centre.x)
+        }
+        let bright = within(
+            &scales, liver: localLiver, lesions: lesions.cropped(to: box).union(dark), bright: true,
+            lateralLimitXMM: lateralXMM)
+        let added = dark.union(bright)
         return added.insideCount == 0 ? empty : empty.pasting(added, at: box)
     }
 
-    static func within(_ ct: CTVolume, liver: Mask, lesions: Mask) -> Mask {
-        let g = ct.geometry
+    /// The CT at both scales within the liver less its outer voxel (normalised convolutions),
+    /// and the depth in the liver: computed once for both sides' searches (the 2 mm scale only
+    /// when a region is found).
+    struct Scales {
+        /// The CT's box, kept as stored (16 bits) until the 2 mm scale is asked for.
+        let ct: CTVolume
+        let support: Mask
+        let coarse: Volume<Float>
+        /// Squared depth in the liver (mm^2 to the nearest voxel outside it), up to 2 sigma.
+        let depth2: Volume<Float>
+        private var fineScale: Volume<Float>?
+
+        init(_ ct: CTVolume, liver: Mask) {
+            let g = ct.geometry
+            self.ct = ct
+            support = Filters.erode(liver, radiusMM: max(g.spacingMM.x, g.spacingMM.y))
+            coarse = Filters.gaussian(Self.values(ct), sigmaMM: sigmaMM, within: support)
+            depth2 = Filters.squaredDistanceMM2(to: liver.inverted(), capMM2: FaintLesions.coreDepthMM2 + 1)
+        }
+
+        static func values(_ ct: CTVolume) -> Volume<Float> {
+            Volume(voxels: ct.voxels.map(Float.init), geometry: ct.geometry)
+        }
+
+        /// The lesion step's 2 mm scale.
+        mutating func fine() -> Volume<Float> {
+            if let f = fineScale { return f }
+            let f = Filters.gaussian(Self.values(ct), sigmaMM: LesionSegmenter.smoothingSigmaMM, within: support)
+            fineScale = f
+            return f
+        }
+    }
+
+    static let coreDepthMM2 = Float(coreDepthSigmas * sigmaMM * coreDepthSigmas * sigmaMM)
+
+    /// One side's search (`bright`: above the mode) in a box around the liver.
+    static func within(
+        _ scales: inout Scales, liver: Mask, lesions: Mask, bright: Bool = false, lateralLimitXMM: Double? = nil
+    ) -> Mask {
+        let g = liver.geometry
+        // The dark side's comparisons, mirrored for the bright one.
+        let sign: Float = bright ? -1 : 1
         var added = Mask(repeating: 0, geometry: g)
         let voxelMM = max(g.spacingMM.x, g.spacingMM.y)
-        let support = Filters.erode(liver, radiusMM: voxelMM)
-        let values = Volume(voxels: ct.voxels.map(Float.init), geometry: g)
-        let coarse = Filters.gaussian(values, sigmaMM: sigmaMM, within: support)
+        let support = scales.support, coarse = scales.coarse
         let near = Filters.dilate(lesions, radiusMM: 2 * voxelMM)
         var reference = Filters.erode(liver, radiusMM: 2 * voxelMM)
         for v in 0..<reference.voxels.count where near.voxels[v] != 0 { reference.voxels[v] = 0 }
         guard reference.insideCount >= 100,
             let (mode, sd) = Filters.mode(coarse, within: reference, lo: -50, hi: 250)
         else { return added }
-        let threshold = mode - max(regionContrastSD * sd, minimumContrastHU)
-        let core = mode - coreContrastSD * sd
+        let threshold = mode - sign * max(regionContrastSD * sd, minimumContrastHU)
+        let core = mode - sign * coreContrastSD * sd
         var region = Mask(repeating: 0, geometry: g)
         for v in 0..<region.voxels.count
-        where support.voxels[v] != 0 && near.voxels[v] == 0 && coarse.voxels[v] < threshold {
+        where support.voxels[v] != 0 && near.voxels[v] == 0 && sign * coarse.voxels[v] < sign * threshold {
             region.voxels[v] = 1
         }
         let minimumVoxels = minimumRegionML * 1000 / g.voxelVolumeMM3
-        // Depth in the liver (mm to the nearest voxel outside it), up to 2 sigma.
-        let coreDepthMM2 = Float(coreDepthSigmas * sigmaMM * coreDepthSigmas * sigmaMM)
-        let depth2 = Filters.squaredDistanceMM2(to: liver.inverted(), capMM2: coreDepthMM2 + 1)
+        let depth2 = scales.depth2
+        let brightMinimumVoxels = brightMinimumRegionML * 1000 / g.voxelVolumeMM3
         let candidates = components(of: region, connectivity: .faces6).voxels.filter { c in
             Double(c.count) >= minimumVoxels
-                && c.contains { coarse.voxels[$0] < core && depth2.voxels[$0] >= coreDepthMM2 }
+                && c.contains { sign * coarse.voxels[$0] < sign * core && depth2.voxels[$0] >= coreDepthMM2 }
                 && LesionSegmenter.elongation(c, g) <= LesionSegmenter.maximumElongation
+                && (!bright
+                    || isSolidBrightMass(c, g, minimumVoxels: brightMinimumVoxels, lateralLimitXMM: lateralLimitXMM))
         }
         guard !candidates.isEmpty else { return added }
-        let fine = Filters.gaussian(values, sigmaMM: LesionSegmenter.smoothingSigmaMM, within: support)
+        let fine = scales.fine()
         for c in candidates {
             // Water density is bile or a cyst (the gallbladder an outline closed around), not a
             // faint lesion: a faint lesion lies near the parenchyma's value.
@@ -88,7 +156,7 @@ enum FaintLesions {
             let edge = (mode + Filters.median(c.map { fine.voxels[$0] })) / 2
             var zone = Filters.dilate(seed, radiusMM: 2 * voxelMM)
             for v in 0..<zone.voxels.count
-            where seed.voxels[v] == 0 && (support.voxels[v] == 0 || fine.voxels[v] >= edge) {
+            where seed.voxels[v] == 0 && (support.voxels[v] == 0 || sign * fine.voxels[v] >= sign * edge) {
                 zone.voxels[v] = 0
             }
             for part in components(of: zone, connectivity: .faces6).voxels
@@ -97,5 +165,19 @@ enum FaintLesions {
             }
         }
         return added
+    }
+
+    /// The bright side's extra tests: large enough, solid, and not centred in the body's left
+    /// lateral part.
+    static func isSolidBrightMass(_ c: [Int], _ g: Geometry, minimumVoxels: Double, lateralLimitXMM: Double?) -> Bool {
+        guard Double(c.count) >= minimumVoxels, LesionSegmenter.fill(c, g) >= ExophyticLesions.minimumFill else {
+            return false
+        }
+        guard let limit = lateralLimitXMM else { return true }
+        let d = g.dims
+        let centreX =
+            c.reduce(0.0) { $0 + g.positionMM(Double($1 % d.x), Double(($1 / d.x) % d.y), Double($1 / d.sliceCount)).x }
+            / Double(c.count)
+        return centreX <= limit
     }
 }

@@ -24,9 +24,11 @@ public enum Review {
         /// without lesions.
         public var lesionContrastSD: Double?
         /// Tissue inside the liver (3 mm in from its edge) darker than the parenchyma's mode by
-        /// max(2.5 SD, 10 HU), more than 2 mm from any lesion, in regions of >= 0.5 mL, mL: what
-        /// the result leaves unexplained. In a correct result that is the fissures' fat and
-        /// unenhanced vessels, a few mL; a lesion the segmentation missed is all of it.
+        /// max(2.5 SD, 10 HU), more than 2 mm from any lesion, in regions of >= 0.5 mL whose
+        /// median is above water density (`AutoSegmentation.fluidCeilingHU`: bile, a cyst or fat
+        /// is no missed tumour), mL: what the result leaves unexplained. In a correct result that
+        /// is the fissures' edges and unenhanced vessels, a few mL; a lesion the segmentation
+        /// missed is all of it.
         public var unexplainedDarkML: Double
         /// Tissue inside the liver (3 mm in) brighter than the parenchyma's mode by as much as the
         /// lesion step asks of a hyper-enhancing lesion (max(3 SD, 20 HU)), more than 2 mm from
@@ -141,9 +143,13 @@ public enum Review {
         }
         bright = Filters.open(bright, radiusMM: brightOpeningMM)
         let minimumVoxels = 500 / g.voxelVolumeMM3
-        func regionsML(_ m: Mask) -> Double {
-            let n = components(of: m, connectivity: .faces6).voxels.filter { Double($0.count) >= minimumVoxels }
-                .reduce(0) { $0 + $1.count }
+        /// Regions of at least 0.5 mL; with `solid`, only those whose median lies above water
+        /// density (the gallbladder an outline closed around, a cyst, the hilum's fat).
+        func regionsML(_ m: Mask, solid: Bool = false) -> Double {
+            let n = components(of: m, connectivity: .faces6).voxels.filter {
+                Double($0.count) >= minimumVoxels
+                    && (!solid || Filters.median($0.map { smooth.voxels[$0] }) >= AutoSegmentation.fluidCeilingHU)
+            }.reduce(0) { $0 + $1.count }
             return Double(n) * g.voxelVolumeMM3 / 1000
         }
         return Measures(
@@ -151,7 +157,7 @@ public enum Review {
             leftOfMidlineShare: midline.map { _ in liverCount > 0 ? Double(leftOfMidline) / Double(liverCount) : 0 },
             bodyAreaShare: areaShare,
             lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
-            unexplainedDarkML: regionsML(dark), unexplainedBrightML: regionsML(bright))
+            unexplainedDarkML: regionsML(dark, solid: true), unexplainedBrightML: regionsML(bright))
     }
 }
 
