@@ -64,6 +64,13 @@ enum ExophyticLesions {
     /// The solid masses of `tissue` (outside the liver) that pass the tests above, each as voxel
     /// indices of `tissue`'s grid (two may touch).
     static func masses(in tissue: Mask, liver: Mask) -> [[Int]] {
+        var rejected = 0.0
+        return masses(in: tissue, liver: liver, rejectedOnTheLiver: &rejected)
+    }
+
+    /// The same; `rejectedOnTheLiver` is the largest region on the liver that failed the shape
+    /// tests (elongation or fill), mL: it may be a mass joined to a neighbour.
+    static func masses(in tissue: Mask, liver: Mask, rejectedOnTheLiver: inout Double) -> [[Int]] {
         let g = tissue.geometry, d = g.dims
         var out: [[Int]] = []
         let minimumVoxels = minimumMassML * 1000 / g.voxelVolumeMM3
@@ -84,7 +91,12 @@ enum ExophyticLesions {
             let fill = LesionSegmenter.fill(voxels, g), touching = SurfaceLesions.contact(region, with: localLiver)
             guard n >= minimumVoxels, elongation <= maximumElongation,
                 fill >= minimumFill, touching >= minimumContact
-            else { continue }
+            else {
+                if n >= minimumVoxels && touching >= minimumContact {
+                    rejectedOnTheLiver = max(rejectedOnTheLiver, n * g.voxelVolumeMM3 / 1000)
+                }
+                continue
+            }
             out.append(voxels)
         }
         return out
@@ -100,7 +112,10 @@ enum ExophyticLesions {
     /// mirror image, slid as `Kidneys.bestFit` slides it, lies >= 75 % in the same tissue away
     /// from the mass while its 5 mm shell lies <= 40 % in it; on the sweep the right kidney,
     /// 76-110 mL, axis ratio 1.6-2.1, fill 0.97 and 6-19 % of its boundary on the liver, passed
-    /// every other test). A mass whose centre lies above the liver's highest slice or below its
+    /// every other test). When a region on the liver large enough to hold a kidney and a mass
+    /// (70 mL) fails the shape tests, the fitted image itself
+    /// is taken out of the tissue and the masses formed again, so a lesion lying on the kidney is
+    /// not joined to it. A mass whose centre lies above the liver's highest slice or below its
     /// lowest ends no lobe (the heart above the dome).
     static func findBright(
         _ ct: CTVolume, body: Mask, liver: Mask, modeHU: Float, robustSDHU: Float, excluded: Mask?
@@ -127,7 +142,21 @@ enum ExophyticLesions {
         var out = empty
         // The whole grid's tissue, for the twin's side of the body: made once, when needed.
         var whole: Mask?
-        for local in masses(in: candidates, liver: localLiver) {
+        var rejectedML = 0.0
+        var found = masses(in: candidates, liver: localLiver, rejectedOnTheLiver: &rejectedML)
+        // When a region on the liver that could hold a kidney and a mass failed the shape tests,
+        // the right kidney (the left one's mirror image fitted in that tissue) leaves the
+        // candidates and the masses are formed again: a lesion lying on the kidney makes one mass
+        // with it, too elongated to pass (stomach 41: 190 mL, axis ratio 2.71, with the kidney;
+        // 96 mL, 1.60, without it).
+        if rejectedML >= Kidneys.kidneyML.lowerBound + minimumMassML, centre != nil {
+            whole = tissue(ct, body)
+            if let kidney = Kidneys.rightImage(band: whole!, liver: liver, body: body)?.cropped(to: box) {
+                for v in 0..<candidates.voxels.count where kidney.voxels[v] != 0 { candidates.voxels[v] = 0 }
+                found = masses(in: candidates, liver: localLiver)
+            }
+        }
+        for local in found {
             let mass = local.map { box.global($0, in: d) }
             let zMean = Double(mass.reduce(0) { $0 + $1 / d.sliceCount }) / Double(mass.count)
             guard zRange.contains(Int(zMean.rounded())) else { continue }

@@ -126,8 +126,8 @@ public enum MeasurementReportWriter {
         }
         defer { htb_sr_free(sr) }
         for g in report.groups {
-            let rc = try withCode(g.finding) { finding in
-                try withOptionalCode(g.findingSite) { site in
+            let rc = withCode(g.finding) { finding in
+                withOptionalCode(g.findingSite) { site in
                     htb_sr_begin_group(
                         sr, g.trackingID, g.trackingUID, finding, site, g.segment?.segInstanceUID,
                         Int32(g.segment?.segmentNumber ?? 0), g.segment?.sourceSeriesUID, &err, err.count)
@@ -135,8 +135,8 @@ public enum MeasurementReportWriter {
             }
             guard rc == 0 else { throw fail("group '\(g.trackingID)'") }
             for m in g.measurements {
-                let rc = try withCode(m.concept) { concept in
-                    try withCode(m.unit) { unit in
+                let rc = withCode(m.concept) { concept in
+                    withCode(m.unit) { unit in
                         htb_sr_add_measurement(
                             sr, concept, m.value, unit, g.segment == nil ? nil : g.algorithm?.name,
                             g.algorithm?.version, &err, err.count)
@@ -183,10 +183,10 @@ public enum MeasurementReportWriter {
     static func add(
         _ e: MeasurementReport.Evaluation, inGroup: Bool, _ sr: OpaquePointer, _ err: inout [CChar], _ path: String
     ) throws {
-        let rc = try withCode(e.concept) { concept -> Int32 in
+        let rc = withCode(e.concept) { concept -> Int32 in
             switch e.value {
             case .coded(let v):
-                return try withCode(v) { htb_sr_add_evaluation(sr, inGroup ? 1 : 0, concept, $0, nil, &err, err.count) }
+                return withCode(v) { htb_sr_add_evaluation(sr, inGroup ? 1 : 0, concept, $0, nil, &err, err.count) }
             case .text(let t): return htb_sr_add_evaluation(sr, inGroup ? 1 : 0, concept, nil, t, &err, err.count)
             }
         }
