@@ -1146,6 +1146,19 @@ struct AutoSegmentationPhantomTests {
         return (with, try judge(with), try judge(without))
     }
 
+    /// A phantom on the sweep's grid (Benchmarks/phantom_sweep.py: 128 x 128 x 40 at 2.8 x 2.8 x
+    /// 5 mm) with a spec's lesions, burden, enhancement and phase, and its other options.
+    static func sweepPhantom(
+        seed: UInt64, lesions: Int, htbPercent: Double, enhancement: String, phase: ContrastPhase,
+        _ change: (inout PhantomSpec) -> Void = { _ in }
+    ) throws -> Phantom {
+        var spec = PhantomSpec()
+        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (seed, 128, 40, 5, 2.8)
+        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (lesions, htbPercent, enhancement, phase)
+        change(&spec)
+        return try Phantom.build(spec)
+    }
+
     /// Lesion voxels in `lesions` that `before` lacks, and how many of them are `truth` lesion.
     static func addedLesionVoxels(_ lesions: Mask, over before: Mask, truth: Mask) -> (added: Int, right: Int) {
         var added = 0, right = 0
@@ -1236,11 +1249,9 @@ struct AutoSegmentationPhantomTests {
         // without it a 96 mL mass of 1.60. Measured: lesion Dice 0.728 and HTB error 4.06 with the
         // stage, 0.153 and 10.85 without (and with the stage before the kidney left the
         // candidates); 2608 of the 2853 voxels added are truth lesion.
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (41, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (4, 12, "mixed", .portal)
-        spec.stomachContact = true
-        let p = try Phantom.build(spec)
+        let p = try Self.sweepPhantom(seed: 41, lesions: 4, htbPercent: 12, enhancement: "mixed", phase: .portal) {
+            $0.stomachContact = true
+        }
         let (with, a, b) = try Self.stageEffect(p, stage: .brightExophyticLesions)
         print(
             "stomach seed 41: bright exophytic \(with.info.brightExophyticLesionsAddedML ?? -1) mL; with \(a), without \(b)"
@@ -1295,11 +1306,9 @@ struct AutoSegmentationPhantomTests {
         let low = try AutoSegmentation.segment(try Self.lowSpecPhantom(seed: 11).ct)
         #expect(low.info.faintLesionsAddedML == 0)
         // Fatty seed 25: the outline took in the spleen, 30 HU brighter than the fatty parenchyma.
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (25, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (6, 20, "mixed", .portal)
-        spec.steatosisHU = 30
-        let fatty = try Phantom.build(spec)
+        let fatty = try Self.sweepPhantom(seed: 25, lesions: 6, htbPercent: 20, enhancement: "mixed", phase: .portal) {
+            $0.steatosisHU = 30
+        }
         let fattyWith = try AutoSegmentation.segment(fatty.ct)
         let fattyOff = try AutoSegmentation.segment(fatty.ct, without: [.faintLesions])
         let (fattyAdded, fattyRight) = Self.addedLesionVoxels(
