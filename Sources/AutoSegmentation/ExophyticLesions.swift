@@ -113,10 +113,10 @@ enum ExophyticLesions {
     /// from the mass while its 5 mm shell lies <= 40 % in it; on the sweep the right kidney,
     /// 76-110 mL, axis ratio 1.6-2.1, fill 0.97 and 6-19 % of its boundary on the liver, passed
     /// every other test). When a region on the liver large enough to hold a kidney and a mass
-    /// (70 mL) fails the shape tests, the fitted image itself
-    /// is taken out of the tissue and the masses formed again, so a lesion lying on the kidney is
-    /// not joined to it. A mass whose centre lies above the liver's highest slice or below its
-    /// lowest ends no lobe (the heart above the dome).
+    /// (70 mL) fails the shape tests, the fitted image itself is taken out of the tissue and the
+    /// masses formed again, so a lesion lying on the kidney is not joined to it. A mass whose
+    /// centre lies above the liver's highest slice or below its lowest ends no lobe (the heart
+    /// above the dome).
     static func findBright(
         _ ct: CTVolume, body: Mask, liver: Mask, modeHU: Float, robustSDHU: Float, excluded: Mask?
     ) -> Mask {

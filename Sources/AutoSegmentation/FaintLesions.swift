@@ -65,14 +65,9 @@ enum FaintLesions {
         let localLiver = liver.cropped(to: box)
         var scales = Scales(ct.cropped(to: box), liver: localLiver)
         let dark = within(&scales, liver: localLiver, lesions: lesions.cropped(to: box))
-        var lateralXMM: Double? = nil
-        if let centre = LiverSegmenter.bodyCentreMM(body) {
-            lateralXMM =
-                centre.x + Neighbours.minimumLateralShare * LiverSegmenter.bodyHalfWidthMM(body, centreX: centre.x)
-        }
         let bright = within(
             &scales, liver: localLiver, lesions: lesions.cropped(to: box).union(dark), bright: true,
-            lateralLimitXMM: lateralXMM)
+            lateralLimitXMM: Neighbours.lateralLimitXMM(body))
         let added = dark.union(bright)
         return added.insideCount == 0 ? empty : empty.pasting(added, at: box)
     }
@@ -174,10 +169,14 @@ enum FaintLesions {
             return false
         }
         guard let limit = lateralLimitXMM else { return true }
-        let d = g.dims
-        let centreX =
-            c.reduce(0.0) { $0 + g.positionMM(Double($1 % d.x), Double(($1 / d.x) % d.y), Double($1 / d.sliceCount)).x }
-            / Double(c.count)
-        return centreX <= limit
+        // The centre in voxel indices, then in mm (the grid's mapping is affine).
+        let d = g.dims, n = Double(c.count)
+        var i = 0.0, j = 0.0, k = 0.0
+        for v in c {
+            i += Double(v % d.x)
+            j += Double((v / d.x) % d.y)
+            k += Double(v / d.sliceCount)
+        }
+        return g.positionMM(i / n, j / n, k / n).x <= limit
     }
 }

@@ -35,6 +35,13 @@ enum Neighbours {
     static let minimumRegionML = 20.0
     static let minimumBrighterHU: Float = 6
     static let minimumLateralShare = 0.35
+
+    /// Where the body's left lateral part begins (x, mm: `minimumLateralShare` of the body's
+    /// half-width left of its centre); nil without a body.
+    static func lateralLimitXMM(_ body: Mask) -> Double? {
+        guard let centre = LiverSegmenter.bodyCentreMM(body) else { return nil }
+        return centre.x + minimumLateralShare * LiverSegmenter.bodyHalfWidthMM(body, centreX: centre.x)
+    }
     static let openingMM = 6.0
     static let nearCutMM = 10.0
 
@@ -48,8 +55,7 @@ enum Neighbours {
                 smooth, within: Filters.erode(liver, radiusMM: 3), lo: -50, hi: 250, peakWidthOnly: true)
         else { return 0 }
         let sdHU = max(peakSD, 5)
-        guard let centre = LiverSegmenter.bodyCentreMM(body) else { return 0 }
-        let lateralX = centre.x + minimumLateralShare * LiverSegmenter.bodyHalfWidthMM(body, centreX: centre.x)
+        guard let lateralX = lateralLimitXMM(body) else { return 0 }
         let l = liver.cropped(to: box), les = lesions.cropped(to: box), sm = smooth.cropped(to: box)
         let g = l.geometry
         // Not parenchyma-like: the lesions found and tissue farther than 3 SD from the mode
