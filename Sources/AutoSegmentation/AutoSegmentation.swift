@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/27"
+    public static let method = "htb-auto/28"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -138,6 +138,7 @@ public enum AutoSegmentation {
     public enum Stage: String, Sendable, CaseIterable, Codable {
         case rightKidney = "right_kidney"
         case tumourDominated = "tumour_dominated"
+        case detachedLobes = "detached_lobes"
         case otherTumourCores = "other_tumour_cores"
         case tumourCaps = "tumour_caps"
         case darkSurface = "dark_surface"
@@ -394,12 +395,22 @@ public enum AutoSegmentation {
     /// it downwards, any water-density region on its surface (the gallbladder) and the IVC; then
     /// hyper-enhancing lesions the outline cut get their rest back (`CutLesions`) and hypodense
     /// lesions too faint for the lesion step are looked for at a coarser scale (`FaintLesions`).
-    /// Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on every
-    /// phantom the surface step's wide hull takes them, and the lobe step only ever added the
-    /// heart or bowel (real cases with the enhancement changed by 20 %; see `DetachedLobes`).
+    /// First, a lobe the liver step's erosion cut off at a neck joins (`DetachedLobes.cutOff`,
+    /// htb-auto/28). Lobes cut off by a surface lesion are not looked for here (htb-auto/10): on
+    /// every phantom the surface step's wide hull takes them, and that lobe step (any core whose
+    /// regrowth met the surface's tissue) only ever added the heart or bowel (real cases with the
+    /// enhancement changed by 20 %; see `DetachedLobes`).
     private static func parenchymaDominated(
-        _ small: CTVolume, first l: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info
+        _ small: CTVolume, first liverStep: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info
     ) -> (Mask, LesionSegmenter.Result) {
+        var l = liverStep
+        if !off.contains(.detachedLobes) {
+            let lobes = DetachedLobes.cutOff(l)
+            info.detachedLobesAddedML = centi(lobes.volumeML)
+            if lobes.insideCount > 0 {
+                l.liver = Filters.fillHolesPerSlice(Filters.close(l.liver.union(lobes), radiusMM: 4))
+            }
+        }
         let withSurface =
             off.contains(.surfaceLesions)
             ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)

@@ -22,9 +22,10 @@ import Volumetry
 /// opened by `depthMM` (voxels more than that deep, grown back by as much within it: sheets and
 /// tubes thinner than twice that vanish, and a lesion is cut from the wall it touches), and each
 /// mass left is taken when it holds at least `minimumMassML`, is no more elongated than
-/// `maximumElongation`, fills at least `minimumFill` of its principal-axes ellipsoid and faces the
-/// liver over at least `minimumContact` of its boundary (it ends the lobe rather than lying beside
-/// it). Accepted masses join the liver and are lesions as found (`AutoSegmentation`).
+/// `maximumElongation`, fills at least `minimumFill` of its principal-axes ellipsoid (alone, or
+/// with the lesion's part inside the liver: `masses`) and faces the liver over at least
+/// `minimumContact` of its boundary (it ends the lobe rather than lying beside it). Accepted
+/// masses join the liver and are lesions as found (`AutoSegmentation`).
 enum ExophyticLesions {
     /// The search reaches this far beyond the liver's box: a lobe-ending lesion lies beyond it.
     static let marginMM = 40.0
@@ -53,24 +54,42 @@ enum ExophyticLesions {
 
     /// On a grid cropped around the liver: the voxels to add.
     static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> Mask {
-        guard let dark = SurfaceLesions.darkTissue(ct, body: body, liver: liver)?.dark else {
+        guard let (smooth, mode, sd, dark) = SurfaceLesions.darkTissue(ct, body: body, liver: liver) else {
             return Mask(repeating: 0, geometry: ct.geometry)
         }
+        // The same tissue inside the liver: where a lobe-ending lesion's inner part lies.
+        let threshold = SurfaceLesions.darkThreshold(modeHU: mode, robustSDHU: sd)
+        var inside = Mask(repeating: 0, geometry: ct.geometry)
+        for v in 0..<inside.voxels.count
+        where liver.voxels[v] != 0 && smooth.voxels[v] > SurfaceLesions.minimumHU && smooth.voxels[v] < threshold {
+            inside.voxels[v] = 1
+        }
         var added = Mask(repeating: 0, geometry: ct.geometry)
-        for mass in masses(in: dark, liver: liver) { for v in mass { added.voxels[v] = 1 } }
+        for mass in masses(in: dark, liver: liver, inside: inside) { for v in mass { added.voxels[v] = 1 } }
         return added
     }
 
     /// The solid masses of `tissue` (outside the liver) that pass the tests above, each as voxel
     /// indices of `tissue`'s grid (two may touch).
-    static func masses(in tissue: Mask, liver: Mask) -> [[Int]] {
+    static func masses(in tissue: Mask, liver: Mask, inside: Mask? = nil) -> [[Int]] {
         var rejected = 0.0
-        return masses(in: tissue, liver: liver, rejectedOnTheLiver: &rejected)
+        return masses(in: tissue, liver: liver, inside: inside, rejectedOnTheLiver: &rejected)
     }
 
     /// The same; `rejectedOnTheLiver` is the largest region on the liver that failed the shape
     /// tests (elongation or fill), mL: it may be a mass joined to a neighbour.
-    static func masses(in tissue: Mask, liver: Mask, rejectedOnTheLiver: inout Double) -> [[Int]] {
+    ///
+    /// With `inside` (the same tissue within the liver), the shape tests pass when the mass
+    /// passes them alone or with its lesion's part inside the liver (`lesionPart`). A lesion that
+    /// ends a lobe is round, but the outline cuts it: the part beyond is a cap, and a cap smaller
+    /// than a half ball has an axis ratio above 1.8 (a half ball's is sqrt(0.2 / 0.059) = 1.83),
+    /// so the ratio limit took only lesions lying mostly outside. Judged whole, the lesion is a
+    /// ball again; the wall's muscle, the crura and bowel have no such inner part (the liver
+    /// beside them is parenchyma). Hypodense side only: on the bright side the liver's own
+    /// tissue of that polarity is its enhanced vessels, everywhere, so a mass's "inner part"
+    /// would be the vessels beside it (fatty seed 19: a 49 mL mass joined through them, and the
+    /// faint stage then lost the lesion's 164 mL inner part, HTB error 5.22 -> 11.60).
+    static func masses(in tissue: Mask, liver: Mask, inside: Mask?, rejectedOnTheLiver: inout Double) -> [[Int]] {
         let g = tissue.geometry, d = g.dims
         var out: [[Int]] = []
         let minimumVoxels = minimumMassML * 1000 / g.voxelVolumeMM3
@@ -87,10 +106,12 @@ enum ExophyticLesions {
             for v in 0..<region.voxels.count where localTissue.voxels[v] == 0 { region.voxels[v] = 0 }
             let voxels = (0..<region.voxels.count).filter { region.voxels[$0] != 0 }.map { box.global($0, in: d) }
             let n = Double(voxels.count)
-            let elongation = LesionSegmenter.elongation(voxels, g)
-            let fill = LesionSegmenter.fill(voxels, g), touching = SurfaceLesions.contact(region, with: localLiver)
-            guard n >= minimumVoxels, elongation <= maximumElongation,
-                fill >= minimumFill, touching >= minimumContact
+            let touching = SurfaceLesions.contact(region, with: localLiver)
+            func solid(_ r: [Int]) -> Bool {
+                LesionSegmenter.elongation(r, g) <= maximumElongation && LesionSegmenter.fill(r, g) >= minimumFill
+            }
+            guard n >= minimumVoxels, touching >= minimumContact,
+                solid(voxels) || inside.map({ solid(lesionPart(voxels, inside: $0)) }) == true
             else {
                 if n >= minimumVoxels && touching >= minimumContact {
                     rejectedOnTheLiver = max(rejectedOnTheLiver, n * g.voxelVolumeMM3 / 1000)
@@ -98,6 +119,34 @@ enum ExophyticLesions {
                 continue
             }
             out.append(voxels)
+        }
+        return out
+    }
+
+    /// The mass with its lesion's part inside the liver: `inside` voxels joined to it face to face
+    /// within its equivalent-sphere diameter of its centroid (a cap's ball lies within that).
+    static func lesionPart(_ mass: [Int], inside: Mask) -> [Int] {
+        let g = inside.geometry, d = g.dims, sp = g.spacingMM
+        let n = Double(mass.count)
+        var c = (x: 0.0, y: 0.0, z: 0.0)
+        for v in mass { c = (c.x + Double(v % d.x), c.y + Double((v / d.x) % d.y), c.z + Double(v / d.sliceCount)) }
+        c = (c.x / n, c.y / n, c.z / n)
+        let reach = 2 * cbrt(3 * n * g.voxelVolumeMM3 / (4 * Double.pi))
+        var seen = Set(mass), out = mass, head = 0
+        while head < out.count {
+            let v = out[head]
+            head += 1
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            for (di, dj, dk) in [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)] {
+                let x = i + di, y = j + dj, z = k + dk
+                guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
+                let w = x + d.x * (y + d.y * z)
+                guard inside.voxels[w] != 0, !seen.contains(w) else { continue }
+                let dx = (Double(x) - c.x) * sp.x, dy = (Double(y) - c.y) * sp.y, dz = (Double(z) - c.z) * sp.z
+                guard (dx * dx + dy * dy + dz * dz).squareRoot() <= reach else { continue }
+                seen.insert(w)
+                out.append(w)
+            }
         }
         return out
     }
@@ -143,7 +192,7 @@ enum ExophyticLesions {
         // The whole grid's tissue, for the twin's side of the body: made once, when needed.
         var whole: Mask?
         var rejectedML = 0.0
-        var found = masses(in: candidates, liver: localLiver, rejectedOnTheLiver: &rejectedML)
+        var found = masses(in: candidates, liver: localLiver, inside: nil, rejectedOnTheLiver: &rejectedML)
         // When a region on the liver that could hold a kidney and a mass failed the shape tests,
         // the right kidney (the left one's mirror image fitted in that tissue) leaves the
         // candidates and the masses are formed again: a lesion lying on the kidney makes one mass

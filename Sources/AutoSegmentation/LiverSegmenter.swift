@@ -94,7 +94,7 @@ public enum LiverSegmenter {
         let seedVoxels = parts[bestIndex]
         var seed = Mask(repeating: 0, geometry: g)
         for v in seedVoxels { seed.voxels[v] = 1 }
-        var liver = Filters.dilate(seed, radiusMM: 11)
+        var liver = Filters.dilate(seed, radiusMM: regrowMM)
         for v in 0..<liver.voxels.count where band.voxels[v] == 0 { liver.voxels[v] = 0 }
         liver = Filters.close(liver, radiusMM: 4)
         liver = Filters.fillHolesPerSlice(liver)
@@ -103,6 +103,9 @@ public enum LiverSegmenter {
         return Result(
             liver: liver, body: body, modeHU: mode, robustSDHU: sd, smooth: smooth, band: band, otherCores: others)
     }
+
+    /// The core is regrown by this within the band (the 10 mm erosion and a voxel more).
+    static let regrowMM = 11.0
 
     /// Refinement: the band above is wide (its SD comes from the whole right half, muscle and
     /// bowel included), so muscle of the abdominal wall and the diaphragm, the IVC and bowel at

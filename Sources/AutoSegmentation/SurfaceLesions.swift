@@ -94,7 +94,7 @@ enum SurfaceLesions {
         guard inner.insideCount >= 100, let (mode, sd) = Filters.mode(smooth, within: inner, lo: -50, hi: 250) else {
             return nil
         }
-        let threshold = mode - max(2 * sd, 10)
+        let threshold = darkThreshold(modeHU: mode, robustSDHU: sd)
         var dark = Mask(repeating: 0, geometry: ct.geometry)
         for v in 0..<dark.voxels.count
         where body.voxels[v] != 0 && liver.voxels[v] == 0 && smooth.voxels[v] > minimumHU
@@ -104,6 +104,9 @@ enum SurfaceLesions {
         }
         return (smooth, mode, sd, dark)
     }
+
+    /// Dark tissue lies below this: the parenchyma's mode less max(2 SD, 10 HU).
+    static func darkThreshold(modeHU mode: Float, robustSDHU sd: Float) -> Float { mode - max(2 * sd, 10) }
 
     static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> (Mask, Double) {
         let g = ct.geometry, d = g.dims
