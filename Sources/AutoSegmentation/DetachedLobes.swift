@@ -103,12 +103,16 @@ enum DetachedLobes {
         let liverTopMM = liverVoxels.reduce(-Double.infinity) { max($0, position($1).z) }
         let tolerance = max(first.robustSDHU / 2, 5)
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
-        let near = Filters.dilate(liver, radiusMM: max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z))
+        // Made when a core first passes the cheaper tests.
+        var near: Mask?
         for core in first.otherCores where Double(core.count) >= minimumVoxels {
+            let m = LesionSegmenter.meanIndex(core, d)
             guard abs(Filters.median(core.map { first.smooth.voxels[$0] }) - liverMedian) <= tolerance,
-                core.reduce(0.0, { $0 + position($1).y }) / Double(core.count) < centre.y,
+                g.positionMM(m.i, m.j, m.k).y < centre.y,
                 core.allSatisfy({ position($0).z <= liverTopMM })
             else { continue }
+            let nearLiver = near ?? Filters.dilate(liver, radiusMM: max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z))
+            near = nearLiver
             var grown = Mask(repeating: 0, geometry: g)
             for v in core { grown.voxels[v] = 1 }
             grown = Filters.dilate(grown, radiusMM: LiverSegmenter.regrowMM)
@@ -119,7 +123,7 @@ enum DetachedLobes {
                     continue
                 }
                 count += 1
-                if near.voxels[v] != 0 { touches = true }
+                if nearLiver.voxels[v] != 0 { touches = true }
             }
             guard touches, 2 * count <= liverVoxels.count else { continue }
             lobes = lobes.union(grown)

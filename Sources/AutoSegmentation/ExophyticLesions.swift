@@ -127,11 +127,8 @@ enum ExophyticLesions {
     /// within its equivalent-sphere diameter of its centroid (a cap's ball lies within that).
     static func lesionPart(_ mass: [Int], inside: Mask) -> [Int] {
         let g = inside.geometry, d = g.dims, sp = g.spacingMM
-        let n = Double(mass.count)
-        var c = (x: 0.0, y: 0.0, z: 0.0)
-        for v in mass { c = (c.x + Double(v % d.x), c.y + Double((v / d.x) % d.y), c.z + Double(v / d.sliceCount)) }
-        c = (c.x / n, c.y / n, c.z / n)
-        let reach = 2 * cbrt(3 * n * g.voxelVolumeMM3 / (4 * Double.pi))
+        let c = LesionSegmenter.meanIndex(mass, d)
+        let reach = 2 * cbrt(3 * Double(mass.count) * g.voxelVolumeMM3 / (4 * Double.pi))
         var seen = Set(mass), out = mass, head = 0
         while head < out.count {
             let v = out[head]
@@ -142,7 +139,7 @@ enum ExophyticLesions {
                 guard x >= 0, x < d.x, y >= 0, y < d.y, z >= 0, z < d.z else { continue }
                 let w = x + d.x * (y + d.y * z)
                 guard inside.voxels[w] != 0, !seen.contains(w) else { continue }
-                let dx = (Double(x) - c.x) * sp.x, dy = (Double(y) - c.y) * sp.y, dz = (Double(z) - c.z) * sp.z
+                let dx = (Double(x) - c.i) * sp.x, dy = (Double(y) - c.j) * sp.y, dz = (Double(z) - c.k) * sp.z
                 guard (dx * dx + dy * dy + dz * dz).squareRoot() <= reach else { continue }
                 seen.insert(w)
                 out.append(w)

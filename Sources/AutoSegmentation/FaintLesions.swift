@@ -169,14 +169,7 @@ enum FaintLesions {
             return false
         }
         guard let limit = lateralLimitXMM else { return true }
-        // The centre in voxel indices, then in mm (the grid's mapping is affine).
-        let d = g.dims, n = Double(c.count)
-        var i = 0.0, j = 0.0, k = 0.0
-        for v in c {
-            i += Double(v % d.x)
-            j += Double((v / d.x) % d.y)
-            k += Double(v / d.sliceCount)
-        }
-        return g.positionMM(i / n, j / n, k / n).x <= limit
+        let m = LesionSegmenter.meanIndex(c, g.dims)
+        return g.positionMM(m.i, m.j, m.k).x <= limit
     }
 }

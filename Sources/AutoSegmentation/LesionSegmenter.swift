@@ -189,6 +189,19 @@ public enum LesionSegmenter {
         return grown
     }
 
+    /// The mean voxel index (i, j, k) of a non-empty region; `g.positionMM` of it is the region's
+    /// centre in mm (the grid's mapping is affine).
+    static func meanIndex(_ voxels: [Int], _ d: Dims) -> (i: Double, j: Double, k: Double) {
+        var i = 0.0, j = 0.0, k = 0.0
+        for v in voxels {
+            i += Double(v % d.x)
+            j += Double((v / d.x) % d.y)
+            k += Double(v / d.sliceCount)
+        }
+        let n = Double(voxels.count)
+        return (i / n, j / n, k / n)
+    }
+
     /// sqrt(largest / smallest eigenvalue) of the voxel positions' covariance in mm: 1 for a
     /// ball, large for a vessel segment. Fewer than 4 voxels count as compact.
     static func elongation(_ voxels: [Int], _ g: Geometry) -> Double {

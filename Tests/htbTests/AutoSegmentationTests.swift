@@ -1171,11 +1171,7 @@ struct AutoSegmentationPhantomTests {
 
     /// The sweep's irregular spec (Benchmarks/phantom_sweep.py) with another seed, in memory.
     static func irregularSpecPhantom(seed: UInt64) throws -> Phantom {
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM) = (seed, 128, 40, 5, 2.8)
-        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (8, 8, "hypo", .portal)
-        (spec.lesionShape, spec.leftLobeLesions) = ("irregular", 3)
-        return try Phantom.build(spec)
+        try Phantom.build(ReviewTests.irregularSpec(seed: seed))
     }
 
     @Test(

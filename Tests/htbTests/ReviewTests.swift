@@ -24,6 +24,17 @@ struct ReviewTests {
         return s
     }
 
+    /// The sweep's irregular spec (Benchmarks/phantom_sweep.py) with another seed.
+    static func irregularSpec(seed: UInt64) -> PhantomSpec {
+        spec(seed: seed) {
+            $0.lesions = 8
+            $0.htbPercent = 8
+            $0.enhancement = "hypo"
+            $0.lesionShape = "irregular"
+            $0.leftLobeLesions = 3
+        }
+    }
+
     /// Writes the phantom and runs the automatic analysis on it.
     static func analyse(_ spec: PhantomSpec, _ name: String = #function) throws -> (Phantom, Analysis) {
         let p = try Phantom.build(spec)
@@ -34,13 +45,7 @@ struct ReviewTests {
 
     @Test("irregular lesions: lobulated, confluent or sleeved along a vessel, and centred in the left lobe when asked")
     func irregularLesions() throws {
-        let s = Self.spec(seed: 1) {
-            $0.lesions = 8
-            $0.htbPercent = 8
-            $0.enhancement = "hypo"
-            $0.lesionShape = "irregular"
-            $0.leftLobeLesions = 3
-        }
+        let s = Self.irregularSpec(seed: 1)
         let p = try Phantom.build(s)
         var lesionMask = Mask(repeating: 0, geometry: p.labels.geometry)
         for v in 0..<lesionMask.voxels.count where p.labels.voxels[v] == 2 { lesionMask.voxels[v] = 1 }
@@ -218,14 +223,7 @@ struct ReviewTests {
     // liver Dice 0.895 -> 0.973); a lobe filled by lesions still goes.
     @Test("a liver whose left lobe was cut off with the lesions filling it is flagged (irregular spec, seed 21)")
     func leftLobeLost() throws {
-        let s = Self.spec(seed: 21) {
-            $0.lesions = 8
-            $0.htbPercent = 8
-            $0.enhancement = "hypo"
-            $0.lesionShape = "irregular"
-            $0.leftLobeLesions = 3
-        }
-        let (p, a) = try Self.analyse(s)
+        let (p, a) = try Self.analyse(Self.irregularSpec(seed: 21))
         let info = try #require(a.report.automatic)
         print(
             "irregular, seed 21: liver \(a.report.liver.volumeML) mL (truth \(p.truth.liverVolumeML)), HTB \(a.report.htb.percent) (truth \(p.truth.htbPercent)), review \((info.reviewReasons ?? []).map(\.code))"
