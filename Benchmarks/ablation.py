@@ -12,7 +12,7 @@ switching the stage off made a figure worse or better by more than noise (liver 
 lesion Dice 0.02, HTB error 0.2 points). A stage that makes no case worse when off does not earn
 its keep. An accuracy benchmark: no timing.
 
-usage: Benchmarks/ablation.py [--seeds N] [--htb PATH] [--stages a,b,...] [--json OUT]
+usage: Benchmarks/ablation.py [--seeds N] [--htb PATH] [--grid coarse|fine] [--stages a,b,...] [--json OUT]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
@@ -53,6 +53,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
+    ap.add_argument("--grid", choices=sorted(phantom_sweep.GRIDS), default="coarse",
+                    help="the phantoms' grid (phantom_sweep.py's; default: coarse)")
     ap.add_argument("--stages", help="comma-separated stages to switch off (default: every stage htb lists)")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
@@ -63,7 +65,7 @@ def main():
     for name, spec in phantom_sweep.SPECS.items():
         for seed in range(1, a.seeds + 1):
             out = os.path.join(work, f"{name}{seed}")
-            phantom_sweep.synth(a.htb, out, spec, seed)
+            phantom_sweep.synth(a.htb, out, spec, seed, a.grid)
             seg = os.path.join(out, "truth/seg.dcm")
             cases.append({"name": f"{name}{seed}", "study": out, "truth_liver": [seg + ":Liver"], "truth_lesions": [seg + ":Lesion*"]})
     cases += real_cases()
@@ -112,7 +114,7 @@ def main():
                   f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
         print(md[-1], flush=True)
     import docs_section
-    docs_section.finish(a, "ablation", "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
+    docs_section.finish(a, "ablation" if a.grid == "coarse" else "ablation_" + a.grid, "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
 
 
 if __name__ == "__main__":

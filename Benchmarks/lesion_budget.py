@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--specs", help="comma-separated spec names (default: all of phantom_sweep.py's)")
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
+    ap.add_argument("--grid", choices=sorted(phantom_sweep.GRIDS), default="coarse",
+                    help="the phantoms' grid (phantom_sweep.py's; default: coarse)")
     ap.add_argument("--json")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     a = ap.parse_args()
@@ -92,7 +94,7 @@ def main():
         for name, spec in specs.items():
             for seed in range(a.first_seed, a.first_seed + a.seeds):
                 study, out = os.path.join(work, f"{name}{seed}"), os.path.join(work, f"{name}{seed}-auto")
-                phantom_sweep.synth(a.htb, study, spec, seed)
+                phantom_sweep.synth(a.htb, study, spec, seed, a.grid)
                 p = subprocess.run([a.htb, "analyze", study, "--out", out, "--save-masks", "--no-png"],
                                    capture_output=True, text=True)
                 if p.returncode != 0:
@@ -126,7 +128,7 @@ def main():
               "truth; its lesion part is (lesion_auto - lesion_truth) / liver_truth, its liver part the rest.")
     print("\n".join(md))
     import docs_section
-    docs_section.finish(a, "lesion_budget", "\n".join(md), {"cases": rows, "summary": sums})
+    docs_section.finish(a, "lesion_budget" if a.grid == "coarse" else "lesion_budget_" + a.grid, "\n".join(md), {"cases": rows, "summary": sums})
 
 
 if __name__ == "__main__":
