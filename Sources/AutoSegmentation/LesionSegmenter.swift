@@ -16,7 +16,7 @@ import Volumetry
 /// 5 mm sphere are dropped. Hyper-enhancing lesions: the same on regions brighter than
 /// mode + max(3 SD, 20 HU), with seeds of at least 0.1 mL (the same principal-axis ratio: a
 /// lesion on the liver's edge is cut into a cap, and a stricter 2 rejected it). Finally each lesion takes
-/// in its margin: voxels within 5 mm that lie more than 1.5 SD from the parenchyma mode, darker
+/// in its margin: voxels within 5 mm that lie more than max(1.5 SD, 10 HU) from the parenchyma mode, darker
 /// or brighter (enhancing rims, capsules, calcifications, partial volume at the edge), and the
 /// result is opened by 3 mm (tails grown along fissures and the hilum's fat are cut). Lesions too
 /// small for this (under about 8 mm, or 20 mm when hyper-enhancing) come from `SmallLesions`.
@@ -58,7 +58,12 @@ public enum LesionSegmenter {
     public static let brightContrastSD: Float = 3
     public static let brightContrastHU: Float = 20
     public static let minimumBrightSeedML = 0.1
-    /// Lesion margin: within 5 mm of a lesion, voxels more than 1.5 SD from the parenchyma mode.
+    /// Lesion margin: within 5 mm of a lesion, voxels more than max(1.5 SD, 10 HU) from the
+    /// parenchyma mode. The floor is the lesion step's own least contrast (`minimumContrastHU`):
+    /// without it, an image with little noise (robust SD 3-4 HU on the working grid: a CT's 0.9 mm
+    /// pixels with a low-noise reconstruction) put the margin 5 HU from the parenchyma, far out on
+    /// a lesion's blurred edge, and every lesion grew by 2-5 mm (htb-auto/29; a floor never reached
+    /// on the coarse sweep, whose SD is 9-19 HU, nor on the real studies', 6.6-8.2 HU).
     public static let marginMM = 5.0
     public static let openingMM = 3.0
     public static let marginContrastSD: Float = 1.5
@@ -107,8 +112,9 @@ public enum LesionSegmenter {
         // The margin: voxels near a lesion that do not look like parenchyma (rims, capsules,
         // calcifications, partial volume at the edge) belong to it.
         var margin = Filters.dilate(grown, radiusMM: marginMM)
+        let marginLimit = max(marginContrastSD * sd, minimumContrastHU)
         for v in 0..<margin.voxels.count
-        where liver.voxels[v] == 0 || abs(smooth.voxels[v] - mode) <= marginContrastSD * sd { margin.voxels[v] = 0 }
+        where liver.voxels[v] == 0 || abs(smooth.voxels[v] - mode) <= marginLimit { margin.voxels[v] = 0 }
         grown = grown.union(margin)
         // Opening by 3 mm: lesions are compact; thin tails grown along fissures and the hilum's
         // fat and ducts are not lesion.
