@@ -53,8 +53,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
-    ap.add_argument("--grid", choices=sorted(phantom_sweep.GRIDS), default="coarse",
-                    help="the phantoms' grid (phantom_sweep.py's; default: coarse)")
+    phantom_sweep.add_grid_argument(ap)
     ap.add_argument("--stages", help="comma-separated stages to switch off (default: every stage htb lists)")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
@@ -114,7 +113,7 @@ def main():
                   f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
         print(md[-1], flush=True)
     import docs_section
-    docs_section.finish(a, "ablation" if a.grid == "coarse" else "ablation_" + a.grid, "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
+    docs_section.finish(a, phantom_sweep.section("ablation", a.grid), "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
 
 
 if __name__ == "__main__":

@@ -78,8 +78,7 @@ def main():
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--specs", help="comma-separated spec names (default: all of phantom_sweep.py's)")
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
-    ap.add_argument("--grid", choices=sorted(phantom_sweep.GRIDS), default="coarse",
-                    help="the phantoms' grid (phantom_sweep.py's; default: coarse)")
+    phantom_sweep.add_grid_argument(ap)
     ap.add_argument("--json")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     a = ap.parse_args()
@@ -128,7 +127,7 @@ def main():
               "truth; its lesion part is (lesion_auto - lesion_truth) / liver_truth, its liver part the rest.")
     print("\n".join(md))
     import docs_section
-    docs_section.finish(a, "lesion_budget" if a.grid == "coarse" else "lesion_budget_" + a.grid, "\n".join(md), {"cases": rows, "summary": sums})
+    docs_section.finish(a, phantom_sweep.section("lesion_budget", a.grid), "\n".join(md), {"cases": rows, "summary": sums})
 
 
 if __name__ == "__main__":

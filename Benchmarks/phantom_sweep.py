@@ -41,13 +41,26 @@ SPECS = {
     # abdominal wall's density, with vessels and lesions unchanged (hypodense ones lose half their contrast).
     "fatty": "--lesions 6 --htb 20 --enhancement mixed --phase portal --steatosis-hu 30",
 }
-COMMON = "--matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --noise-hu 12"
 # The grids (`--grid`). coarse: the sweep's own (2.8 mm pixels, 5 mm slices), where every limit was
 # set. fine: the same 360 x 360 x 200 mm field on a CT's grid (0.94 mm pixels, 2.5 mm slices),
 # with per-voxel noise chosen so that the segmentation's working grid (2 x 2 blocks, 1.9 mm) shows
 # the parenchyma's robust SD of the three real studies (6.6-8.2 HU; 25 HU gives 7.2): the pixel
 # size real studies come in, never looked at while a limit was set.
-GRIDS = {"coarse": COMMON, "fine": "--matrix 384 --slices 80 --slice-mm 2.5 --pixel-mm 0.94 --noise-hu 25"}
+GRIDS = {
+    "coarse": "--matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --noise-hu 12",
+    "fine": "--matrix 384 --slices 80 --slice-mm 2.5 --pixel-mm 0.94 --noise-hu 25",
+}
+
+
+def add_grid_argument(ap):
+    """`--grid`, for this benchmark and the others that build its phantoms."""
+    ap.add_argument("--grid", choices=sorted(GRIDS), default="coarse", help="the phantoms' grid (default: coarse)")
+
+
+def section(name, grid):
+    """The docs/benchmarks.md section a benchmark writes on `grid`: `name` on the coarse grid,
+    `name_GRID` on another."""
+    return name if grid == "coarse" else f"{name}_{grid}"
 
 
 def synth(htb, out, spec, seed, grid="coarse"):
@@ -70,7 +83,7 @@ def main():
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     ap.add_argument("--synth", help="htb binary that builds the phantoms (default: --htb), to judge an older htb on new specs")
     ap.add_argument("--specs", help="comma-separated spec names (default: all)")
-    ap.add_argument("--grid", choices=sorted(GRIDS), default="coarse", help="the phantoms' grid (default: coarse)")
+    add_grid_argument(ap)
     ap.add_argument("--write-docs", action="store_true", help="write the summary tables into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -162,8 +175,7 @@ def main():
         summary["review_" + seeds] = {"missing": len(miss), "missing_flagged": fm, "meeting": len(ok), "meeting_flagged": fo}
         out(f"| {seeds} ({words}) | {len(miss)} | {fm} ({100 * fm / max(len(miss), 1):.0f} %) | {len(ok)} | {fo} ({100 * fo / max(len(ok), 1):.0f} %) |")
     import docs_section
-    docs_section.finish(a, "phantom_sweep" if a.grid == "coarse" else "phantom_sweep_" + a.grid, "\n".join(md),
-                        {"cases": rows, "summary": summary})
+    docs_section.finish(a, section("phantom_sweep", a.grid), "\n".join(md), {"cases": rows, "summary": summary})
 
 
 if __name__ == "__main__":
