@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/30"
+    public static let method = "htb-auto/29"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -423,21 +423,11 @@ public enum AutoSegmentation {
             ? Mask(repeating: 0, geometry: l.liver.geometry)
             : ExophyticLesions.find(small, body: l.body, liver: withSurface.liver)
         if !off.contains(.exophyticLesions) { info.exophyticLesionsAddedML = centi(exophytic.volumeML) }
-        // The lobe beyond a lobe-ending mass is liver like the rest: its lesions are searched too.
-        var searched = withSurface.liver
-        if !off.contains(.detachedLobes) && exophytic.insideCount > 0 {
-            let beyond = DetachedLobes.beyondLesions(
-                exophytic, band: l.band, liver: Filters.fillHolesPerSlice(withSurface.liver.union(exophytic)))
-            if beyond.insideCount > 0 {
-                info.detachedLobesAddedML = centi((info.detachedLobesAddedML ?? 0) + beyond.volumeML)
-                searched = Filters.fillHolesPerSlice(withSurface.liver.union(beyond))
-            }
-        }
         var lesions = LesionSegmenter.segment(
-            small, liver: searched, smallLesions: !off.contains(.smallLesions))
+            small, liver: withSurface.liver, smallLesions: !off.contains(.smallLesions))
         let found =
             exophytic.insideCount == 0
-            ? searched : Filters.fillHolesPerSlice(searched.union(exophytic))
+            ? withSurface.liver : Filters.fillHolesPerSlice(withSurface.liver.union(exophytic))
         lesions.lesions = lesions.lesions.union(exophytic)
         var keep = lesions.lesions
         for v in 0..<keep.voxels.count where found.voxels[v] != 0 && l.liver.voxels[v] == 0 {

@@ -3,8 +3,7 @@ import Foundation
 import VolumeModel
 import Volumetry
 
-/// A lobe cut off from the liver by a lesion at its surface, at a neck (`cutOff`) or beyond a
-/// lobe-ending lesion (`beyondLesions`).
+/// A lobe cut off from the liver by a lesion at its surface.
 ///
 /// The liver step keeps one core of its tissue. A lobe that meets the rest of the liver only
 /// through a large lesion has a core of its own and is left out. Each other core of at least 5 mL
@@ -71,31 +70,6 @@ enum DetachedLobes {
             added = added.union(full)
         }
         return (added, added.volumeML)
-    }
-
-    /// The lobe beyond a lobe-ending lesion (htb-auto/30; parenchyma-dominated livers).
-    ///
-    /// A lesion at a lobe's root interrupts the band: the liver step regrows its core 11 mm
-    /// within the band and stops at the lesion, and the lobe's parenchyma on the far side, often
-    /// thinner than the erosion's 20 mm (the left lateral section's tip), has no core of its own
-    /// for `cutOff` to find. Once the exophytic stage has joined the lesion (`ExophyticLesions`),
-    /// the band is regrown from it as the liver step regrew its core: band tissue outside the
-    /// liver within `LiverSegmenter.regrowMM` of the lesion, in parts that touch it; the lesion
-    /// step then searches it with the rest of the liver (`AutoSegmentation`). On the sweep the
-    /// lobes beyond were 20-90 mL (liver Dice +0.002-0.026 on each of 37 results changed).
-    /// Returns the tissue to add (outside `liver`, on its grid).
-    static func beyondLesions(_ lesions: Mask, band: Mask, liver: Mask) -> Mask {
-        var out = Mask(repeating: 0, geometry: liver.geometry)
-        guard lesions.insideCount > 0 else { return out }
-        var reach = Filters.dilate(lesions, radiusMM: LiverSegmenter.regrowMM)
-        for v in 0..<reach.voxels.count where reach.voxels[v] != 0 && (band.voxels[v] == 0 || liver.voxels[v] != 0) {
-            reach.voxels[v] = 0
-        }
-        for part in components(of: reach, connectivity: .faces6).voxels
-        where part.contains(where: { AutoSegmentation.hasFaceNeighbour($0, in: lesions, inside: true) }) {
-            for v in part { out.voxels[v] = 1 }
-        }
-        return out
     }
 
     /// A lobe the liver step's 10 mm erosion cut off at a neck (parenchyma-dominated livers).

@@ -1222,27 +1222,6 @@ struct AutoSegmentationPhantomTests {
     }
 
     @Test(
-        "the left lobe beyond a lobe-ending lesion joins once the lesion has (irregular seeds 2 and 4)"
-    )
-    func lobeBeyondLesion() throws {
-        // The mass ending the left lobe (the exophytic stage's) sits at the lobe's root: the
-        // liver step's regrowth stops at it and the thin lobe beyond has no core of its own.
-        // Measured (htb-auto/30): liver Dice 0.931 -> 0.956 (seed 2) and 0.938 -> 0.961 (seed 4).
-        for seed: UInt64 in [2, 4] {
-            let p = try Self.irregularSpecPhantom(seed: seed)
-            let (truthLiver, _) = Self.truthMasks(p)
-            let on = try AutoSegmentation.segment(p.ct),
-                off = try AutoSegmentation.segment(p.ct, without: [.detachedLobes])
-            let a = try Metrics.overlap(predicted: on.liver, truth: truthLiver).dice
-            let b = try Metrics.overlap(predicted: off.liver, truth: truthLiver).dice
-            print(
-                "irregular seed \(seed): detached lobes \(on.info.detachedLobesAddedML ?? -1) mL; liver Dice \(a), without \(b)"
-            )
-            #expect(a >= 0.95 && a - b >= 0.015, "seed \(seed): \(a) against \(b)")
-        }
-    }
-
-    @Test(
         "a hypodense lesion the outline cuts into a cap is judged whole: it joins though the cap alone is too flat (default phantom seed 1)"
     )
     func exophyticCap() throws {
