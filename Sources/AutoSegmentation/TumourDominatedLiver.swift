@@ -13,11 +13,8 @@ import Volumetry
 /// inside the plausible range and more than 3 robust SDs from the tumour mode; if at least 10 %
 /// of the shell lies within 2 SDs of that tissue's mode, it is the parenchyma. The liver becomes
 /// the tumour-based liver plus the parenchyma band (its mode +- max(2.2 SD, 15 HU)) within 60 mm
-/// of it, its enclosed holes up to the opening ball's volume filled (voxels the noise took out of
-/// the band: about 5 % of the parenchyma at 2.2 SD, and the opening took the liver's surface
-/// within 6 mm of each; htb-auto/31), opened by 6 mm (the abdominal wall and bowel loops at
-/// parenchyma density are thinner than 12 mm; the parenchyma wrapped around a tumour mass is
-/// thicker), connected to it, closed
+/// of it, opened by 6 mm (the abdominal wall and bowel loops at parenchyma density are thinner
+/// than 12 mm; the parenchyma wrapped around a tumour mass is thicker), connected to it, closed
 /// by 4 mm with holes filled slice by slice (htb-auto/19: 3 SD and 25 mm before; see `bandSD`);
 /// the lesions are the liver's
 /// voxels nearer the tumour mode than the parenchyma mode, closed then opened by 3 mm, components of at
@@ -79,10 +76,7 @@ enum TumourDominatedLiver {
         where liver.voxels[v] == 0 && !(body.voxels[v] != 0 && abs(smooth.voxels[v] - m2) < width) {
             reach.voxels[v] = 0
         }
-        // Opening cuts what is thinner than 12 mm (the abdominal wall, bowel loops) from the band;
-        // the noise's holes in the band are filled first, or the opening takes the parenchyma
-        // within its radius of each (htb-auto/31).
-        reach = Filters.fillHoles(reach, upToMM3: 4 / 3 * Double.pi * pow(openBandMM, 3))
+        // Opening cuts what is thinner than 12 mm (the abdominal wall, bowel loops) from the band.
         reach = Filters.open(reach, radiusMM: openBandMM).union(liver)
         var grown = Mask(repeating: 0, geometry: g)
         for c in components(of: reach, connectivity: .faces6).voxels where c.contains(where: { liver.voxels[$0] != 0 })
