@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/32"
+    public static let method = "htb-auto/33"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -471,6 +471,13 @@ public enum AutoSegmentation {
                 ExophyticLesions.includeBright(
                     small, body: l.body, liver: &liver, lesions: &lesions.lesions, modeHU: lesions.modeHU ?? l.modeHU,
                     robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
+        }
+        if !off.contains(.neighbourOrgans) {
+            // A spleen taken as lesions, by the lesion step or as a bright mass just above.
+            let removed = Neighbours.removeSpleenLesions(
+                from: &liver, lesions: &lesions.lesions, smooth: l.smooth, body: l.body,
+                modeHU: lesions.modeHU ?? l.modeHU)
+            if removed > 0 { info.neighbourOrgansRemovedML = centi((info.neighbourOrgansRemovedML ?? 0) + removed) }
         }
         if !off.contains(.faintLesions) {
             let faint = FaintLesions.find(small, liver: liver, lesions: lesions.lesions, body: l.body)

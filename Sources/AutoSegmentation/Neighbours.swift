@@ -95,7 +95,15 @@ enum Neighbours {
             Heart.flood(&label, within: within, cost: { _ in 0 })
             for v in 0..<label.count where label[v] != 0 { region.voxels[v] = 1 }
         }
+        return cut(region, from: &liver, lesions: &lesions, box: box)
+    }
+
+    /// Takes `region` (on the grid of `box`) out of `liver` and `lesions`, with what is left of the
+    /// organ along the cut and what the cut separates from the liver's largest part; returns the
+    /// mL removed from the liver.
+    static func cut(_ region: Mask, from liver: inout Mask, lesions: inout Mask, box: VoxelBox) -> Double {
         guard region.voxels.contains(1) else { return 0 }
+        let l = liver.cropped(to: box), les = lesions.cropped(to: box)
         var out = l
         for v in 0..<out.voxels.count where region.voxels[v] != 0 { out.voxels[v] = 0 }
         // What is left of the organ along the cut (its rim, where partial volume with the fat
@@ -113,5 +121,34 @@ enum Neighbours {
         liver = liver.pasting(out, at: box)
         lesions = lesions.pasting(outLesions, at: box)
         return Double(before - liver.insideCount) * liver.geometry.voxelVolumeMM3 / 1000
+    }
+
+    /// A spleen the lesion step took as lesions (htb-auto/33). Beside a fatty parenchyma the spleen
+    /// is hyperdense, and the lesion step can take most of it as hyper-enhancing lesions, or the
+    /// bright exophytic stage add it as a mass ending the left lobe; `remove` sees neither (it
+    /// measures parenchyma-like tissue only). A lesion of at least `spleenML` (a spleen holds
+    /// 100-300 mL; the phantoms' 201-234 mL), centred in the body's left lateral part, whose median
+    /// lies `minimumBrighterHU` or more above the parenchyma's mode, is that organ: it leaves the
+    /// liver as `remove`'s regions do. A hyper-enhancing metastasis that large so far left would
+    /// lie outside the liver's usual place, where the review's `liver_in_left_lateral_abdomen`
+    /// doubts the liver anyway.
+    static let spleenML = 50.0
+
+    static func removeSpleenLesions(
+        from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float
+    ) -> Double {
+        guard let lateralX = lateralLimitXMM(body), let box = liver.boundingBox else { return 0 }
+        let les = lesions.cropped(to: box), sm = smooth.cropped(to: box)
+        let g = les.geometry
+        var region = Mask(repeating: 0, geometry: g)
+        for c in components(of: les, connectivity: .faces6).voxels
+        where Double(c.count) * g.voxelVolumeMM3 / 1000 >= spleenML {
+            let meanX = c.reduce(0.0) { $0 + LiverSegmenter.x(of: $1, g) } / Double(c.count)
+            guard meanX > lateralX, Filters.median(c.map { sm.voxels[$0] }) - modeHU >= minimumBrighterHU else {
+                continue
+            }
+            for v in c { region.voxels[v] = 1 }
+        }
+        return cut(region, from: &liver, lesions: &lesions, box: box)
     }
 }

@@ -995,6 +995,67 @@ struct AutoSegmentationPhantomTests {
         )
     }
 
+    /// htb-auto/33: beside a fatty parenchyma (75 HU) the spleen (110 HU) was taken as lesions
+    /// (fine fatty 5 and 7: 201-234 mL), which the neighbour-organ stage does not measure.
+    @Test(
+        "spleen taken as a lesion: a large bright lesion in the body's left lateral part leaves the liver; large or small bright lesions elsewhere stay"
+    )
+    func spleenTakenAsLesion() throws {
+        let g = Geometry(
+            dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func inside(_ p: Vector3, _ c: Vector3, _ r: Vector3) -> Bool {
+            let x = (p.x - c.x) / r.x, y = (p.y - c.y) / r.y, z = (p.z - c.z) / r.z
+            return x * x + y * y + z * z <= 1
+        }
+        // Body centre x = 100 mm, half-width 98 mm: the left lateral part begins at x = 134 mm.
+        let spleenC = Vector3(160, 110, 100), spleenR = Vector3(25, 30, 40)
+        let bigC = Vector3(55, 100, 100), smallC = Vector3(118, 90, 100)
+        var body = Mask(repeating: 0, geometry: g), liver = body, lesions = body, spleen = body
+        var smooth = Volume<Float>(repeating: -100, geometry: g)
+        for k in 0..<40 {
+            for j in 0..<80 {
+                for i in 0..<80 {
+                    let p = Vector3(Double(i) * 2.5, Double(j) * 2.5, Double(k) * 5)
+                    guard inside(p, Vector3(100, 100, 100), Vector3(98, 90, 1e6)) else { continue }
+                    body[i, j, k] = 1
+                    if inside(p, Vector3(80, 100, 100), Vector3(65, 55, 60)) {
+                        liver[i, j, k] = 1
+                        smooth[i, j, k] = 75
+                    }
+                    if inside(p, spleenC, spleenR) {
+                        (liver[i, j, k], lesions[i, j, k], spleen[i, j, k], smooth[i, j, k]) = (1, 1, 1, 110)
+                    }
+                    if inside(p, bigC, Vector3(25, 25, 25)) || inside(p, smallC, Vector3(10, 10, 10)) {
+                        (lesions[i, j, k], smooth[i, j, k]) = (1, 110)
+                    }
+                }
+            }
+        }
+        var outLiver = liver, outLesions = lesions
+        let removedML = Neighbours.removeSpleenLesions(
+            from: &outLiver, lesions: &outLesions, smooth: smooth, body: body, modeHU: 75)
+        var spleenLeft = 0, liverLost = 0, lesionsLost = 0
+        for v in 0..<liver.voxels.count {
+            if spleen.voxels[v] != 0 && outLiver.voxels[v] != 0 { spleenLeft += 1 }
+            if spleen.voxels[v] == 0 && liver.voxels[v] != 0 && outLiver.voxels[v] == 0 { liverLost += 1 }
+            if spleen.voxels[v] == 0 && lesions.voxels[v] != 0 && outLesions.voxels[v] == 0 { lesionsLost += 1 }
+        }
+        #expect(
+            removedML > 50 && spleenLeft == 0 && Double(liverLost) < 0.02 * Double(liver.insideCount)
+                && lesionsLost == 0,
+            "removed \(removedML) mL; spleen left \(spleenLeft) of \(spleen.insideCount), liver lost \(liverLost), lesions lost \(lesionsLost)"
+        )
+        // The same spleen darker than the parenchyma (a hypodense mass there) stays.
+        var dark = smooth
+        for v in 0..<dark.voxels.count where spleen.voxels[v] != 0 { dark.voxels[v] = 40 }
+        var keptLiver = liver, keptLesions = lesions
+        #expect(
+            Neighbours.removeSpleenLesions(
+                from: &keptLiver, lesions: &keptLesions, smooth: dark, body: body, modeHU: 75) == 0
+                && keptLiver.voxels == liver.voxels)
+    }
+
     @Test(
         "small lesions: 8 mm bright and 7 mm dark balls in noisy parenchyma are found; crossing vessels and a fissure are not"
     )
