@@ -44,12 +44,11 @@ enum Heart {
         let height = { (k: Int) in g.positionMM(0, 0, Double(k)).z }
         var seedSlices: [Int] = []
         let fromTop = occupied.sorted(by: { height($0) > height($1) })
+        let topHeight = fromTop.first.map(height) ?? 0
         for k in fromTop {
             guard sumX[k] / Double(count[k]) - centreX >= minimumLeftShiftMM else {
                 // Before the run: a top sliver (fine delayed 1: 1.3 mL, 19 mm right) is skipped.
-                if seedSlices.isEmpty, let first = fromTop.first, abs(height(first) - height(k)) < minimumHeightMM {
-                    continue
-                }
+                if seedSlices.isEmpty && topHeight - height(k) < minimumHeightMM { continue }
                 break
             }
             seedSlices.append(k)

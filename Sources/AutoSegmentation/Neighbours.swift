@@ -95,21 +95,22 @@ enum Neighbours {
             Heart.flood(&label, within: within, cost: { _ in 0 })
             for v in 0..<label.count where label[v] != 0 { region.voxels[v] = 1 }
         }
-        return cut(region, from: &liver, lesions: &lesions, box: box)
+        return cut(region, l, les, from: &liver, lesions: &lesions, box: box)
     }
 
-    /// Takes `region` (on the grid of `box`) out of `liver` and `lesions`, with what is left of the
-    /// organ along the cut and what the cut separates from the liver's largest part; returns the
-    /// mL removed from the liver.
-    static func cut(_ region: Mask, from liver: inout Mask, lesions: inout Mask, box: VoxelBox) -> Double {
+    /// Takes `region` out of `liver` and `lesions`, with what is left of the organ along the cut
+    /// and what the cut separates from the liver's largest part; `region`, `l` and `les` (the
+    /// liver and lesions cropped) lie on the grid of `box`. Returns the mL removed from the liver.
+    static func cut(
+        _ region: Mask, _ l: Mask, _ les: Mask, from liver: inout Mask, lesions: inout Mask, box: VoxelBox
+    ) -> Double {
         guard region.voxels.contains(1) else { return 0 }
-        let l = liver.cropped(to: box), les = lesions.cropped(to: box)
         var out = l
         for v in 0..<out.voxels.count where region.voxels[v] != 0 { out.voxels[v] = 0 }
         // What is left of the organ along the cut (its rim, where partial volume with the fat
         // lowers the level, and shreds between) is thinner than the opening; the liver beside it
         // is not. Only near the cut: the liver's own thin parts elsewhere stay.
-        let opened = Filters.dilate(Filters.erode(out, radiusMM: openingMM), radiusMM: openingMM)
+        let opened = Filters.open(out, radiusMM: openingMM)
         let nearCut = Filters.dilate(region, radiusMM: nearCutMM)
         for v in 0..<out.voxels.count where out.voxels[v] != 0 && opened.voxels[v] == 0 && nearCut.voxels[v] != 0 {
             out.voxels[v] = 0
@@ -138,7 +139,7 @@ enum Neighbours {
         from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float
     ) -> Double {
         guard let lateralX = lateralLimitXMM(body), let box = liver.boundingBox else { return 0 }
-        let les = lesions.cropped(to: box), sm = smooth.cropped(to: box)
+        let l = liver.cropped(to: box), les = lesions.cropped(to: box), sm = smooth.cropped(to: box)
         let g = les.geometry
         var region = Mask(repeating: 0, geometry: g)
         for c in components(of: les, connectivity: .faces6).voxels
@@ -149,6 +150,6 @@ enum Neighbours {
             }
             for v in c { region.voxels[v] = 1 }
         }
-        return cut(region, from: &liver, lesions: &lesions, box: box)
+        return cut(region, l, les, from: &liver, lesions: &lesions, box: box)
     }
 }

@@ -900,6 +900,19 @@ struct AutoSegmentationPhantomTests {
                 && dark.liver.voxels == liver.voxels)
     }
 
+    /// The organ scenes' grid: 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm, LPS axes (i towards the
+    /// patient's left, k up); a body of half-width 98 mm about x = 100 mm fills it.
+    static let abdomenGrid = Geometry(
+        dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
+        axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+
+    /// Where `p` lies relative to the axis-aligned ellipsoid of centre `c` and radii `r`: 1 on its
+    /// surface, less inside.
+    static func ellipsoidRadius(_ p: Vector3, _ c: Vector3, _ r: Vector3) -> Double {
+        let x = (p.x - c.x) / r.x, y = (p.y - c.y) / r.y, z = (p.z - c.z) / r.z
+        return (x * x + y * y + z * z).squareRoot()
+    }
+
     /// A liver grown over the dome into the heart (80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm, LPS
     /// axes: i towards the patient's left, k up; the body's centre is at x = 100 mm). The liver: an
     /// ellipsoid on the right (centre x = 65 mm), top at z = 140 mm; the heart: one at `heartX`
@@ -910,13 +923,7 @@ struct AutoSegmentationPhantomTests {
     static func heartScene(withHeart: Bool, heartX: Double = 120, sliver: Bool = false) -> (
         ct: CTVolume, body: Mask, mask: Mask, liver: Mask
     ) {
-        let g = Geometry(
-            dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
-        func inside(_ p: Vector3, _ c: Vector3, _ r: Vector3) -> Double {
-            let x = (p.x - c.x) / r.x, y = (p.y - c.y) / r.y, z = (p.z - c.z) / r.z
-            return (x * x + y * y + z * z).squareRoot()
-        }
+        let g = abdomenGrid, inside = ellipsoidRadius
         let liverC = Vector3(65, 100, 85), liverR = Vector3(50, 55, 55), heartC = Vector3(heartX, 90, 170),
             heartR = Vector3(45, 40, 45)
         var rng = SeededGenerator(seed: 3)
@@ -1001,13 +1008,8 @@ struct AutoSegmentationPhantomTests {
         "spleen taken as a lesion: a large bright lesion in the body's left lateral part leaves the liver; large or small bright lesions elsewhere stay"
     )
     func spleenTakenAsLesion() throws {
-        let g = Geometry(
-            dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
-        func inside(_ p: Vector3, _ c: Vector3, _ r: Vector3) -> Bool {
-            let x = (p.x - c.x) / r.x, y = (p.y - c.y) / r.y, z = (p.z - c.z) / r.z
-            return x * x + y * y + z * z <= 1
-        }
+        let g = Self.abdomenGrid
+        func inside(_ p: Vector3, _ c: Vector3, _ r: Vector3) -> Bool { Self.ellipsoidRadius(p, c, r) <= 1 }
         // Body centre x = 100 mm, half-width 98 mm: the left lateral part begins at x = 134 mm.
         let spleenC = Vector3(160, 110, 100), spleenR = Vector3(25, 30, 40)
         let bigC = Vector3(55, 100, 100), smallC = Vector3(118, 90, 100)
