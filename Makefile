@@ -51,6 +51,7 @@ bench-docs: setup
 	python3 Benchmarks/phantom_sweep.py --grid fine --seeds 12 --write-docs
 	python3 Benchmarks/lesion_budget.py --grid fine --seeds 12 --write-docs
 	python3 Benchmarks/response_pairs.py --write-docs
+	python3 Benchmarks/response_pairs.py --grid fine --write-docs
 	python3 Benchmarks/seeded_lesions.py --write-docs
 	python3 Benchmarks/robustness.py --write-docs
 	python3 Benchmarks/ablation.py --write-docs
