@@ -773,9 +773,7 @@ struct AutoSegmentationPhantomTests {
         // 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm in fat; a 55 mm tumour ball at 45 HU with a 20 mm
         // necrotic centre at 15 HU, a stomach of fluid at 18 HU against it; noise SD 12 HU. The
         // liver step took both (the band is wide); both are classified as tumour.
-        let g = Geometry(
-            dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let g = Self.abdomenGrid
         func mm(_ i: Int, _ j: Int, _ k: Int) -> Vector3 { Vector3(Double(i) * 2.5, Double(j) * 2.5, Double(k) * 5) }
         let centre = Vector3(90, 100, 100), stomach = Vector3(172, 100, 100)
         var rng = SeededGenerator(seed: 5)
@@ -839,9 +837,7 @@ struct AutoSegmentationPhantomTests {
         // outer 6 mm (the cap). A kidney (188 HU: in the tumour's band, as the renal cortex is in the
         // arterial phase; radius 20 mm) presses on the tumour from outside the liver, within the
         // cap step's reach of the lesion. Noise SD 12 HU.
-        let g = Geometry(
-            dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let g = Self.abdomenGrid
         let centre = Vector3(100, 100, 100), tumourCentre = Vector3(135, 100, 100),
             kidneyCentre = Vector3(176, 100, 100)
         var rng = SeededGenerator(seed: 11)
@@ -900,8 +896,8 @@ struct AutoSegmentationPhantomTests {
                 && dark.liver.voxels == liver.voxels)
     }
 
-    /// The organ scenes' grid: 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm, LPS axes (i towards the
-    /// patient's left, k up); a body of half-width 98 mm about x = 100 mm fills it.
+    /// The organ and tumour scenes' grid: 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm from the origin,
+    /// LPS axes (i towards the patient's left, k up).
     static let abdomenGrid = Geometry(
         dims: Dims(80, 80, 40), originMM: .zero, spacingMM: Vector3(2.5, 2.5, 5),
         axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
