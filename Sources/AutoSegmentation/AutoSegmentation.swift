@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/33"
+    public static let method = "htb-auto/34"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -142,6 +142,7 @@ public enum AutoSegmentation {
         case otherTumourCores = "other_tumour_cores"
         case tumourCaps = "tumour_caps"
         case darkSurface = "dark_surface"
+        case surfaceClass = "surface_class"
         case surfaceLesions = "surface_lesions"
         case exophyticLesions = "exophytic_lesions"
         case cutLesions = "cut_lesions"
@@ -240,7 +241,10 @@ public enum AutoSegmentation {
         var liverSmall: Mask, lesionSmall: LesionSegmenter.Result
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
-            if !off.contains(.tumourDominated), let td = TumourDominatedLiver.lesionsInside(small, liver: liverSmall) {
+            if !off.contains(.tumourDominated),
+                let td = TumourDominatedLiver.lesionsInside(
+                    small, liver: liverSmall, surfaceByInterior: !off.contains(.surfaceClass))
+            {
                 lesionSmall = LesionSegmenter.Result(
                     lesions: td.lesions, modeHU: td.parenchymaModeHU, robustSDHU: td.parenchymaRobustSDHU,
                     rejectedElongated: 0)
@@ -260,7 +264,8 @@ public enum AutoSegmentation {
             }
             if !off.contains(.tumourDominated),
                 var td = TumourDominatedLiver.detect(
-                    smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU)
+                    smooth: l.smooth, body: l.body, liver: l.liver, modeHU: l.modeHU, robustSDHU: l.robustSDHU,
+                    surfaceByInterior: !off.contains(.surfaceClass))
             {
                 if !off.contains(.otherTumourCores) {
                     info.detachedLobesAddedML = centi(TumourDominatedLiver.joinOtherTumourCores(&td, first: l))

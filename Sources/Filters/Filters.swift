@@ -253,6 +253,41 @@ public enum Filters {
         return out
     }
 
+    /// Fills the enclosed holes of `m` no larger than `upToMM3`: background regions (6-connected,
+    /// in 3D) that do not reach the grid's border. A threshold's mask of a noisy tissue has
+    /// voxel-sized holes where the noise left its range; an opening then takes everything within
+    /// its radius of them.
+    public static func fillHoles(_ m: Mask, upToMM3 limit: Double) -> Mask {
+        let d = m.dims
+        let maximumVoxels = Int(limit / m.geometry.voxelVolumeMM3)
+        guard maximumVoxels > 0 else { return m }
+        var out = m
+        var seen = [Bool](repeating: false, count: m.voxels.count)
+        var region: [Int] = [], stack: [Int] = []
+        for start in 0..<m.voxels.count where m.voxels[start] == 0 && !seen[start] {
+            // One background region: flood it whole (so it is seen once), remember it while small.
+            region.removeAll(keepingCapacity: true)
+            var border = false, size = 0
+            seen[start] = true
+            stack.append(start)
+            while let v = stack.popLast() {
+                size += 1
+                if size <= maximumVoxels { region.append(v) }
+                let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+                if i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1 { border = true }
+                for (ok, n) in [
+                    (i > 0, v - 1), (i + 1 < d.x, v + 1), (j > 0, v - d.x), (j + 1 < d.y, v + d.x),
+                    (k > 0, v - d.sliceCount), (k + 1 < d.z, v + d.sliceCount),
+                ] where ok && m.voxels[n] == 0 && !seen[n] {
+                    seen[n] = true
+                    stack.append(n)
+                }
+            }
+            if !border && size <= maximumVoxels { for v in region { out.voxels[v] = 1 } }
+        }
+        return out
+    }
+
     /// The most frequent value of `v` inside `mask` between lo and hi (histogram of `binWidth`,
     /// smoothed over `smoothBins`), and a robust spread: 1.4826 x the median absolute deviation
     /// of the values within 50 of the mode (an SD for Gaussian data; the median to 0.01 HU), or

@@ -38,8 +38,9 @@ enum AutoSegmentationFigures {
 struct AutoSegmentationRealTests {
     /// (name, study, liver truth, lesion truth, floors: liver Dice, lesion Dice or nil, largest HTB
     /// error; the review flag's reasons as measured: IRCADb meets every target and is not flagged,
-    /// 1720 misses the lesion Dice target and is (3.3 % of its liver left of the spine; the
-    /// refinement removed 15 %), 0697 meets them and is (its small left lobe stops at the spine's
+    /// 1720 misses the lesion Dice target and is (3.3 % of its liver left of the spine; 43 mL of
+    /// dark tissue against the liver inside its outline, htb-auto/34; the refinement removed
+    /// 15 %), 0697 meets them and is (its small left lobe stops at the spine's
     /// midline; 13 mL of dark hilum tissue against 6 mL of lesion))
     static let cases: [(String, String, [String], [String], Double, Double?, Double, [String])] = [
         (
@@ -51,7 +52,7 @@ struct AutoSegmentationRealTests {
         (
             "HCC 1720", "HCC-TACE-Seg/1720", ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
             ["HCC-TACE-Seg/1720/SEGMENTATIONS/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"],
-            0.945, 0.41, 1.1, ["left_lobe_missing", "large_correction"]
+            0.945, 0.41, 1.1, ["left_lobe_missing", "dark_mass_on_liver", "large_correction"]
         ),
         (
             "HCC 0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
@@ -894,6 +895,80 @@ struct AutoSegmentationPhantomTests {
         #expect(
             TumourDominatedLiver.addTumourCaps(&dark, smooth: smooth, body: body) == 0
                 && dark.liver.voxels == liver.voxels)
+    }
+
+    @Test(
+        "the liver's surface voxels take the class beneath them: a hyper-enhancing tumour at the capsule keeps its partial-volume edge; beside a hypodense one the surface's parenchyma stays parenchyma"
+    )
+    func surfaceByInterior() throws {
+        // A liver ball (radius 60 mm) in fat (-100 HU) with a tumour (radius 25 mm) bulging from its
+        // surface; the CT averages 2 x 2 x 2 samples per voxel (partial volume) plus noise of SD 12 HU,
+        // the truth is by voxel centre. Classified on the truth liver, smoothed by 1.5 mm.
+        let g = Self.abdomenGrid
+        let centre = Vector3(100, 100, 100), tumourCentre = Vector3(145, 100, 100)
+        func scene(parenchymaHU: Double, tumourHU: Double) -> (ct: CTVolume, liver: Mask, tumour: Mask) {
+            func hu(_ p: Vector3) -> Double {
+                (p - centre).length > 60 ? -100 : (p - tumourCentre).length <= 25 ? tumourHU : parenchymaHU
+            }
+            var rng = SeededGenerator(seed: 12)
+            var ct = CTVolume(repeating: 0, geometry: g), liver = Mask(repeating: 0, geometry: g), tumour = liver
+            for k in 0..<40 {
+                for j in 0..<80 {
+                    for i in 0..<80 {
+                        let p = Vector3(Double(i) * 2.5, Double(j) * 2.5, Double(k) * 5)
+                        if (p - centre).length <= 60 { liver[i, j, k] = 1 }
+                        if liver[i, j, k] != 0 && (p - tumourCentre).length <= 25 { tumour[i, j, k] = 1 }
+                        var sum = 0.0
+                        for dk in [-1.25, 1.25] {
+                            for dj in [-0.625, 0.625] {
+                                for di in [-0.625, 0.625] { sum += hu(p + Vector3(di, dj, dk)) }
+                            }
+                        }
+                        ct[i, j, k] = Int16((sum / 8 + 12 * rng.gaussian()).rounded())
+                    }
+                }
+            }
+            return (ct, liver, tumour)
+        }
+        // Counts on the liver's surface voxels: truth tumour classed tumour, truth parenchyma classed tumour.
+        func surfaceCounts(_ found: Mask, _ s: (ct: CTVolume, liver: Mask, tumour: Mask)) -> (Int, Int, Int, Int) {
+            var tumourSurface = 0, tumourFound = 0, parenchymaSurface = 0, parenchymaAsTumour = 0
+            for v in 0..<found.voxels.count
+            where s.liver.voxels[v] != 0 && AutoSegmentation.hasFaceNeighbour(v, in: s.liver, inside: false) {
+                if s.tumour.voxels[v] != 0 {
+                    tumourSurface += 1
+                    if found.voxels[v] != 0 { tumourFound += 1 }
+                } else {
+                    parenchymaSurface += 1
+                    if found.voxels[v] != 0 { parenchymaAsTumour += 1 }
+                }
+            }
+            return (tumourSurface, tumourFound, parenchymaSurface, parenchymaAsTumour)
+        }
+        // Hyper-enhancing: the tumour's surface voxels, part fat, fall below the midpoint (measured:
+        // 131 of 131 found with the rule, 73 without; 5 parenchyma surface voxels taken).
+        let bright = scene(parenchymaHU: 75, tumourHU: 185)
+        let smoothBright = Filters.gaussian(bright.ct, sigmaMM: 1.5)
+        let (n, with, _, falseWith) = surfaceCounts(
+            TumourDominatedLiver.classify(
+                smoothBright, liver: bright.liver, tumourHU: 185, parenchymaHU: 75, surfaceByInterior: true), bright)
+        let (_, without, _, _) = surfaceCounts(
+            TumourDominatedLiver.classify(
+                smoothBright, liver: bright.liver, tumourHU: 185, parenchymaHU: 75, surfaceByInterior: false), bright)
+        #expect(
+            Double(with) >= 0.9 * Double(n) && Double(without) <= 0.6 * Double(n) && falseWith <= n / 10,
+            "tumour surface voxels \(n): found \(with) with the rule, \(without) without; parenchyma taken \(falseWith)"
+        )
+        // Hypodense (110 HU parenchyma, 30 HU tumour): a surface voxel half fat falls below the
+        // midpoint, but the 3 mm opening already removes such one-voxel shells; the rule moves only
+        // the rim of the tumour's patch (measured: 42 of 4003 parenchyma surface voxels read as
+        // tumour with it, 32 without).
+        let dark = scene(parenchymaHU: 110, tumourHU: 30)
+        let smoothDark = Filters.gaussian(dark.ct, sigmaMM: 1.5)
+        let (_, _, p, darkWith) = surfaceCounts(
+            TumourDominatedLiver.classify(
+                smoothDark, liver: dark.liver, tumourHU: 30, parenchymaHU: 110, surfaceByInterior: true), dark)
+        #expect(darkWith <= p / 50, "parenchyma surface voxels \(p): read as tumour \(darkWith) with the rule")
     }
 
     /// The organ and tumour scenes' grid: 80 x 80 x 40 voxels of 2.5 x 2.5 x 5 mm from the origin,

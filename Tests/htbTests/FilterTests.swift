@@ -175,6 +175,26 @@ struct FilterTests {
         }
     }
 
+    @Test("enclosed holes up to a volume fill in 3D; larger ones and those open to the border stay")
+    func holesUpToVolume() {
+        // A solid block with three holes: one voxel, a 2 x 2 x 2 cube, and a tunnel to the border.
+        var m = Mask(repeating: 0, geometry: Self.g)
+        for k in 1...5 { for j in 1...7 { for i in 1...9 { m[i, j, k] = 1 } } }
+        m[2, 2, 2] = 0
+        for k in 3...4 { for j in 4...5 { for i in 5...6 { m[i, j, k] = 0 } } }
+        for i in 0...3 { m[i, 6, 4] = 0 }
+        let voxel = Self.g.voxelVolumeMM3
+        let one = Filters.fillHoles(m, upToMM3: 1.5 * voxel)
+        #expect(one[2, 2, 2] == 1 && one[5, 4, 3] == 0 && one[2, 6, 4] == 0)
+        #expect(one.insideCount == m.insideCount + 1)
+        let eight = Filters.fillHoles(m, upToMM3: 8 * voxel)
+        #expect(eight[2, 2, 2] == 1 && eight[5, 4, 3] == 1 && eight[6, 5, 4] == 1 && eight[2, 6, 4] == 0)
+        #expect(eight.insideCount == m.insideCount + 9)
+        // The tunnel (open to the border) and everything outside the block stay background.
+        #expect(eight[0, 6, 4] == 0 && eight[0, 0, 0] == 0)
+        #expect(Filters.fillHoles(m, upToMM3: 0).voxels == m.voxels)
+    }
+
     @Test("holes fill slice by slice; the largest component wins; the mode is found")
     func holesComponentsMode() {
         var ring = Mask(repeating: 0, geometry: Self.g)

@@ -353,6 +353,60 @@ struct ReviewTests {
             abs(m.unexplainedDarkML - ballML) < 0.01, "\(m.unexplainedDarkML) mL against the solid ball's \(ballML)")
     }
 
+    @Test(
+        "a dark mass the liver wraps but does not include is measured; a wall thinner than 10 mm and water are not"
+    )
+    func darkMassOnSurface() {
+        // A 100 x 100 x 50 mm liver block at 100 HU (2 mm voxels) with three cavities outside its
+        // mask but inside its outline: an 18 mm ball of 50 HU (24 mL, a hypodense lesion left out),
+        // a 6 mm slab of 50 HU (a bowel wall) and a 12 mm ball of water (5 HU).
+        let g = Geometry(
+            dims: Dims(60, 60, 32), originMM: .zero, spacingMM: Vector3(2, 2, 2),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let d = g.dims
+        func scene(massHU: Float) -> (liver: Mask, smooth: Volume<Float>, massVoxels: Int) {
+            var liver = Mask(repeating: 0, geometry: g)
+            var smooth = Volume<Float>(voxels: [Float](repeating: -100, count: d.count), geometry: g)
+            var massVoxels = 0
+            for v in 0..<d.count {
+                let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+                guard (5..<55).contains(i), (5..<55).contains(j), (3..<28).contains(k) else { continue }
+                func inBall(_ c: (Int, Int, Int), _ r: Int) -> Bool {
+                    (i - c.0) * (i - c.0) + (j - c.1) * (j - c.1) + (k - c.2) * (k - c.2) <= r * r
+                }
+                if inBall((38, 30, 15), 9) {
+                    smooth.voxels[v] = massHU
+                    massVoxels += 1
+                } else if (10..<13).contains(i) && (10..<50).contains(j) && (8..<22).contains(k) {
+                    smooth.voxels[v] = 50
+                } else if inBall((20, 40, 15), 6) {
+                    smooth.voxels[v] = 5
+                } else {
+                    liver.voxels[v] = 1
+                    smooth.voxels[v] = 100
+                }
+            }
+            return (liver, smooth, massVoxels)
+        }
+        let body = Mask(repeating: 1, geometry: g), none = Mask(repeating: 0, geometry: g)
+        let dark = scene(massHU: 50)
+        let m = Review.measure(
+            liver: dark.liver, lesions: none, body: body, smooth: dark.smooth, modeHU: 100, robustSDHU: 8)
+        let massML = Double(dark.massVoxels) * 8 / 1000
+        let measured = m.darkMassOnSurfaceML ?? -1
+        // The opening trims the voxelised ball's rim a little; the slab and the water add nothing.
+        #expect(
+            measured >= 0.8 * massML && measured <= massML,
+            "\(measured) mL against the dark ball's \(massML) mL")
+        #expect(
+            Review.reasons(m, liverML: 2000, lesionML: 0, largestCorrectionML: 0, concerns: []).map(\.code).contains(
+                "dark_mass_on_liver"))
+        let water = scene(massHU: 5)
+        let w = Review.measure(
+            liver: water.liver, lesions: none, body: body, smooth: water.smooth, modeHU: 100, robustSDHU: 8)
+        #expect(w.darkMassOnSurfaceML == 0, "\(w.darkMassOnSurfaceML ?? -1) mL with the ball at water density")
+    }
+
     @Test("each limit fires at its threshold and not below it")
     func limits() {
         let quiet = Review.Measures(
@@ -394,6 +448,12 @@ struct ReviewTests {
         #expect(codes(m, lesionML: 1000) == ["unexplained_bright_tissue"])
         m.unexplainedBrightML = 15.9
         #expect(codes(m, lesionML: 0).isEmpty)
+        // A dark mass on the liver: 20 mL.
+        m = quiet
+        m.darkMassOnSurfaceML = 20
+        #expect(codes(m) == ["dark_mass_on_liver"])
+        m.darkMassOnSurfaceML = 19.9
+        #expect(codes(m).isEmpty)
         #expect(codes(quiet, correction: 240) == ["large_correction"])
         #expect(codes(quiet, correction: 239).isEmpty)
         #expect(codes(quiet, concerns: ["implausible"]) == ["liver_implausible"])
