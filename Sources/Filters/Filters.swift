@@ -258,32 +258,18 @@ public enum Filters {
     /// voxel-sized holes where the noise left its range; an opening then takes everything within
     /// its radius of them.
     public static func fillHoles(_ m: Mask, upToMM3 limit: Double) -> Mask {
-        let d = m.dims
         let maximumVoxels = Int(limit / m.geometry.voxelVolumeMM3)
         guard maximumVoxels > 0 else { return m }
+        let d = m.dims
+        var background = m
+        for v in 0..<background.voxels.count { background.voxels[v] = m.voxels[v] == 0 ? 1 : 0 }
         var out = m
-        var seen = [Bool](repeating: false, count: m.voxels.count)
-        var region: [Int] = [], stack: [Int] = []
-        for start in 0..<m.voxels.count where m.voxels[start] == 0 && !seen[start] {
-            // One background region: flood it whole (so it is seen once), remember it while small.
-            region.removeAll(keepingCapacity: true)
-            var border = false, size = 0
-            seen[start] = true
-            stack.append(start)
-            while let v = stack.popLast() {
-                size += 1
-                if size <= maximumVoxels { region.append(v) }
+        for c in components(of: background, connectivity: .faces6).voxels where c.count <= maximumVoxels {
+            let reachesBorder = c.contains { v in
                 let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
-                if i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1 { border = true }
-                for (ok, n) in [
-                    (i > 0, v - 1), (i + 1 < d.x, v + 1), (j > 0, v - d.x), (j + 1 < d.y, v + d.x),
-                    (k > 0, v - d.sliceCount), (k + 1 < d.z, v + d.sliceCount),
-                ] where ok && m.voxels[n] == 0 && !seen[n] {
-                    seen[n] = true
-                    stack.append(n)
-                }
+                return i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1
             }
-            if !border && size <= maximumVoxels { for v in region { out.voxels[v] = 1 } }
+            if !reachesBorder { for v in c { out.voxels[v] = 1 } }
         }
         return out
     }
