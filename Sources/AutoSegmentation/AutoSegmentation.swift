@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/34"
+    public static let method = "htb-auto/35"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -337,10 +337,14 @@ public enum AutoSegmentation {
                 modeHU: info.tumourDominated == true ? info.parenchymaModeHU : info.liverModeHU,
                 liverML: liverFull.volumeML)
             if let m = info.review {
+                // Not the dark surface's removal (`TumourDominatedLiver.removeDarkSurface`): a
+                // hypodense tumour-dominated liver's first outline is grown at the tumour's density
+                // and takes in the stomach and bowel touching it by construction; that stage is its
+                // path, not a correction of a failure (coarse sweep, htb-auto/34: 240-536 mL on
+                // results meeting every target and on misses alike).
                 let largest =
                     [
                         info.refinementRemovedML, info.inferiorTailRemovedML, info.heartRemovedML,
-                        info.darkSurfaceRemovedML,
                         info.rightKidneyRemovedML,
                     ].compactMap { $0 }.max() ?? 0
                 let reasons = Review.reasons(

@@ -44,6 +44,12 @@ public enum Review {
         /// the crura and the fissures' edges are thinner than the opening's ball; fat and bile
         /// are below water's ceiling. Nil in reports of htb-auto/33 and before.
         public var darkMassOnSurfaceML: Double? = nil
+        /// Share of the liver (with its lesions) that an opening by `thinOpeningMM` removes: the
+        /// parts thinner than twice that radius. The liver is a compact organ whose thin parts are
+        /// its lobes' sharp edges, a few percent of it; an outline that took in a sheet of
+        /// neighbouring tissue (the abdominal wall's muscle, the diaphragm, the stomach's wall)
+        /// loses the sheet to the opening. Nil in reports of htb-auto/34 and before.
+        public var thinShare: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case leftLateralShare = "left_lateral_share"
@@ -53,6 +59,7 @@ public enum Review {
             case unexplainedDarkML = "unexplained_dark_ml"
             case unexplainedBrightML = "unexplained_bright_ml"
             case darkMassOnSurfaceML = "dark_mass_on_surface_ml"
+            case thinShare = "thin_share"
         }
     }
 
@@ -169,7 +176,17 @@ public enum Review {
             lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
             unexplainedDarkML: regionsML(dark, solid: true), unexplainedBrightML: regionsML(bright))
         m.darkMassOnSurfaceML = darkMassOnSurfaceML(whole: whole, body: body, smooth: smooth, ceilingHU: darkCeiling)
+        m.thinShare = thinShare(whole)
         return m
+    }
+
+    /// `Measures.thinShare`, in the liver's box (the opening reaches no farther than its radius).
+    static func thinShare(_ whole: Mask) -> Double {
+        guard let box = whole.boundingBox?.expanded(byMM: thinOpeningMM + 5, in: whole.geometry) else { return 0 }
+        let w = whole.cropped(to: box)
+        let count = w.insideCount
+        guard count > 0 else { return 0 }
+        return Double(count - Filters.open(w, radiusMM: thinOpeningMM).insideCount) / Double(count)
     }
 
     /// `Measures.darkMassOnSurfaceML`, in a box 20 mm around the liver (`whole`: liver and
@@ -228,6 +245,11 @@ extension Review {
     public static let maximumDarkMassOnSurfaceML = 20.0
     public static let minimumDarkMassML = 10.0
     public static let darkMassOpeningMM = 5.0
+    /// The thin parts of a liver (`Measures.thinShare`): an opening by 7 mm removes what is
+    /// thinner than 14 mm, the lobes' sharp edges; the abdominal wall's muscle, the diaphragm and
+    /// the stomach's wall are thinner than that.
+    public static let thinOpeningMM = 7.0
+    public static let maximumThinShare = 0.05
     /// One correction stage removing 15 % of the liver means the first outline was that wrong,
     /// and the final one rests on the correction.
     public static let maximumCorrectionShare = 0.15
@@ -264,7 +286,7 @@ extension Review {
 
     /// Reasons to doubt an automatic result (empty: none found). `largestCorrectionML`: the
     /// largest volume one correction stage removed from the liver (refinement, inferior tail,
-    /// heart, dark surface, right kidney: each removal is a leak of the first outline; stages
+    /// heart, right kidney: each removal is a leak of the first outline; stages
     /// that add lesions or tumour the first outline left out are not counted); `concerns`: the
     /// plausibility concerns.
     public static func reasons(
@@ -327,6 +349,15 @@ extension Review {
                         format:
                             "%.0f mL of tissue darker than the parenchyma lies against the liver inside its outline (limit %.0f mL): a lesion ending a lobe may have been left outside with the lobe beyond it",
                         ml, maximumDarkMassOnSurfaceML)))
+        }
+        if let share = m.thinShare, share >= maximumThinShare {
+            out.append(
+                Reason(
+                    code: "thin_tissue_on_liver",
+                    detail: String(
+                        format:
+                            "%.1f %% of the liver is thinner than %.0f mm (limit %.0f %%): the outline may have taken in a sheet of neighbouring tissue (abdominal wall, diaphragm, stomach wall)",
+                        100 * share, 2 * thinOpeningMM, 100 * maximumThinShare)))
         }
         if largestCorrectionML >= maximumCorrectionShare * liverML {
             out.append(

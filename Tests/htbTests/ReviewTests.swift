@@ -407,6 +407,42 @@ struct ReviewTests {
         #expect(w.darkMassOnSurfaceML == 0, "\(w.darkMassOnSurfaceML ?? -1) mL with the ball at water density")
     }
 
+    @Test("a sheet of tissue leaving the liver is its thin share; the compact liver's own edges are few percent")
+    func thinShare() {
+        // A 66 x 100 x 60 mm liver block (2 mm voxels), then the same block with a 6 mm sheet
+        // leaving one side (the abdominal wall's muscle taken in past the liver's edge):
+        // 76 x 6 x 60 mm, 27 mL.
+        let g = Geometry(
+            dims: Dims(80, 64, 40), originMM: .zero, spacingMM: Vector3(2, 2, 2),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let d = g.dims
+        var block = Mask(repeating: 0, geometry: g), sheet = block
+        for v in 0..<d.count {
+            let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
+            guard (5..<35).contains(k) else { continue }
+            if (7..<40).contains(i), (10..<60).contains(j) {
+                block.voxels[v] = 1
+                sheet.voxels[v] = 1
+            } else if (40..<78).contains(i), (30..<33).contains(j) {
+                sheet.voxels[v] = 1
+            }
+        }
+        let compact = Review.thinShare(block), sheeted = Review.thinShare(sheet)
+        let sheetShare = Double(sheet.insideCount - block.insideCount) / Double(sheet.insideCount)
+        #expect(compact < 0.03, "a block's edges: \(compact)")
+        #expect(
+            sheeted >= sheetShare && sheeted < sheetShare + 0.03,
+            "the sheet is \(sheetShare) of the liver, the thin share \(sheeted)")
+        var m = Review.Measures(
+            leftLateralShare: 0, leftOfMidlineShare: 0.1, bodyAreaShare: 0.3, lesionContrastSD: 5, unexplainedDarkML: 2,
+            unexplainedBrightML: 2)
+        m.thinShare = sheeted
+        #expect(
+            Review.reasons(m, liverML: 1600, lesionML: 100, largestCorrectionML: 0, concerns: []).map(\.code) == [
+                "thin_tissue_on_liver"
+            ])
+    }
+
     @Test("each limit fires at its threshold and not below it")
     func limits() {
         let quiet = Review.Measures(
@@ -453,6 +489,12 @@ struct ReviewTests {
         m.darkMassOnSurfaceML = 20
         #expect(codes(m) == ["dark_mass_on_liver"])
         m.darkMassOnSurfaceML = 19.9
+        #expect(codes(m).isEmpty)
+        // Thin tissue: 5 % of the liver.
+        m = quiet
+        m.thinShare = 0.05
+        #expect(codes(m) == ["thin_tissue_on_liver"])
+        m.thinShare = 0.049
         #expect(codes(m).isEmpty)
         #expect(codes(quiet, correction: 240) == ["large_correction"])
         #expect(codes(quiet, correction: 239).isEmpty)
