@@ -26,10 +26,14 @@ demo: setup
 		--lesion-mask '$(SAMPLE)/truth/seg.dcm:Lesion*' \
 		--out $(OUT)
 
+# Tests run optimised (-O keeps bounds and overflow checks; the sources have no assert or #if
+# DEBUG) with testing enabled for @testable imports, in their own build path so that the release
+# build of `make demo` is not rebuilt with other flags: about 8x faster than a debug build.
+TEST_BUILD = -c release -Xswiftc -enable-testing --build-path .build/test
 test: lint
 	@sh scripts/setup --test-peers
-	swift build --build-tests
-	swift test
+	swift build --build-tests $(TEST_BUILD)
+	swift test --skip-build $(TEST_BUILD)
 
 # The toolchain's swift-format with the committed .swift-format; fails on any finding.
 lint:
