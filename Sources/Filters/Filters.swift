@@ -261,10 +261,8 @@ public enum Filters {
         let maximumVoxels = Int(limit / m.geometry.voxelVolumeMM3)
         guard maximumVoxels > 0 else { return m }
         let d = m.dims
-        var background = m
-        for v in 0..<background.voxels.count { background.voxels[v] = m.voxels[v] == 0 ? 1 : 0 }
         var out = m
-        for c in components(of: background, connectivity: .faces6).voxels where c.count <= maximumVoxels {
+        for c in components(of: m.inverted(), connectivity: .faces6).voxels where c.count <= maximumVoxels {
             let reachesBorder = c.contains { v in
                 let i = v % d.x, j = (v / d.x) % d.y, k = v / d.sliceCount
                 return i == 0 || j == 0 || k == 0 || i == d.x - 1 || j == d.y - 1 || k == d.z - 1

@@ -329,9 +329,7 @@ struct ReviewTests {
         // A 100 x 100 x 30 mm liver block at 100 HU (2 x 2 x 2 mm voxels) holding two 12 mm balls
         // (7.2 mL each) far from its edge: one at 50 HU (solid tissue, a lesion missed), one at 5 HU
         // (water). Only the first is unexplained.
-        let g = Geometry(
-            dims: Dims(60, 60, 25), originMM: .zero, spacingMM: Vector3(2, 2, 2),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let g = VolumeTests.grid(60, 60, 25, spacing: Vector3(2, 2, 2))
         var liver = Mask(repeating: 0, geometry: g)
         var smooth = Volume<Float>(voxels: [Float](repeating: -100, count: g.dims.count), geometry: g)
         let d = g.dims
@@ -360,9 +358,7 @@ struct ReviewTests {
         // A 100 x 100 x 50 mm liver block at 100 HU (2 mm voxels) with three cavities outside its
         // mask but inside its outline: an 18 mm ball of 50 HU (24 mL, a hypodense lesion left out),
         // a 6 mm slab of 50 HU (a bowel wall) and a 12 mm ball of water (5 HU).
-        let g = Geometry(
-            dims: Dims(60, 60, 32), originMM: .zero, spacingMM: Vector3(2, 2, 2),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let g = VolumeTests.grid(60, 60, 32, spacing: Vector3(2, 2, 2))
         let d = g.dims
         func scene(massHU: Float) -> (liver: Mask, smooth: Volume<Float>, massVoxels: Int) {
             var liver = Mask(repeating: 0, geometry: g)
@@ -412,9 +408,7 @@ struct ReviewTests {
         // A 66 x 100 x 60 mm liver block (2 mm voxels), then the same block with a 6 mm sheet
         // leaving one side (the abdominal wall's muscle taken in past the liver's edge):
         // 76 x 6 x 60 mm, 27 mL.
-        let g = Geometry(
-            dims: Dims(80, 64, 40), originMM: .zero, spacingMM: Vector3(2, 2, 2),
-            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let g = VolumeTests.grid(80, 64, 40, spacing: Vector3(2, 2, 2))
         let d = g.dims
         var block = Mask(repeating: 0, geometry: g), sheet = block
         for v in 0..<d.count {
