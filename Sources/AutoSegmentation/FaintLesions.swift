@@ -143,15 +143,15 @@ enum FaintLesions {
         guard !candidates.isEmpty else { return added }
         let fine = scales.fine()
         for c in candidates {
+            let values = c.map { fine.voxels[$0] }
             // Water density is bile or a cyst (the gallbladder an outline closed around), not a
             // faint lesion: a faint lesion lies near the parenchyma's value. Judged on the
             // structure's own value, not the region's: the 4 mm scale spreads a dark structure's
             // edge over several millimetres of parenchyma, which the region holds too.
-            guard bright || ownValue(c.map { fine.voxels[$0] }, mode: mode) >= AutoSegmentation.fluidCeilingHU
-            else { continue }
+            guard bright || ownValue(values, mode: mode) >= AutoSegmentation.fluidCeilingHU else { continue }
             var seed = Mask(repeating: 0, geometry: g)
             for v in c { seed.voxels[v] = 1 }
-            let edge = (mode + Filters.median(c.map { fine.voxels[$0] })) / 2
+            let edge = (mode + Filters.median(values)) / 2
             var zone = Filters.dilate(seed, radiusMM: 2 * voxelMM)
             for v in 0..<zone.voxels.count
             where seed.voxels[v] == 0 && (support.voxels[v] == 0 || sign * fine.voxels[v] >= sign * edge) {

@@ -71,8 +71,8 @@ enum SmallLesions {
         }
         guard !candidates.isEmpty else { return (out, 0) }
         let r = responses(image, at: candidates)
-        // The finest scale serves for contrasts and regions; its spread in the parenchyma sets
-        // the contrast needed.
+        // The finest scale serves for the regions; each scale's spread in the parenchyma sets the
+        // contrast a blob of that scale needs.
         let fine = r.smoothed[0]
         var sds: [Float] = []
         for scaled in r.smoothed {

@@ -1202,12 +1202,9 @@ struct AutoSegmentationPhantomTests {
         // 2 SD bar of the finest scale (htb-auto/35) passed 3 and 2 of them on seeds 6 and 7;
         // the Rose criterion at each blob's own scale passes none.
         for seed in [UInt64(6), 7] {
-            var spec = PhantomSpec()
-            (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM, spec.noiseHU) = (
-                seed, 384, 80, 2.5, 0.94, 25
-            )
-            (spec.lesions, spec.htbPercent) = (0, 0)
-            let r = try AutoSegmentation.segment(try Phantom.build(spec).ct)
+            let p = try Self.sweepPhantom(
+                seed: seed, lesions: 0, htbPercent: 0, enhancement: "mixed", phase: .portal, Self.fineGrid)
+            let r = try AutoSegmentation.segment(p.ct)
             #expect(r.info.smallLesionsFound == 0, "seed \(seed): \(r.info.smallLesionsFound ?? -1) small lesions")
         }
     }
@@ -1332,6 +1329,12 @@ struct AutoSegmentationPhantomTests {
         (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (lesions, htbPercent, enhancement, phase)
         change(&spec)
         return try Phantom.build(spec)
+    }
+
+    /// The sweep's fine grid (Benchmarks/phantom_sweep.py `--grid fine`: 384 x 384 x 80 at 0.94 x
+    /// 0.94 x 2.5 mm, 25 HU noise), as `sweepPhantom`'s change.
+    static func fineGrid(_ spec: inout PhantomSpec) {
+        (spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM, spec.noiseHU) = (384, 80, 2.5, 0.94, 25)
     }
 
     /// Lesion voxels in `lesions` that `before` lacks, and how many of them are `truth` lesion.
@@ -1524,10 +1527,10 @@ struct AutoSegmentationPhantomTests {
         // the 4 mm scale's halo around the enclosed gallbladder held as much parenchyma as bile:
         // region median 59 HU, 28.8 mL added as a faint lesion until htb-auto/36 judged the
         // region's own value (15.7 HU).
-        var spec = PhantomSpec()
-        (spec.seed, spec.matrix, spec.slices, spec.sliceMM, spec.pixelMM, spec.noiseHU) = (1, 384, 80, 2.5, 0.94, 25)
-        (spec.lesions, spec.htbPercent, spec.enhancement, spec.phase) = (6, 12, "mixed", .portal)
-        let fine = try AutoSegmentation.segment(try Phantom.build(spec).ct)
+        let fine = try AutoSegmentation.segment(
+            try Self.sweepPhantom(
+                seed: 1, lesions: 6, htbPercent: 12, enhancement: "mixed", phase: .portal, Self.fineGrid
+            ).ct)
         #expect(fine.info.faintLesionsAddedML == 0)
     }
 
