@@ -13,7 +13,8 @@ to 30 mm; the same ten as Tests/htbTests/ResponseTests.swift) are compared three
 On the coarse grid (the default; 2.8 mm pixels, 5 mm slices, noise box-filtered over 3 x 3 pixels)
 a new lesion of 9 mm holds about one independent noise sample; `--grid fine` (the phantom sweep's
 0.94 mm pixels and 2.5 mm slices, nearer a clinical CT: about twenty) draws the same ten pairs
-there and writes its own section.
+there and writes its own section. The automatic target is judged on the fine grid; the coarse one
+is a stress test (docs/response.md, "Which grid the automatic target is judged on").
 
 usage: Benchmarks/response_pairs.py [--htb PATH] [--grid coarse|fine] [--write-docs]
 """
@@ -114,8 +115,11 @@ def main():
     right_for_reason = sum(r["auto_category"] == r["truth_category"] and (r["truth_category"] != "progression" or r["new_true"] > 0
                            or r["truth_change"] >= r["progression_percent"]) for r in rows)
     lines.append("")
+    # Issue 24's automatic-mask target is judged on the fine grid (docs/response.md, "Which grid
+    # the automatic target is judged on"); the coarse grid is a stress test.
+    target = "target >= 9" if a.grid == "fine" else "the target, >= 9, is judged on `--grid fine`"
     lines.append(f"Truth masks: {truth_right} of {len(rows)} right (target 10). Automatic masks: category right on "
-                 f"{auto_right} of {len(rows)} (target >= 9; {right_for_reason} for the right reason: progression from a true new "
+                 f"{auto_right} of {len(rows)} ({target}; {right_for_reason} for the right reason: progression from a true new "
                  f"lesion or from growth), tumour change within 10 points on {within} of {len(rows)}. "
                  f"`htb compare` of two finished outputs: median {statistics.median(times):.3f} s, max {max(times):.3f} s (target <= 1 s).")
     print("\n".join(lines))

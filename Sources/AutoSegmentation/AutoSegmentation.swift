@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/36"
+    public static let method = "htb-auto/37"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -422,7 +422,8 @@ public enum AutoSegmentation {
         }
         let withSurface =
             off.contains(.surfaceLesions)
-            ? (liver: l.liver, addedML: 0) : SurfaceLesions.include(small, body: l.body, liver: l.liver)
+            ? (liver: l.liver, addedML: 0, withoutCaps: l.liver)
+            : SurfaceLesions.include(small, body: l.body, liver: l.liver)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
         // Masses ending a lobe beyond the liver's outline are lesions as found: the lesion step
         // runs without them, so that a lesion inside the liver that one continues is judged on
@@ -430,7 +431,7 @@ public enum AutoSegmentation {
         let exophytic =
             off.contains(.exophyticLesions)
             ? Mask(repeating: 0, geometry: l.liver.geometry)
-            : ExophyticLesions.find(small, body: l.body, liver: withSurface.liver)
+            : ExophyticLesions.find(small, body: l.body, liver: withSurface.withoutCaps)
         if !off.contains(.exophyticLesions) { info.exophyticLesionsAddedML = centi(exophytic.volumeML) }
         var lesions = LesionSegmenter.segment(
             small, liver: withSurface.liver, smallLesions: !off.contains(.smallLesions))

@@ -27,7 +27,18 @@ import Volumetry
 /// below 300 HU) outside the liver, whose whole 2 mm core (not cut by the hull) lies >= 70 %
 /// inside the wide (+-15 mm) hull and is no more elongated than the lesion step's dark seeds
 /// (2.5: the liver cuts the lesion into a cap), regrown within the bright tissue inside that
-/// hull; same contact test.
+/// hull; same contact test. A bright core that fails those tests may be a lesion joined to a
+/// neighbour of the same enhancement across a neck: eroded 2, 4, then 6 mm further, the parts that
+/// pass them at the shallowest depth stand in for it (`brightParts`, htb-auto/37).
+///
+/// A large lesion's cap (`cap`, htb-auto/37): the hull cuts a lesion bulging at the liver's
+/// convex surface along a chord, and the cap beyond it is as deep as the lesion's radius, more
+/// than `addMM` for a lesion over about 2 cm. The accepted region then reaches up to the core's
+/// equivalent-sphere radius beyond it, within its tissue (for a bright core, beyond the hull too),
+/// within the sphere about the core's centre that holds the whole core, as one connected region;
+/// and only when that makes the region more solid (it fills no less of its principal-axes
+/// ellipsoid): a round lesion's cap completes a ball, while the abdominal wall's muscle or a
+/// neighbour the lesion touches makes it a network.
 enum SurfaceLesions {
     static let smoothingSigmaMM = 2.0
     static let minimumHU: Float = 30
@@ -58,6 +69,9 @@ enum SurfaceLesions {
     /// excreted contrast stay out), with at least this share of the core inside the hull (a
     /// lesion's cap outside the liver had 0.85 in the phantoms; the kidney, IVC and aorta 0-0.31).
     static let maximumBrightHU: Float = 300
+    /// Further erosions, beyond the core's 2 mm, that part a hyper-enhancing lesion from a
+    /// neighbour it touches (see `brightParts`): a neck up to 16 mm wide in all.
+    static let brightSplitMM = [2.0, 4.0, 6.0]
     static let minimumBrightInHull = 0.7
     /// Half-heights of the slabs whose liver makes each slice's hull (see `within`).
     static let slabMM = 7.5
@@ -69,19 +83,24 @@ enum SurfaceLesions {
         Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: wideSlabMM))
     }
 
-    /// The liver with the surface lesions found, and the volume added (mL).
-    static func include(_ ct: CTVolume, body: Mask, liver: Mask) -> (liver: Mask, addedML: Double) {
-        guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else { return (liver, 0) }
+    /// The liver with the surface lesions found, the volume added (mL), and the liver with them
+    /// but without their caps beyond `addMM` (see `cap`): what the exophytic stage judges a
+    /// lobe-ending mass against. A cap reaches into such a mass, and what it leaves outside is
+    /// a remnant that no longer passes as a mass (coarse low 36 and stomach 27: lesions of 15 and
+    /// 18 mL lost, the cap having taken 9-10 mL of each).
+    static func include(_ ct: CTVolume, body: Mask, liver: Mask) -> (liver: Mask, addedML: Double, withoutCaps: Mask) {
+        guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else { return (liver, 0, liver) }
         let c = ct.cropped(to: box), b = body.cropped(to: box), l = liver.cropped(to: box)
-        let (added, ml) = within(c, body: b, liver: l)
-        guard ml > 0 else { return (liver, 0) }
-        return (
-            Filters.fillHolesPerSlice(
-                liver.union(Mask(repeating: 0, geometry: liver.geometry).pasting(added, at: box))), ml
-        )
+        let (added, withoutCaps) = within(c, body: b, liver: l)
+        let ml = added.volumeML
+        guard ml > 0 else { return (liver, 0, liver) }
+        func with(_ m: Mask) -> Mask {
+            Filters.fillHolesPerSlice(liver.union(Mask(repeating: 0, geometry: liver.geometry).pasting(m, at: box)))
+        }
+        let all = with(added)
+        return (all, ml, withoutCaps.voxels == added.voxels ? all : with(withoutCaps))
     }
 
-    /// On a grid cropped around the liver: the voxels to add.
     /// What both surface steps (this and `ExophyticLesions`) start from, on a grid cropped around
     /// the liver: the CT smoothed by `smoothingSigmaMM`, the parenchyma's mode and robust SD (in
     /// the liver eroded by 3 mm), and the dark tissue outside the liver (in the body, above
@@ -108,10 +127,12 @@ enum SurfaceLesions {
     /// Dark tissue lies below this: the parenchyma's mode less max(2 SD, 10 HU).
     static func darkThreshold(modeHU mode: Float, robustSDHU sd: Float) -> Float { mode - max(2 * sd, 10) }
 
-    static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> (Mask, Double) {
+    /// On a grid cropped around the liver: the voxels to add, and those of them added without
+    /// the caps (see `include`).
+    static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> (added: Mask, withoutCaps: Mask) {
         let g = ct.geometry, d = g.dims
-        var added = Mask(repeating: 0, geometry: g)
-        guard let (smooth, mode, sd, dark) = darkTissue(ct, body: body, liver: liver) else { return (added, 0) }
+        var added = Mask(repeating: 0, geometry: g), withoutCaps = added
+        guard let (smooth, mode, sd, dark) = darkTissue(ct, body: body, liver: liver) else { return (added, added) }
         // The hull of each slice takes in the liver of the slices within `slabMM`: a lesion at the
         // dome reaches above the last slice where parenchyma surrounds it. A second, wider slab
         // (`wideSlabMM`) reaches a lesion that ends a lobe (the lobe runs on beyond it in the
@@ -120,7 +141,7 @@ enum SurfaceLesions {
         let hull = Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: slabMM))
         let wideHull = Self.wideHull(of: liver)
         let minimumVoxels = minimumCoreML * 1000 / g.voxelVolumeMM3
-        var cores: [(voxels: [Int], tissue: Mask)] = []
+        var cores: [(voxels: [Int], tissue: Mask, deeperMM: Double, farTissue: Mask)] = []
         var narrowCores = Set<[Int]>()
         for (n, h) in [hull, wideHull].enumerated() {
             var candidates = dark
@@ -130,7 +151,7 @@ enum SurfaceLesions {
                 // Where the wide hull adds nothing near a lesion its core is the narrow one
                 // (voxels listed in storage order): tested and grown once.
                 if n == 0 { narrowCores.insert(core) } else if narrowCores.contains(core) { continue }
-                cores.append((core, dark))
+                cores.append((core, dark, 0, dark))
             }
         }
         // Hyper-enhancing lesions on the capsule: bright tissue outside the liver (brighter than
@@ -149,28 +170,37 @@ enum SurfaceLesions {
         }
         var brightInHull = bright
         for v in 0..<brightInHull.voxels.count where wideHull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
-        for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6).voxels
-        where Double(core.count) >= minimumVoxels
-            && LesionSegmenter.elongation(core, g) <= LesionSegmenter.maximumElongation
-        {
-            let inHull = core.reduce(0) { $0 + (wideHull.voxels[$1] != 0 ? 1 : 0) }
-            if Double(inHull) >= minimumBrightInHull * Double(core.count) { cores.append((core, brightInHull)) }
+        func onTheLiver(_ c: [Int]) -> Bool {
+            LesionSegmenter.elongation(c, g) <= LesionSegmenter.maximumElongation
+                && Double(c.reduce(0) { $0 + (wideHull.voxels[$1] != 0 ? 1 : 0) }) >= minimumBrightInHull
+                    * Double(c.count)
         }
-        for (whole, tissue) in cores {
+        for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6).voxels
+        where Double(core.count) >= minimumVoxels {
+            if onTheLiver(core) {
+                cores.append((core, brightInHull, 0, bright))
+            } else if let parts = brightParts(core, g, minimumVoxels: minimumVoxels, where: onTheLiver) {
+                for part in parts.parts { cores.append((part, brightInHull, parts.depthMM, bright)) }
+            }
+        }
+        for (whole, tissue, deeper, farTissue) in cores {
             // A core that fills too little of its ellipsoid may be a lesion joined to a neighbour
             // of similar density (stronger enhancement widens the dark band): its largest part
             // after a further `splitMM` erosion stands in for it when that part is most of it,
             // compact and solid (see `minimumSplitShare`).
-            var core = whole, extra = 0.0
+            var core = whole, extra = deeper
             var fl = LesionSegmenter.fill(whole, g)
             if fl < minimumFill, let part = largestSplitPart(whole, g) {
-                (core, extra, fl) = (part, splitMM, LesionSegmenter.fill(part, g))
+                (core, extra, fl) = (part, deeper + splitMM, LesionSegmenter.fill(part, g))
             }
             guard fl >= minimumFill else { continue }
+            // A large lesion's cap beyond the hull is deeper than `addMM` (see `cap`).
+            let coreRadiusMM = cbrt(3 * Double(core.count) * g.voxelVolumeMM3 / (4 * Double.pi))
+            let nearMM = extra + seedDepthMM + addMM, reachMM = extra + seedDepthMM + max(addMM, coreRadiusMM)
             // The core's box, grown by the regrowth and one voxel for the boundary.
             guard
                 let box = VoxelBox.enclosing(core, in: d)?.expanded(
-                    byMM: extra + seedDepthMM + addMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
+                    byMM: reachMM + max(g.spacingMM.x, g.spacingMM.y, g.spacingMM.z), in: g)
             else { continue }
             // Work in the box only: the seed is laid there, the accepted region written back from it.
             let localTissue = tissue.cropped(to: box), localLiver = liver.cropped(to: box)
@@ -180,14 +210,75 @@ enum SurfaceLesions {
             for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
             if contact(grown, with: localLiver) >= minimumContact {
                 // Accepted: the region added reaches further than the one tested (see `addMM`).
-                grown = Filters.dilate(seed, radiusMM: extra + seedDepthMM + addMM)
+                grown = Filters.dilate(seed, radiusMM: nearMM)
                 for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
+                for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
+                    withoutCaps.voxels[box.global(v, in: d)] = 1
+                }
+                if reachMM > nearMM {
+                    grown = cap(grown, seed: seed, reachMM: reachMM, tissue: farTissue.cropped(to: box))
+                }
                 for v in 0..<grown.voxels.count where grown.voxels[v] != 0 {
                     added.voxels[box.global(v, in: d)] = 1
                 }
             }
         }
-        return (added, added.volumeML)
+        return (added, withoutCaps)
+    }
+
+    /// The accepted region `near` with the rest of a large lesion's cap: the `tissue` within
+    /// `reachMM` of the `seed` and within the sphere about the seed's centre that holds the whole
+    /// seed, the parts of it connected to `near`; kept when `near` with them fills no less of its
+    /// principal-axes ellipsoid than `near` alone (a cap completes a ball; a muscle sheet or a
+    /// neighbour beyond makes a network), else `near` as it was. All on one local grid.
+    static func cap(_ near: Mask, seed: Mask, reachMM: Double, tissue: Mask) -> Mask {
+        let g = seed.geometry, d = g.dims, sp = g.spacingMM
+        let seedVoxels = (0..<seed.voxels.count).filter { seed.voxels[$0] != 0 }
+        guard !seedVoxels.isEmpty else { return near }
+        let c = LesionSegmenter.meanIndex(seedVoxels, d)
+        func squaredDistanceMM2(_ v: Int) -> Double {
+            let x = (Double(v % d.x) - c.i) * sp.x, y = (Double((v / d.x) % d.y) - c.j) * sp.y
+            let z = (Double(v / d.sliceCount) - c.k) * sp.z
+            return x * x + y * y + z * z
+        }
+        let limit = seedVoxels.map(squaredDistanceMM2).max() ?? 0
+        var far = Filters.dilate(seed, radiusMM: reachMM)
+        for v in 0..<far.voxels.count
+        where far.voxels[v] != 0 && (tissue.voxels[v] == 0 || squaredDistanceMM2(v) > limit) { far.voxels[v] = 0 }
+        var wide = near
+        for part in components(of: far, connectivity: .faces6).voxels
+        where part.contains(where: { near.voxels[$0] != 0 }) {
+            for v in part { wide.voxels[v] = 1 }
+        }
+        let nearVoxels = (0..<near.voxels.count).filter { near.voxels[$0] != 0 }
+        let wideVoxels = (0..<wide.voxels.count).filter { wide.voxels[$0] != 0 }
+        guard wideVoxels.count > nearVoxels.count,
+            LesionSegmenter.fill(wideVoxels, g) >= LesionSegmenter.fill(nearVoxels, g)
+        else { return near }
+        return wide
+    }
+
+    /// A bright core that fails the tests on the liver (too elongated, or too little of it inside
+    /// the hull) may be a hyper-enhancing lesion joined to a neighbour of the same enhancement
+    /// (the right kidney, the spleen) across a neck: eroded further by `brightSplitMM`,
+    /// the parts that pass at the shallowest depth where any does (compact, solid: fill >=
+    /// `minimumSplitFill`), and that depth; nil when none does at any depth.
+    static func brightParts(
+        _ core: [Int], _ g: Geometry, minimumVoxels: Double, where passes: ([Int]) -> Bool
+    ) -> (parts: [[Int]], depthMM: Double)? {
+        let d = g.dims
+        guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else { return nil }
+        var m = Mask(repeating: 0, geometry: g.cropped(to: box))
+        for v in core { m.voxels[box.local(v, in: d)] = 1 }
+        for (depth, eroded) in zip(brightSplitMM, Filters.erode(m, radiiMM: brightSplitMM)) {
+            let parts = components(of: eroded, connectivity: .faces6).voxels.filter {
+                Double($0.count) >= minimumVoxels
+            }
+            .map { $0.map { box.global($0, in: d) } }
+            .filter { LesionSegmenter.fill($0, g) >= minimumSplitFill && passes($0) }
+            if !parts.isEmpty { return (parts, depth) }
+        }
+        return nil
     }
 
     /// The largest part of `core` after a further `splitMM` erosion, when it holds at least

@@ -1291,6 +1291,119 @@ struct AutoSegmentationPhantomTests {
             "fallback: \(fallback.insideCount) of \(ball2.insideCount), rejected \(rejected)")
     }
 
+    @Test("bright seeds: three 12 mm veins meeting at one point are a network, not a lesion; a ball beside them is")
+    func brightNetwork() {
+        // 80 x 80 x 48 voxels of 1.5 x 1.5 x 2.5 mm, all of it deep inside a liver. Three
+        // enhancing veins 12 mm thick and 40 mm long leave one point along three perpendicular
+        // directions, as hepatic veins meet at the vena cava: their second moments span a
+        // flattened ball (principal-axis ratio 2), but the 3 mm seed fills 6 % of its ellipsoid. A
+        // 10 mm ball lies apart.
+        let g = Geometry(
+            dims: Dims(80, 80, 48), originMM: .zero, spacingMM: Vector3(1.5, 1.5, 2.5),
+            axes: (Vector3(1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        func mm(_ i: Int, _ j: Int, _ k: Int) -> Vector3 { Vector3(Double(i) * 1.5, Double(j) * 1.5, Double(k) * 2.5) }
+        var inner = Mask(repeating: 0, geometry: g), bright = inner
+        for v in 0..<inner.voxels.count { inner.voxels[v] = 1 }
+        let junction = Vector3(20, 20, 20), ball = Vector3(95, 95, 90)
+        // Distance from offset `d` (from the junction) to the vein running 40 mm along `axis`.
+        func toVein(_ d: Vector3, _ axis: Vector3) -> Double { (d - axis * min(max(d.dot(axis), 0), 40)).length }
+        for k in 0..<48 {
+            for j in 0..<80 {
+                for i in 0..<80 {
+                    let d = mm(i, j, k) - junction
+                    let vein = min(
+                        toVein(d, Vector3(1, 0, 0)), toVein(d, Vector3(0, 1, 0)), toVein(d, Vector3(0, 0, 1)))
+                    if vein <= 6 || (mm(i, j, k) - ball).length <= 10 { bright[i, j, k] = 1 }
+                }
+            }
+        }
+        func kept(minimumFill: Double) -> (junction: Int, ball: Int) {
+            var rejected = 0
+            let m = LesionSegmenter.blobs(
+                in: bright, inner: inner, maximumElongation: LesionSegmenter.maximumElongation,
+                minimumSeedML: LesionSegmenter.minimumBrightSeedML, minimumFill: minimumFill,
+                splitting: LesionSegmenter.splitStepsMM, rejected: &rejected)
+            var near = 0, atBall = 0
+            for k in 0..<48 {
+                for j in 0..<80 {
+                    for i in 0..<80 where m[i, j, k] != 0 {
+                        if (mm(i, j, k) - ball).length <= 12 { atBall += 1 } else { near += 1 }
+                    }
+                }
+            }
+            return (near, atBall)
+        }
+        let withFill = kept(minimumFill: LesionSegmenter.minimumBrightFill)
+        #expect(withFill.junction == 0 && withFill.ball > 0, "with the fill test: \(withFill)")
+        // Without the fill test (htb-auto/36) the junction's seed passed as compact.
+        #expect(kept(minimumFill: 0).junction > 0)
+    }
+
+    /// Lesion Dice and HTB error (points) of an automatic result against a phantom's truth.
+    static func judged(_ r: AutoSegmentation.Result, _ p: Phantom) throws -> (dice: Double, htbError: Double) {
+        let (truthLiver, truth) = truthMasks(p)
+        let htb = 100 * Double(r.lesions.insideCount) / Double(r.liver.insideCount)
+        return (
+            try Metrics.overlap(predicted: r.lesions, truth: truth).dice,
+            abs(htb - 100 * Double(truth.insideCount) / Double(truthLiver.insideCount))
+        )
+    }
+
+    @Test(
+        "on a CT's grid: hepatic veins meeting at the vena cava are no lesion (pair 6); a large lesion's cap beyond the hull (pair 8's follow-up) and a hyper-enhancing half touching the right kidney (pair 7) are lesion"
+    )
+    func fineResponsePairs() throws {
+        // The baselines and a follow-up of Benchmarks/response_pairs.py --grid fine.
+        func phantom(_ seed: UInt64, _ followUp: PhantomSpec.FollowUp? = nil) throws -> Phantom {
+            try Self.sweepPhantom(seed: seed, lesions: 6, htbPercent: 12, enhancement: "mixed", phase: .portal) {
+                Self.fineGrid(&$0)
+                $0.followUp = followUp
+            }
+        }
+        // Pair 6's baseline: a 14.5 mL bright seed of fill 0.11 where two hepatic veins join the
+        // IVC grew to a 25 mL "lesion" (htb-auto/36: HTB error 2.72 points; now 1.11).
+        let p6 = try phantom(6)
+        let r6 = try Self.judged(try AutoSegmentation.segment(p6.ct), p6)
+        #expect(r6.htbError <= 2, "pair 6 baseline: \(r6)")
+        // Pair 8's follow-up: a 305 mL lesion at the posterior surface; the hull cut it along a
+        // chord and the cap beyond, up to 19 mm deep, stayed out (lesion Dice 0.809, HTB error
+        // 0.97; now 0.887 and 0.69).
+        let p8 = try phantom(8, PhantomSpec.FollowUp(scale: 1.8, newLesions: 0, shiftMM: Vector3(5, -5, -5)))
+        let r8 = try Self.judged(try AutoSegmentation.segment(p8.ct), p8)
+        #expect(r8.dice >= 0.85, "pair 8 follow-up: \(r8)")
+        // Pair 7's baseline: a 170 mL lesion whose hyper-enhancing half (150 HU) on the surface
+        // touches the right kidney (165 HU): one bright core, 69 % inside the hull, so the surface
+        // step left it out (lesion Dice 0.452, HTB error 7.63; now 0.831 and 1.28). Eroded 6 mm
+        // further, the lesion's part lies wholly inside the hull, the kidney's 18 %.
+        let p7 = try phantom(7)
+        let r7 = try Self.judged(try AutoSegmentation.segment(p7.ct), p7)
+        #expect(r7.dice >= 0.75 && r7.htbError <= 2, "pair 7 baseline: \(r7)")
+    }
+
+    @Test(
+        "a surface lesion's cap does not take a lobe-ending mass's share: the exophytic stage still finds it (low seed 36, stomach seed 27)"
+    )
+    func capLeavesLobeEnds() throws {
+        // Each ends a lobe beyond the hull (30.7 and 23.0 mL added by the exophytic stage). When
+        // that stage judged the liver with the caps (`SurfaceLesions.cap`), a cap had taken 9-10 mL
+        // of the mass and the remnant passed no test: lesions of 15 and 18 mL lost, HTB error 0.99
+        // -> 1.36 and 0.86 -> 1.66 points. Judged against the liver without the caps: 0.61, 0.68.
+        let low = try Self.lowSpecPhantom(seed: 36)
+        let stomach = try Self.sweepPhantom(seed: 27, lesions: 4, htbPercent: 12, enhancement: "mixed", phase: .portal)
+        {
+            $0.stomachContact = true
+        }
+        for (name, p) in [("low 36", low), ("stomach 27", stomach)] {
+            let r = try AutoSegmentation.segment(p.ct)
+            let j = try Self.judged(r, p)
+            #expect(
+                (r.info.exophyticLesionsAddedML ?? 0) >= 20 && (r.info.surfaceLesionsAddedML ?? 0) >= 100
+                    && j.htbError <= 1,
+                "\(name): exophytic \(r.info.exophyticLesionsAddedML ?? -1) mL, surface \(r.info.surfaceLesionsAddedML ?? -1) mL, \(j)"
+            )
+        }
+    }
+
     /// A phantom's truth as masks: the whole liver (labels 1 and 2) and its lesions (label 2).
     static func truthMasks(_ p: Phantom) -> (liver: Mask, lesions: Mask) {
         var liver = Mask(repeating: 0, geometry: p.ct.geometry), lesions = liver
@@ -1375,7 +1488,8 @@ struct AutoSegmentationPhantomTests {
     )
     func detachedLobe() throws {
         // Measured: default seed 10 (`htb synth --seed 10 ... --lesions 6 --htb 12`) liver Dice
-        // 0.902 -> 0.967 with the stage (167 mL added); low seed 18 0.893 -> 0.969.
+        // 0.902 -> 0.967 with the stage (167 mL added); low seed 18 0.893 -> 0.969 (htb-auto/36;
+        // without the stage 0.907 and 0.914 since htb-auto/37 changed the surface step).
         for (name, p) in [
             (
                 "default seed 10",
@@ -1389,7 +1503,7 @@ struct AutoSegmentationPhantomTests {
             let a = try Metrics.overlap(predicted: on.liver, truth: truthLiver).dice
             let b = try Metrics.overlap(predicted: off.liver, truth: truthLiver).dice
             print("\(name): detached lobes \(on.info.detachedLobesAddedML ?? -1) mL; liver Dice \(a), without \(b)")
-            #expect(a >= 0.95 && b < 0.91, "\(name): \(a) against \(b)")
+            #expect(a >= 0.95 && b < a - 0.04, "\(name): \(a) against \(b)")
         }
         // Fatty seed 34: the band (3 SD of a broad histogram) holds a 320 mL core of bowel loops
         // at the liver's density, regrowing to 823 mL, and a core of the anterior wall 25 HU off.
@@ -1443,11 +1557,13 @@ struct AutoSegmentationPhantomTests {
     func cutLesions() throws {
         // Low seed 7: a 158 mL hyper-enhancing lesion on the right lobe's posterior surface, 37 %
         // of it beyond the outline; the IVC lies beside it at its density. Measured: lesion Dice
-        // 0.909, HTB error 0.67 with the stage; 0.805 and 2.33 without.
+        // 0.909, HTB error 0.67 with the stage; 0.805 and 2.33 without (htb-auto/36). Since
+        // htb-auto/37 the surface step's bright cap reaches part of the rest: 0.910 and 0.81
+        // with the stage, 0.828 and 1.63 without.
         let (with, a, b) = try Self.stageEffect(try Self.lowSpecPhantom(seed: 7), stage: .cutLesions)
         print("low seed 7: cut lesions \(with.info.cutLesionsAddedML ?? -1) mL; with \(a), without \(b)")
         #expect(a.dice >= 0.88 && a.htbError <= 1.2, "\(a)")
-        #expect(b.dice < 0.83 && b.htbError > 2, "\(b)")
+        #expect(b.dice < a.dice - 0.05 && b.htbError > a.htbError + 0.5, "\(b)")
         // Low seed 41: a lesion sits on the right kidney (cortex at the lesion's density); without
         // the kidney kept out, 1569 of the 2482 voxels added lay outside the liver. Now what is
         // added is lesion.
