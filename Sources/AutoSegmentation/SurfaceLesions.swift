@@ -266,37 +266,38 @@ enum SurfaceLesions {
     static func brightParts(
         _ core: [Int], _ g: Geometry, minimumVoxels: Double, where passes: ([Int]) -> Bool
     ) -> (parts: [[Int]], depthMM: Double)? {
-        let d = g.dims
-        guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else { return nil }
-        var m = Mask(repeating: 0, geometry: g.cropped(to: box))
-        for v in core { m.voxels[box.local(v, in: d)] = 1 }
-        for (depth, eroded) in zip(brightSplitMM, Filters.erode(m, radiiMM: brightSplitMM)) {
-            let parts = components(of: eroded, connectivity: .faces6).voxels.filter {
-                Double($0.count) >= minimumVoxels
+        for (depth, parts) in zip(brightSplitMM, partsAfterErosion(core, g, radiiMM: brightSplitMM)) {
+            let passing = parts.filter {
+                Double($0.count) >= minimumVoxels && LesionSegmenter.fill($0, g) >= minimumSplitFill && passes($0)
             }
-            .map { $0.map { box.global($0, in: d) } }
-            .filter { LesionSegmenter.fill($0, g) >= minimumSplitFill && passes($0) }
-            if !parts.isEmpty { return (parts, depth) }
+            if !passing.isEmpty { return (passing, depth) }
         }
         return nil
+    }
+
+    /// The parts (6-connected, as voxel indices of `g`) of `core` after each further erosion by
+    /// `radiiMM`, one list per radius, in their order; the core is laid in its own box, so the
+    /// erosions cost no more than its size.
+    static func partsAfterErosion(_ core: [Int], _ g: Geometry, radiiMM: [Double]) -> [[[Int]]] {
+        let d = g.dims
+        guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else {
+            return radiiMM.map { _ in [] }
+        }
+        var m = Mask(repeating: 0, geometry: g.cropped(to: box))
+        for v in core { m.voxels[box.local(v, in: d)] = 1 }
+        return Filters.erode(m, radiiMM: radiiMM).map {
+            components(of: $0, connectivity: .faces6).voxels.map { $0.map { box.global($0, in: d) } }
+        }
     }
 
     /// The largest part of `core` after a further `splitMM` erosion, when it holds at least
     /// `minimumSplitShare` of the core, is no more elongated than `maximumElongation` and fills at
     /// least `minimumSplitFill` of its ellipsoid; nil otherwise.
     static func largestSplitPart(_ core: [Int], _ g: Geometry) -> [Int]? {
-        let d = g.dims
-        guard let box = VoxelBox.enclosing(core, in: d)?.expanded(byMM: 1, in: g) else { return nil }
-        var m = Mask(repeating: 0, geometry: g.cropped(to: box))
-        for v in core { m.voxels[box.local(v, in: d)] = 1 }
         guard
-            let local = components(of: Filters.erode(m, radiusMM: splitMM), connectivity: .faces6).voxels.max(by: {
-                $0.count < $1.count
-            }),
-            Double(local.count) >= minimumSplitShare * Double(core.count)
-        else { return nil }
-        let part = local.map { box.global($0, in: d) }
-        guard LesionSegmenter.elongation(part, g) <= maximumElongation,
+            let part = partsAfterErosion(core, g, radiiMM: [splitMM])[0].max(by: { $0.count < $1.count }),
+            Double(part.count) >= minimumSplitShare * Double(core.count),
+            LesionSegmenter.elongation(part, g) <= maximumElongation,
             LesionSegmenter.fill(part, g) >= minimumSplitFill
         else { return nil }
         return part
