@@ -14,7 +14,7 @@ its keep. An accuracy benchmark: no timing.
 
 usage: Benchmarks/ablation.py [--seeds N] [--htb PATH] [--grid coarse|fine] [--stages a,b,...] [--json OUT]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile
+import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -60,6 +60,7 @@ def main():
     a = ap.parse_args()
     a.stages = a.stages or ",".join(stages(a.htb))
     work = tempfile.mkdtemp(prefix="htb-ablation-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # phantoms and outputs go when the run ends
     cases = []
     for name, spec in phantom_sweep.SPECS.items():
         for seed in range(1, a.seeds + 1):

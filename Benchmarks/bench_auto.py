@@ -11,7 +11,7 @@ The ratio A / P is the machine-independent figure to quote.
 
 usage: Benchmarks/bench_auto.py [--runs N] [--htb PATH]   (needs ../shared/data and SimpleITK)
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -38,6 +38,7 @@ def main():
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()
     study = os.path.join(data, "3Dircadb1.17", "PATIENT_DICOM")
     out = tempfile.mkdtemp(prefix="htb-bench-auto-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)  # phantoms and outputs go when the run ends
     cmds = {
         "htb": [a.htb, "analyze", study, "--out", out + "/a"],
         "htb_no_png": [a.htb, "analyze", study, "--out", out + "/b", "--no-png"],

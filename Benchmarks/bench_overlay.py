@@ -7,7 +7,7 @@ patient 17, 512 x 512 x 119), which makes the share larger than against the auto
 
 usage: Benchmarks/bench_overlay.py [--runs N] [--htb PATH]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -26,6 +26,7 @@ def main():
     data = subprocess.run(["sh", os.path.join(root, "../shared/data/unpack.sh")], check=True, capture_output=True, text=True).stdout.strip()
     case = os.path.join(data, "3Dircadb1.17")
     out = tempfile.mkdtemp(prefix="htb-bench-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)  # phantoms and outputs go when the run ends
     base = [a.htb, "analyze", case, "--liver-mask", case + "/MASKS_DICOM/liver",
             "--lesion-mask", case + "/MASKS_DICOM/livertumor1", "--lesion-mask", case + "/MASKS_DICOM/livertumor2", "--out", out]
     timed(base); timed(base + ["--no-png"])

@@ -19,7 +19,7 @@ or stomach touching the left lobe, the delayed phase), made with `htb synth`'s o
 
 usage: Benchmarks/phantom_sweep.py [--seeds N] [--first-seed K] [--synth PATH] [--specs low,mid,...] [--grid coarse|fine] [--htb PATH] [--json OUT]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile
+import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -89,6 +89,7 @@ def main():
     a = ap.parse_args()
     specs = {k: v for k, v in SPECS.items() if not a.specs or k in a.specs.split(",")}
     work = tempfile.mkdtemp(prefix="htb-phantom-sweep-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # phantoms and outputs go when the run ends
     cases = []
     for name, spec in specs.items():
         for seed in range(a.first_seed, a.first_seed + a.seeds):

@@ -18,7 +18,7 @@ is a stress test (docs/response.md, "Which grid the automatic target is judged o
 
 usage: Benchmarks/response_pairs.py [--htb PATH] [--grid coarse|fine] [--write-docs]
 """
-import argparse, json, math, os, statistics, subprocess, sys, tempfile, time
+import argparse, atexit, json, math, os, shutil, statistics, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -57,6 +57,7 @@ def main():
     a = ap.parse_args()
     common = GRIDS[a.grid].split() + LESIONS
     work = tempfile.mkdtemp(prefix="htb-response-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # phantoms and outputs go when the run ends
     rows, times = [], []
     for seed, scale, new, shift in PAIRS:
         b, f = f"{work}/b{seed}", f"{work}/f{seed}"
