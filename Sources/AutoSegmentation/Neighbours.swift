@@ -12,8 +12,9 @@ import Volumetry
 ///
 /// The enhancement level is the mean of the parenchyma-like tissue around each voxel at a scale
 /// well above the noise: a normalised Gaussian of `levelSigmaMM` within the outline's tissue that
-/// lies within 3 SD of the liver's mode and 3 mm from anything else (vessels, lesions and their
-/// partial volume pull the level neither way; neither does the fat outside). A region of the
+/// lies within `LiverSegmenter.refineSD` SD of the liver's mode and 3 mm from anything else
+/// (vessels, lesions and their partial volume pull the level neither way; neither does the fat
+/// outside). A region of the
 /// outline whose level lies `minimumBrighterHU` or more above the mode, of at least
 /// `minimumRegionML`, centred in the body's left lateral part (beyond `minimumLateralShare` of
 /// its half-width from the centre: the spleen lies against the left lateral wall, the heart,
@@ -27,8 +28,12 @@ import Volumetry
 ///
 /// The SD is the parenchyma's own (its histogram peak's half width, at least 5 HU), not the liver
 /// step's band SD, which a leaked neighbour widens. Nothing runs when the mode is implausible for
-/// parenchyma: the outline is then not the liver. An organ enhancing beyond 3 SD above the mode
-/// (a real arterial spleen) is not parenchyma-like and is not measured here (docs/segmentation.md).
+/// parenchyma: the outline is then not the liver. The tissue measured is what the refinement
+/// keeps as parenchyma (`LiverSegmenter.refine`: within `refineSD` SD of the mode), so that
+/// nothing falls between the two stages (htb-auto/38; with 3 SD here, a fatty liver's spleen,
+/// 40 HU above its parenchyma, 3.3 SD on the coarse grid, was kept by the one and not measured by
+/// the other). An organ enhancing beyond that (a real arterial spleen) is not parenchyma-like and
+/// the refinement takes it out (docs/segmentation.md).
 enum Neighbours {
     static let levelSigmaMM = 4.0
     static let haloMM = 3.0
@@ -58,11 +63,11 @@ enum Neighbours {
         guard let lateralX = lateralLimitXMM(body) else { return 0 }
         let l = liver.cropped(to: box), les = lesions.cropped(to: box), sm = smooth.cropped(to: box)
         let g = l.geometry
-        // Not parenchyma-like: the lesions found and tissue farther than 3 SD from the mode
+        // Not parenchyma-like: the lesions found and tissue farther than `refineSD` SD from the mode
         // (vessels, fat, lesions not found).
         var other = Mask(repeating: 0, geometry: g)
         for v in 0..<other.voxels.count
-        where l.voxels[v] != 0 && (abs(sm.voxels[v] - modeHU) > 3 * sdHU || les.voxels[v] != 0) {
+        where l.voxels[v] != 0 && (abs(sm.voxels[v] - modeHU) > LiverSegmenter.refineSD * sdHU || les.voxels[v] != 0) {
             other.voxels[v] = 1
         }
         other = Filters.dilate(other, radiusMM: haloMM)

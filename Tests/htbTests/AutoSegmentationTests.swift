@@ -1694,9 +1694,47 @@ struct AutoSegmentationPhantomTests {
         print(
             "fatty seed 25: faint \(fattyWith.info.faintLesionsAddedML ?? -1) mL (\(fattyRight) of \(fattyAdded) voxels lesion)"
         )
-        // Measured: 1731 of 1776 added voxels are lesion (the dark side's). Without the left
+        // Measured: 1788 of 1862 added voxels are lesion (the dark side's; htb-auto/37: 1731 of
+        // 1776, before the neighbour stage took this seed's spleen out of the liver). Without the left
         // lateral test the spleen joined the lesions (sweep: lesion Dice 0.863 -> 0.685).
         #expect(Double(fattyRight) >= 0.9 * Double(fattyAdded), "\(fattyRight) of \(fattyAdded)")
+    }
+
+    /// The sweep's fatty spec (Benchmarks/phantom_sweep.py) with another seed, in memory.
+    static func fattySpecPhantom(seed: UInt64) throws -> Phantom {
+        try sweepPhantom(seed: seed, lesions: 6, htbPercent: 20, enhancement: "mixed", phase: .portal) {
+            $0.steatosisHU = 30
+        }
+    }
+
+    /// Voxels of `mask` outside `truth`, and of `truth` inside `mask`.
+    static func overlap(_ mask: Mask, _ truth: Mask) -> (outside: Int, inside: Int) {
+        var outside = 0, inside = 0
+        for v in 0..<mask.voxels.count where mask.voxels[v] != 0 {
+            if truth.voxels[v] != 0 { inside += 1 } else { outside += 1 }
+        }
+        return (outside, inside)
+    }
+
+    @Test(
+        "the neighbour-organ stage measures the tissue the refinement keeps: the spleen beside a fatty liver, 40 HU brighter, leaves (fatty seeds 47 and 50)"
+    )
+    func fattySpleenLeaves() throws {
+        // Measured: 322 and 167 mL removed, liver Dice 0.912 and 0.908. htb-auto/37, which measured
+        // only tissue within 3 SD of the mode (the spleen lies 3.3 SD above it on this grid, and
+        // the refinement keeps it at 4), removed nothing: Dice 0.819 and 0.864, 37 and 26 % too
+        // large.
+        for seed: UInt64 in [47, 50] {
+            let p = try Self.fattySpecPhantom(seed: seed)
+            let r = try AutoSegmentation.segment(p.ct)
+            let truth = Self.truthMasks(p).liver
+            let (out, inside) = Self.overlap(r.liver, truth)
+            let dice = 2 * Double(inside) / Double(r.liver.insideCount + truth.insideCount)
+            print(
+                "fatty seed \(seed): neighbour organs \(r.info.neighbourOrgansRemovedML ?? -1) mL, liver Dice \(dice), \(out) voxels outside"
+            )
+            #expect((r.info.neighbourOrgansRemovedML ?? 0) >= 100 && dice >= 0.9, "\(seed): Dice \(dice)")
+        }
     }
 
     /// The sweep's spleen spec (Benchmarks/phantom_sweep.py) with another seed, in memory.
