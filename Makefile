@@ -58,6 +58,7 @@ bench-docs: setup
 	python3 Benchmarks/response_pairs.py --grid fine --write-docs
 	python3 Benchmarks/seeded_lesions.py --write-docs
 	python3 Benchmarks/robustness.py --write-docs
+	python3 Benchmarks/expert_edges.py --write-docs
 	python3 Benchmarks/ablation.py --write-docs
 
 # Fuzzing the readers (DICOM header/series, SEG, NIfTI) with libFuzzer and AddressSanitizer:
