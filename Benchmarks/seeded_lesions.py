@@ -23,11 +23,17 @@ lesions whose patches keep a fifth of their contrast, outlined whole in the trut
 outlines a mottled tumour. Drawn to check the closing of step 8 (docs/seeded-lesions.md) on a
 class with exact truth; no constant was set looking at them.
 
+Graded-margin phantoms (seeds 110-121, `--graded N`; `htb synth --lesion-margin-mm 5`): the
+default phantom's lesions with their contrast fading over their outer 5 mm to a fifth at the
+edge, as IRCADb 17's metastases fade at their expert outlines (`Benchmarks/expert_edges.py`); the
+truth is the whole lesion. Drawn to judge where step 3 puts the edge on lesions that do not step
+sharply; no constant was set looking at them.
+
 Tumour-dominated phantoms (seeds 100-105, `--dominated N`): the phantom sweep's high (HTB 85,
 hypodense, portal) and mid (HTB 62, 40 hyper-enhancing lesions, arterial) specs, where the
 liver's most frequent value is tumour; drawn after the parenchyma rule was written.
 
-usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--mosaic N] [--dominated N] [--write-docs]
+usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--mosaic N] [--graded N] [--dominated N] [--write-docs]
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -159,6 +165,7 @@ def main():
     ap.add_argument("--first-phantom", type=int, default=60, help="first phantom seed (60: the documented set)")
     ap.add_argument("--two-phase", type=int, default=6, help="two-phase phantom seeds (from 48)")
     ap.add_argument("--mosaic", type=int, default=12, help="mosaic-lesion phantom seeds (from 83)")
+    ap.add_argument("--graded", type=int, default=12, help="graded-margin phantom seeds (from 110)")
     ap.add_argument("--dominated", type=int, default=6, help="tumour-dominated phantom seeds (from 100)")
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
@@ -189,6 +196,8 @@ def main():
             phantom(f"phantom seed {seed}", "phantom", seed)
         for seed in range(83, 83 + a.mosaic):
             phantom(f"mosaic phantom seed {seed}", "mosaic", seed, ["--lesion-texture", "mosaic"])
+        for seed in range(110, 110 + a.graded):
+            phantom(f"graded-margin phantom seed {seed}", "graded", seed, ["--lesion-margin-mm", "5"])
         for seed in range(100, 100 + a.dominated):
             label, options = DOMINATED[seed % 2]
             phantom(f"tumour-dominated ({label}) seed {seed}", "dominated", seed, options.split())

@@ -34,6 +34,10 @@ struct SynthCommand: ParsableCommand {
         name: .customLong("lesion-texture"),
         help: "uniform, or mosaic (heterogeneous: patches keep a fifth of the lesion's contrast).")
     var lesionTexture: String?
+    @Option(
+        name: .customLong("lesion-margin-mm"),
+        help: "Graded lesion margins: over each lesion's outer N mm its contrast fades to a fifth at its edge.")
+    var lesionMarginMM: Double?
     @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.")
     var leftLobeLesions: Int?
     @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.")
@@ -128,6 +132,7 @@ struct SynthCommand: ParsableCommand {
         spec.phase = p
         spec.lesionShape = lesionShape
         spec.lesionTexture = lesionTexture
+        spec.lesionMarginMM = lesionMarginMM
         spec.leftLobeLesions = leftLobeLesions
         spec.spleenContact = spleenContact ? true : nil
         spec.stomachContact = stomachContact ? true : nil

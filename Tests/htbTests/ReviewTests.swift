@@ -24,6 +24,18 @@ struct ReviewTests {
         return s
     }
 
+    /// Three hypodense lesions at 10 % HTB without noise: every lesion voxel wholly inside reads
+    /// 45 HU, so a texture or margin shows in the pixels as drawn.
+    static func noiselessHypo(seed: UInt64, _ change: (inout PhantomSpec) -> Void = { _ in }) -> PhantomSpec {
+        spec(seed: seed) {
+            $0.lesions = 3
+            $0.htbPercent = 10
+            $0.enhancement = "hypo"
+            $0.noiseHU = 0
+            change(&$0)
+        }
+    }
+
     /// The sweep's irregular spec (Benchmarks/phantom_sweep.py) with another seed.
     static func irregularSpec(seed: UInt64) -> PhantomSpec {
         spec(seed: seed) {
@@ -75,12 +87,7 @@ struct ReviewTests {
     @Test(
         "mosaic lesions: the truth is the uniform phantom's, patches inside the lesions keep a fifth of their contrast")
     func mosaicLesions() throws {
-        let uniform = Self.spec(seed: 3) {
-            $0.lesions = 3
-            $0.htbPercent = 10
-            $0.enhancement = "hypo"
-            $0.noiseHU = 0
-        }
+        let uniform = Self.noiselessHypo(seed: 3)
         var mottled = uniform
         mottled.lesionTexture = "mosaic"
         let a = try Phantom.build(uniform), b = try Phantom.build(mottled)
@@ -99,6 +106,47 @@ struct ReviewTests {
         #expect(lesionVoxels > 1000 && (0.2...0.6).contains(share) && outside == 0)
         #expect(mottled.command.contains("--lesion-texture mosaic") && !uniform.command.contains("--lesion-texture"))
         #expect(throws: PhantomError.self) { try Phantom.build(Self.spec(seed: 1) { $0.lesionTexture = "striped" }) }
+    }
+
+    @Test("graded lesion margins: the truth is the sharp phantom's, the contrast fades over the outer 5 mm")
+    func gradedMargins() throws {
+        let sharp = Self.noiselessHypo(seed: 3) {
+            $0.pixelMM = 1.4
+            $0.matrix = 256
+        }
+        var graded = sharp
+        graded.lesionMarginMM = 5
+        let a = try Phantom.build(sharp), b = try Phantom.build(graded)
+        #expect(a.labels.voxels == b.labels.voxels)
+        // Lesion voxels wholly inside a lesion (45 HU, the whole contrast, in the sharp phantom)
+        // with an in-plane neighbour that is not lie within two pixels (2.8 mm) of its edge:
+        // graded, they keep a fifth of the contrast plus the ramp over their depth, at most
+        // 0.2 + 0.8 x 2.8 / 5 = 0.65 of it. Voxels with no lesion edge within 5 mm in-plane read
+        // 45 HU in both, unless a slice's edge lies within 5 mm above or below them.
+        let g = a.labels.geometry, d = g.dims
+        var edge = 0, edgeShare = 0.0, inner = 0, innerSame = 0
+        let reach = Int((5.0 / g.spacingMM.x).rounded(.up)) + 1
+        for v in 0..<a.labels.voxels.count where a.labels.voxels[v] == 2 && a.ct.voxels[v] == 45 {
+            let i = v % d.x, j = (v / d.x) % d.y
+            guard i >= reach, j >= reach, i < d.x - reach, j < d.y - reach else { continue }
+            if [v - 1, v + 1, v - d.x, v + d.x].contains(where: { a.labels.voxels[$0] != 2 }) {
+                edge += 1
+                edgeShare += (105 - Double(b.ct.voxels[v])) / 60
+            } else if (-reach...reach).allSatisfy({ o in
+                a.labels.voxels[v + o] == 2 && a.labels.voxels[v + o * d.x] == 2
+            }) {
+                inner += 1
+                if b.ct.voxels[v] == 45 { innerSame += 1 }
+            }
+        }
+        let meanShare = edgeShare / Double(max(edge, 1))
+        print(
+            "graded margins: \(edge) edge voxels keep \(meanShare) of the contrast; \(innerSame) of \(inner) inner ones at 45 HU"
+        )
+        #expect(
+            edge > 100 && (0.2...0.65).contains(meanShare) && inner > 100 && Double(innerSame) >= 0.5 * Double(inner))
+        #expect(graded.command.contains("--lesion-margin-mm 5") && !sharp.command.contains("--lesion-margin-mm"))
+        #expect(throws: PhantomError.self) { try Phantom.build(Self.spec(seed: 1) { $0.lesionMarginMM = 20 }) }
     }
 
     @Test("the options are checked, and the default phantom is model v5's")
