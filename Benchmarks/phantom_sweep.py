@@ -16,8 +16,11 @@ benchmark: no timing.
 
 The specs after the first three are the failure classes of issue 20 (irregular lesions, a spleen
 or stomach touching the left lobe, the delayed phase), made with `htb synth`'s options for them.
+`--lesion-margin-mm M` draws every spec's lesions with graded margins (fading over their outer M
+mm, as real metastases do; Benchmarks/expert_edges.py): a measurement of the lesion model's
+effect, never written into the docs' sweep tables.
 
-usage: Benchmarks/phantom_sweep.py [--seeds N] [--first-seed K] [--synth PATH] [--specs low,mid,...] [--grid coarse|fine] [--htb PATH] [--json OUT]
+usage: Benchmarks/phantom_sweep.py [--seeds N] [--first-seed K] [--synth PATH] [--specs low,mid,...] [--grid coarse|fine] [--lesion-margin-mm M] [--htb PATH] [--json OUT]
 """
 import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile
 
@@ -84,10 +87,16 @@ def main():
     ap.add_argument("--synth", help="htb binary that builds the phantoms (default: --htb), to judge an older htb on new specs")
     ap.add_argument("--specs", help="comma-separated spec names (default: all)")
     add_grid_argument(ap)
+    ap.add_argument("--lesion-margin-mm", type=float,
+                    help="every phantom's lesions with graded margins (htb synth --lesion-margin-mm): a measurement, not the sweep")
     ap.add_argument("--write-docs", action="store_true", help="write the summary tables into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
+    if a.lesion_margin_mm is not None and a.write_docs:
+        sys.exit("--lesion-margin-mm measures another lesion model; the documented sweep is the sharp one (no --write-docs)")
     specs = {k: v for k, v in SPECS.items() if not a.specs or k in a.specs.split(",")}
+    if a.lesion_margin_mm is not None:
+        specs = {k: f"{v} --lesion-margin-mm {a.lesion_margin_mm:g}" for k, v in specs.items()}
     work = tempfile.mkdtemp(prefix="htb-phantom-sweep-")
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # phantoms and outputs go when the run ends
     cases = []
