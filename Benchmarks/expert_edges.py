@@ -2,7 +2,8 @@
 """Where the expert draws a lesion's edge: the CT's profile across each expert lesion outline.
 
 Accuracy of a convention, no timing. For every lesion of at least 1 mL in the real annotated
-studies (when ../shared/data is unpacked) and in two phantoms (exact truth at voxel centres), the
+studies (when ../shared/data is unpacked) and in three phantoms (exact truth at voxel centres; the
+third's lesions fade over their outer 5 mm, `htb synth --lesion-margin-mm 5`), the
 median HU of the liver at each in-plane distance from the lesion's outline (bins one pixel wide,
 centred half a pixel either side of it and on to 6 mm inside and outside, measured slice by slice
 as the outline is drawn; other lesions left out; read between bins linearly) is expressed as a
@@ -42,6 +43,10 @@ PHANTOMS = [
     ("phantom, coarse grid, hypodense seed 1",
      "--seed 1 --matrix 128 --slices 40 --slice-mm 5 --pixel-mm 2.8 --noise-hu 12 --lesions 6 --htb 20 "
      "--enhancement hypo --phase portal"),
+    # The first phantom with graded margins (htb synth --lesion-margin-mm 5): lesions that fade.
+    ("phantom, fine grid, irregular seed 1, margin 5 mm",
+     "--seed 1 --matrix 384 --slices 80 --slice-mm 2.5 --pixel-mm 0.94 --noise-hu 25 --lesions 8 --htb 8 "
+     "--enhancement hypo --phase portal --lesion-shape irregular --left-lobe-lesions 3 --lesion-margin-mm 5"),
 ]
 BINS_MM = [round(-6 + 0.75 * i, 2) for i in range(17)]
 
