@@ -25,7 +25,7 @@ Needs numpy and SimpleITK (PyPI; `scripts/setup --bench-peers`).
 
 usage: Benchmarks/expert_edges.py [--htb PATH] [--json OUT] [--write-docs]
 """
-import argparse, os, subprocess, sys, tempfile
+import argparse, os, sys, tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -34,7 +34,7 @@ import docs_section  # noqa: E402
 
 # The real annotated studies: seeded_lesions.REAL's (name, study, series, liver masks, lesion
 # masks), paths relative to the data folder.
-from seeded_lesions import REAL  # noqa: E402
+from seeded_lesions import REAL, run  # noqa: E402 (and its checked subprocess call)
 # Phantoms for comparison: the sweep's fine grid (a CT's pixels) and its coarse grid.
 PHANTOMS = [
     ("phantom, fine grid, irregular seed 1",
@@ -49,12 +49,6 @@ PHANTOMS = [
      "--enhancement hypo --phase portal --lesion-shape irregular --left-lobe-lesions 3 --lesion-margin-mm 5"),
 ]
 BINS_MM = [round(-6 + 0.75 * i, 2) for i in range(17)]
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr}")
 
 
 def in_plane_distances(np, sitk, mask, spacing):

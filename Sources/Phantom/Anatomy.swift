@@ -23,10 +23,14 @@ struct Tube: Sendable {
     var b: Vector3
     var radiusMM: Double
     @inline(__always) func contains(_ p: Vector3) -> Bool {
+        let d = fromAxis(p)
+        return d.dot(d) <= radiusMM * radiusMM
+    }
+    /// `p` less its nearest point on the axis segment from `a` to `b`.
+    @inline(__always) func fromAxis(_ p: Vector3) -> Vector3 {
         let ab = b - a, ap = p - a
         let t = max(0, min(1, ap.dot(ab) / ab.dot(ab)))
-        let d = ap - ab * t
-        return d.dot(d) <= radiusMM * radiusMM
+        return ap - ab * t
     }
 }
 
@@ -62,11 +66,7 @@ struct Lesion: Sendable {
         let d = p - center
         var out = radiusMM - d.length
         for l in lobes { out = max(out, l.radiusMM - (d - l.offset).length) }
-        if let s = sleeve {
-            let ab = s.b - s.a, ap = d - s.a
-            let t = max(0, min(1, ap.dot(ab) / ab.dot(ab)))
-            out = max(out, s.radiusMM - (ap - ab * t).length)
-        }
+        if let s = sleeve { out = max(out, s.radiusMM - Tube(a: s.a, b: s.b, radiusMM: s.radiusMM).fromAxis(d).length) }
         return out
     }
 

@@ -1707,15 +1707,6 @@ struct AutoSegmentationPhantomTests {
         }
     }
 
-    /// Voxels of `mask` outside `truth`, and of `truth` inside `mask`.
-    static func overlap(_ mask: Mask, _ truth: Mask) -> (outside: Int, inside: Int) {
-        var outside = 0, inside = 0
-        for v in 0..<mask.voxels.count where mask.voxels[v] != 0 {
-            if truth.voxels[v] != 0 { inside += 1 } else { outside += 1 }
-        }
-        return (outside, inside)
-    }
-
     @Test(
         "the neighbour-organ stage measures the tissue the refinement keeps: the spleen beside a fatty liver, 40 HU brighter, leaves (fatty seeds 47 and 50)"
     )
@@ -1727,11 +1718,10 @@ struct AutoSegmentationPhantomTests {
         for seed: UInt64 in [47, 50] {
             let p = try Self.fattySpecPhantom(seed: seed)
             let r = try AutoSegmentation.segment(p.ct)
-            let truth = Self.truthMasks(p).liver
-            let (out, inside) = Self.overlap(r.liver, truth)
-            let dice = 2 * Double(inside) / Double(r.liver.insideCount + truth.insideCount)
+            let m = try Metrics.overlap(predicted: r.liver, truth: Self.truthMasks(p).liver)
+            let dice = m.dice
             print(
-                "fatty seed \(seed): neighbour organs \(r.info.neighbourOrgansRemovedML ?? -1) mL, liver Dice \(dice), \(out) voxels outside"
+                "fatty seed \(seed): neighbour organs \(r.info.neighbourOrgansRemovedML ?? -1) mL, liver Dice \(dice), \(m.predictedVolumeML) of \(m.truthVolumeML) mL"
             )
             #expect((r.info.neighbourOrgansRemovedML ?? 0) >= 100 && dice >= 0.9, "\(seed): Dice \(dice)")
         }
