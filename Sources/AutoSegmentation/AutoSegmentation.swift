@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/38"
+    public static let method = "htb-auto/39"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -312,6 +312,11 @@ public enum AutoSegmentation {
             info.review = Review.measure(
                 liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
                 modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
+            if info.tumourDominated == true, let t = info.tumourModeHU, let p = lesionSmall.modeHU {
+                info.review?.gradedTumourShare = Review.gradedTumourShare(
+                    liver: liverSmall, lesions: lesionSmall.lesions, smooth: l.smooth, tumourHU: Float(t),
+                    parenchymaHU: p)
+            }
         }
         info.parenchymaModeHU = lesionSmall.modeHU.map(Double.init)
         info.parenchymaRobustSDHU = lesionSmall.robustSDHU.map(Double.init)

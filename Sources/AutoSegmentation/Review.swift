@@ -50,6 +50,11 @@ public enum Review {
         /// neighbouring tissue (the abdominal wall's muscle, the diaphragm, the stomach's wall)
         /// loses the sheet to the opening. Nil in reports of htb-auto/34 and before.
         public var thinShare: Double? = nil
+        /// Tumour-dominated livers only: the share of the liver (3 mm in from its edge) whose
+        /// value is neither tumour nor parenchyma, lying between the two modes and more than
+        /// `gradedSD` noise SDs from each (`gradedTumourShare`). Nil on the parenchyma-dominated
+        /// path and in reports of htb-auto/38 and before.
+        public var gradedTumourShare: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case leftLateralShare = "left_lateral_share"
@@ -60,6 +65,7 @@ public enum Review {
             case unexplainedBrightML = "unexplained_bright_ml"
             case darkMassOnSurfaceML = "dark_mass_on_surface_ml"
             case thinShare = "thin_share"
+            case gradedTumourShare = "graded_tumour_share"
         }
     }
 
@@ -284,6 +290,44 @@ extension Review {
                     100 * maximumPhaseDisagreement))
     }
 
+    /// How much of a tumour-dominated liver is neither of its two tissues. That path classes
+    /// each voxel by the nearer of two modes, tumour and parenchyma, which holds while tumour
+    /// meets parenchyma at a step: then only the partial-volume zone along the boundary lies
+    /// between them (coarse and fine phantom-mid: 0.026-0.052 of the liver 3 mm in). When the
+    /// tumour's lesions fade into the parenchyma over millimetres, as real metastases do at their
+    /// expert outlines (`Benchmarks/expert_edges.py`), a plateau of intermediate tissue fills the
+    /// liver (phantom-mid with 5 mm graded margins: 0.064-0.68), and where the boundary is drawn
+    /// decides the burden. Each tissue's noise is its histogram peak's half width (blind to the
+    /// plateau beside it), within the liver 3 mm in, split by the lesions found; voxels
+    /// between the modes and more than `gradedSD` of those SDs from both count.
+    public static let gradedSD: Float = 2.5
+    /// Sharp tumour-dominated livers reach 0.065 of their liver between the modes (coarse
+    /// sweep, seeds 1-72); the limit lies above that.
+    public static let maximumGradedTumourShare = 0.07
+
+    static func gradedTumourShare(
+        liver: Mask, lesions: Mask, smooth: Volume<Float>, tumourHU: Float, parenchymaHU: Float
+    ) -> Double? {
+        let inner = Filters.erode(liver.union(lesions), radiusMM: 3)
+        var tumour = inner, parenchyma = inner
+        for v in 0..<inner.voxels.count where inner.voxels[v] != 0 {
+            if lesions.voxels[v] != 0 { parenchyma.voxels[v] = 0 } else { tumour.voxels[v] = 0 }
+        }
+        guard
+            let t = Filters.mode(smooth, within: tumour, lo: -100, hi: 400, peakWidthOnly: true)?.robustSD,
+            let p = Filters.mode(smooth, within: parenchyma, lo: -100, hi: 400, peakWidthOnly: true)?.robustSD
+        else { return nil }
+        let sign: Float = tumourHU > parenchymaHU ? 1 : -1
+        let lo = parenchymaHU + sign * gradedSD * p, hi = tumourHU - sign * gradedSD * t
+        var n = 0, between = 0
+        for v in 0..<inner.voxels.count where inner.voxels[v] != 0 {
+            n += 1
+            let x = smooth.voxels[v]
+            if (x - lo) * sign > 0 && (hi - x) * sign > 0 { between += 1 }
+        }
+        return n > 0 ? Double(between) / Double(n) : nil
+    }
+
     /// Reasons to doubt an automatic result (empty: none found). `largestCorrectionML`: the
     /// largest volume one correction stage removed from the liver (refinement, inferior tail,
     /// heart, right kidney: each removal is a leak of the first outline; stages
@@ -368,6 +412,15 @@ extension Review {
                             "one correction stage removed %.0f mL, %.0f %% of the liver (limit %.0f %%): the first outline leaked and the final one rests on the correction",
                         largestCorrectionML, 100 * largestCorrectionML / max(liverML, 1e-9),
                         100 * maximumCorrectionShare)))
+        }
+        if let share = m.gradedTumourShare, share >= maximumGradedTumourShare {
+            out.append(
+                Reason(
+                    code: "graded_tumour_boundary",
+                    detail: String(
+                        format:
+                            "%.1f %% of the tumour-dominated liver is neither tumour nor parenchyma (limit %.0f %%): the tumour fades into the parenchyma, and where its edge is drawn decides the burden",
+                        100 * share, 100 * maximumGradedTumourShare)))
         }
         if let c = m.lesionContrastSD, c < minimumLesionContrastSD {
             out.append(

@@ -487,6 +487,34 @@ struct ReviewTests {
             ])
     }
 
+    @Test(
+        "a tumour-dominated liver whose lesions fade into the parenchyma is flagged (phantom-mid, seed 4, 5 mm graded margins); the same liver with sharp lesions is not"
+    )
+    func gradedTumourBoundary() throws {
+        // The sweep's mid spec: 40 hyper-enhancing lesions at 62 % in the arterial phase. Sharp,
+        // the liver between the two modes is the partial-volume zone (0.050 of it); graded, the
+        // fading margins add a plateau of intermediate tissue (0.115).
+        var found: [Bool: (Double, [String])] = [:]
+        for graded in [false, true] {
+            let p = try Phantom.build(
+                Self.spec(seed: 4) {
+                    ($0.lesions, $0.htbPercent, $0.enhancement, $0.phase) = (40, 62, "hyper", .arterial)
+                    if graded { $0.lesionMarginMM = 5 }
+                })
+            let r = try AutoSegmentation.segment(p.ct)
+            #expect(r.info.tumourDominated == true)
+            let share = try #require(r.info.review?.gradedTumourShare)
+            found[graded] = (share, (r.info.reviewReasons ?? []).map(\.code))
+            print("mid seed 4, graded \(graded): graded tumour share \(share), review \(found[graded]!.1)")
+        }
+        let (sharp, sharpCodes) = try #require(found[false]), (fading, fadingCodes) = try #require(found[true])
+        #expect(sharp < Review.maximumGradedTumourShare && !sharpCodes.contains("graded_tumour_boundary"))
+        #expect(fading >= Review.maximumGradedTumourShare && fadingCodes.contains("graded_tumour_boundary"))
+        // A parenchyma-dominated liver has no such measure.
+        let low = try AutoSegmentation.segment(AutoSegmentationPhantomTests.lowSpecPhantom(seed: 1).ct)
+        #expect(low.info.tumourDominated == false && low.info.review?.gradedTumourShare == nil)
+    }
+
     @Test("each limit fires at its threshold and not below it")
     func limits() {
         let quiet = Review.Measures(
@@ -538,6 +566,12 @@ struct ReviewTests {
         m = quiet
         m.thinShare = 0.05
         #expect(codes(m) == ["thin_tissue_on_liver"])
+        // A graded tumour boundary: 7 % of a tumour-dominated liver.
+        m = quiet
+        m.gradedTumourShare = 0.07
+        #expect(codes(m) == ["graded_tumour_boundary"])
+        m.gradedTumourShare = 0.069
+        #expect(codes(m).isEmpty)
         m.thinShare = 0.049
         #expect(codes(m).isEmpty)
         #expect(codes(quiet, correction: 240) == ["large_correction"])
