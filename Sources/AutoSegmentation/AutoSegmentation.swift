@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/39"
+    public static let method = "htb-auto/40"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -143,6 +143,7 @@ public enum AutoSegmentation {
         case tumourCaps = "tumour_caps"
         case darkSurface = "dark_surface"
         case surfaceClass = "surface_class"
+        case gradedMargin = "graded_margin"
         case surfaceLesions = "surface_lesions"
         case exophyticLesions = "exophytic_lesions"
         case cutLesions = "cut_lesions"
@@ -260,7 +261,8 @@ public enum AutoSegmentation {
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
             if !plausibleParenchymaHU.contains(Double(l.modeHU)) && !off.contains(.rightKidney) {
-                info.rightKidneyRemovedML = centi(Kidneys.removeRight(from: &l.liver, band: l.band, body: l.body))
+                info.rightKidneyRemovedML = centi(
+                    Kidneys.removeRight(from: &l.liver, otherCores: &l.otherCores, band: l.band, body: l.body))
             }
             if !off.contains(.tumourDominated),
                 var td = TumourDominatedLiver.detect(
@@ -292,6 +294,9 @@ public enum AutoSegmentation {
                         ExophyticLesions.includeBright(
                             small, body: l.body, liver: &td.liver, lesions: &td.lesions, modeHU: td.parenchymaModeHU,
                             robustSDHU: td.parenchymaRobustSDHU, excluded: ivc))
+                }
+                if !off.contains(.gradedMargin) {
+                    TumourDominatedLiver.addGradedMargin(&td, smooth: l.smooth)
                 }
                 liverSmall = td.liver
                 lesionSmall = LesionSegmenter.Result(

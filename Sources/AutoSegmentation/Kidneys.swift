@@ -35,9 +35,13 @@ enum Kidneys {
     static let maximumElongation = 4.0
 
     /// Removes the right kidney from `liver` (the liver step's core, on the grid of `band`);
-    /// returns the mL removed.
-    static func removeRight(from liver: inout Mask, band: Mask, body: Mask) -> Double {
+    /// returns the mL removed. The band's other cores lying at least half inside the kidney's
+    /// image are the kidney too and leave `otherCores`, so that no later stage joins them to the
+    /// liver as another tumour core (`TumourDominatedLiver.joinOtherTumourCores`; htb-auto/40:
+    /// fine phantom-mid 6 with graded margins took the right kidney, 119 mL, as a lesion that way).
+    static func removeRight(from liver: inout Mask, otherCores: inout [[Int]], band: Mask, body: Mask) -> Double {
         guard let image = rightImage(band: band, liver: liver, body: body) else { return 0 }
+        otherCores.removeAll { core in core.reduce(0) { $0 + (image.voxels[$1] != 0 ? 1 : 0) } * 2 > core.count }
         let before = liver.insideCount
         for v in 0..<liver.voxels.count where image.voxels[v] != 0 { liver.voxels[v] = 0 }
         liver = Filters.largestComponent(liver)

@@ -742,7 +742,12 @@ struct AutoSegmentationPhantomTests {
         // A tumour touching the right kidney's top from the front: the kidney goes, the tumour stays.
         let s = scene(left: true, right: true, tumour: (Vector3(80, 140, 150), 55))
         var liver = s.liver
-        let removedML = Kidneys.removeRight(from: &liver, band: s.band, body: s.body)
+        // The band's other cores: one inside the kidney leaves with it, the tumour's stays.
+        let kidneyCore = s.kidney.voxels.indices.filter { s.kidney.voxels[$0] != 0 && s.tumour.voxels[$0] == 0 }
+        let tumourCore = s.tumour.voxels.indices.filter { s.tumour.voxels[$0] != 0 }
+        var cores = [kidneyCore, tumourCore]
+        let removedML = Kidneys.removeRight(from: &liver, otherCores: &cores, band: s.band, body: s.body)
+        #expect(cores == [tumourCore], "\(cores.map(\.count)) cores left of \([kidneyCore.count, tumourCore.count])")
         var kidneyLeft = 0, tumourLost = 0
         for v in 0..<liver.voxels.count {
             if s.kidney.voxels[v] != 0 && s.tumour.voxels[v] == 0 && liver.voxels[v] != 0 { kidneyLeft += 1 }
@@ -755,16 +760,17 @@ struct AutoSegmentationPhantomTests {
         )
         // No left kidney to mirror: nothing is removed.
         let alone = scene(left: false, right: true, tumour: (Vector3(80, 140, 150), 55))
-        var same = alone.liver
+        var same = alone.liver, none: [[Int]] = []
         #expect(
-            Kidneys.removeRight(from: &same, band: alone.band, body: alone.body) == 0
+            Kidneys.removeRight(from: &same, otherCores: &none, band: alone.band, body: alone.body) == 0
                 && same.voxels == alone.liver.voxels)
         // A tumour mass where the right kidney would be (and no kidney): wherever the image fits
         // inside the band, tumour surrounds it, so no kidney-shaped bite is taken.
         let mass = scene(left: true, right: false, tumour: (Vector3(85, 160, 85), 70))
         var kept = mass.liver
         #expect(
-            Kidneys.removeRight(from: &kept, band: mass.band, body: mass.body) == 0 && kept.voxels == mass.liver.voxels)
+            Kidneys.removeRight(from: &kept, otherCores: &none, band: mass.band, body: mass.body) == 0
+                && kept.voxels == mass.liver.voxels)
     }
 
     @Test(

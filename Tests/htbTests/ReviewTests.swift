@@ -510,6 +510,26 @@ struct ReviewTests {
         let (sharp, sharpCodes) = try #require(found[false]), (fading, fadingCodes) = try #require(found[true])
         #expect(sharp < Review.maximumGradedTumourShare && !sharpCodes.contains("graded_tumour_boundary"))
         #expect(fading >= Review.maximumGradedTumourShare && fadingCodes.contains("graded_tumour_boundary"))
+        // The graded margin (htb-auto/40) takes the fading margins in on the graded liver and
+        // leaves the sharp one alone.
+        for graded in [false, true] {
+            let p = try Phantom.build(
+                Self.spec(seed: 4) {
+                    ($0.lesions, $0.htbPercent, $0.enhancement, $0.phase) = (40, 62, "hyper", .arterial)
+                    if graded { $0.lesionMarginMM = 5 }
+                })
+            let with = try AutoSegmentation.segment(p.ct),
+                without = try AutoSegmentation.segment(p.ct, without: [.gradedMargin])
+            let (a, b) = (with.lesions.volumeML, without.lesions.volumeML)
+            print(
+                "mid seed 4, graded \(graded): lesions \(a) mL with the graded margin, \(b) without, truth \(p.truth.lesionVolumeML)"
+            )
+            if graded {
+                #expect(a > b && abs(a - p.truth.lesionVolumeML) < abs(b - p.truth.lesionVolumeML))
+            } else {
+                #expect(with.lesions.voxels == without.lesions.voxels)
+            }
+        }
         // A parenchyma-dominated liver has no such measure.
         let low = try AutoSegmentation.segment(AutoSegmentationPhantomTests.lowSpecPhantom(seed: 1).ct)
         #expect(low.info.tumourDominated == false && low.info.review?.gradedTumourShare == nil)
