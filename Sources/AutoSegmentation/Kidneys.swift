@@ -41,7 +41,7 @@ enum Kidneys {
     /// fine phantom-mid 6 with graded margins took the right kidney, 119 mL, as a lesion that way).
     static func removeRight(from liver: inout Mask, otherCores: inout [[Int]], band: Mask, body: Mask) -> Double {
         guard let image = rightImage(band: band, liver: liver, body: body) else { return 0 }
-        otherCores.removeAll { core in core.reduce(0) { $0 + (image.voxels[$1] != 0 ? 1 : 0) } * 2 > core.count }
+        otherCores.removeAll { core in image.insideCount(of: core) * 2 > core.count }
         let before = liver.insideCount
         for v in 0..<liver.voxels.count where image.voxels[v] != 0 { liver.voxels[v] = 0 }
         liver = Filters.largestComponent(liver)

@@ -56,7 +56,7 @@ public enum LiverSegmenter {
             let parts = components(of: Filters.erode(band, radiusMM: 10), connectivity: .faces6).voxels
             var best = -1
             for (n, p) in parts.enumerated() {
-                let onRight = p.reduce(0) { $0 + (right.voxels[$1] != 0 ? 1 : 0) }
+                let onRight = right.insideCount(of: p)
                 if onRight * 2 > p.count && p.count > (best < 0 ? 0 : parts[best].count) { best = n }
             }
             return (parts, best)

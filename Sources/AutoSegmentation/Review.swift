@@ -308,6 +308,15 @@ extension Review {
     static func gradedTumourShare(
         liver: Mask, lesions: Mask, smooth: Volume<Float>, tumourHU: Float, parenchymaHU: Float
     ) -> Double? {
+        gradedTumour(liver: liver, lesions: lesions, smooth: smooth, tumourHU: tumourHU, parenchymaHU: parenchymaHU)?
+            .share
+    }
+
+    /// `gradedTumourShare`, and the parenchyma's noise SD it measured (its peak's half width),
+    /// which `TumourDominatedLiver.addGradedMargin` uses too.
+    static func gradedTumour(
+        liver: Mask, lesions: Mask, smooth: Volume<Float>, tumourHU: Float, parenchymaHU: Float
+    ) -> (share: Double, parenchymaNoiseSDHU: Float)? {
         let inner = Filters.erode(liver.union(lesions), radiusMM: 3)
         var tumour = inner, parenchyma = inner
         for v in 0..<inner.voxels.count where inner.voxels[v] != 0 {
@@ -325,7 +334,7 @@ extension Review {
             let x = smooth.voxels[v]
             if (x - lo) * sign > 0 && (hi - x) * sign > 0 { between += 1 }
         }
-        return n > 0 ? Double(between) / Double(n) : nil
+        return n > 0 ? (Double(between) / Double(n), p) : nil
     }
 
     /// Reasons to doubt an automatic result (empty: none found). `largestCorrectionML`: the

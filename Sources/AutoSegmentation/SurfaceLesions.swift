@@ -172,7 +172,7 @@ enum SurfaceLesions {
         for v in 0..<brightInHull.voxels.count where wideHull.voxels[v] == 0 { brightInHull.voxels[v] = 0 }
         func onTheLiver(_ c: [Int]) -> Bool {
             LesionSegmenter.elongation(c, g) <= LesionSegmenter.maximumElongation
-                && Double(c.reduce(0) { $0 + (wideHull.voxels[$1] != 0 ? 1 : 0) }) >= minimumBrightInHull
+                && Double(wideHull.insideCount(of: c)) >= minimumBrightInHull
                     * Double(c.count)
         }
         for core in components(of: Filters.erode(bright, radiusMM: seedDepthMM), connectivity: .faces6).voxels

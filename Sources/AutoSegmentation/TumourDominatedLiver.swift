@@ -127,7 +127,7 @@ enum TumourDominatedLiver {
         { tight.voxels[v] = 1 }
         var inHull: [[Int]] = [], outside: [[Int]] = []
         for c in l.otherCores {
-            if Double(c.reduce(0) { $0 + (hull.voxels[$1] != 0 ? 1 : 0) }) >= minimumCoreInHull * Double(c.count) {
+            if Double(hull.insideCount(of: c)) >= minimumCoreInHull * Double(c.count) {
                 inHull.append(c)
             } else {
                 outside.append(c)
@@ -284,15 +284,10 @@ enum TumourDominatedLiver {
     /// meeting the parenchyma at a step is left alone: there the middle is the edge (htb-auto/40).
     static func addGradedMargin(_ td: inout Result, smooth: Volume<Float>) {
         guard
-            let share = Review.gradedTumourShare(
+            let (share, sd) = Review.gradedTumour(
                 liver: td.liver, lesions: td.lesions, smooth: smooth, tumourHU: td.tumourModeHU,
                 parenchymaHU: td.parenchymaModeHU), share >= Review.maximumGradedTumourShare
         else { return }
-        var parenchyma = Filters.erode(td.liver, radiusMM: 3)
-        for v in 0..<parenchyma.voxels.count where td.lesions.voxels[v] != 0 { parenchyma.voxels[v] = 0 }
-        let sd =
-            Filters.mode(smooth, within: parenchyma, lo: -100, hi: 400, peakWidthOnly: true)?.robustSD
-            ?? td.parenchymaRobustSDHU
         let limit = max(LesionSegmenter.marginContrastSD * sd, LesionSegmenter.minimumContrastHU)
         let towards: Float = td.tumourModeHU > td.parenchymaModeHU ? 1 : -1
         var margin = Filters.dilate(td.lesions, radiusMM: LesionSegmenter.marginMM)

@@ -44,6 +44,13 @@ extension Volume where Voxel == UInt8 {
         return n
     }
 
+    /// How many of the voxels `indices` (of this grid) lie inside the mask.
+    public func insideCount(of indices: [Int]) -> Int {
+        var n = 0
+        voxels.withUnsafeBufferPointer { p in for v in indices where p[v] != 0 { n += 1 } }
+        return n
+    }
+
     /// Voxels inside this mask or `other` (same grid, voxel for voxel).
     public func union(_ other: Mask) -> Mask {
         precondition(other.voxels.count == voxels.count, "union of masks on different grids")
