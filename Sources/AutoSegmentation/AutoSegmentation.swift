@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/40"
+    public static let method = "htb-auto/41"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -240,6 +240,8 @@ public enum AutoSegmentation {
         let small = Filters.downsample(ct, factor: f)
         var info = Info(method: method, gridSpacingMM: small.geometry.spacingMM, seconds: 0)
         var liverSmall: Mask, lesionSmall: LesionSegmenter.Result
+        // The liver step's region (mL, mode HU), for the error when later stages leave nothing.
+        var first: (ml: Double, modeHU: Float)?
         if let given {
             liverSmall = Filters.downsample(given, factor: f)
             if !off.contains(.tumourDominated),
@@ -258,6 +260,7 @@ public enum AutoSegmentation {
             }
         } else {
             var l = try LiverSegmenter.segment(small)
+            first = (l.liver.volumeML, l.modeHU)
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
             if !plausibleParenchymaHU.contains(Double(l.modeHU)) && !off.contains(.rightKidney) {
@@ -336,6 +339,13 @@ public enum AutoSegmentation {
             lesions.voxels.withUnsafeMutableBufferPointer { l in
                 for v in 0..<l.count where l[v] != 0 && liver[v] == 0 { l[v] = 0 }
             }
+        }
+        if let first, liverFull.insideCount == 0 {
+            throw AutoSegmentationError.noLiverFound(
+                reason: String(
+                    format:
+                        "the liver step's region (%.0f mL, mode %.0f HU) was removed whole by the stages after it: no liver is left to measure",
+                    first.ml, first.modeHU))
         }
         if given == nil {
             if !off.contains(.partialVolumeRim) {

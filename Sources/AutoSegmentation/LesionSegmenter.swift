@@ -114,7 +114,8 @@ public enum LesionSegmenter {
             splitting: [], rejected: &rejected)
         let brightLesions = blobs(
             in: bright, inner: inner, maximumElongation: maximumElongation, minimumSeedML: minimumBrightSeedML,
-            minimumFill: minimumBrightFill, splitting: splitStepsMM, rejected: &rejected)
+            minimumFill: minimumBrightFill, splitting: splitStepsMM,
+            cavities: necrosis(smooth, in: liver), rejected: &rejected)
         var grown = darkLesions.union(brightLesions)
         // The margin: voxels near a lesion that do not look like parenchyma (rims, capsules,
         // calcifications, partial volume at the edge) belong to it.
@@ -155,11 +156,14 @@ public enum LesionSegmenter {
     /// lesion outlasts the thinner tube) are kept and regrown by `regrowMM` plus the extra depth.
     static func blobs(
         in region: Mask, seedsFirstIn first: Mask? = nil, inner: Mask, maximumElongation: Double, minimumSeedML: Double,
-        minimumFill: Double = 0, splitting steps: [Double], rejected: inout Int
+        minimumFill: Double = 0, splitting steps: [Double], cavities cavityTissue: Mask? = nil, rejected: inout Int
     ) -> Mask {
         let g = region.geometry
+        // A seed's shape is judged with the `cavityTissue` it wraps: a ring-enhancing lesion's rim
+        // is a shell that fills little of its ellipsoid, its rim and necrosis together a ball.
         func compact(_ c: [Int]) -> Bool {
-            elongation(c, g) <= maximumElongation && (minimumFill == 0 || fill(c, g) >= minimumFill)
+            let solid = cavityTissue.map { withCavities(c, g, tissue: $0) } ?? c
+            return elongation(solid, g) <= maximumElongation && (minimumFill == 0 || fill(solid, g) >= minimumFill)
         }
         let minimumVoxels = max(4, minimumSeedML * 1000 / g.voxelVolumeMM3)
         func seeds(_ m: Mask) -> [[Int]] {
@@ -203,6 +207,35 @@ public enum LesionSegmenter {
         rejected += elongatedSeeds.filter { c in !c.contains { split.voxels[$0] != 0 } }.count
         for v in 0..<grown.voxels.count where region.voxels[v] == 0 { grown.voxels[v] = 0 }
         return grown
+    }
+
+    /// Necrosis within `region`: tissue between water and unenhanced soft tissue
+    /// (`necrosisHU`), as a tumour's dead centre reads in every phase.
+    static func necrosis(_ smooth: Volume<Float>, in region: Mask) -> Mask {
+        var out = Mask(repeating: 0, geometry: region.geometry)
+        for v in 0..<out.voxels.count where region.voxels[v] != 0 && necrosisHU.contains(smooth.voxels[v]) {
+            out.voxels[v] = 1
+        }
+        return out
+    }
+    /// Necrotic tumour reads 10-40 HU (debris and protein, no blood supply); water and bile read
+    /// about 0, unenhanced liver and muscle 40-60. Fat lies below the range, air far below it.
+    public static let necrosisHU: ClosedRange<Float> = 0...40
+
+    /// A region with the `tissue` it wraps (a shell of viable tumour around its necrosis is one
+    /// solid lesion): its voxels and those of `tissue` inside its convex hull, slice by slice.
+    static func withCavities(_ c: [Int], _ g: Geometry, tissue: Mask) -> [Int] {
+        let d = g.dims
+        guard let box = VoxelBox.enclosing(c, in: d) else { return c }
+        var local = Mask(repeating: 0, geometry: g.cropped(to: box))
+        for v in c { local.voxels[box.local(v, in: d)] = 1 }
+        let hull = Filters.convexHullPerSlice(local)
+        var out = c
+        for v in 0..<hull.voxels.count where hull.voxels[v] != 0 && local.voxels[v] == 0 {
+            let w = box.global(v, in: d)
+            if tissue.voxels[w] != 0 { out.append(w) }
+        }
+        return out
     }
 
     /// The mean voxel index (i, j, k) of a non-empty region; `g.positionMM` of it is the region's

@@ -106,6 +106,9 @@ public enum ContrastPhase: String, Sendable, Codable, CaseIterable { case portal
 /// another (the heart's wall at the parenchyma's density), hyper-enhancing lesions washed out
 /// below the parenchyma (as HCC does), hypodense ones still darker.
 struct PhaseContrast: Sendable {
+    /// Necrotic tumour: no enhancement in any phase, denser than water (debris, protein): above the
+    /// 20 HU that bile, cyst fluid and ascites stay below (`AutoSegmentation.fluidCeilingHU`).
+    static let necrosisHU = 25.0
     var liver, hypoLesion, hyperLesion, lesionRim, portalVein, hepaticVein: Double
     var aorta, ivc, heartBlood, myocardium, kidney, spleen: Double
 
@@ -145,6 +148,8 @@ struct AnatomyOptions: Sendable {
     /// What a graded margin keeps of the contrast at the lesion's edge: where IRCADb 17's expert
     /// outlines lie on its metastases' profiles, 0.16 and 0.22 (`Benchmarks/expert_edges.py`).
     static let marginEdgeShare = 0.2
+    /// Necrotic lesion centres (`PhantomSpec.necroticLesions`).
+    var necrosis = false
 }
 
 /// The tissue model: which structure a point belongs to and its attenuation (HU).
@@ -333,6 +338,12 @@ struct Anatomy: Sendable {
         return sin(k * d.x + phase(1)) * sin(k * d.y + phase(2)) * sin(k * d.z + phase(3)) > 0.1
     }
 
+    /// Necrosis (`AnatomyOptions.necrosis`) in lesions of at least this radius (a lesion of 2 cm
+    /// across or more), deeper than this share of it (the inner 60 % of a ball's radius: a fifth
+    /// of its volume).
+    static let necrosisMinimumRadiusMM = 10.0
+    static let necrosisDepthShare = 0.4
+
     /// Attenuation in HU, noise-free.
     func hu(_ p: Vector3) -> Double {
         let bodyLevel = body.level(p)
@@ -368,6 +379,11 @@ struct Anatomy: Sendable {
                 let l = lesions[n]
                 if l.rimMM > 0 && options.lesionMarginMM == 0 && l.radiusMM - l.distance(p) <= l.rimMM {
                     return c.lesionRim
+                }
+                if options.necrosis && l.radiusMM >= Self.necrosisMinimumRadiusMM
+                    && l.depth(p) > Self.necrosisDepthShare * l.radiusMM
+                {
+                    return PhaseContrast.necrosisHU
                 }
                 var value = l.enhancement == .hypo ? c.hypoLesion : c.hyperLesion
                 let parenchyma = c.liver - options.steatosisHU

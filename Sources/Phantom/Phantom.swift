@@ -32,6 +32,11 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     /// it 3 mm inside; `Benchmarks/expert_edges.py`); the truth is the whole lesion, as the expert
     /// outlines it. No enhancing rim is drawn over a graded margin.
     public var lesionMarginMM: Double?
+    /// Necrotic lesions: each lesion of `Anatomy.necrosisMinimumRadiusMM` or more has a centre
+    /// of unenhanced necrosis (`PhaseContrast.necrosisHU`, every phase) where it lies deeper than
+    /// `Anatomy.necrosisDepthShare` of its radius, as large metastases do (IRCADb 17's dome lesion:
+    /// a core near water density reaching its surface); the truth is the whole lesion.
+    public var necroticLesions: Bool?
     /// How many of the lesions are centred in the left lobe (nil: none placed there on purpose).
     public var leftLobeLesions: Int?
     /// The spleen against the left lobe, 10 HU brighter than the liver.
@@ -73,6 +78,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         case seed, matrix, slices, sliceMM = "slice_mm", pixelMM = "pixel_mm", lesions, htbPercent = "htb_percent"
         case noiseHU = "noise_hu", enhancement, phase
         case lesionShape = "lesion_shape", lesionTexture = "lesion_texture", lesionMarginMM = "lesion_margin_mm",
+            necroticLesions = "necrotic_lesions",
             leftLobeLesions = "left_lobe_lesions",
             spleenContact = "spleen_contact",
             stomachContact = "stomach_contact"
@@ -89,6 +95,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         if let s = lesionShape { c += " --lesion-shape \(s)" }
         if let t = lesionTexture { c += " --lesion-texture \(t)" }
         if let m = lesionMarginMM { c += " --lesion-margin-mm \(decimalString(m))" }
+        if necroticLesions == true { c += " --necrotic-lesions" }
         if let n = leftLobeLesions { c += " --left-lobe-lesions \(n)" }
         if spleenContact == true { c += " --spleen-contact" }
         if stomachContact == true { c += " --stomach-contact" }
@@ -226,7 +233,8 @@ public struct Phantom: Sendable {
         }
         let options = AnatomyOptions(
             spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true,
-            steatosisHU: spec.steatosisHU ?? 0, mosaic: mosaic, lesionMarginMM: spec.lesionMarginMM ?? 0)
+            steatosisHU: spec.steatosisHU ?? 0, mosaic: mosaic, lesionMarginMM: spec.lesionMarginMM ?? 0,
+            necrosis: spec.necroticLesions == true)
         var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase, options: options)
         var rng = SeededGenerator(seed: spec.seed)
 

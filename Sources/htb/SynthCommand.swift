@@ -38,6 +38,10 @@ struct SynthCommand: ParsableCommand {
         name: .customLong("lesion-margin-mm"),
         help: "Graded lesion margins: over each lesion's outer N mm its contrast fades to a fifth at its edge.")
     var lesionMarginMM: Double?
+    @Flag(
+        name: .customLong("necrotic-lesions"),
+        help: "Lesions of 2 cm or more with a necrotic centre (25 HU, unenhanced) over their inner 60 % of radius.")
+    var necroticLesions = false
     @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.")
     var leftLobeLesions: Int?
     @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.")
@@ -133,6 +137,7 @@ struct SynthCommand: ParsableCommand {
         spec.lesionShape = lesionShape
         spec.lesionTexture = lesionTexture
         spec.lesionMarginMM = lesionMarginMM
+        spec.necroticLesions = necroticLesions ? true : nil
         spec.leftLobeLesions = leftLobeLesions
         spec.spleenContact = spleenContact ? true : nil
         spec.stomachContact = stomachContact ? true : nil
