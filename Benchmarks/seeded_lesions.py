@@ -29,11 +29,13 @@ edge, as IRCADb 17's metastases fade at their expert outlines (`Benchmarks/exper
 truth is the whole lesion. Drawn to judge where step 3 puts the edge on lesions that do not step
 sharply; no constant was set looking at them.
 
+Necrotic phantoms (seeds 130-135, `--necrotic N`; `htb synth --necrotic-lesions`): every lesion of
+2 cm or more with a 25 HU centre, hyper-enhancing ones a ring; drawn after htb-seeded/6.
 Tumour-dominated phantoms (seeds 100-105, `--dominated N`): the phantom sweep's high (HTB 85,
 hypodense, portal) and mid (HTB 62, 40 hyper-enhancing lesions, arterial) specs, where the
 liver's most frequent value is tumour; drawn after the parenchyma rule was written.
 
-usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--mosaic N] [--graded N] [--dominated N] [--write-docs]
+usage: Benchmarks/seeded_lesions.py [--htb PATH] [--phantoms N] [--first-phantom S] [--two-phase N] [--mosaic N] [--graded N] [--dominated N] [--necrotic N] [--write-docs]
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -167,6 +169,7 @@ def main():
     ap.add_argument("--mosaic", type=int, default=12, help="mosaic-lesion phantom seeds (from 83)")
     ap.add_argument("--graded", type=int, default=12, help="graded-margin phantom seeds (from 110)")
     ap.add_argument("--dominated", type=int, default=6, help="tumour-dominated phantom seeds (from 100)")
+    ap.add_argument("--necrotic", type=int, default=6, help="necrotic-lesion phantom seeds (from 130)")
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
     try:
@@ -201,6 +204,8 @@ def main():
         for seed in range(100, 100 + a.dominated):
             label, options = DOMINATED[seed % 2]
             phantom(f"tumour-dominated ({label}) seed {seed}", "dominated", seed, options.split())
+        for seed in range(130, 130 + a.necrotic):
+            phantom(f"necrotic phantom seed {seed}", "necrotic", seed, ["--necrotic-lesions"])
         two = two_phase(a.htb, tmp, a.two_phase) if a.two_phase else []
     f2 = lambda v: f"{v:.2f}"
     lines = ["| case | lesions (truth mL) | htb lesion Dice | per lesion | HTB error (points) | SimpleITK Dice | SimpleITK HTB error | s per seed: htb / SimpleITK (ratio) |",
@@ -221,6 +226,11 @@ def main():
         lines[-1] += (f" Tumour-dominated phantoms (seeds 100-{99 + len(dominated)}): lesion Dice "
                       f"{min(r['dice'] for r in dominated):.3f}-{max(r['dice'] for r in dominated):.3f}, HTB error <= 2 points on "
                       f"{sum(r['htb_error'] <= 2 for r in dominated)} of {len(dominated)}.")
+    necrotic = sorted(r["dice"] for r in rows if r["name"].startswith("necrotic"))
+    if necrotic:
+        lines[-1] += (f" Necrotic phantoms (seeds 130-{129 + len(necrotic)}): lesion Dice "
+                      f"{necrotic[0]:.3f}-{necrotic[-1]:.3f}, HTB error <= 1 point on "
+                      f"{sum(r['htb_error'] <= 1 for r in rows if r['name'].startswith('necrotic'))} of {len(necrotic)}.")
     mosaic = sorted(r["dice"] for r in rows if r["name"].startswith("mosaic"))
     if mosaic:
         lines[-1] += (f" Mosaic phantoms (seeds 83-{82 + len(mosaic)}): median lesion Dice "
