@@ -220,20 +220,22 @@ public enum LesionSegmenter {
     }
     /// Necrotic tumour reads 10-40 HU (debris and protein, no blood supply); water and bile read
     /// about 0, unenhanced liver and muscle 40-60. Fat lies below the range, air far below it.
-    public static let necrosisHU: ClosedRange<Float> = 0...40
+    static let necrosisHU: ClosedRange<Float> = 0...40
 
     /// A region with the `tissue` it wraps (a shell of viable tumour around its necrosis is one
     /// solid lesion): its voxels and those of `tissue` inside its convex hull, slice by slice.
     static func withCavities(_ c: [Int], _ g: Geometry, tissue: Mask) -> [Int] {
         let d = g.dims
         guard let box = VoxelBox.enclosing(c, in: d) else { return c }
-        var local = Mask(repeating: 0, geometry: g.cropped(to: box))
+        // No such tissue in the region's box, none in its hull: most seeds (vessels) end here.
+        let localTissue = tissue.cropped(to: box)
+        guard localTissue.insideCount > 0 else { return c }
+        var local = Mask(repeating: 0, geometry: localTissue.geometry)
         for v in c { local.voxels[box.local(v, in: d)] = 1 }
         let hull = Filters.convexHullPerSlice(local)
         var out = c
-        for v in 0..<hull.voxels.count where hull.voxels[v] != 0 && local.voxels[v] == 0 {
-            let w = box.global(v, in: d)
-            if tissue.voxels[w] != 0 { out.append(w) }
+        for v in 0..<hull.voxels.count where hull.voxels[v] != 0 && local.voxels[v] == 0 && localTissue.voxels[v] != 0 {
+            out.append(box.global(v, in: d))
         }
         return out
     }

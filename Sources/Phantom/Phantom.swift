@@ -35,7 +35,8 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     /// Necrotic lesions: each lesion of `Anatomy.necrosisMinimumRadiusMM` or more has a centre
     /// of unenhanced necrosis (`PhaseContrast.necrosisHU`, every phase) where it lies deeper than
     /// `Anatomy.necrosisDepthShare` of its radius, as large metastases do (IRCADb 17's dome lesion:
-    /// a core near water density reaching its surface); the truth is the whole lesion.
+    /// a dark core, 31 HU median where the automatic liver leaves it out, reaching its surface);
+    /// the truth is the whole lesion.
     public var necroticLesions: Bool?
     /// How many of the lesions are centred in the left lobe (nil: none placed there on purpose).
     public var leftLobeLesions: Int?
