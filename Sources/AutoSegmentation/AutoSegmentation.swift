@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/41"
+    public static let method = "htb-auto/42"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {

@@ -619,6 +619,32 @@ struct ReviewTests {
         }
     }
 
+    @Test(
+        "a necrotic lesion the liver left outside raises necrotic_mass_on_liver (low spec, seed 7, necrotic lesions); drawn sharp, the measure stays near 0"
+    )
+    func necroticMassOnLiver() throws {
+        // The sweep's low spec (portal phase) with its lesions of 2 cm or more necrotic: a 158 mL
+        // hyper-enhancing lesion at the surface is a rim at the bright threshold around a 25 HU
+        // centre, and the liver leaves most of it outside (HTB error 11.4 points, no other reason
+        // raised). Its centre lies outside the liver inside a wall of enhancing tissue.
+        func low(_ necrotic: Bool) throws -> AutoSegmentation.Info {
+            try AutoSegmentation.segment(
+                Phantom.build(
+                    Self.spec(seed: 7) {
+                        ($0.lesions, $0.htbPercent, $0.enhancement, $0.phase) = (6, 20, "mixed", .portal)
+                        $0.necroticLesions = necrotic
+                    }
+                ).ct
+            ).info
+        }
+        let necrotic = try low(true), sharp = try low(false)
+        let ml = try #require(necrotic.review?.necroticMassML), sharpML = try #require(sharp.review?.necroticMassML)
+        print("low seed 7: necrotic mass \(ml) mL with necrotic lesions, \(sharpML) mL drawn sharp")
+        #expect(ml >= Review.maximumNecroticMassML && sharpML < 1.5)
+        #expect((necrotic.reviewReasons ?? []).contains { $0.code == "necrotic_mass_on_liver" })
+        #expect(!(sharp.reviewReasons ?? []).contains { $0.code == "necrotic_mass_on_liver" })
+    }
+
     @Test("each limit fires at its threshold and not below it")
     func limits() {
         let quiet = Review.Measures(
@@ -677,6 +703,12 @@ struct ReviewTests {
         m.gradedTumourShare = 0.069
         #expect(codes(m).isEmpty)
         m.thinShare = 0.049
+        #expect(codes(m).isEmpty)
+        // A necrotic mass on the liver: 5 mL.
+        m = quiet
+        m.necroticMassML = 5
+        #expect(codes(m) == ["necrotic_mass_on_liver"])
+        m.necroticMassML = 4.9
         #expect(codes(m).isEmpty)
         #expect(codes(quiet, correction: 240) == ["large_correction"])
         #expect(codes(quiet, correction: 239).isEmpty)
