@@ -61,8 +61,9 @@ public enum Review {
         /// half enhancing tissue (above the parenchyma's mode by the lesion margin's
         /// max(1.5 SD, 10 HU), below bone), mL: the dead centre of a lesion whose enhancing wall
         /// the liver step left outside with it. Bile, the stomach's and bowel's fluid lie in walls
-        /// a few millimetres thick, with fat or parenchyma beyond; a tumour's wall is thicker than
-        /// the 2 mm smoothing's blur. Nil in reports of htb-auto/41 and before.
+        /// a few millimetres thick, with fat or parenchyma beyond; a tumour's wall reaches 3 mm and
+        /// more past its centre's edge (measured on the CT smoothed by 1 mm, as the other
+        /// measures). Nil in reports of htb-auto/41 and before.
         public var necroticMassML: Double? = nil
 
         enum CodingKeys: String, CodingKey {
@@ -315,8 +316,8 @@ extension Review {
     public static let thinOpeningMM = 7.0
     public static let maximumThinShare = 0.05
     /// A necrotic lesion's dead centre left outside the liver (`Measures.necroticMassML`): a core
-    /// 2 mm deep (no partial-volume sheet between fat and tissue), a shell 3-6 mm out (past the
-    /// 2 mm smoothing's blur of a wall), at least half of it enhancing. The limit is a necrotic
+    /// 2 mm deep (no partial-volume sheet between fat and tissue), a shell 3-6 mm out (beyond a
+    /// thin wall and its partial volume), at least half of it enhancing. The limit is a necrotic
     /// centre of a 2 cm ball's volume (coarse necrotic seeds 1-12: the unflagged misses with the
     /// largest HTB errors, 10-11 points, showed 6.2 and 17.2 mL; results meeting every target at
     /// most 3.0 mL, sharp phantoms at most 1.4 mL, the three real studies 0).
