@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/42"
+    public static let method = "htb-auto/43"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -45,6 +45,11 @@ public enum AutoSegmentation {
         public var cutLesionsAddedML: Double?
         /// Hyper-enhancing masses ending a lobe added (`ExophyticLesions.findBright`), mL.
         public var brightExophyticLesionsAddedML: Double?
+        /// Necrotic lesions the liver left outside, their centres and walls added (`NecroticLesions`), mL.
+        public var necroticLesionsAddedML: Double?
+        /// The necrotic centres among them, mL: the review counts them with those left outside
+        /// (`Review.Measures.necroticMassML`). Not in the report.
+        var necroticCentresTakenML = 0.0
         /// Faint hypodense lesions found at a coarser scale (`FaintLesions`), mL.
         public var faintLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
@@ -108,6 +113,7 @@ public enum AutoSegmentation {
             case exophyticLesionsAddedML = "exophytic_lesions_added_ml"
             case cutLesionsAddedML = "cut_lesions_added_ml"
             case brightExophyticLesionsAddedML = "bright_exophytic_lesions_added_ml"
+            case necroticLesionsAddedML = "necrotic_lesions_added_ml"
             case faintLesionsAddedML = "faint_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case tumourCapsAddedML = "tumour_caps_added_ml"
@@ -148,6 +154,7 @@ public enum AutoSegmentation {
         case exophyticLesions = "exophytic_lesions"
         case cutLesions = "cut_lesions"
         case brightExophyticLesions = "bright_exophytic_lesions"
+        case necroticLesions = "necrotic_lesions"
         case faintLesions = "faint_lesions"
         case smallLesions = "small_lesions"
         case refinement
@@ -320,6 +327,10 @@ public enum AutoSegmentation {
             info.review = Review.measure(
                 liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
                 modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
+            if var review = info.review {
+                review.necroticMassML = (review.necroticMassML ?? 0) + info.necroticCentresTakenML
+                info.review = review
+            }
             if info.tumourDominated == true, let t = info.tumourModeHU, let p = lesionSmall.modeHU {
                 info.review?.gradedTumourShare = Review.gradedTumourShare(
                     liver: liverSmall, lesions: lesionSmall.lesions, smooth: l.smooth, tumourHU: Float(t),
@@ -501,6 +512,13 @@ public enum AutoSegmentation {
                 ExophyticLesions.includeBright(
                     small, body: l.body, liver: &liver, lesions: &lesions.lesions, modeHU: lesions.modeHU ?? l.modeHU,
                     robustSDHU: lesions.robustSDHU ?? l.robustSDHU, excluded: ivc))
+        }
+        if !off.contains(.necroticLesions) {
+            let necrotic = NecroticLesions.include(
+                smooth: l.smooth, body: l.body, liver: &liver, lesions: &lesions.lesions,
+                modeHU: lesions.modeHU ?? l.modeHU, robustSDHU: lesions.robustSDHU ?? l.robustSDHU)
+            info.necroticLesionsAddedML = centi(necrotic.addedML)
+            info.necroticCentresTakenML = necrotic.centresML
         }
         if !off.contains(.neighbourOrgans) {
             // A spleen taken as lesions, by the lesion step or as a bright mass just above.
