@@ -24,15 +24,13 @@ enum NecroticLesions {
     static let minimumEnhancedShellShare = 0.5
     static let minimumCoreML = 0.5
 
-    /// In a box 20 mm around `whole` (liver and lesions): the box, the necrotic centres found and
-    /// the lesions they make (centre and wall), both outside `whole`; nil without a liver.
-    static func find(whole: Mask, body: Mask, smooth: Volume<Float>, modeHU: Float, robustSDHU: Float)
-        -> (box: VoxelBox, centres: Mask, lesions: Mask)?
+    /// In the `outline`'s box: the necrotic centres found and the lesions they make (centre and
+    /// wall), both outside the liver.
+    static func find(in outline: SurfaceLesions.Outline, modeHU: Float, robustSDHU: Float)
+        -> (centres: Mask, lesions: Mask)
     {
-        guard let box = whole.boundingBox?.expanded(byMM: 20, in: whole.geometry) else { return nil }
-        let w = whole.cropped(to: box), s = smooth.cropped(to: box), b = body.cropped(to: box)
+        let w = outline.liver, s = outline.smooth, b = outline.body, hull = outline.hull
         let g = w.geometry, d = g.dims
-        let hull = SurfaceLesions.wideHull(of: w)
         let enhancedFloor = modeHU + max(1.5 * robustSDHU, 10)
         func enhanced(_ hu: Float) -> Bool { hu > enhancedFloor && hu < SurfaceLesions.maximumBrightHU }
         var necrosis = Mask(repeating: 0, geometry: g)
@@ -74,7 +72,7 @@ enum NecroticLesions {
             }
         }
         for v in 0..<lesions.voxels.count where w.voxels[v] != 0 { lesions.voxels[v] = 0 }
-        return (box, centres, lesions)
+        return (centres, lesions)
     }
 
     /// The stage in place: the lesions `find` makes join the liver (holes filled per slice) and
@@ -82,13 +80,13 @@ enum NecroticLesions {
     static func include(
         smooth: Volume<Float>, body: Mask, liver: inout Mask, lesions: inout Mask, modeHU: Float, robustSDHU: Float
     ) -> (addedML: Double, centresML: Double) {
-        guard
-            let found = find(
-                whole: liver.union(lesions), body: body, smooth: smooth, modeHU: modeHU, robustSDHU: robustSDHU)
-        else { return (0, 0) }
+        guard let outline = SurfaceLesions.Outline(whole: liver.union(lesions), body: body, smooth: smooth) else {
+            return (0, 0)
+        }
+        let found = find(in: outline, modeHU: modeHU, robustSDHU: robustSDHU)
         let ml = found.lesions.volumeML
         guard ml > 0 else { return (0, 0) }
-        let added = Mask(repeating: 0, geometry: liver.geometry).pasting(found.lesions, at: found.box)
+        let added = Mask(repeating: 0, geometry: liver.geometry).pasting(found.lesions, at: outline.box)
         liver = Filters.fillHolesPerSlice(liver.union(added))
         lesions = lesions.union(added)
         return (ml, found.centres.volumeML)

@@ -188,19 +188,16 @@ public enum Review {
             bodyAreaShare: areaShare,
             lesionContrastSD: lesionVoxels > 0 ? weighted / Double(lesionVoxels) : nil,
             unexplainedDarkML: regionsML(dark, solid: true), unexplainedBrightML: regionsML(bright))
-        m.darkMassOnSurfaceML = darkMassOnSurfaceML(whole: whole, body: body, smooth: smooth, ceilingHU: darkCeiling)
         m.thinShare = thinShare(whole)
-        m.necroticMassML = necroticMassML(
-            whole: whole, body: body, smooth: smooth, modeHU: modeHU, robustSDHU: robustSDHU)
+        // Both masses outside the liver are measured against one outline.
+        if let outline = SurfaceLesions.Outline(whole: whole, body: body, smooth: smooth) {
+            m.darkMassOnSurfaceML = darkMassOnSurfaceML(outline, ceilingHU: darkCeiling)
+            m.necroticMassML =
+                NecroticLesions.find(in: outline, modeHU: modeHU, robustSDHU: robustSDHU).centres.volumeML
+        } else {
+            (m.darkMassOnSurfaceML, m.necroticMassML) = (0, 0)
+        }
         return m
-    }
-
-    /// `Measures.necroticMassML`: the necrotic centres outside the liver (`NecroticLesions.find`).
-    static func necroticMassML(whole: Mask, body: Mask, smooth: Volume<Float>, modeHU: Float, robustSDHU: Float)
-        -> Double
-    {
-        NecroticLesions.find(whole: whole, body: body, smooth: smooth, modeHU: modeHU, robustSDHU: robustSDHU)?
-            .centres.volumeML ?? 0
     }
 
     /// `Measures.thinShare`, in the liver's box (the opening reaches no farther than its radius).
@@ -212,12 +209,10 @@ public enum Review {
         return Double(count - Filters.open(w, radiusMM: thinOpeningMM).insideCount) / Double(count)
     }
 
-    /// `Measures.darkMassOnSurfaceML`, in a box 20 mm around the liver (`whole`: liver and
-    /// lesions). `ceilingHU`: the unexplained dark tissue's ceiling.
-    static func darkMassOnSurfaceML(whole: Mask, body: Mask, smooth: Volume<Float>, ceilingHU: Float) -> Double {
-        guard let box = whole.boundingBox?.expanded(byMM: 20, in: whole.geometry) else { return 0 }
-        let w = whole.cropped(to: box), s = smooth.cropped(to: box), b = body.cropped(to: box)
-        let hull = SurfaceLesions.wideHull(of: w)
+    /// `Measures.darkMassOnSurfaceML`, in the `outline`'s box. `ceilingHU`: the unexplained dark
+    /// tissue's ceiling.
+    static func darkMassOnSurfaceML(_ outline: SurfaceLesions.Outline, ceilingHU: Float) -> Double {
+        let w = outline.liver, s = outline.smooth, b = outline.body, hull = outline.hull
         var dark = Mask(repeating: 0, geometry: w.geometry)
         for v in 0..<dark.voxels.count
         where w.voxels[v] == 0 && hull.voxels[v] != 0 && b.voxels[v] != 0

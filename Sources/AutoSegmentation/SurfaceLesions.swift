@@ -83,6 +83,24 @@ enum SurfaceLesions {
         Filters.convexHullPerSlice(Filters.slab(liver, halfHeightMM: wideSlabMM))
     }
 
+    /// The liver's surroundings, for what is measured or added outside it against its outline: a
+    /// box 20 mm around the liver (`whole`: liver and lesions), and in it the liver, the CT, the
+    /// body and the liver's `wideHull`. Built once where several steps look there.
+    struct Outline {
+        let box: VoxelBox
+        let liver: Mask, smooth: Volume<Float>, body: Mask, hull: Mask
+
+        /// Nil without a liver.
+        init?(whole: Mask, body: Mask, smooth: Volume<Float>) {
+            guard let box = whole.boundingBox?.expanded(byMM: 20, in: whole.geometry) else { return nil }
+            self.box = box
+            liver = whole.cropped(to: box)
+            self.smooth = smooth.cropped(to: box)
+            self.body = body.cropped(to: box)
+            hull = SurfaceLesions.wideHull(of: liver)
+        }
+    }
+
     /// The liver with the surface lesions found, the volume added (mL), and the liver with them
     /// but without their caps beyond `addMM` (see `cap`): what the exophytic stage judges a
     /// lobe-ending mass against. A cap reaches into such a mass, and what it leaves outside is
