@@ -60,6 +60,8 @@ bench-docs: setup
 	python3 Benchmarks/robustness.py --write-docs
 	python3 Benchmarks/expert_edges.py --write-docs
 	python3 Benchmarks/ablation.py --write-docs
+	python3 Benchmarks/ablation.py --lesion-margin-mm 5 --write-docs
+	python3 Benchmarks/ablation.py --necrotic-lesions --write-docs
 
 # Fuzzing the readers (DICOM header/series, SEG, NIfTI) with libFuzzer and AddressSanitizer:
 # htbfuzz built with -D FUZZING into .build/fuzz, each harness run FUZZ_SECONDS (docs/fuzzing.md).

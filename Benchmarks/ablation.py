@@ -12,7 +12,12 @@ switching the stage off made a figure worse or better by more than noise (liver 
 lesion Dice 0.02, HTB error 0.2 points). A stage that makes no case worse when off does not earn
 its keep. An accuracy benchmark: no timing.
 
-usage: Benchmarks/ablation.py [--seeds N] [--htb PATH] [--grid coarse|fine] [--stages a,b,...] [--json OUT]
+`--lesion-margin-mm M` and `--necrotic-lesions` draw every phantom's lesions with graded margins or
+necrotic centres, as in `phantom_sweep.py`: a stage written for one lesion model (`graded_margin`,
+`necrotic_lesions`) is judged on it, and every other stage on it too (docs sections `ablation_graded`
+and `ablation_necrotic`).
+
+usage: Benchmarks/ablation.py [--seeds N] [--htb PATH] [--grid coarse|fine] [--lesion-margin-mm M] [--necrotic-lesions] [--stages a,b,...] [--json OUT]
 """
 import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile
 
@@ -55,6 +60,8 @@ def main():
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
     phantom_sweep.add_grid_argument(ap)
     ap.add_argument("--stages", help="comma-separated stages to switch off (default: every stage htb lists)")
+    ap.add_argument("--lesion-margin-mm", type=float, help="every phantom's lesions with graded margins (htb synth --lesion-margin-mm)")
+    ap.add_argument("--necrotic-lesions", action="store_true", help="every lesion of 2 cm or more with a necrotic centre")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -62,7 +69,13 @@ def main():
     work = tempfile.mkdtemp(prefix="htb-ablation-")
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # phantoms and outputs go when the run ends
     cases = []
+    model = ""
+    if a.lesion_margin_mm is not None:
+        model += f" --lesion-margin-mm {a.lesion_margin_mm:g}"
+    if a.necrotic_lesions:
+        model += " --necrotic-lesions"
     for name, spec in phantom_sweep.SPECS.items():
+        spec += model
         for seed in range(1, a.seeds + 1):
             out = os.path.join(work, f"{name}{seed}")
             phantom_sweep.synth(a.htb, out, spec, seed, a.grid)
@@ -114,7 +127,8 @@ def main():
                   f"{len(better)}: {' '.join(row['better'][:8])}{' ...' if len(better) > 8 else ''} |")
         print(md[-1], flush=True)
     import docs_section
-    docs_section.finish(a, phantom_sweep.section("ablation", a.grid), "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
+    section = "ablation" + ("_graded" if a.lesion_margin_mm is not None else "") + ("_necrotic" if a.necrotic_lesions else "")
+    docs_section.finish(a, phantom_sweep.section(section, a.grid), "\n".join(md), {"variants": table, "cases": {label: rows for label, rows in variants}})
 
 
 if __name__ == "__main__":

@@ -13,13 +13,27 @@ changed (UIDs, geometry and masks untouched, so the expert's masks still apply) 
   `noise10@8` ... `noise10@12` draw it with seeds 8-12 instead of 7 (other realisations of the
   same dose: six draws show how far one realisation can move a figure, the worst one matters).
 
+- `fat15`, `fat30`: steatosis (fatty infiltration, common after chemotherapy), which lowers the
+  parenchyma's attenuation by about 1.5-2 HU per percent of fat: the expert's parenchyma (liver less
+  lesions, with the vessels inside it) lowered by 15 or 30 HU, by its share of each voxel (the
+  expert's mask blurred by a 1 mm Gaussian, a partial-volume edge rather than a step at the
+  expert's outline); lesions, the organs around and the study's other series unchanged (HCC
+  1720's arterial phase keeps its liver). The real anatomy's own bowel, muscle and vessels meet a
+  liver whose contrast to them and to its lesions has changed. Needs SimpleITK (PyPI) to read the
+  masks htb lays on the CT grid (`htb analyze --save-masks`).
+
+- `thick5`: the measured series rebuilt from slabs of adjacent slices (their mean; as many as
+  make the slab nearest 5 mm: IRCADb 17's 1.6 mm slices in threes, 4.8 mm), a thick reconstruction
+  of the same scan; the expert's masks are taken to that grid by majority of each slab's voxels.
+  A study already at 5 mm is not applicable (no row).
+
 The original is judged too. One row per case and change: liver Dice, lesion Dice, HTB error,
 category, whether the result meets issue 20's per-study targets (`phantom_sweep.meets`) and
 whether the review flag fired (with its reasons): how often the flag catches a real study that an
 acquisition change pushed past a target. The copies are deleted afterwards (the data's licences forbid keeping them). An
 accuracy benchmark: no timing. Needs pydicom and numpy (PyPI).
 
-usage: Benchmarks/robustness.py [--htb PATH] [--changes gain0.8,gain0.9,gain1.1,gain1.2,noise10,noise10@8,...,noise10@12] [--json OUT]
+usage: Benchmarks/robustness.py [--htb PATH] [--changes gain0.8,gain0.9,gain1.1,gain1.2,noise10,noise10@8,...,noise10@12,fat15,fat30,thick5] [--json OUT]
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile
 
@@ -37,6 +51,118 @@ CASES = [
     ("HCC 0697", "HCC-TACE-Seg/0697", "HCC-TACE-Seg/0697", ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Liver.dcm"],
      ["HCC-TACE-Seg/0697/31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"]),
 ]
+
+
+def expert_labels(htb, study, liver, lesions):
+    """The measured series' UID and the expert's masks on its grid (SimpleITK image: liver 1,
+    lesion 2), as htb itself lays them (`analyze --save-masks`)."""
+    import SimpleITK as sitk
+    out = tempfile.mkdtemp(prefix="htb-expert-masks-")
+    try:
+        cmd = [htb, "analyze", study, "--no-png", "--save-masks", "--out", out]
+        for m in liver:
+            cmd += ["--liver-mask", m]
+        for m in lesions:
+            cmd += ["--lesion-mask", m]
+        subprocess.run(cmd, check=True, capture_output=True)
+        series = json.load(open(os.path.join(out, "report.json")))["inputs"]["series"]
+        return series, sitk.ReadImage(os.path.join(out, "labels.nii.gz"))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def series_slices(top, series, labels):
+    """[(grid slice index, path)] of the series' files under `top`, each placed by its position
+    in the labels' grid; a slice off the grid (a stray one the loader leaves out) is not listed."""
+    import pydicom
+    found = []
+    for base, _, files in os.walk(top):
+        for f in sorted(files):
+            q = os.path.join(base, f)
+            try:
+                ds = pydicom.dcmread(q, stop_before_pixels=True)
+            except Exception:
+                continue
+            if ds.get("SeriesInstanceUID") != series or "ImagePositionPatient" not in ds:
+                continue
+            i, j, k = labels.TransformPhysicalPointToContinuousIndex([float(x) for x in ds.ImagePositionPatient])
+            kk = int(round(k))
+            if abs(i) <= 0.01 and abs(j) <= 0.01 and abs(k - kk) <= 0.01 and 0 <= kk < labels.GetSize()[2]:
+                found.append((kk, q))
+    if sorted(k for k, _ in found) != list(range(labels.GetSize()[2])):
+        raise RuntimeError(f"{top}: series {series} does not fill the masks' grid slice by slice")
+    return sorted(found)
+
+
+def thick(htb, src, dst, study, liver, lesions, mm):
+    """Copies `src` to `dst` with the measured series rebuilt from slabs of k adjacent slices
+    (their mean, k = the slice step nearest `mm`), as a thick reconstruction of the same scan, and
+    writes the expert's masks on that grid (a voxel is liver, or lesion, where most of its k are):
+    `dst/thick-truth.nii.gz`. Returns that path, or None when the slices are already as thick."""
+    import numpy as np, pydicom, SimpleITK as sitk
+    from pydicom.uid import generate_uid
+    series, labels = expert_labels(htb, study, liver, lesions)
+    step = labels.GetSpacing()[2]
+    k = int(round(mm / step))
+    if k < 2:
+        return None
+    shutil.copytree(src, dst)
+    slices = series_slices(dst, series, labels)
+    a = sitk.GetArrayFromImage(labels)  # z, y, x
+    groups = len(slices) // k
+    new_uid = generate_uid()
+    for n in range(groups):
+        part = slices[n * k:(n + 1) * k]
+        sets = [pydicom.dcmread(q) for _, q in part]
+        hu = np.mean([d.pixel_array.astype(np.float64) * float(d.get("RescaleSlope", 1)) + float(d.get("RescaleIntercept", 0))
+                      for d in sets], axis=0)
+        ds = sets[0]
+        slope, intercept = float(ds.get("RescaleSlope", 1)), float(ds.get("RescaleIntercept", 0))
+        info = np.iinfo(ds.pixel_array.dtype)
+        ds.PixelData = np.clip(np.round((hu - intercept) / slope), info.min, info.max).astype(ds.pixel_array.dtype).tobytes()
+        ds.ImagePositionPatient = [float(np.mean([float(d.ImagePositionPatient[c]) for d in sets])) for c in range(3)]
+        ds.SliceThickness = k * step
+        if "SliceLocation" in ds:
+            ds.SliceLocation = float(np.mean([float(d.SliceLocation) for d in sets]))
+        ds.InstanceNumber = n + 1
+        ds.SeriesInstanceUID = new_uid
+        ds.SOPInstanceUID = generate_uid()
+        if hasattr(ds, "file_meta"):
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(part[0][1])
+        for _, q in part[1:]:
+            os.remove(q)
+    for _, q in slices[groups * k:]:
+        os.remove(q)
+    block = a[:groups * k].reshape(groups, k, *a.shape[1:])
+    out = np.where(2 * (block == 2).sum(1) > k, 2, np.where(2 * (block > 0).sum(1) > k, 1, 0)).astype(np.uint8)
+    image = sitk.GetImageFromArray(out)
+    image.SetSpacing((labels.GetSpacing()[0], labels.GetSpacing()[1], k * step))
+    image.SetDirection(labels.GetDirection())
+    # The slab's centre: the mean of its k slices' positions.
+    image.SetOrigin(labels.TransformContinuousIndexToPhysicalPoint((0, 0, (k - 1) / 2)))
+    path = os.path.join(dst, "thick-truth.nii.gz")
+    sitk.WriteImage(image, path)
+    return path
+
+
+def fatty(htb, src, dst, study, liver, lesions, delta):
+    """Copies the study folder `src` to `dst` with the measured series' parenchyma `delta` HU
+    darker (see `fat15`): the expert's masks laid on the CT grid by htb itself (`analyze
+    --save-masks`: liver 1, lesion 2), each slice found by its position in that grid."""
+    import numpy as np, pydicom, SimpleITK as sitk
+    series, labels = expert_labels(htb, study, liver, lesions)
+    share = sitk.GetArrayFromImage(
+        sitk.SmoothingRecursiveGaussian(sitk.Cast(labels == 1, sitk.sitkFloat32), 1.0))  # z, y, x
+    shutil.copytree(src, dst)
+    for kk, q in series_slices(dst, series, labels):
+        ds = pydicom.dcmread(q)
+        raw = ds.pixel_array
+        slope, intercept = float(ds.get("RescaleSlope", 1)), float(ds.get("RescaleIntercept", 0))
+        hu = raw.astype(np.float64) * slope + intercept - delta * share[kk]
+        info = np.iinfo(raw.dtype)
+        ds.PixelData = np.clip(np.round((hu - intercept) / slope), info.min, info.max).astype(raw.dtype).tobytes()
+        ds.save_as(q)
 
 
 def perturb(src, dst, change):
@@ -85,6 +211,7 @@ def qa(htb, study, liver, lesions):
     r = json.loads(out.stdout)[0]
     auto = r.get("automatic") or {}
     return {"liver_dice": r["liver"]["dice"], "lesion_dice": r["lesions"]["dice"],
+            "truth_liver_ml": r["liver"]["truth_volume_ml"], "truth_htb_percent": r["htb_truth_percent"],
             "htb_error": r["htb_absolute_error_points"], "category_agrees": r["category_agrees"],
             "meets_targets": phantom_sweep.meets(r), "review_needed": bool(auto.get("review_needed")),
             "review_reasons": [x["code"] for x in auto.get("review_reasons", [])]}
@@ -93,7 +220,7 @@ def qa(htb, study, liver, lesions):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--htb", default=os.path.join(root, ".build/release/htb"))
-    ap.add_argument("--changes", default="gain0.8,gain0.9,gain1.1,gain1.2,noise10," + ",".join(f"noise10@{s}" for s in range(8, 13)))
+    ap.add_argument("--changes", default="gain0.8,gain0.9,gain1.1,gain1.2,noise10," + ",".join(f"noise10@{s}" for s in range(8, 13)) + ",fat15,fat30,thick5")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -105,11 +232,23 @@ def main():
         for name, top, study, liver, lesions in CASES:
             for change in changes:
                 base = data
+                truth = ([os.path.join(base, m) for m in liver], [os.path.join(base, m) for m in lesions])
                 if change != "original":
                     base = os.path.join(work, change)
-                    if not os.path.exists(os.path.join(base, top)):
-                        perturb(os.path.join(data, top), os.path.join(base, top), change)
-                r = qa(a.htb, os.path.join(base, study), [os.path.join(base, m) for m in liver], [os.path.join(base, m) for m in lesions])
+                    truth = ([os.path.join(base, m) for m in liver], [os.path.join(base, m) for m in lesions])
+                    expert = (os.path.join(data, study), [os.path.join(data, m) for m in liver], [os.path.join(data, m) for m in lesions])
+                    if change.startswith("thick"):
+                        nifti = thick(a.htb, os.path.join(data, top), os.path.join(base, top), *expert, float(change[5:]))
+                        if nifti is None:
+                            print(f"{name:10s} {change:10s} not applicable: its slices are already that thick")
+                            continue
+                        truth = ([nifti + ":1"], [nifti + ":2"])
+                    elif not os.path.exists(os.path.join(base, top)):
+                        if change.startswith("fat"):
+                            fatty(a.htb, os.path.join(data, top), os.path.join(base, top), *expert, float(change[3:]))
+                        else:
+                            perturb(os.path.join(data, top), os.path.join(base, top), change)
+                r = qa(a.htb, os.path.join(base, study), *truth)
                 r.update(case=name, change=change)
                 rows.append(r)
                 if "error" in r:
