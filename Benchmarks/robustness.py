@@ -231,12 +231,12 @@ def main():
     try:
         for name, top, study, liver, lesions in CASES:
             for change in changes:
-                base = data
-                truth = ([os.path.join(base, m) for m in liver], [os.path.join(base, m) for m in lesions])
+                def masks(base):
+                    return [os.path.join(base, m) for m in liver], [os.path.join(base, m) for m in lesions]
+                base = data if change == "original" else os.path.join(work, change)
+                truth = masks(base)
                 if change != "original":
-                    base = os.path.join(work, change)
-                    truth = ([os.path.join(base, m) for m in liver], [os.path.join(base, m) for m in lesions])
-                    expert = (os.path.join(data, study), [os.path.join(data, m) for m in liver], [os.path.join(data, m) for m in lesions])
+                    expert = (os.path.join(data, study), *masks(data))
                     if change.startswith("thick"):
                         nifti = thick(a.htb, os.path.join(data, top), os.path.join(base, top), *expert, float(change[5:]))
                         if nifti is None:

@@ -327,10 +327,8 @@ public enum AutoSegmentation {
             info.review = Review.measure(
                 liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
                 modeHU: lesionSmall.modeHU ?? l.modeHU, robustSDHU: lesionSmall.robustSDHU ?? l.robustSDHU)
-            if var review = info.review {
-                review.necroticMassML = (review.necroticMassML ?? 0) + info.necroticCentresTakenML
-                info.review = review
-            }
+            // The necrotic centres the stage took count with those still outside.
+            info.review?.necroticMassML? += info.necroticCentresTakenML
             if info.tumourDominated == true, let t = info.tumourModeHU, let p = lesionSmall.modeHU {
                 info.review?.gradedTumourShare = Review.gradedTumourShare(
                     liver: liverSmall, lesions: lesionSmall.lesions, smooth: l.smooth, tumourHU: Float(t),
