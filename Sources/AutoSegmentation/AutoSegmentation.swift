@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/43"
+    public static let method = "htb-auto/44"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -140,8 +140,9 @@ public enum AutoSegmentation {
 
     /// The stages an ablation study can switch off (`htb qa --without-stage`): each runs by
     /// default. The liver step and the lesion step themselves are not switchable (without them
-    /// there is nothing to measure).
+    /// there is nothing to measure); the liver step's vessel holes (`vessel_holes`) are.
     public enum Stage: String, Sendable, CaseIterable, Codable {
+        case vesselHoles = "vessel_holes"
         case rightKidney = "right_kidney"
         case tumourDominated = "tumour_dominated"
         case detachedLobes = "detached_lobes"
@@ -266,7 +267,7 @@ public enum AutoSegmentation {
                 info.tumourDominated = false
             }
         } else {
-            var l = try LiverSegmenter.segment(small)
+            var l = try LiverSegmenter.segment(small, vesselHoles: !off.contains(.vesselHoles))
             first = (l.liver.volumeML, l.modeHU)
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
