@@ -44,6 +44,9 @@ SPECS = {
     # a fatty liver (steatosis, common after chemotherapy): parenchyma 30 HU darker, near the
     # abdominal wall's density, with vessels and lesions unchanged (hypodense ones lose half their contrast).
     "fatty": "--lesions 6 --htb 20 --enhancement mixed --phase portal --steatosis-hu 30",
+    # lesions under the dome, bulging the liver's surface under the diaphragm, the lung bases above
+    # (IRCADb 17's 85 mL metastasis at the dome, where most of the lesion faces the lung).
+    "dome": "--lesions 4 --htb 8 --enhancement mixed --phase portal --lungs --dome-lesions 2",
 }
 # The grids (`--grid`). coarse: the sweep's own (2.8 mm pixels, 5 mm slices), where every limit was
 # set. fine: the same 360 x 360 x 200 mm field on a CT's grid (0.94 mm pixels, 2.5 mm slices),

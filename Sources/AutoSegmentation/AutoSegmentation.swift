@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/44"
+    public static let method = "htb-auto/45"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -152,6 +152,7 @@ public enum AutoSegmentation {
         case surfaceClass = "surface_class"
         case gradedMargin = "graded_margin"
         case surfaceLesions = "surface_lesions"
+        case lungSide = "lung_side"
         case exophyticLesions = "exophytic_lesions"
         case cutLesions = "cut_lesions"
         case brightExophyticLesions = "bright_exophytic_lesions"
@@ -453,7 +454,7 @@ public enum AutoSegmentation {
         let withSurface =
             off.contains(.surfaceLesions)
             ? (liver: l.liver, addedML: 0, withoutCaps: l.liver)
-            : SurfaceLesions.include(small, body: l.body, liver: l.liver)
+            : SurfaceLesions.include(small, body: l.body, liver: l.liver, lungSide: !off.contains(.lungSide))
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
         // Masses ending a lobe beyond the liver's outline are lesions as found: the lesion step
         // runs without them, so that a lesion inside the liver that one continues is judged on

@@ -16,7 +16,8 @@ import Volumetry
 /// (principal-axis ratio <= 3, unlike bowel and vessels; the hull can cut a lesion into a
 /// crescent, hence more than the lesion step's 2.5), regrows by 4 mm more within the dark
 /// tissue, and is added, regrown by 8 mm, when at least 20 % of the 4 mm region's boundary faces
-/// the liver (it sits in the liver's outline rather than beside it) and the core fills at least a
+/// the liver (it sits in the liver's outline rather than beside it; the boundary within 4 mm of the
+/// lungs, beyond the diaphragm, is left out of that share: htb-auto/45) and the core fills at least a
 /// quarter of its principal-axes ellipsoid (a solid, not a network of bowel loops). A core that
 /// fills less may be a lesion joined to a neighbour the dark band took in (a stronger
 /// enhancement widens it): its largest part after a further 2 mm erosion stands in for it when
@@ -52,6 +53,10 @@ enum SurfaceLesions {
     static let minimumCoreML = 0.5
     static let maximumElongation = 3.0
     static let minimumContact = 0.2
+    /// The contact test leaves out the boundary within this of the lungs (`lungs`): the diaphragm
+    /// (2-5 mm of muscle, dark tissue here) lies between a lesion at the dome and the lung, and
+    /// the region's edge on that side faces the lung through it, as the liver itself does there.
+    static let lungSideMM = 4.0
     /// A core must fill at least a quarter of its principal-axes ellipsoid (`LesionSegmenter.fill`,
     /// htb-auto/11): a lesion is a solid; bowel loops and the duodenum beside the hilum, with fat
     /// between them, make a network. Measured on the cores of >= 1 mL: lesions 0.29-0.96 (IRCADb's
@@ -106,10 +111,14 @@ enum SurfaceLesions {
     /// lobe-ending mass against. A cap reaches into such a mass, and what it leaves outside is
     /// a remnant that no longer passes as a mass (coarse low 36 and stomach 27: lesions of 15 and
     /// 18 mL lost, the cap having taken 9-10 mL of each).
-    static func include(_ ct: CTVolume, body: Mask, liver: Mask) -> (liver: Mask, addedML: Double, withoutCaps: Mask) {
+    /// `lungSide`: false only for ablation studies (`AutoSegmentation.Stage.lungSide`).
+    static func include(_ ct: CTVolume, body: Mask, liver: Mask, lungSide: Bool = true) -> (
+        liver: Mask, addedML: Double, withoutCaps: Mask
+    ) {
         guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else { return (liver, 0, liver) }
         let c = ct.cropped(to: box), b = body.cropped(to: box), l = liver.cropped(to: box)
-        let (added, withoutCaps) = within(c, body: b, liver: l)
+        let nearLungs = lungSide ? Filters.dilate(lungs(body: body).cropped(to: box), radiusMM: lungSideMM) : nil
+        let (added, withoutCaps) = within(c, body: b, liver: l, nearLungs: nearLungs)
         let ml = added.volumeML
         guard ml > 0 else { return (liver, 0, liver) }
         func with(_ m: Mask) -> Mask {
@@ -145,9 +154,37 @@ enum SurfaceLesions {
     /// Dark tissue lies below this: the parenchyma's mode less max(2 SD, 10 HU).
     static func darkThreshold(modeHU mode: Float, robustSDHU sd: Float) -> Float { mode - max(2 * sd, 10) }
 
+    /// The lungs: what lies outside the body (below -300 HU, as `LiverSegmenter` finds it) in
+    /// regions that reach the scan's most superior slice and no slice's edge. The air around the
+    /// patient reaches the slices' edges; gas in the bowel and stomach lies below the diaphragm,
+    /// which a scan that holds the whole liver starts above. Nothing when the scan starts below
+    /// the lungs.
+    static func lungs(body: Mask) -> Mask {
+        let g = body.geometry, d = g.dims
+        let top = g.positionMM(0, 0, Double(d.z - 1)).z > g.positionMM(0, 0, 0).z ? d.z - 1 : 0
+        var outside = Mask(repeating: 0, geometry: g)
+        for v in 0..<outside.voxels.count where body.voxels[v] == 0 { outside.voxels[v] = 1 }
+        var lung = Mask(repeating: 0, geometry: g)
+        for part in components(of: outside, connectivity: .faces6).voxels {
+            var reachesTop = false, reachesEdge = false
+            for v in part {
+                let i = v % d.x, j = (v / d.x) % d.y
+                if i == 0 || j == 0 || i == d.x - 1 || j == d.y - 1 {
+                    reachesEdge = true
+                    break
+                }
+                if v / d.sliceCount == top { reachesTop = true }
+            }
+            if reachesTop && !reachesEdge { for v in part { lung.voxels[v] = 1 } }
+        }
+        return lung
+    }
+
     /// On a grid cropped around the liver: the voxels to add, and those of them added without
-    /// the caps (see `include`).
-    static func within(_ ct: CTVolume, body: Mask, liver: Mask) -> (added: Mask, withoutCaps: Mask) {
+    /// the caps (see `include`). `nearLungs`: the voxels within `lungSideMM` of the lungs.
+    static func within(_ ct: CTVolume, body: Mask, liver: Mask, nearLungs: Mask? = nil) -> (
+        added: Mask, withoutCaps: Mask
+    ) {
         let g = ct.geometry, d = g.dims
         var added = Mask(repeating: 0, geometry: g), withoutCaps = added
         guard let (smooth, mode, sd, dark) = darkTissue(ct, body: body, liver: liver) else { return (added, added) }
@@ -226,7 +263,7 @@ enum SurfaceLesions {
             for v in core { seed.voxels[box.local(v, in: d)] = 1 }
             var grown = Filters.dilate(seed, radiusMM: extra + seedDepthMM + regrowMM)
             for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
-            if contact(grown, with: localLiver) >= minimumContact {
+            if contact(grown, with: localLiver, leavingOut: nearLungs?.cropped(to: box)) >= minimumContact {
                 // Accepted: the region added reaches further than the one tested (see `addMM`).
                 grown = Filters.dilate(seed, radiusMM: nearMM)
                 for v in 0..<grown.voxels.count where localTissue.voxels[v] == 0 { grown.voxels[v] = 0 }
@@ -321,8 +358,9 @@ enum SurfaceLesions {
         return part
     }
 
-    /// The share of the region's outer boundary (face neighbours outside it) that lies in `other`.
-    static func contact(_ region: Mask, with other: Mask) -> Double {
+    /// The share of the region's outer boundary (face neighbours outside it) that lies in `other`;
+    /// boundary voxels in `leavingOut` and not in `other` count for neither.
+    static func contact(_ region: Mask, with other: Mask, leavingOut: Mask? = nil) -> Double {
         let d = region.dims
         var shell = 0, touching = 0
         var seen = [Bool](repeating: false, count: d.count)
@@ -334,6 +372,7 @@ enum SurfaceLesions {
                 let n = a + d.x * (b + d.y * c)
                 if region.voxels[n] == 0 && !seen[n] {
                     seen[n] = true
+                    if let l = leavingOut, l.voxels[n] != 0 && other.voxels[n] == 0 { continue }
                     shell += 1
                     if other.voxels[n] != 0 { touching += 1 }
                 }

@@ -150,6 +150,8 @@ struct AnatomyOptions: Sendable {
     static let marginEdgeShare = 0.2
     /// Necrotic lesion centres (`PhantomSpec.necroticLesions`).
     var necrosis = false
+    /// Lung bases above the diaphragm (`PhantomSpec.lungs`).
+    var lungs = false
 }
 
 /// The tissue model: which structure a point belongs to and its attenuation (HU).
@@ -158,6 +160,9 @@ struct Anatomy: Sendable {
     var contrast: PhaseContrast
     var options: AnatomyOptions
     var lesions: [Lesion] = []
+    /// The lesions under the dome (`PhantomSpec.domeLesions`): they bulge the liver's surface,
+    /// so the liver is the lobes' outline and what of these lesions lies beyond it.
+    var domeLesions: Range<Int> = 0..<0
 
     // Body wall.
     var body: Ellipsoid
@@ -282,6 +287,11 @@ struct Anatomy: Sendable {
     /// Liver = the two lobes with a bumpy surface, trimmed by the visceral face, the cavity, the
     /// heart (the dome is concave beneath it) and the gallbladder fossa.
     @inline(__always) func inLiver(_ p: Vector3) -> Bool {
+        if !domeLesions.isEmpty, lesions[domeLesions].contains(where: { $0.contains(p) }), cavity.level(p) <= 0.93,
+            !heart.contains(p)
+        {
+            return true
+        }
         var level = min(rightLobe.level(p), leftLobe.level(p))
         if level > 1.4 { return false }
         for b in bumps { level *= 1 + b.amplitude * sin(b.kx * p.x + b.ky * p.y + b.kz * p.z + b.phase) }
@@ -343,6 +353,32 @@ struct Anatomy: Sendable {
     /// of its volume).
     static let necrosisMinimumRadiusMM = 10.0
     static let necrosisDepthShare = 0.4
+
+    /// The lung bases (`AnatomyOptions.lungs`): above `lungFloorMM` over the liver's centre, what
+    /// lies in the abdominal cavity outside the organs is lung (`lungHU`) rather than bowel, except
+    /// a `diaphragmMM` layer of muscle over the liver's lobes, the stomach and the spleen (each
+    /// ellipsoid grown by it, and over a bulging dome lesion) and over the bowel (a sheet above the
+    /// floor): a lesion under the dome lies under the diaphragm and the lung, as in segments VII
+    /// and VIII of a real liver.
+    static let lungFloorMM = 25.0
+    static let diaphragmMM = 5.0
+    static let lungHU = -850.0
+
+    /// Whether `p`, in the cavity outside every organ, is lung, diaphragm (false, false: neither).
+    func lungOrDiaphragm(_ p: Vector3) -> (lung: Bool, diaphragm: Bool) {
+        guard options.lungs, p.z > zCenterMM + Self.lungFloorMM else { return (false, false) }
+        // The diaphragm's sheet over the bowel below.
+        if p.z <= zCenterMM + Self.lungFloorMM + Self.diaphragmMM { return (false, true) }
+        for e in [rightLobe, leftLobe, stomach, spleen] {
+            let grown = Ellipsoid(
+                center: e.center,
+                semiAxesMM: e.semiAxesMM + Vector3(Self.diaphragmMM, Self.diaphragmMM, Self.diaphragmMM))
+            if grown.contains(p) { return (false, true) }
+        }
+        // Over a bulging dome lesion too.
+        for l in lesions[domeLesions] where l.distance(p) <= l.radiusMM + Self.diaphragmMM { return (false, true) }
+        return (true, false)
+    }
 
     /// Attenuation in HU, noise-free.
     func hu(_ p: Vector3) -> Double {
@@ -418,6 +454,9 @@ struct Anatomy: Sendable {
             return p.y < stomach.center.y - 12 ? -900 : 18  // air over fluid
         }
         for v in portalVeins.prefix(1) where v.contains(p) { return c.portalVein }  // extrahepatic portal vein
+        let chest = lungOrDiaphragm(p)
+        if chest.lung { return Self.lungHU }
+        if chest.diaphragm { return 50 }  // muscle, as the abdominal wall
         return bowel(p)
     }
 

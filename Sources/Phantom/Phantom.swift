@@ -40,6 +40,13 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
     public var necroticLesions: Bool?
     /// How many of the lesions are centred in the left lobe (nil: none placed there on purpose).
     public var leftLobeLesions: Int?
+    /// How many of the lesions (after the left lobe's) are centred under the dome: in the right
+    /// lobe, within `Phantom.domeDepthMM` of its upper surface, so that they reach the capsule
+    /// under the diaphragm and bulge it (the liver is its outline and what of them lies beyond;
+    /// nil: none placed there on purpose).
+    public var domeLesions: Int?
+    /// Lung bases above the diaphragm (`Anatomy.lungOrDiaphragm`) instead of bowel (nil: none).
+    public var lungs: Bool?
     /// The spleen against the left lobe, 10 HU brighter than the liver.
     public var spleenContact: Bool?
     /// The stomach against the left lobe, its 6 mm wall 5 HU darker than the liver.
@@ -81,6 +88,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         case lesionShape = "lesion_shape", lesionTexture = "lesion_texture", lesionMarginMM = "lesion_margin_mm",
             necroticLesions = "necrotic_lesions",
             leftLobeLesions = "left_lobe_lesions",
+            domeLesions = "dome_lesions", lungs,
             spleenContact = "spleen_contact",
             stomachContact = "stomach_contact"
         case steatosisHU = "steatosis_hu"
@@ -98,6 +106,8 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         if let m = lesionMarginMM { c += " --lesion-margin-mm \(decimalString(m))" }
         if necroticLesions == true { c += " --necrotic-lesions" }
         if let n = leftLobeLesions { c += " --left-lobe-lesions \(n)" }
+        if let n = domeLesions { c += " --dome-lesions \(n)" }
+        if lungs == true { c += " --lungs" }
         if spleenContact == true { c += " --spleen-contact" }
         if stomachContact == true { c += " --stomach-contact" }
         if let h = steatosisHU { c += " --steatosis-hu \(decimalString(h))" }
@@ -183,6 +193,9 @@ public struct Phantom: Sendable {
     public var labels: Volume<UInt8>
     public var truth: PhantomTruth
 
+    /// A dome lesion's centre lies at most this far below the liver's upper surface (`domeLesions`).
+    static let domeDepthMM = 10.0
+
     /// `baseline`: for a follow-up, its baseline when already built (else it is built again for the truth).
     public static func build(_ spec: PhantomSpec, baseline: Phantom? = nil) throws -> Phantom {
         guard (32...1024).contains(spec.matrix) else { throw PhantomError.invalidSpec("--matrix must be 32 to 1024") }
@@ -219,6 +232,11 @@ public struct Phantom: Sendable {
         if let n = spec.leftLobeLesions, !(0...spec.lesions).contains(n) {
             throw PhantomError.invalidSpec("--left-lobe-lesions must be 0 to --lesions (\(spec.lesions))")
         }
+        let leftCount = spec.leftLobeLesions ?? 0
+        if let n = spec.domeLesions, !(0...(spec.lesions - leftCount)).contains(n) {
+            throw PhantomError.invalidSpec(
+                "--dome-lesions must be 0 to --lesions less --left-lobe-lesions (\(spec.lesions - leftCount))")
+        }
         let n = spec.matrix
         let half = Double(n - 1) / 2 * spec.pixelMM
         let geometry = Geometry(
@@ -235,7 +253,7 @@ public struct Phantom: Sendable {
         let options = AnatomyOptions(
             spleenContact: spec.spleenContact == true, stomachContact: spec.stomachContact == true,
             steatosisHU: spec.steatosisHU ?? 0, mosaic: mosaic, lesionMarginMM: spec.lesionMarginMM ?? 0,
-            necrosis: spec.necroticLesions == true)
+            necrosis: spec.necroticLesions == true, lungs: spec.lungs == true)
         var anatomy = Anatomy(seed: spec.seed, zCenterMM: zCenter, phase: spec.phase, options: options)
         var rng = SeededGenerator(seed: spec.seed)
 
@@ -260,11 +278,20 @@ public struct Phantom: Sendable {
         // --left-lobe-lesions N centres the first N in the left lobe; --lesion-shape irregular
         // shapes each from its own generator (so the centres and radii are the round phantom's).
         let leftCentres = liverCentres.filter { anatomy.leftLobe.level($0) <= 1 && anatomy.rightLobe.level($0) > 1 }
+        // Under the dome: right lobe, upper half, the liver's surface within `domeDepthMM` above.
+        let domeCentres =
+            (spec.domeLesions ?? 0) == 0
+            ? []
+            : liverCentres.filter {
+                anatomy.rightLobe.level($0) <= 1 && anatomy.leftLobe.level($0) > 1 && $0.z > anatomy.rightLobe.center.z
+                    && !anatomy.inLiver($0 + Vector3(0, 0, Self.domeDepthMM))
+            }
         var shapes = SeededGenerator(seed: spec.seed ^ 0x1E51_0A5E_77AB_C0DE)
         var base: [Lesion] = []
         for l in 0..<spec.lesions {
-            let inLeft = l < (spec.leftLobeLesions ?? 0) && !leftCentres.isEmpty
-            let pool = inLeft ? leftCentres : liverCentres
+            let inLeft = l < leftCount && !leftCentres.isEmpty
+            let atDome = !inLeft && l < leftCount + (spec.domeLesions ?? 0) && !domeCentres.isEmpty
+            let pool = inLeft ? leftCentres : atDome ? domeCentres : liverCentres
             let c = pool[Int(rng.next() % UInt64(pool.count))]
             let r = exp(rng.uniform(log(2.5), log(30.0)))
             let rim = rng.uniform() < 0.3 ? 2.0 : 0
@@ -291,6 +318,11 @@ public struct Phantom: Sendable {
             anatomy.lesions = scaled(hi)
         } else {
             anatomy.lesions = base
+        }
+        // Dome lesions bulge the liver's surface (`Anatomy.domeLesions`); `--htb` was reached
+        // without the bulges, so the truth's HTB lies a little above it.
+        if !domeCentres.isEmpty {
+            anatomy.domeLesions = leftCount..<min(anatomy.lesions.count, leftCount + (spec.domeLesions ?? 0))
         }
         // A follow-up: the baseline's lesions (drawn above exactly as for the baseline) scaled in
         // volume, new ones added away from them, then the body moved (sampled at p - shift).

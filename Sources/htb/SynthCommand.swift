@@ -44,6 +44,12 @@ struct SynthCommand: ParsableCommand {
     var necroticLesions = false
     @Option(name: .customLong("left-lobe-lesions"), help: "How many of the lesions to centre in the left lobe.")
     var leftLobeLesions: Int?
+    @Option(
+        name: .customLong("dome-lesions"),
+        help: "How many of the lesions (after the left lobe's) to centre under the dome, reaching the capsule.")
+    var domeLesions: Int?
+    @Flag(name: .customLong("lungs"), help: "Lung bases above the diaphragm (5 mm of muscle) instead of bowel.")
+    var lungs = false
     @Flag(name: .customLong("spleen-contact"), help: "The spleen against the left lobe, 10 HU brighter than the liver.")
     var spleenContact = false
     @Flag(
@@ -139,6 +145,8 @@ struct SynthCommand: ParsableCommand {
         spec.lesionMarginMM = lesionMarginMM
         spec.necroticLesions = necroticLesions ? true : nil
         spec.leftLobeLesions = leftLobeLesions
+        spec.domeLesions = domeLesions
+        spec.lungs = lungs ? true : nil
         spec.spleenContact = spleenContact ? true : nil
         spec.stomachContact = stomachContact ? true : nil
         spec.steatosisHU = steatosisHU

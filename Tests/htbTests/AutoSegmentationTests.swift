@@ -139,6 +139,22 @@ struct AutoSegmentationRealTests {
         #expect(r.liverDice >= 0.92 && r.lesionDice >= 0.6 && r.htbError <= 2, "\(r)")
     }
 
+    /// At 1.1 x enhancement the 4 mm region around IRCADb's 85 mL dome lesion (under the right
+    /// lung, with calcifications) had only 0.187 of its boundary on the liver, against the surface
+    /// step's limit of 0.2: it was left out (liver Dice 0.923, lesion Dice 0.467, HTB error 1.54,
+    /// no review flag; 0.202-0.216 on the original, 0.159-0.188 with steatosis). Half of that
+    /// boundary lies beyond the diaphragm, on the lung; left out of the share (htb-auto/45), the
+    /// contact is 0.274, and the switch `lung_side` off brings the loss back.
+    @Test("with the enhancement 10 % stronger, IRCADb's dome lesion under the lung joins the liver")
+    func domeLesionUnderTheLung() throws {
+        let r = try Self.ircadb("enhancement x 1.1") { Self.withEnhancement($0, gain: 1.1) }
+        #expect(r.liverDice >= 0.93 && r.lesionDice >= 0.6 && r.htbError <= 1, "\(r)")
+        let off = try Self.ircadb("enhancement x 1.1, lung_side off", without: [.lungSide]) {
+            Self.withEnhancement($0, gain: 1.1)
+        }
+        #expect(off.lesionDice < 0.55 && off.htbError > 1, "\(off)")
+    }
+
     /// Lesion Dice and HTB error of the automatic segmentation of IRCADb's CT as `change` leaves it
     /// (against the expert's masks, which the change does not touch); printed with `label`.
     static func ircadbLesions(_ label: String, _ change: (CTVolume) -> CTVolume) throws -> (
@@ -150,13 +166,13 @@ struct AutoSegmentationRealTests {
 
     /// Liver Dice, lesion Dice and HTB error of the automatic segmentation of IRCADb's CT as
     /// `change` leaves it (see `ircadbLesions`).
-    static func ircadb(_ label: String, _ change: (CTVolume) -> CTVolume) throws -> (
-        liverDice: Double, lesionDice: Double, htbError: Double
-    ) {
+    static func ircadb(
+        _ label: String, without off: Set<AutoSegmentation.Stage> = [], _ change: (CTVolume) -> CTVolume
+    ) throws -> (liverDice: Double, lesionDice: Double, htbError: Double) {
         let d = Paths.realData + "/", c = Self.cases[0]
         let (ct, masks) = try Self.load(d + c.1, masks: [c.2.map { d + $0 }, c.3.map { d + $0 }])
         let truthLiver = masks[0].union(masks[1]), truthLesions = masks[1]
-        let r = try AutoSegmentation.segment(change(ct))
+        let r = try AutoSegmentation.segment(change(ct), without: off)
         let liverDice = try Metrics.overlap(predicted: r.liver, truth: truthLiver).dice
         let lesionDice = try Metrics.overlap(predicted: r.lesions, truth: truthLesions).dice
         let htbError = abs(

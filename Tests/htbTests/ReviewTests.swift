@@ -1,6 +1,7 @@
 import Analysis
 import DicomIO
 import Evaluation
+import Filters
 import Foundation
 import Testing
 import VolumeModel
@@ -35,6 +36,19 @@ struct ReviewTests {
             $0.noiseHU = 0
             change(&$0)
         }
+    }
+
+    /// `noiselessHypo(seed: 3)` and the same phantom with `change`, whose truth must be the same:
+    /// the option changes pixels, not labels.
+    static func pixelsOnly(_ change: (inout PhantomSpec) -> Void) throws -> (
+        plain: PhantomSpec, changed: PhantomSpec, a: Phantom, b: Phantom
+    ) {
+        let plain = noiselessHypo(seed: 3)
+        var changed = plain
+        change(&changed)
+        let a = try Phantom.build(plain), b = try Phantom.build(changed)
+        #expect(a.labels.voxels == b.labels.voxels)
+        return (plain, changed, a, b)
     }
 
     /// The sweep's irregular spec (Benchmarks/phantom_sweep.py) with another seed.
@@ -88,11 +102,7 @@ struct ReviewTests {
     @Test(
         "mosaic lesions: the truth is the uniform phantom's, patches inside the lesions keep a fifth of their contrast")
     func mosaicLesions() throws {
-        let uniform = Self.noiselessHypo(seed: 3)
-        var mottled = uniform
-        mottled.lesionTexture = "mosaic"
-        let a = try Phantom.build(uniform), b = try Phantom.build(mottled)
-        #expect(a.labels.voxels == b.labels.voxels)
+        let (uniform, mottled, a, b) = try Self.pixelsOnly { $0.lesionTexture = "mosaic" }
         // Lesion voxels away from their partial-volume edge: 45 HU in the uniform phantom; in the
         // mosaic one between that and 105 + 0.2 x (45 - 105) = 93 HU (patches, partly sampled),
         // patches making up 20-60 % of them by their mean.
@@ -150,13 +160,63 @@ struct ReviewTests {
         #expect(throws: PhantomError.self) { try Phantom.build(Self.spec(seed: 1) { $0.lesionMarginMM = 20 }) }
     }
 
+    @Test("lungs: lung bases above the diaphragm only, the truth unchanged; dome lesions reach the capsule under it")
+    func lungsAndDomeLesions() throws {
+        let (plain, withLungs, a, b) = try Self.pixelsOnly { $0.lungs = true }
+        // Lung (-850 HU, wholly; the bowel's gas reads the same, so only where the phantom
+        // without lungs does not) only above the lung floor; no liver voxel away from the liver's
+        // partial-volume edge changes.
+        let g = a.ct.geometry, d = g.dims
+        let floorMM = Double(d.z - 1) * g.spacingMM.z / 2 + Anatomy.lungFloorMM
+        func zMM(_ v: Int) -> Double { g.positionMM(0, 0, Double(v / d.sliceCount)).z }
+        func xMM(_ v: Int) -> Double { g.positionMM(Double(v % d.x), 0, 0).x }
+        var lung = Set<Int>(), lowLung = 0, liverChanged = 0
+        let interior = Filters.erode(
+            Mask(voxels: a.labels.voxels.map { $0 != 0 ? 1 : 0 }, geometry: g), radiusMM: g.spacingMM.z)
+        for v in 0..<b.ct.voxels.count {
+            if interior.voxels[v] != 0 && a.ct.voxels[v] != b.ct.voxels[v] { liverChanged += 1 }
+            guard b.ct.voxels[v] == Int16(Anatomy.lungHU) && a.ct.voxels[v] != Int16(Anatomy.lungHU) else { continue }
+            lung.insert(v)
+            if zMM(v) <= floorMM { lowLung += 1 }
+        }
+        print("lungs: \(lung.count) lung voxels, \(lowLung) below the floor, \(liverChanged) liver voxels changed")
+        #expect(lung.count > 10_000 && lowLung == 0 && liverChanged == 0)
+        // What the surface step takes for the lungs: these, with their partial-volume edge; below
+        // the floor only the stomach's air under the left dome (patient's left, LPS +x), which
+        // joins them through the 5 mm diaphragm's partial volume, as a fundus can on 5 mm slices.
+        var above = Mask(repeating: 0, geometry: g)
+        for v in 0..<above.voxels.count where b.ct.voxels[v] > -300 { above.voxels[v] = 1 }
+        let found = SurfaceLesions.lungs(body: Filters.largestComponent(above))
+        var all = 0, covered = 0, lowRight = 0
+        for v in found.voxels.indices where found.voxels[v] != 0 {
+            all += 1
+            if lung.contains(v) { covered += 1 }
+            if zMM(v) <= floorMM && xMM(v) <= 0 { lowRight += 1 }
+        }
+        print("lungs found: \(all) voxels, \(covered) of the lung's, \(lowRight) below the floor on the right")
+        #expect(covered == lung.count && lowRight == 0)
+        // Dome lesions: the first two centred under the dome, in the right lobe (LPS -x), each
+        // reaching the capsule upwards (a lesion voxel with no liver above it).
+        var dome = withLungs
+        dome.domeLesions = 2
+        let c = try Phantom.build(dome)
+        var lesionMask = Mask(repeating: 0, geometry: g)
+        for v in 0..<lesionMask.voxels.count where c.labels.voxels[v] == 2 { lesionMask.voxels[v] = 1 }
+        let underDome = components(of: lesionMask, connectivity: .full26).voxels.filter { part in
+            part.contains { v in
+                v / d.sliceCount + 1 < d.z && c.labels.voxels[v + d.sliceCount] == 0
+                    && g.positionMM(Double(v % d.x), 0, 0).x < 0
+                    && g.positionMM(0, 0, Double(v / d.sliceCount)).z > floorMM
+            }
+        }
+        #expect(underDome.count >= 2, "\(underDome.map(\.count))")
+        #expect(dome.command.contains("--dome-lesions 2 --lungs") && !plain.command.contains("--lungs"))
+        #expect(throws: PhantomError.self) { try Phantom.build(Self.noiselessHypo(seed: 3) { $0.domeLesions = 4 }) }
+    }
+
     @Test("necrotic lesions: the truth is the uniform phantom's, the large lesions' centres read 25 HU")
     func necroticLesions() throws {
-        let uniform = Self.noiselessHypo(seed: 3)
-        var necrotic = uniform
-        necrotic.necroticLesions = true
-        let a = try Phantom.build(uniform), b = try Phantom.build(necrotic)
-        #expect(a.labels.voxels == b.labels.voxels)
+        let (uniform, necrotic, a, b) = try Self.pixelsOnly { $0.necroticLesions = true }
         // No parenchyma voxel changes: the necrosis lies deeper than 4 mm in its lesion. Lesion
         // voxels wholly necrotic read 25 HU, the others lie on the necrosis's edge (partial volume
         // of the 2 x 2 x 2 supersampling); where the liver's surface cuts a lesion, the voxels
