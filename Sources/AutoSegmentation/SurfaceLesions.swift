@@ -162,10 +162,8 @@ enum SurfaceLesions {
     static func lungs(body: Mask) -> Mask {
         let g = body.geometry, d = g.dims
         let top = g.positionMM(0, 0, Double(d.z - 1)).z > g.positionMM(0, 0, 0).z ? d.z - 1 : 0
-        var outside = Mask(repeating: 0, geometry: g)
-        for v in 0..<outside.voxels.count where body.voxels[v] == 0 { outside.voxels[v] = 1 }
         var lung = Mask(repeating: 0, geometry: g)
-        for part in components(of: outside, connectivity: .faces6).voxels {
+        for part in components(of: body.inverted(), connectivity: .faces6).voxels {
             var reachesTop = false, reachesEdge = false
             for v in part {
                 let i = v % d.x, j = (v / d.x) % d.y

@@ -185,6 +185,9 @@ struct Anatomy: Sendable {
     var stomach: Ellipsoid
     /// The stomach less its wall (only with `stomachContact`: otherwise the stomach has none).
     var stomachLumen: Ellipsoid?
+    /// The liver's lobes, the stomach and the spleen grown by `diaphragmMM`: the diaphragm over
+    /// them (only with `AnatomyOptions.lungs`; see `lungOrDiaphragm`).
+    var diaphragmShells: [Ellipsoid] = []
     var spleen: Ellipsoid
     var aorta: (x: Double, y: Double, r: Double)
     var ivc: (x: Double, y: Double, r: Double)
@@ -282,6 +285,12 @@ struct Anatomy: Sendable {
                 semiAxesMM: semi)
             stomachLumen = Ellipsoid(center: stomach.center, semiAxesMM: semi - Vector3(6, 6, 6))
         }
+        if options.lungs {
+            let m = Self.diaphragmMM
+            diaphragmShells = [rightLobe, leftLobe, stomach, spleen].map {
+                Ellipsoid(center: $0.center, semiAxesMM: $0.semiAxesMM + Vector3(m, m, m))
+            }
+        }
     }
 
     /// Liver = the two lobes with a bumpy surface, trimmed by the visceral face, the cavity, the
@@ -369,12 +378,7 @@ struct Anatomy: Sendable {
         guard options.lungs, p.z > zCenterMM + Self.lungFloorMM else { return (false, false) }
         // The diaphragm's sheet over the bowel below.
         if p.z <= zCenterMM + Self.lungFloorMM + Self.diaphragmMM { return (false, true) }
-        for e in [rightLobe, leftLobe, stomach, spleen] {
-            let grown = Ellipsoid(
-                center: e.center,
-                semiAxesMM: e.semiAxesMM + Vector3(Self.diaphragmMM, Self.diaphragmMM, Self.diaphragmMM))
-            if grown.contains(p) { return (false, true) }
-        }
+        for shell in diaphragmShells where shell.contains(p) { return (false, true) }
         // Over a bulging dome lesion too.
         for l in lesions[domeLesions] where l.distance(p) <= l.radiusMM + Self.diaphragmMM { return (false, true) }
         return (true, false)
