@@ -15,7 +15,8 @@ for one rule; 49 and up: never seen). `--json` writes them too. An accuracy
 benchmark: no timing.
 
 The specs after the first three are the failure classes of issue 20 (irregular lesions, a spleen
-or stomach touching the left lobe, the delayed phase), made with `htb synth`'s options for them.
+or stomach touching the left lobe, the delayed phase, a fatty liver, lesions at the dome, the
+heart under the lungs), made with `htb synth`'s options for them.
 `--lesion-margin-mm M` draws every spec's lesions with graded margins (fading over their outer M
 mm, as real metastases do; Benchmarks/expert_edges.py): a measurement of the lesion model's
 effect, never written into the docs' sweep tables. `--necrotic-lesions` likewise draws every lesion of
@@ -47,6 +48,10 @@ SPECS = {
     # lesions under the dome, bulging the liver's surface under the diaphragm, the lung bases above
     # (IRCADb 17's 85 mL metastasis at the dome, where most of the lesion faces the lung).
     "dome": "--lesions 4 --htb 8 --enhancement mixed --phase portal --lungs --dome-lesions 2",
+    # the delayed phase with the lung bases (the issue's delayed study, whose liver ran up into the
+    # heart): the heart, at the parenchyma's density, rests on the dome with lung around it, and
+    # the diaphragm (5 mm of muscle) lies over the liver, the stomach and the spleen.
+    "heart": "--lesions 4 --htb 6 --enhancement mixed --phase delayed --lungs",
 }
 # The grids (`--grid`). coarse: the sweep's own (2.8 mm pixels, 5 mm slices), where every limit was
 # set. fine: the same 360 x 360 x 200 mm field on a CT's grid (0.94 mm pixels, 2.5 mm slices),
