@@ -52,6 +52,22 @@ SPECS = {
     # heart): the heart, at the parenchyma's density, rests on the dome with lung around it, and
     # the diaphragm (5 mm of muscle) lies over the liver, the stomach and the spleen.
     "heart": "--lesions 4 --htb 6 --enhancement mixed --phase delayed --lungs",
+    # two phases of one session (item 6 of issue 20): HCC-like lesions washed out in the delayed
+    # phase that is measured, bright in its arterial phase, taken in another breath-hold (the
+    # anatomy 6 mm higher), as HCC 1720's two phases are.
+    "phases": "--lesions 3 --htb 5 --enhancement hyper --phase delayed --lungs --sibling-phase arterial --sibling-shift-mm 6",
+}
+# Two phases of one session (`--two-phase`, a measurement, not the sweep): the measured series with
+# another phase beside it, some taken in another breath-hold (the anatomy higher or lower), where
+# the other phase shows lesions the measured one hides or shows blood where the measured one
+# shows parenchyma (docs/segmentation.md, OtherPhases).
+TWO_PHASE_SPECS = {
+    "hcc": "--lesions 3 --htb 5 --enhancement hyper --phase delayed --sibling-phase arterial --lungs --sibling-shift-mm 6",
+    "nelm": "--lesions 6 --htb 15 --enhancement mixed --phase portal --sibling-phase arterial",
+    "nelmshift": "--lesions 6 --htb 15 --enhancement mixed --phase portal --sibling-phase arterial --lungs --sibling-shift-mm=-8",
+    "heart2": "--lesions 4 --htb 6 --enhancement mixed --phase delayed --lungs --sibling-phase arterial --sibling-shift-mm 5",
+    "hypo2": "--lesions 5 --htb 10 --enhancement hypo --phase portal --sibling-phase arterial --lungs --sibling-shift-mm 7",
+    "spleen2": "--lesions 3 --htb 3 --enhancement hyper --phase arterial --spleen-contact --sibling-phase portal",
 }
 # The grids (`--grid`). coarse: the sweep's own (2.8 mm pixels, 5 mm slices), where every limit was
 # set. fine: the same 360 x 360 x 200 mm field on a CT's grid (0.94 mm pixels, 2.5 mm slices),
@@ -114,12 +130,16 @@ def main():
                     help="every phantom's lesions with graded margins (htb synth --lesion-margin-mm): a measurement, not the sweep")
     ap.add_argument("--necrotic-lesions", action="store_true",
                     help="every lesion of 2 cm or more with a necrotic centre (htb synth --necrotic-lesions): a measurement, not the sweep")
+    ap.add_argument("--two-phase", action="store_true",
+                    help="the two-phase specs (TWO_PHASE_SPECS) instead of the sweep's: a measurement, not the sweep")
     ap.add_argument("--write-docs", action="store_true", help="write the summary tables into docs/benchmarks.md")
     ap.add_argument("--json")
     a = ap.parse_args()
+    if a.two_phase and a.write_docs:
+        sys.exit("--two-phase measures other specs; the documented sweep is SPECS (no --write-docs)")
     if (a.lesion_margin_mm is not None or a.necrotic_lesions) and a.write_docs:
         sys.exit("--lesion-margin-mm and --necrotic-lesions measure another lesion model; the documented sweep is the sharp one (no --write-docs)")
-    specs = {k: v for k, v in SPECS.items() if not a.specs or k in a.specs.split(",")}
+    specs = {k: v for k, v in (TWO_PHASE_SPECS if a.two_phase else SPECS).items() if not a.specs or k in a.specs.split(",")}
     if a.lesion_margin_mm is not None:
         specs = {k: f"{v} --lesion-margin-mm {a.lesion_margin_mm:g}" for k, v in specs.items()}
     if a.necrotic_lesions:

@@ -275,12 +275,20 @@ public struct Analysis: Sendable {
         var liverInputs = expertLiver?.1 ?? [], lesionInputs = expertLesions?.1 ?? []
         var automatic: AutoSegmentation.Info?, excluded: [SeedOutcome]?, seeded: SeededGrowth.Result?
         if expertLiver == nil || automaticLesions {
-            let auto = try segmentAutomatically(inputs.ct, liver: expertLiver?.0, study: request.studyPath)
+            // An automatic liver's lesions are also looked for on the session's other phases.
+            let (others, otherInputs) =
+                expertLiver == nil
+                ? otherPhases(
+                    chosen: inputs.choice.entry, ct: inputs.ct.volume, inventory: inputs.inventory,
+                    singlePhase: request.singlePhase) : ([], nil)
+            let auto = try segmentAutomatically(
+                inputs.ct, liver: expertLiver?.0, study: request.studyPath, otherPhases: others)
             var info = auto.info
             if expertLiver == nil && !request.singlePhase {
                 checkPhases(
                     &info, liverML: auto.liver.union(auto.lesions).volumeML, chosen: inputs.choice.entry,
                     inventory: inputs.inventory)
+                noteLesionPhases(&info, inputs: otherInputs)
             }
             automatic = info
             func input(_ m: Mask) -> Report.MaskInput {
@@ -516,10 +524,11 @@ public struct Analysis: Sendable {
     /// The automatic segmentation of `ct` (lesions only, inside `liver`, when one is given), its
     /// failure as an analysis error naming the study.
     static func segmentAutomatically(
-        _ ct: LoadedSeries, liver: Mask?, study: String, without: Set<AutoSegmentation.Stage> = []
+        _ ct: LoadedSeries, liver: Mask?, study: String, without: Set<AutoSegmentation.Stage> = [],
+        otherPhases: [OtherPhases.Phase] = []
     ) throws -> AutoSegmentation.Result {
         do {
-            return try AutoSegmentation.segment(ct.volume, liver: liver, without: without)
+            return try AutoSegmentation.segment(ct.volume, liver: liver, without: without, otherPhases: otherPhases)
         } catch let e as AutoSegmentationError {
             throw AnalysisError.segmentationFailed(study: study, reason: "\(e)")
         }

@@ -1,3 +1,4 @@
+import AutoSegmentation
 import DicomIO
 import Filters
 import Foundation
@@ -28,9 +29,9 @@ public struct PhaseInput: Codable, Sendable, Equatable {
 extension Analysis {
     /// The other phases of `chosen`'s session on `ct`'s grid, each with what the report says of
     /// it (nil when there are none); a phase that cannot be read, or does not cover the whole
-    /// liver, is listed and not used. `singlePhase`: none looked at.
+    /// liver (when one is given), is listed and not used. `singlePhase`: none looked at.
     static func siblingImages(
-        chosen: SeriesEntry, ct: CTVolume, liver: Mask, inventory: Inventory, singlePhase: Bool
+        chosen: SeriesEntry, ct: CTVolume, liver: Mask?, inventory: Inventory, singlePhase: Bool
     ) -> ([SeededGrowth.Phase], [PhaseInput]?) {
         guard !singlePhase else { return ([], nil) }
         var images: [SeededGrowth.Phase] = [], inputs: [PhaseInput] = []
@@ -67,7 +68,7 @@ extension Analysis {
             }
             let (image, covered) = Filters.resample(other, onto: g, offsetMM: offset)
             let phase = SeededGrowth.Phase(name: name, image: image, covered: covered)
-            guard phase.covers(liver) else {
+            if let liver, !phase.covers(liver) {
                 input.note = "it does not cover the whole liver: not used"
                 continue
             }
@@ -75,6 +76,33 @@ extension Analysis {
             images.append(phase)
         }
         return (images, inputs.isEmpty ? nil : inputs)
+    }
+
+    /// The session's other phases for the automatic lesions (`OtherPhases`: each searched where
+    /// it has data), with what the report says of each (nil when none or `singlePhase`).
+    static func otherPhases(chosen: SeriesEntry, ct: CTVolume, inventory: Inventory, singlePhase: Bool) -> (
+        [OtherPhases.Phase], [PhaseInput]?
+    ) {
+        let (images, inputs) = siblingImages(
+            chosen: chosen, ct: ct, liver: nil, inventory: inventory, singlePhase: singlePhase)
+        let hints = (inputs ?? []).filter(\.used).map(\.phaseHint)
+        return (
+            zip(images, hints).map { OtherPhases.Phase(image: $0.image, covered: $0.covered, phaseHint: $1) }, inputs
+        )
+    }
+
+    /// Marks, in the report's list of other phases (`checkPhases`), those whose lesions were
+    /// searched and their breath-hold shift.
+    static func noteLesionPhases(_ info: inout AutoSegmentation.Info, inputs: [PhaseInput]?) {
+        guard let inputs, var phases = info.phases else { return }
+        for n in phases.indices {
+            guard let input = inputs.first(where: { $0.seriesKey == phases[n].seriesKey }) else { continue }
+            phases[n].shiftMM = input.shiftMM
+            phases[n].lesionsSearched =
+                input.used && info.otherPhaseLesionsAddedML != nil
+                && ["arterial", "portal_venous", "delayed"].contains(input.phaseHint ?? "")
+        }
+        info.phases = phases
     }
 }
 

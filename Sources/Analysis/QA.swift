@@ -151,8 +151,13 @@ public enum QualityAssurance {
             }
         var seconds: Double?, info: AutoSegmentation.Info?
         if predLiver.isEmpty || (predLesions.isEmpty && !c.seedsFromTruth) {
+            let (others, otherInputs) =
+                predLiver.isEmpty
+                ? Analysis.otherPhases(
+                    chosen: choice.entry, ct: ct.volume, inventory: inventory, singlePhase: c.singlePhase)
+                : ([], nil)
             let auto = try Analysis.segmentAutomatically(
-                ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without)
+                ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without, otherPhases: others)
             // Seeds grow within the whole automatic liver (its lesions are liver to them).
             if predLiver.isEmpty { pl = c.seedsFromTruth ? auto.liver.union(auto.lesions) : auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
@@ -163,6 +168,7 @@ public enum QualityAssurance {
                 Analysis.checkPhases(
                     &info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory
                 )
+                Analysis.noteLesionPhases(&info!, inputs: otherInputs)
             }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)

@@ -19,7 +19,7 @@ public enum AutoSegmentationError: Error, Sendable, Equatable, CustomStringConve
 /// study's own intensity statistics), on a grid block-averaged to about 1.5 mm in plane.
 public enum AutoSegmentation {
     /// Method identifier written to reports; bumped whenever results can change.
-    public static let method = "htb-auto/45"
+    public static let method = "htb-auto/46"
 
     /// What the segmenter measured on the image: enough to reproduce and to judge its choices.
     public struct Info: Codable, Sendable, Equatable {
@@ -52,6 +52,9 @@ public enum AutoSegmentation {
         var necroticCentresTakenML = 0.0
         /// Faint hypodense lesions found at a coarser scale (`FaintLesions`), mL.
         public var faintLesionsAddedML: Double?
+        /// Lesions only another phase of the session shows (`OtherPhases`), mL; nil when no
+        /// other phase was searched.
+        public var otherPhaseLesionsAddedML: Double?
         /// In a tumour-dominated liver, tumour cores of another lobe added back
         /// (`TumourDominatedLiver.joinOtherTumourCores`, through `DetachedLobes`), mL.
         public var detachedLobesAddedML: Double?
@@ -115,6 +118,7 @@ public enum AutoSegmentation {
             case brightExophyticLesionsAddedML = "bright_exophytic_lesions_added_ml"
             case necroticLesionsAddedML = "necrotic_lesions_added_ml"
             case faintLesionsAddedML = "faint_lesions_added_ml"
+            case otherPhaseLesionsAddedML = "other_phase_lesions_added_ml"
             case detachedLobesAddedML = "detached_lobes_added_ml"
             case tumourCapsAddedML = "tumour_caps_added_ml"
             case rightKidneyRemovedML = "right_kidney_removed_ml"
@@ -165,6 +169,7 @@ public enum AutoSegmentation {
         case venaCava = "vena_cava"
         case neighbourOrgans = "neighbour_organs"
         case edgeSheets = "edge_sheets"
+        case otherPhases = "other_phases"
         case heart
         case partialVolumeRim = "partial_volume_rim"
     }
@@ -178,6 +183,10 @@ public enum AutoSegmentation {
         public var liverVolumeML: Double?
         /// Why it could not be read or segmented.
         public var error: String?
+        /// Whether its lesions were searched (`OtherPhases`), and how far its lung bases lay
+        /// higher (+) than the measured series' (the breath-hold taken back), mm.
+        public var lesionsSearched: Bool?
+        public var shiftMM: Double?
         public init(
             seriesKey: String, seriesDescription: String, phaseHint: String?, liverVolumeML: Double?, error: String?
         ) {
@@ -190,6 +199,7 @@ public enum AutoSegmentation {
         enum CodingKeys: String, CodingKey {
             case seriesKey = "series_key", seriesDescription = "series_description", phaseHint = "phase_hint"
             case liverVolumeML = "liver_volume_ml", error
+            case lesionsSearched = "lesions_searched", shiftMM = "shift_mm"
         }
     }
 
@@ -238,12 +248,14 @@ public enum AutoSegmentation {
     /// it (`Kidneys`); then either the tumour-dominated liver (`TumourDominatedLiver`: other tumour cores, caps,
     /// darker surface tissue) or the
     /// surface lesions, the lesions, the refinement, the inferior tail,
-    /// surface fluid, the vena cava, the cut and the faint lesions (`parenchymaDominated`); in both the vena
-    /// cava (`VenaCava`) and the heart (`Heart`); back on the CT's grid, the partial-volume rim
-    /// (`PartialVolumeRim`).
+    /// surface fluid, the vena cava, the cut and the faint lesions (`parenchymaDominated`), then the
+    /// lesions only `otherPhases` show (`OtherPhases`: the session's other phases on the CT's grid,
+    /// breath-hold taken back); in both the vena cava (`VenaCava`) and the heart (`Heart`); back on
+    /// the CT's grid, the partial-volume rim (`PartialVolumeRim`).
     /// `without`: stages switched off, for ablation studies only (the default runs them all).
-    public static func segment(_ ct: CTVolume, liver given: Mask? = nil, without off: Set<Stage> = []) throws -> Result
-    {
+    public static func segment(
+        _ ct: CTVolume, liver given: Mask? = nil, without off: Set<Stage> = [], otherPhases: [OtherPhases.Phase] = []
+    ) throws -> Result {
         let t0 = Date()
         let f = blockFactor(ct.geometry)
         let small = Filters.downsample(ct, factor: f)
@@ -319,6 +331,19 @@ public enum AutoSegmentation {
             } else {
                 info.tumourDominated = false
                 (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, without: off, info: &info)
+                if !off.contains(.otherPhases) && !otherPhases.isEmpty {
+                    let phases = otherPhases.map {
+                        OtherPhases.Phase(
+                            image: Filters.downsample($0.image, factor: f),
+                            covered: Filters.downsample($0.covered, factor: f),
+                            phaseHint: $0.phaseHint)
+                    }
+                    let added = OtherPhases.lesions(
+                        in: phases, liver: liverSmall, lesions: lesionSmall.lesions,
+                        smallLesions: !off.contains(.smallLesions))
+                    lesionSmall.lesions = lesionSmall.lesions.union(added)
+                    info.otherPhaseLesionsAddedML = centi(added.volumeML)
+                }
             }
             if !off.contains(.heart) {
                 info.heartRemovedML = centi(

@@ -17,7 +17,12 @@ import Volumetry
 /// below them (eroded by `liverSeedErosionMM`) seeds the liver, and a watershed from both seeds
 /// over the distance from the parenchyma's mode (1 mm smoothing) divides the liver between
 /// them: the boundary settles where the diaphragm or a fat plane is darker. What the heart's seed
-/// floods leaves the liver. Returns the mL removed.
+/// floods leaves the liver.
+///
+/// Where the heart lies nearer the midline (its slices' centroid short of `minimumLeftShiftMM`),
+/// the lungs give a second seed (`aboveTheDome`, htb-auto/46): the liver's dome lies under the
+/// lung bases, while the heart rises between the lungs, with no lung above it. Returns the mL
+/// removed by both.
 enum Heart {
     /// The liver's dome lies 40-55 mm right of the body's centre in its highest slices; what the
     /// liver took of the heart lies 5-12 mm left (its right half can be what has the parenchyma's
@@ -27,7 +32,21 @@ enum Heart {
     static let minimumHeightMM = 10.0
     static let liverSeedErosionMM = 3.0
 
+    /// The lung seed lies this far above the highest liver voxel with lung above it; the liver's
+    /// seed this far below it.
+    static let lungSeedMarginMM = 5.0
+    /// A lung seed smaller than this is left alone (a sliver beside the dome's top).
+    static let minimumLungSeedML = 5.0
+
     static func remove(from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float)
+        -> Double
+    {
+        bySlices(from: &liver, lesions: &lesions, smooth: smooth, body: body, modeHU: modeHU)
+            + aboveTheDome(from: &liver, lesions: &lesions, smooth: smooth, body: body, modeHU: modeHU)
+    }
+
+    /// The seed from the slices' centroids, left of the body's centre (see the type's comment).
+    static func bySlices(from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float)
         -> Double
     {
         let g = liver.geometry, d = g.dims
@@ -64,6 +83,58 @@ enum Heart {
         for v in 0..<label.count where liver.voxels[v] != 0 {
             if isSeedSlice[v / d.sliceCount] { label[v] = 1 } else if liverSeed.voxels[v] != 0 { label[v] = 2 }
         }
+        return divide(label, liver: &liver, lesions: &lesions, smooth: smooth, modeHU: modeHU)
+    }
+
+    /// The seed from the lungs: the dome is the highest liver voxel that has lung above it in its
+    /// column (`SurfaceLesions.lungs`); liver voxels more than `lungSeedMarginMM` above it with no
+    /// lung above them, lesions left out (a lesion at the scan's top slice has no lung above it
+    /// either), seed the heart when they make at least `minimumLungSeedML`; the liver more than
+    /// that margin below the dome, eroded by `liverSeedErosionMM`, seeds the liver; the same
+    /// watershed divides what lies between.
+    static func aboveTheDome(
+        from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float
+    ) -> Double {
+        let g = liver.geometry, d = g.dims
+        let lungs = SurfaceLesions.lungs(body: body)
+        let height = (0..<d.z).map { g.positionMM(0, 0, Double($0)).z }
+        // The highest lung voxel of each column.
+        var topLung = [Double](repeating: -.infinity, count: d.sliceCount)
+        for v in 0..<lungs.voxels.count where lungs.voxels[v] != 0 {
+            topLung[v % d.sliceCount] = max(topLung[v % d.sliceCount], height[v / d.sliceCount])
+        }
+        var dome = -Double.infinity
+        for v in 0..<liver.voxels.count
+        where liver.voxels[v] != 0 && topLung[v % d.sliceCount] > height[v / d.sliceCount] {
+            dome = max(dome, height[v / d.sliceCount])
+        }
+        guard dome > -.infinity else { return 0 }
+        var label = [UInt8](repeating: 0, count: liver.voxels.count)
+        var seeds = 0
+        for v in 0..<liver.voxels.count where liver.voxels[v] != 0 && lesions.voxels[v] == 0 {
+            let k = v / d.sliceCount
+            if topLung[v % d.sliceCount] <= height[k] && height[k] > dome + lungSeedMarginMM {
+                label[v] = 1
+                seeds += 1
+            }
+        }
+        guard Double(seeds) * g.voxelVolumeMM3 / 1000 >= minimumLungSeedML else { return 0 }
+        var below = liver
+        for v in 0..<below.voxels.count where label[v] != 0 || height[v / d.sliceCount] > dome - lungSeedMarginMM {
+            below.voxels[v] = 0
+        }
+        let liverSeed = Filters.erode(below, radiusMM: liverSeedErosionMM)
+        for v in 0..<label.count where label[v] == 0 && liverSeed.voxels[v] != 0 { label[v] = 2 }
+        return divide(label, liver: &liver, lesions: &lesions, smooth: smooth, modeHU: modeHU)
+    }
+
+    /// The watershed from the heart's seed (label 1) and the liver's (label 2) over the distance
+    /// from the parenchyma's mode; what the heart's seed floods leaves the liver and the
+    /// lesions. The mL removed (none without a liver seed).
+    static func divide(_ seeds: [UInt8], liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, modeHU: Float)
+        -> Double
+    {
+        var label = seeds
         guard label.contains(2) else { return 0 }
         flood(&label, within: liver, cost: { min(1023, Int(abs(smooth.voxels[$0] - modeHU).rounded())) })
         var removed = 0
@@ -72,7 +143,7 @@ enum Heart {
             lesions.voxels[v] = 0
             removed += 1
         }
-        return Double(removed) * g.voxelVolumeMM3 / 1000
+        return Double(removed) * liver.geometry.voxelVolumeMM3 / 1000
     }
 
     /// Watershed by flooding (a bucket queue over integer costs 0...1023): labelled voxels spread

@@ -154,11 +154,17 @@ enum SurfaceLesions {
     /// Dark tissue lies below this: the parenchyma's mode less max(2 SD, 10 HU).
     static func darkThreshold(modeHU mode: Float, robustSDHU sd: Float) -> Float { mode - max(2 * sd, 10) }
 
+    /// Each lung base above a liver's dome holds hundreds of mL (the real studies: 720-1414 mL
+    /// each; the phantoms' lungs 1200-1450 mL together), while the bowel gas a phantom without
+    /// lungs has in its top slice holds at most 35 mL (coarse sweep, seeds 1-24), and pockets of
+    /// air in a real scan's top slice 0.3 mL (htb-auto/46).
+    static let minimumLungML = 100.0
+
     /// The lungs: what lies outside the body (below -300 HU, as `LiverSegmenter` finds it) in
-    /// regions that reach the scan's most superior slice and no slice's edge. The air around the
-    /// patient reaches the slices' edges; gas in the bowel and stomach lies below the diaphragm,
-    /// which a scan that holds the whole liver starts above. Nothing when the scan starts below
-    /// the lungs.
+    /// regions of at least `minimumLungML` that reach the scan's most superior slice and no
+    /// slice's edge. The air around the patient reaches the slices' edges; gas in the bowel and
+    /// stomach lies below the diaphragm, which a scan that holds the whole liver starts above.
+    /// Nothing when the scan starts below the lungs.
     static func lungs(body: Mask) -> Mask {
         let g = body.geometry, d = g.dims
         let top = g.positionMM(0, 0, Double(d.z - 1)).z > g.positionMM(0, 0, 0).z ? d.z - 1 : 0
@@ -173,7 +179,9 @@ enum SurfaceLesions {
                 }
                 if v / d.sliceCount == top { reachesTop = true }
             }
-            if reachesTop && !reachesEdge { for v in part { lung.voxels[v] = 1 } }
+            if reachesTop && !reachesEdge && Double(part.count) * g.voxelVolumeMM3 / 1000 >= minimumLungML {
+                for v in part { lung.voxels[v] = 1 }
+            }
         }
         return lung
     }

@@ -56,6 +56,12 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
 
     /// A later study of the same phantom patient (nil: the phantom itself, the baseline).
     public var followUp: FollowUp?
+    /// The same anatomy in other contrast phases of the same scan session, written as further
+    /// series of the study (same Study Instance and Frame of Reference UIDs; nil: none).
+    public var siblingPhases: [ContrastPhase]?
+    /// How far the anatomy lies higher (+, superior, mm) in the sibling phases than in the
+    /// measured one: another breath-hold (nil: none).
+    public var siblingShiftMM: Double?
 
     /// What changed between the baseline and this follow-up: every lesion's volume times `scale`,
     /// `newLesions` lesions that were not there, the body moved by `shiftMM` (patient coordinates).
@@ -93,6 +99,7 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
             stomachContact = "stomach_contact"
         case steatosisHU = "steatosis_hu"
         case followUp = "follow_up"
+        case siblingPhases = "sibling_phases", siblingShiftMM = "sibling_shift_mm"
     }
 
     /// The command line that makes this phantom.
@@ -111,6 +118,8 @@ public struct PhantomSpec: Sendable, Codable, Equatable {
         if spleenContact == true { c += " --spleen-contact" }
         if stomachContact == true { c += " --stomach-contact" }
         if let h = steatosisHU { c += " --steatosis-hu \(decimalString(h))" }
+        for p in siblingPhases ?? [] { c += " --sibling-phase \(p.rawValue)" }
+        if let z = siblingShiftMM { c += " --sibling-shift-mm \(decimalString(z))" }
         if let f = followUp {
             c +=
                 " --follow-up --scale \(decimalString(f.scale)) --new-lesions \(f.newLesions) --shift-mm \([f.shiftMM.x, f.shiftMM.y, f.shiftMM.z].map(decimalString).joined(separator: ","))"
@@ -198,6 +207,14 @@ public struct Phantom: Sendable {
 
     /// `baseline`: for a follow-up, its baseline when already built (else it is built again for the truth).
     public static func build(_ spec: PhantomSpec, baseline: Phantom? = nil) throws -> Phantom {
+        try build(spec, baseline: baseline, noiseSalt: 0, bodyShiftMM: Vector3(0, 0, 0))
+    }
+
+    /// `noiseSalt`: another draw of the noise (a sibling phase is another acquisition);
+    /// `bodyShiftMM`: the body sampled at p - shift (a sibling phase's breath-hold).
+    static func build(_ spec: PhantomSpec, baseline: Phantom?, noiseSalt: UInt64, bodyShiftMM: Vector3) throws
+        -> Phantom
+    {
         guard (32...1024).contains(spec.matrix) else { throw PhantomError.invalidSpec("--matrix must be 32 to 1024") }
         guard (4...1000).contains(spec.slices) else { throw PhantomError.invalidSpec("--slices must be 4 to 1000") }
         guard spec.sliceMM > 0.2 && spec.sliceMM <= 10, spec.pixelMM > 0.2 && spec.pixelMM <= 10 else {
@@ -209,6 +226,16 @@ public struct Phantom: Sendable {
         }
         guard spec.noiseHU >= 0 && spec.noiseHU <= 200 else {
             throw PhantomError.invalidSpec("--noise-hu must be 0 to 200")
+        }
+        if let phases = spec.siblingPhases {
+            guard !phases.contains(spec.phase), Set(phases).count == phases.count else {
+                throw PhantomError.invalidSpec("--sibling-phase must name phases other than --phase, each once")
+            }
+        }
+        if let z = spec.siblingShiftMM {
+            guard spec.siblingPhases?.isEmpty == false, abs(z) <= 50 else {
+                throw PhantomError.invalidSpec("--sibling-shift-mm needs --sibling-phase and lies within 50 mm")
+            }
         }
         let kinds: [LesionEnhancement]
         switch spec.enhancement {
@@ -326,7 +353,7 @@ public struct Phantom: Sendable {
         }
         // A follow-up: the baseline's lesions (drawn above exactly as for the baseline) scaled in
         // volume, new ones added away from them, then the body moved (sampled at p - shift).
-        var shift = Vector3(0, 0, 0)
+        var shift = bodyShiftMM
         var drawn = anatomy.lesions.count
         var drawnLesions: [Lesion] = []
         if let f = spec.followUp {
@@ -366,7 +393,7 @@ public struct Phantom: Sendable {
             anatomy.lesions = anatomy.lesions.enumerated().map {
                 $0.offset < base.count ? $0.element.scaled(cbrt(f.scale)) : $0.element
             }
-            shift = f.shiftMM
+            shift = f.shiftMM + bodyShiftMM
             drawn = base.count
         }
 
@@ -376,7 +403,7 @@ public struct Phantom: Sendable {
         var labels = [UInt8](repeating: 0, count: dims.count)
         var hu = [Int16](repeating: 0, count: dims.count)
         let model = anatomy
-        let noise = spec.noiseHU, seed = spec.seed, sampleShift = shift
+        let noise = spec.noiseHU, seed = spec.seed ^ noiseSalt, sampleShift = shift
         try labels.withUnsafeMutableBufferPointer { lb in
             try hu.withUnsafeMutableBufferPointer { hb in
                 let L = UncheckedSendable(lb), H = UncheckedSendable(hb)
@@ -544,7 +571,7 @@ public struct Phantom: Sendable {
     /// lesion, largest first) and `DIR/truth.json`.
     public func write(to dir: String) throws {
         let s = "\(spec.seed)"
-        let identity = SeriesIdentity(
+        var identity = SeriesIdentity(
             patientName: "PHANTOM^HTB", patientID: "PHANTOM-\(s)",
             studyUID: UIDFactory.deterministic("study", spec.command),
             seriesUID: UIDFactory.deterministic("series", spec.command),
@@ -552,7 +579,7 @@ public struct Phantom: Sendable {
             // A follow-up is a later study of the same patient (same Patient ID, new UIDs from its command).
             studyDate: spec.followUp == nil ? "20260101" : "20260401", seriesNumber: 2,
             seriesDescription:
-                "Phantom \(["portal": "PV", "arterial": "ART", "delayed": "DELAY"][spec.phase.rawValue]!) abdomen",
+                "Phantom \(Self.phaseAbbreviation[spec.phase]!) abdomen",
             studyDescription: "htb synthetic liver phantom",
             instanceUID: { [command = spec.command] k in UIDFactory.deterministic("instance", command, "\(k)") })
         do {
@@ -561,6 +588,17 @@ public struct Phantom: Sendable {
             try NIfTIWriter.write(
                 labels: labels, to: dir + "/truth/labels.nii.gz", description: "htb phantom truth: liver 1, lesion 2")
             try writeSegmentation(ctFolder: dir + "/ct", to: dir + "/truth/seg.dcm")
+            // Sibling phases after the SEG (which takes the one series then in ct/).
+            for (n, phase) in (spec.siblingPhases ?? []).enumerated() {
+                let sibling = try siblingPhase(phase, number: n)
+                identity.seriesUID = UIDFactory.deterministic("series", spec.command, phase.rawValue)
+                identity.seriesNumber = 3 + n
+                identity.seriesDescription = "Phantom \(Self.phaseAbbreviation[phase]!) abdomen"
+                identity.instanceUID = { [command = spec.command] k in
+                    UIDFactory.deterministic("instance", command, phase.rawValue, "\(k)")
+                }
+                try SeriesWriter.writeCT(sibling.ct, identity: identity, to: dir + "/ct/" + phase.rawValue)
+            }
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try e.encode(truth).write(to: URL(fileURLWithPath: dir + "/truth.json"), options: .atomic)
@@ -573,6 +611,22 @@ public struct Phantom: Sendable {
         } catch {
             throw PhantomError.cannotWrite(path: dir, reason: "\(error)")
         }
+    }
+
+    static let phaseAbbreviation: [ContrastPhase: String] = [.portal: "PV", .arterial: "ART", .delayed: "DELAY"]
+
+    /// The same anatomy in `phase`, with its own noise draw and the breath-hold's shift; without
+    /// a shift its labels are this phantom's (checked).
+    func siblingPhase(_ phase: ContrastPhase, number n: Int) throws -> Phantom {
+        var s = spec
+        (s.phase, s.siblingPhases, s.siblingShiftMM) = (phase, nil, nil)
+        let z = spec.siblingShiftMM ?? 0
+        let sibling = try Self.build(
+            s, baseline: nil, noiseSalt: 0x9E37_79B9_7F4A_7C15 &* UInt64(n + 1), bodyShiftMM: Vector3(0, 0, z))
+        guard z != 0 || sibling.labels.voxels == labels.voxels else {
+            throw PhantomError.invalidSpec("the \(phase.rawValue) phase's anatomy differs from the measured phase's")
+        }
+        return sibling
     }
 
     /// The truth as a DICOM SEG over the CT just written (read back, so the references are what is on disk).

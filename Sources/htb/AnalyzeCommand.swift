@@ -69,7 +69,9 @@ struct AnalyzeCommand: ParsableCommand {
 
     @Flag(
         name: .customLong("single-phase"),
-        help: "Do not segment the session's other phases to check the automatic liver's volume.")
+        help:
+            "Use the measured series alone: no other phase of the session (lesions only another phase shows, the automatic liver's phase check, the phases seeds may grow on)."
+    )
     var singlePhase = false
 
     @Flag(

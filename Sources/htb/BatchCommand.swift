@@ -40,7 +40,9 @@ struct BatchCommand: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
     @Flag(
         name: .customLong("single-phase"),
-        help: "Do not segment a study's other phases to check an automatic liver's volume.") var singlePhase = false
+        help:
+            "Use each study's measured series alone: no other phase of its session (lesions only another phase shows, the automatic liver's phase check)."
+    ) var singlePhase = false
 
     func validate() throws {
         guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1 to 64") }

@@ -65,7 +65,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print compare.json to stdout instead of the summary.")
     var json = false
 
-    @Flag(name: .customLong("single-phase"), help: "Analyse each study's chosen series only (no phase check).")
+    @Flag(
+        name: .customLong("single-phase"),
+        help: "Analyse each study's chosen series only (no other phase's lesions, no phase check).")
     var singlePhase = false
 
     func validate() throws {

@@ -55,7 +55,7 @@ struct QACommand: ParsableCommand {
     @Flag(
         name: .customLong("single-phase"),
         help:
-            "Look at the measured series alone: no other phase of the session (the automatic liver's phase check; with --seeds-from-truth, the phases the seeds may grow on)."
+            "Look at the measured series alone: no other phase of the session (lesions only another phase shows and the automatic liver's phase check; with --seeds-from-truth, the phases the seeds may grow on)."
     )
     var singlePhase = false
 

@@ -61,6 +61,17 @@ struct SynthCommand: ParsableCommand {
         Double?
 
     @Option(
+        name: .customLong("sibling-phase"),
+        help:
+            "Also write the same anatomy in this phase (portal, arterial or delayed; repeatable) as another series of the study, in ct/PHASE."
+    )
+    var siblingPhase: [String] = []
+    @Option(
+        name: .customLong("sibling-shift-mm"),
+        help: "The sibling phases' anatomy lies this many mm higher (another breath-hold; negative: lower).")
+    var siblingShiftMM: Double?
+
+    @Option(
         name: .customLong("follow-up-of"),
         help: "Make a later study of the phantom in this folder (its truth.json gives every other option).")
     var followUpOf: String?
@@ -150,6 +161,16 @@ struct SynthCommand: ParsableCommand {
         spec.spleenContact = spleenContact ? true : nil
         spec.stomachContact = stomachContact ? true : nil
         spec.steatosisHU = steatosisHU
+        spec.siblingPhases =
+            try siblingPhase.isEmpty
+            ? nil
+            : siblingPhase.map {
+                guard let p = ContrastPhase(rawValue: $0) else {
+                    throw ValidationError("--sibling-phase must be portal, arterial or delayed, got '\($0)'")
+                }
+                return p
+            }
+        spec.siblingShiftMM = siblingShiftMM
         return spec
     }
 }

@@ -79,6 +79,13 @@ struct AutoSegmentationRealTests {
         #expect(r.htbAbsoluteErrorPoints <= c.6)
         #expect(r.segmentationSeconds != nil)
         #expect((r.automatic?.reviewReasons ?? []).map(\.code) == c.7, "\(r.automatic?.reviewReasons ?? [])")
+        if c.0 == "HCC 1720" {
+            // Its arterial phase is searched for lesions only it shows (its lung bases 7.6 mm
+            // higher, taken back); it shows none (htb-auto/46).
+            let p = r.automatic?.phases?.first
+            #expect(p?.lesionsSearched == true && abs((p?.shiftMM ?? 0) - 7.6) < 0.5)
+            #expect(r.automatic?.otherPhaseLesionsAddedML == 0)
+        }
     }
 
     /// The CT series `study`'s masks belong to (chosen as analyze chooses it) and, on its grid,

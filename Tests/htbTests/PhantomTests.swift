@@ -1,9 +1,12 @@
-import Analysis
 import DicomIO
+import Filters
 import Foundation
 import Phantom
 import Testing
+import VolumeModel
 import Volumetry
+
+@testable import Analysis
 
 /// `htb synth`: valid DICOM (dciodvfy, pydicom), exact truth, HTB on target, reproducible.
 @Suite("Phantoms")
@@ -136,5 +139,59 @@ struct PhantomTests {
         #expect(r.stderr.contains("--htb"))
         let r2 = try runHTB(["synth", "--out", Paths.temporaryDirectory(), "--enhancement", "glowing"])
         #expect(r2.status == 64)
+    }
+
+    @Test(
+        "sibling phases: the same anatomy in another phase, another series of the session; the phase check measures its breath-hold"
+    )
+    func siblingPhases() throws {
+        var s = PhantomSpec()
+        (s.seed, s.matrix, s.slices, s.pixelMM, s.sliceMM) = (3, 128, 40, 2.8, 5)
+        (s.lesions, s.htbPercent, s.enhancement, s.phase, s.lungs) = (4, 6, "hyper", .delayed, true)
+        (s.siblingPhases, s.siblingShiftMM) = ([.arterial], 8)
+        let p = try Phantom.build(s)
+        let dir = Paths.temporaryDirectory()
+        try p.write(to: dir)
+        #expect(p.truth.command.contains("--sibling-phase arterial --sibling-shift-mm 8"))
+        let truthJSON = try Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json"))
+        #expect(try JSONSchemaValidator.violations(ofJSON: truthJSON, against: "phantom-truth.schema.json").isEmpty)
+        let inventory = try Inventory.scan(dir + "/ct")
+        let series = inventory.imageSeries()
+        let main = try #require(series.first { $0.phaseHint == "delayed" })
+        let sibling = try #require(series.first { $0.phaseHint == "arterial" })
+        #expect(series.count == 2 && main.studyUID == sibling.studyUID && main.seriesUID != sibling.seriesUID)
+        #expect(main.first.frameOfReferenceUID == sibling.first.frameOfReferenceUID)
+        // analyze measures the delayed series (it ranks before the arterial one), with the truth's pixels.
+        let chosen = try SeriesChooser.choose(in: inventory, selector: nil, masks: [])
+        let ct = try SeriesLoader.loadCT(chosen.entry).volume
+        #expect(chosen.entry.seriesUID == main.seriesUID && ct.voxels == p.ct.voxels)
+        // The sibling, resampled onto the measured grid with the breath-hold measured at the lung
+        // bases taken back: the shift drawn (8 mm up), and the liver's interior at the arterial
+        // phase's parenchyma (75 HU) where the delayed phase reads 95.
+        var interior = Mask(repeating: 0, geometry: ct.geometry)
+        for v in 0..<interior.voxels.count where p.labels.voxels[v] == 1 { interior.voxels[v] = 1 }
+        interior = Filters.erode(interior, radiusMM: 8)
+        let (images, inputs) = Analysis.siblingImages(
+            chosen: chosen.entry, ct: ct, liver: interior, inventory: inventory, singlePhase: false)
+        let input = try #require(inputs?.first)
+        let image = try #require(images.first?.image)
+        func median(_ v: CTVolume) -> Float {
+            Filters.median(interior.voxels.indices.filter { interior.voxels[$0] != 0 }.map { Float(v.voxels[$0]) })
+        }
+        print("sibling: shift \(input.shiftMM ?? .nan) mm, liver \(median(image)) HU (measured \(median(ct)) HU)")
+        #expect(input.used && abs((input.shiftMM ?? 0) - 8) <= 1.5)
+        #expect(abs(median(image) - 75) <= 5 && abs(median(ct) - 95) <= 5)
+        // Another phase than the measured one, each once; a shift needs a sibling.
+        for bad: (inout PhantomSpec) -> Void in [
+            { $0.siblingPhases = [.delayed] }, { $0.siblingPhases = [.arterial, .arterial] },
+            {
+                $0.siblingPhases = nil
+                $0.siblingShiftMM = 5
+            },
+        ] {
+            var b = s
+            bad(&b)
+            #expect(throws: PhantomError.self) { try Phantom.build(b) }
+        }
     }
 }
