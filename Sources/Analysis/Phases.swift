@@ -100,7 +100,7 @@ extension Analysis {
             phases[n].shiftMM = input.shiftMM
             phases[n].lesionsSearched =
                 input.used && info.otherPhaseLesionsAddedML != nil
-                && ["arterial", "portal_venous", "delayed"].contains(input.phaseHint ?? "")
+                && OtherPhases.showsBright(phaseHint: input.phaseHint) != nil
         }
         info.phases = phases
     }

@@ -284,6 +284,8 @@ public enum AutoSegmentation {
             first = (l.liver.volumeML, l.modeHU)
             info.liverModeHU = Double(l.modeHU)
             info.liverRobustSDHU = Double(l.robustSDHU)
+            // Found once: the surface step's lung side and the heart's second seed use them.
+            let lungs = SurfaceLesions.lungs(body: l.body)
             if !plausibleParenchymaHU.contains(Double(l.modeHU)) && !off.contains(.rightKidney) {
                 info.rightKidneyRemovedML = centi(
                     Kidneys.removeRight(from: &l.liver, otherCores: &l.otherCores, band: l.band, body: l.body))
@@ -330,7 +332,8 @@ public enum AutoSegmentation {
                 info.tumourModeHU = Double(td.tumourModeHU)
             } else {
                 info.tumourDominated = false
-                (liverSmall, lesionSmall) = parenchymaDominated(small, first: l, without: off, info: &info)
+                (liverSmall, lesionSmall) = parenchymaDominated(
+                    small, first: l, lungs: lungs, without: off, info: &info)
                 if !off.contains(.otherPhases) && !otherPhases.isEmpty {
                     let phases = otherPhases.map {
                         OtherPhases.Phase(
@@ -349,7 +352,7 @@ public enum AutoSegmentation {
                 info.heartRemovedML = centi(
                     Heart.remove(
                         from: &liverSmall, lesions: &lesionSmall.lesions, smooth: l.smooth, body: l.body,
-                        modeHU: lesionSmall.modeHU ?? l.modeHU))
+                        modeHU: lesionSmall.modeHU ?? l.modeHU, lungs: lungs))
             }
             info.review = Review.measure(
                 liver: liverSmall, lesions: lesionSmall.lesions, body: l.body, smooth: l.smooth,
@@ -466,7 +469,8 @@ public enum AutoSegmentation {
     /// regrowth met the surface's tissue) only ever added the heart or bowel (real cases with the
     /// enhancement changed by 20 %; see `DetachedLobes`).
     private static func parenchymaDominated(
-        _ small: CTVolume, first liverStep: LiverSegmenter.Result, without off: Set<Stage>, info: inout Info
+        _ small: CTVolume, first liverStep: LiverSegmenter.Result, lungs: Mask, without off: Set<Stage>,
+        info: inout Info
     ) -> (Mask, LesionSegmenter.Result) {
         var l = liverStep
         if !off.contains(.detachedLobes) {
@@ -479,7 +483,8 @@ public enum AutoSegmentation {
         let withSurface =
             off.contains(.surfaceLesions)
             ? (liver: l.liver, addedML: 0, withoutCaps: l.liver)
-            : SurfaceLesions.include(small, body: l.body, liver: l.liver, lungSide: !off.contains(.lungSide))
+            : SurfaceLesions.include(
+                small, body: l.body, liver: l.liver, lungs: off.contains(.lungSide) ? nil : lungs)
         info.surfaceLesionsAddedML = centi(withSurface.addedML)
         // Masses ending a lobe beyond the liver's outline are lesions as found: the lesion step
         // runs without them, so that a lesion inside the liver that one continues is judged on

@@ -38,11 +38,15 @@ enum Heart {
     /// A lung seed smaller than this is left alone (a sliver beside the dome's top).
     static let minimumLungSeedML = 5.0
 
-    static func remove(from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float)
-        -> Double
-    {
+    /// `lungs`: `SurfaceLesions.lungs(body:)` when the caller has it already (found here when nil).
+    static func remove(
+        from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float,
+        lungs: Mask? = nil
+    ) -> Double {
         bySlices(from: &liver, lesions: &lesions, smooth: smooth, body: body, modeHU: modeHU)
-            + aboveTheDome(from: &liver, lesions: &lesions, smooth: smooth, body: body, modeHU: modeHU)
+            + aboveTheDome(
+                from: &liver, lesions: &lesions, smooth: smooth, lungs: lungs ?? SurfaceLesions.lungs(body: body),
+                modeHU: modeHU)
     }
 
     /// The seed from the slices' centroids, left of the body's centre (see the type's comment).
@@ -93,10 +97,9 @@ enum Heart {
     /// that margin below the dome, eroded by `liverSeedErosionMM`, seeds the liver; the same
     /// watershed divides what lies between.
     static func aboveTheDome(
-        from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, body: Mask, modeHU: Float
+        from liver: inout Mask, lesions: inout Mask, smooth: Volume<Float>, lungs: Mask, modeHU: Float
     ) -> Double {
         let g = liver.geometry, d = g.dims
-        let lungs = SurfaceLesions.lungs(body: body)
         let height = (0..<d.z).map { g.positionMM(0, 0, Double($0)).z }
         // The highest lung voxel of each column.
         var topLung = [Double](repeating: -.infinity, count: d.sliceCount)

@@ -40,13 +40,16 @@ public enum OtherPhases {
             self.phaseHint = phaseHint
         }
 
-        /// Bright lesions (arterial), dark ones (portal venous, delayed), or nil: not searched.
-        var showsBright: Bool? {
-            switch phaseHint {
-            case "arterial": true
-            case "portal_venous", "delayed": false
-            default: nil
-            }
+        var showsBright: Bool? { OtherPhases.showsBright(phaseHint: phaseHint) }
+    }
+
+    /// What a phase is searched for: bright lesions (arterial), dark ones (portal venous,
+    /// delayed), or nil: not searched.
+    public static func showsBright(phaseHint: String?) -> Bool? {
+        switch phaseHint {
+        case "arterial": true
+        case "portal_venous", "delayed": false
+        default: nil
         }
     }
 

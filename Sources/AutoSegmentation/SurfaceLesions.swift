@@ -111,13 +111,14 @@ enum SurfaceLesions {
     /// lobe-ending mass against. A cap reaches into such a mass, and what it leaves outside is
     /// a remnant that no longer passes as a mass (coarse low 36 and stomach 27: lesions of 15 and
     /// 18 mL lost, the cap having taken 9-10 mL of each).
-    /// `lungSide`: false only for ablation studies (`AutoSegmentation.Stage.lungSide`).
-    static func include(_ ct: CTVolume, body: Mask, liver: Mask, lungSide: Bool = true) -> (
+    /// `lungs` (`lungs(body:)`, on the CT's grid): nil only for ablation studies
+    /// (`AutoSegmentation.Stage.lungSide`).
+    static func include(_ ct: CTVolume, body: Mask, liver: Mask, lungs: Mask?) -> (
         liver: Mask, addedML: Double, withoutCaps: Mask
     ) {
         guard let box = liver.boundingBox?.expanded(byMM: 10, in: ct.geometry) else { return (liver, 0, liver) }
         let c = ct.cropped(to: box), b = body.cropped(to: box), l = liver.cropped(to: box)
-        let nearLungs = lungSide ? Filters.dilate(lungs(body: body).cropped(to: box), radiusMM: lungSideMM) : nil
+        let nearLungs = lungs.map { Filters.dilate($0.cropped(to: box), radiusMM: lungSideMM) }
         let (added, withoutCaps) = within(c, body: b, liver: l, nearLungs: nearLungs)
         let ml = added.volumeML
         guard ml > 0 else { return (liver, 0, liver) }
