@@ -33,13 +33,14 @@ extension Analysis {
     static func siblingImages(
         chosen: SeriesEntry, ct: CTVolume, liver: Mask?, inventory: Inventory, singlePhase: Bool
     ) -> ([SeededGrowth.Phase], [PhaseInput]?) {
-        guard !singlePhase else { return ([], nil) }
+        let siblings = singlePhase ? [] : siblingPhases(of: chosen, in: inventory)
+        guard !siblings.isEmpty else { return ([], nil) }
         var images: [SeededGrowth.Phase] = [], inputs: [PhaseInput] = []
         let g = ct.geometry
         // Lung bases measured on each series' own slices (both axial), positions along the
         // measured grid's slice axis: one resampling, with the shift taken back.
         let reference = PhaseAlignment.lungProfile(ct, along: g.axes.2, from: g.originMM)
-        for e in siblingPhases(of: chosen, in: inventory) {
+        for e in siblings {
             let name = e.seriesDescription.isEmpty ? e.key : e.seriesDescription
             var input = PhaseInput(
                 seriesKey: e.key, seriesDescription: e.seriesDescription, phaseHint: e.phaseHint, shiftMM: nil,

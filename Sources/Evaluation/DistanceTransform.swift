@@ -10,17 +10,20 @@ public func squaredDistanceToFeatures(_ feature: Mask) -> Volume<Double> {
 }
 
 /// The same transform in Float, exact below `capMM2` (values at or above it mean "at least the
-/// cap"): precise enough for thresholded morphology, in half the memory.
+/// cap"): precise enough for thresholded morphology, in half the memory. A small cap (the
+/// morphology's few millimetres) takes the second and third axes by brute-force minimum over the
+/// few offsets below the cap (`nearRows`), whole rows at a time; a large one by the envelope.
 public func squaredDistancesMM2(to feature: Mask, capMM2: Float) -> Volume<Float> {
-    squaredDistances(to: feature, cap: capMM2)
+    squaredDistances(to: feature, cap: capMM2, nearRows: true)
 }
 
 /// Both, in any floating-point type (specialised here for the two above: a generic call from
 /// another module would run unspecialised, several times slower). Points at the cap are left
 /// out of the envelope (their parabolas never come below it), and the parabolas' intersections
 /// are computed from differences (of values and of integer squares), which keeps Float well
-/// under a voxel.
-func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: T) -> Volume<T> {
+/// under a voxel. `nearRows` (Float only) lets a small cap take the row path.
+func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: T, nearRows: Bool = false) -> Volume<T>
+{
     let d = feature.dims
     let sp = [T(feature.geometry.spacingMM.x), T(feature.geometry.spacingMM.y), T(feature.geometry.spacingMM.z)]
     var f = [T](repeating: cap, count: d.count)
@@ -57,6 +60,13 @@ func squaredDistances<T: BinaryFloatingPoint & Sendable>(to feature: Mask, cap: 
                         }
                     }
                 }
+            }
+        }
+        if nearRows, T.self == Float.self, cap.isFinite {
+            let reach = NearRows(spacingMM: feature.geometry.spacingMM, dims: d, capMM2: Float(cap))
+            if reach.isCheaper {
+                reach.run(UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: Float.self))
+                return
             }
         }
         for axis in 1..<3 {
@@ -139,5 +149,83 @@ private func envelope<T: BinaryFloatingPoint>(
         while z[k + 1] < T(q) { k += 1 }
         let dq = T(q - v[k])
         out[q] = min(cap, f[q], f[v[k]] + w2 * dq * dq)
+    }
+}
+
+/// The second and third passes for a small cap: along each axis, out(row q) = min over
+/// |k| <= reach of in(row q + k) + w2 k², with whole x-rows at a time (contiguous, vectorised).
+/// Offsets whose w2 k² reaches the cap cannot bring a value below it, so the result is exact
+/// below the cap; it is the true minimum of the same Float sums the envelope forms (the
+/// envelope can take a neighbour parabola at a near-tie: the two differ by a few ulps).
+/// Cheaper than the envelope while the two reaches sum to under about 80 voxels (whole
+/// transform of a 201 x 203 x 119 liver-like box; at 1.49 x 1.49 x 1.6 mm, reaches summing to
+/// 17-19 took 0.25-0.45x the envelope's time, 39 0.55x, 57 0.72x, 81 0.99x; at 0.78 x 0.78 x
+/// 2.5 mm, 74 0.85x and 106 1.10x); taken up to 48. Its values are never above the envelope's.
+private struct NearRows {
+    let dims: Dims, w2: (y: Float, z: Float), reach: (y: Int, z: Int)
+
+    init(spacingMM: Vector3, dims: Dims, capMM2: Float) {
+        self.dims = dims
+        let sy = Float(spacingMM.y), sz = Float(spacingMM.z)
+        w2 = (sy * sy, sz * sz)
+        /// The largest offset whose w2 k² stays below the cap (at most the axis' length - 1).
+        func reach(_ w2: Float, _ n: Int) -> Int {
+            var k = 0
+            while k + 1 < n && w2 * Float(k + 1) * Float(k + 1) < capMM2 { k += 1 }
+            return k
+        }
+        self.reach = (reach(w2.y, dims.y), reach(w2.z, dims.z))
+    }
+
+    var isCheaper: Bool { reach.y + reach.z <= 48 }
+
+    func run(_ f: UnsafeMutablePointer<Float>) {
+        let nx = dims.x, slice = dims.x * dims.y
+        // y: lines are the slices (rows nx apart); z: lines are the y rows (rows a slice apart).
+        pass(f, n: dims.y, w2: w2.y, reach: reach.y, rowStride: nx, lineStride: slice, lines: dims.z)
+        pass(f, n: dims.z, w2: w2.z, reach: reach.z, rowStride: slice, lineStride: nx, lines: dims.y)
+    }
+
+    private func pass(
+        _ f: UnsafeMutablePointer<Float>, n: Int, w2: Float, reach: Int, rowStride: Int, lineStride: Int, lines: Int
+    ) {
+        guard reach > 0 else { return }
+        let nx = dims.x, weights = (0...reach).map { w2 * Float($0) * Float($0) }
+        let shared = UncheckedSendable(f)
+        concurrentChunks(lines) { range in
+            let f = shared.value
+            // One line's rows are read around each output row: the result goes to scratch first.
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n * nx)
+            defer { scratch.deallocate() }
+            for line in range {
+                let base = f + line * lineStride
+                for q in 0..<n {
+                    let out = scratch + q * nx
+                    out.initialize(from: base + q * rowStride, count: nx)  // Float: trivially re-initialised
+                    for k in 1...reach {
+                        // Both neighbours, or the one inside the axis twice; none: farther offsets
+                        // lie outside too.
+                        let below = q - k, above = q + k
+                        guard below >= 0 || above < n else { break }
+                        let lo = below >= 0 ? below : above, hi = above < n ? above : below
+                        Self.lower(out, base + lo * rowStride, base + hi * rowStride, weights[k], nx)
+                    }
+                }
+                for q in 0..<n { (base + q * rowStride).update(from: scratch + q * nx, count: nx) }
+            }
+        }
+    }
+
+    /// out[i] = min(out[i], a[i] + w, b[i] + w): written with plain comparisons so that it
+    /// vectorises (Swift's variadic `min` and `pointwiseMin` did not).
+    @inline(__always)
+    private static func lower(
+        _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ w: Float, _ n: Int
+    ) {
+        for i in 0..<n {
+            let x = out[i], y = a[i] + w, z = b[i] + w
+            let m = y < z ? y : z
+            out[i] = m < x ? m : x
+        }
     }
 }

@@ -149,21 +149,33 @@ public enum Filters {
     }
 
     private static func erodeWhole(_ m: Mask, radiiMM: [Double], grid: Geometry, box: VoxelBox) -> [Mask] {
-        var outside = Mask(repeating: 0, geometry: m.geometry)
-        for i in 0..<m.voxels.count where m.voxels[i] == 0 { outside.voxels[i] = 1 }
+        let outside = m.inverted()
         let largest = radiiMM.max() ?? 0
         let d2 = squaredDistanceMM2(to: outside, capMM2: Self.cap(above: largest * largest)).voxels
         let d = m.dims, full = grid.dims, sp = m.geometry.spacingMM
         return radiiMM.map { radiusMM in
             let r2 = radiusMM * radiusMM
+            // The world beyond the full grid starts one voxel past its border: along each axis,
+            // the box's indices farther than the radius from it (the nearest edge is the
+            // smallest of the three distances, so all three must clear the radius).
+            func clear(_ n: Int, _ lo: Int, _ fullN: Int, _ s: Double) -> [Bool] {
+                (0..<n).map {
+                    let e = Double(min($0 + lo + 1, fullN - $0 - lo)) * s
+                    return e * e > r2
+                }
+            }
+            let cx = clear(d.x, box.lo.x, full.x, sp.x), cy = clear(d.y, box.lo.y, full.y, sp.y)
+            let cz = clear(d.z, box.lo.z, full.z, sp.z), above = Float(greatestBelowOrAt: r2)
             var out = Mask(repeating: 0, geometry: m.geometry)
-            for v in 0..<out.voxels.count where m.voxels[v] != 0 && Double(d2[v]) > r2 {
-                // The world beyond the full grid starts one voxel past its border.
-                let i = v % d.x + box.lo.x, j = (v / d.x) % d.y + box.lo.y, k = v / d.sliceCount + box.lo.z
-                let edge = min(
-                    Double(min(i + 1, full.x - i)) * sp.x, Double(min(j + 1, full.y - j)) * sp.y,
-                    Double(min(k + 1, full.z - k)) * sp.z)
-                if edge * edge > r2 { out.voxels[v] = 1 }
+            out.voxels.withUnsafeMutableBufferPointer { o in
+                m.voxels.withUnsafeBufferPointer { mv in
+                    for k in 0..<d.z where cz[k] {
+                        for j in 0..<d.y where cy[j] {
+                            let row = (k * d.y + j) * d.x
+                            for i in 0..<d.x where cx[i] && mv[row + i] != 0 && d2[row + i] > above { o[row + i] = 1 }
+                        }
+                    }
+                }
             }
             return out
         }
@@ -177,7 +189,10 @@ public enum Filters {
         let r2 = radiusMM * radiusMM
         let d2 = squaredDistanceMM2(to: part, capMM2: Self.cap(above: r2)).voxels
         var out = Mask(repeating: 0, geometry: part.geometry)
-        for i in 0..<out.voxels.count where Double(d2[i]) <= r2 { out.voxels[i] = 1 }
+        let atMost = Float(greatestBelowOrAt: r2)
+        out.voxels.withUnsafeMutableBufferPointer { o in
+            d2.withUnsafeBufferPointer { d in for i in 0..<o.count { o[i] = d[i] <= atMost ? 1 : 0 } }
+        }
         return box.dims == m.dims ? out : Mask(repeating: 0, geometry: m.geometry).pasting(out, at: box)
     }
 
@@ -568,4 +583,14 @@ extension UInt8: BlockVoxel {
     /// Masks: inside when at least half of the block is.
     var blockValue: Int { self != 0 ? 1 : 0 }
     init(blockSum: Int, count: Int) { self = 2 * blockSum >= count ? 1 : 0 }
+}
+
+extension Float {
+    /// The largest Float not above `x`: for any Float f, f <= this exactly when Double(f) <= x
+    /// (and f > this exactly when Double(f) > x), so a Float map is thresholded without
+    /// widening every voxel.
+    init(greatestBelowOrAt x: Double) {
+        let f = Float(x)
+        self = Double(f) <= x ? f : f.nextDown
+    }
 }

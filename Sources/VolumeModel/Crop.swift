@@ -90,34 +90,42 @@ extension Geometry {
 
 extension Volume {
     /// The voxels inside `box`, on a grid with the same spacing and axes whose origin is the
-    /// box's first voxel: positions in mm are unchanged.
-    public func cropped(to box: VoxelBox) -> Volume<Voxel> {
+    /// box's first voxel: positions in mm are unchanged. (Inlinable, as is `pasting`: the stages
+    /// in other modules crop masks and smoothed CTs many times, and an unspecialised generic
+    /// copy ran element by element.)
+    @inlinable public func cropped(to box: VoxelBox) -> Volume<Voxel> {
         let g = geometry, d = dims, b = box.dims
         precondition(
             box.lo.x >= 0 && box.lo.y >= 0 && box.lo.z >= 0 && box.lo.x + b.x <= d.x && box.lo.y + b.y <= d.y
                 && box.lo.z + b.z <= d.z,
             "crop box outside the grid")
-        let cg = g.cropped(to: box)
-        var out: [Voxel] = []
-        out.reserveCapacity(b.count)
-        for k in 0..<b.z {
-            for j in 0..<b.y {
-                let row = box.lo.x + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k))
-                out.append(contentsOf: voxels[row..<(row + b.x)])
+        let out = [Voxel](unsafeUninitializedCapacity: b.count) { buffer, count in
+            voxels.withUnsafeBufferPointer { src in
+                for k in 0..<b.z {
+                    for j in 0..<b.y {
+                        let row = box.lo.x + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k))
+                        (buffer.baseAddress! + b.x * (j + b.y * k)).initialize(from: src.baseAddress! + row, count: b.x)
+                    }
+                }
             }
+            count = b.count
         }
-        return Volume(voxels: out, geometry: cg)
+        return Volume(voxels: out, geometry: g.cropped(to: box))
     }
 
     /// `part` (cropped from this grid at `box`) written back over this volume's voxels there.
-    public func pasting(_ part: Volume<Voxel>, at box: VoxelBox) -> Volume<Voxel> {
+    @inlinable public func pasting(_ part: Volume<Voxel>, at box: VoxelBox) -> Volume<Voxel> {
         precondition(part.dims == box.dims, "pasted volume does not fit its box")
         var out = self
         let d = dims, b = box.dims
-        for k in 0..<b.z {
-            for j in 0..<b.y {
-                let row = box.lo.x + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k)), src = b.x * (j + b.y * k)
-                out.voxels.replaceSubrange(row..<(row + b.x), with: part.voxels[src..<(src + b.x)])
+        out.voxels.withUnsafeMutableBufferPointer { dst in
+            part.voxels.withUnsafeBufferPointer { src in
+                for k in 0..<b.z {
+                    for j in 0..<b.y {
+                        let row = box.lo.x + d.x * ((box.lo.y + j) + d.y * (box.lo.z + k)), from = b.x * (j + b.y * k)
+                        (dst.baseAddress! + row).update(from: src.baseAddress! + from, count: b.x)
+                    }
+                }
             }
         }
         return out

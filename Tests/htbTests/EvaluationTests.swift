@@ -54,6 +54,27 @@ struct EvaluationTests {
         #expect(squaredDistanceToFeatures(Mask(repeating: 0, geometry: g)).voxels.allSatisfy { $0 == .infinity })
     }
 
+    /// The capped Float transform morphology uses takes one of two paths for its second and
+    /// third axes: rows of near offsets for a small cap, the envelope for a large one. Both must
+    /// equal brute force below the cap and reach the cap beyond it.
+    @Test("capped Float distances equal brute force below the cap, on both paths", arguments: [20.0, 1e6])
+    func cappedDistances(cap: Double) {
+        // The second grid's short axes are shorter than the small cap's reach: offsets on both
+        // sides of a row can fall outside them.
+        for (n, (g, density)) in [
+            (Self.grid(30, 28, 26, Vector3(0.7, 1.1, 2.5)), 0.01), (Self.grid(30, 28, 26, Vector3(0.7, 1.1, 2.5)), 0.3),
+            (Self.grid(30, 28, 26, Vector3(0.7, 1.1, 2.5)), 0.9), (Self.grid(17, 5, 3, Vector3(0.7, 1.1, 1.5)), 0.1),
+        ].enumerated() {
+            let f = Self.random(g, density: density, seed: UInt64(n) + 7)
+            let fast = squaredDistancesMM2(to: f, capMM2: Float(cap)).voxels, slow = Self.bruteForce(f)
+            let wrong = zip(fast, slow).filter { fast, slow in
+                slow < cap ? abs(Double(fast) - slow) > 1e-4 * max(1, slow) : Double(fast) < cap * (1 - 1e-6)
+            }
+            #expect(
+                wrong.isEmpty, "density \(density): \(wrong.count) voxels, first \(wrong.first.map { "\($0)" } ?? "")")
+        }
+    }
+
     @Test("overlap metrics on known shapes; surface distances against brute force")
     func overlap() throws {
         let g = Self.grid(12, 12, 8, Vector3(1, 1, 2.5))
