@@ -126,7 +126,8 @@ public enum PhaseAlignment {
     ) -> [(positionMM: Double, areaMM2: Double)] {
         let d = ct.dims, n = d.x * d.y
         let pixelMM2 = ct.geometry.spacingMM.x * ct.geometry.spacingMM.y
-        let profile = (0..<d.z).compactMap { k -> (positionMM: Double, areaMM2: Double)? in
+        // Slices are independent: flood-filled on all cores.
+        let slices = parallelMap(d.z) { k -> (positionMM: Double, areaMM2: Double)? in
             let base = k * n
             if let covered, (0..<n).reduce(0, { $0 + Int(covered.voxels[base + $1]) }) * 10 < n * 9 { return nil }
             var outside = [Bool](repeating: false, count: n)
@@ -155,6 +156,10 @@ public enum PhaseAlignment {
             var count = 0
             for p in 0..<n where !outside[p] && ct.voxels[base + p] < lungHU { count += 1 }
             return ((ct.geometry.positionMM(0, 0, Double(k)) - originMM).dot(axis), Double(count) * pixelMM2)
+        }
+        let profile = slices.compactMap { slice -> (positionMM: Double, areaMM2: Double)? in
+            if case .success(let entry) = slice { return entry }
+            return nil
         }
         return profile.sorted { $0.positionMM < $1.positionMM }
     }
