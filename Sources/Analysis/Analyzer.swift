@@ -275,22 +275,10 @@ public struct Analysis: Sendable {
         var liverInputs = expertLiver?.1 ?? [], lesionInputs = expertLesions?.1 ?? []
         var automatic: AutoSegmentation.Info?, excluded: [SeedOutcome]?, seeded: SeededGrowth.Result?
         if expertLiver == nil || automaticLesions {
-            // An automatic liver's lesions are also looked for on the session's other phases.
-            let (others, otherInputs) =
-                expertLiver == nil
-                ? otherPhases(
-                    chosen: inputs.choice.entry, ct: inputs.ct.volume, inventory: inputs.inventory,
-                    singlePhase: request.singlePhase) : ([], nil)
             let auto = try segmentAutomatically(
-                inputs.ct, liver: expertLiver?.0, study: request.studyPath, otherPhases: others)
-            var info = auto.info
-            if expertLiver == nil && !request.singlePhase {
-                checkPhases(
-                    &info, liverML: auto.liver.union(auto.lesions).volumeML, chosen: inputs.choice.entry,
-                    inventory: inputs.inventory)
-                noteLesionPhases(&info, inputs: otherInputs)
-            }
-            automatic = info
+                inputs.ct, liver: expertLiver?.0, study: request.studyPath, chosen: inputs.choice.entry,
+                inventory: inputs.inventory, singlePhase: request.singlePhase)
+            automatic = auto.info
             func input(_ m: Mask) -> Report.MaskInput {
                 Report.MaskInput(
                     path: nil, kind: "automatic", selector: nil, segments: nil, source: "automatic",
@@ -519,6 +507,26 @@ public struct Analysis: Sendable {
             info.reviewReasons = (info.reviewReasons ?? []) + [reason]
             info.reviewNeeded = true
         }
+    }
+
+    /// The automatic segmentation as `analyze` reports it: with an automatic liver (no `liver`
+    /// given), the lesions are also looked for on the other phases of `chosen`'s session, and each
+    /// of those phases is segmented on its own for the phase check (`checkPhases`), unless
+    /// `singlePhase`.
+    static func segmentAutomatically(
+        _ ct: LoadedSeries, liver: Mask?, study: String, without: Set<AutoSegmentation.Stage> = [],
+        chosen: SeriesEntry, inventory: Inventory, singlePhase: Bool
+    ) throws -> AutoSegmentation.Result {
+        let phases = liver == nil && !singlePhase
+        let (others, otherInputs) =
+            phases ? otherPhases(chosen: chosen, ct: ct.volume, inventory: inventory) : ([], nil)
+        var auto = try segmentAutomatically(ct, liver: liver, study: study, without: without, otherPhases: others)
+        if phases {
+            checkPhases(
+                &auto.info, liverML: auto.liver.union(auto.lesions).volumeML, chosen: chosen, inventory: inventory)
+            noteLesionPhases(&auto.info, inputs: otherInputs)
+        }
+        return auto
     }
 
     /// The automatic segmentation of `ct` (lesions only, inside `liver`, when one is given), its

@@ -80,12 +80,12 @@ extension Analysis {
     }
 
     /// The session's other phases for the automatic lesions (`OtherPhases`: each searched where
-    /// it has data), with what the report says of each (nil when none or `singlePhase`).
-    static func otherPhases(chosen: SeriesEntry, ct: CTVolume, inventory: Inventory, singlePhase: Bool) -> (
+    /// it has data), with what the report says of each (nil when none).
+    static func otherPhases(chosen: SeriesEntry, ct: CTVolume, inventory: Inventory) -> (
         [OtherPhases.Phase], [PhaseInput]?
     ) {
         let (images, inputs) = siblingImages(
-            chosen: chosen, ct: ct, liver: nil, inventory: inventory, singlePhase: singlePhase)
+            chosen: chosen, ct: ct, liver: nil, inventory: inventory, singlePhase: false)
         let hints = (inputs ?? []).filter(\.used).map(\.phaseHint)
         return (
             zip(images, hints).map { OtherPhases.Phase(image: $0.image, covered: $0.covered, phaseHint: $1) }, inputs

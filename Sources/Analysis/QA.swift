@@ -151,25 +151,15 @@ public enum QualityAssurance {
             }
         var seconds: Double?, info: AutoSegmentation.Info?
         if predLiver.isEmpty || (predLesions.isEmpty && !c.seedsFromTruth) {
-            let (others, otherInputs) =
-                predLiver.isEmpty
-                ? Analysis.otherPhases(
-                    chosen: choice.entry, ct: ct.volume, inventory: inventory, singlePhase: c.singlePhase)
-                : ([], nil)
+            // The review as analyze gives it: an automatic liver is checked against the session's other phases.
             let auto = try Analysis.segmentAutomatically(
-                ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without, otherPhases: others)
+                ct, liver: predLiver.isEmpty ? nil : pl, study: c.studyPath, without: c.without, chosen: choice.entry,
+                inventory: inventory, singlePhase: c.singlePhase)
             // Seeds grow within the whole automatic liver (its lesions are liver to them).
             if predLiver.isEmpty { pl = c.seedsFromTruth ? auto.liver.union(auto.lesions) : auto.liver }
             if predLesions.isEmpty { pt = auto.lesions }
             seconds = auto.info.seconds
             info = auto.info
-            // The review as analyze gives it: an automatic liver is checked against the session's other phases.
-            if predLiver.isEmpty && !c.singlePhase {
-                Analysis.checkPhases(
-                    &info!, liverML: auto.liver.union(auto.lesions).volumeML, chosen: choice.entry, inventory: inventory
-                )
-                Analysis.noteLesionPhases(&info!, inputs: otherInputs)
-            }
         }
         let truth = try Volumetry.measure(liver: tl, lesions: tt)
         var seeded: [SeededLesionQA]?, seedingSeconds: Double?, phases: [PhaseInput]?
