@@ -242,6 +242,20 @@ def main():
         fo = sum(bool((r.get("automatic") or {}).get("review_needed")) for r in ok)
         summary["review_" + seeds] = {"missing": len(miss), "missing_flagged": fm, "meeting": len(ok), "meeting_flagged": fo}
         out(f"| {seeds} ({words}) | {len(miss)} | {fm} ({100 * fm / max(len(miss), 1):.0f} %) | {len(ok)} | {fo} ({100 * fo / max(len(ok), 1):.0f} %) |")
+    # Each reason's share of the flag: how often it fires on misses and on results meeting every
+    # target, and how often it is the only reason. A reason that fires on misses no more often
+    # than on good results carries no information (docs/segmentation.md, "Review flag").
+    codes = lambda r: {x["code"] for x in (r.get("automatic") or {}).get("review_reasons") or []}
+    miss = [r for r in rows if not r["meets_targets"]]
+    ok = [r for r in rows if r["meets_targets"]]
+    out()
+    out(f"| reason | fires on misses (of {len(miss)}) | fires on results meeting all (of {len(ok)}) | the only reason on misses | the only reason on results meeting all |")
+    out("|---|---|---|---|---|")
+    summary["reasons"] = {}
+    for code in sorted(set().union(*map(codes, rows)), key=lambda c: -sum(c in codes(r) for r in miss)):
+        n = [sum(c == {code} if only else code in c for c in map(codes, rs)) for only in (False, True) for rs in (miss, ok)]
+        summary["reasons"][code] = dict(zip(("missing", "meeting", "missing_only", "meeting_only"), n))
+        out(f"| `{code}` | {n[0]} | {n[1]} | {n[2]} | {n[3]} |")
     import docs_section
     docs_section.finish(a, section("phantom_sweep", a.grid), "\n".join(md), {"cases": rows, "summary": summary})
 

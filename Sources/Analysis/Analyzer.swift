@@ -481,9 +481,10 @@ public struct Analysis: Sendable {
     }
 
     /// Segments each other phase of `chosen`'s session on its own and records its liver's
-    /// volume; when one differs by more than `Review.maximumPhaseDisagreement`, the review flag
-    /// is set with `phases_disagree`. A phase that cannot be read or segmented is listed with
-    /// its error and does not count.
+    /// volume and its own review reasons; when one differs by more than
+    /// `Review.maximumPhaseDisagreement`, the review flag is set with `phases_disagree`
+    /// (`Review.phaseReason`). A phase that cannot be read or segmented is listed with its error
+    /// and does not count.
     static func checkPhases(
         _ info: inout AutoSegmentation.Info, liverML: Double, chosen: SeriesEntry, inventory: Inventory
     ) {
@@ -497,6 +498,7 @@ public struct Analysis: Sendable {
             do {
                 let r = try AutoSegmentation.segment(try SeriesLoader.loadCT(e).volume)
                 p.liverVolumeML = (r.liver.union(r.lesions).volumeML * 10000).rounded() / 10000
+                p.reviewReasons = (r.info.reviewReasons ?? []).map(\.code)
             } catch {
                 p.error = "\(error)"
             }

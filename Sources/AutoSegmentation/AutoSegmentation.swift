@@ -187,6 +187,9 @@ public enum AutoSegmentation {
         /// higher (+) than the measured series' (the breath-hold taken back), mm.
         public var lesionsSearched: Bool?
         public var shiftMM: Double?
+        /// The codes of this phase's own review reasons, as its segmentation on its own raised
+        /// them (empty: none); nil when it was not segmented.
+        public var reviewReasons: [String]?
         public init(
             seriesKey: String, seriesDescription: String, phaseHint: String?, liverVolumeML: Double?, error: String?
         ) {
@@ -199,7 +202,7 @@ public enum AutoSegmentation {
         enum CodingKeys: String, CodingKey {
             case seriesKey = "series_key", seriesDescription = "series_description", phaseHint = "phase_hint"
             case liverVolumeML = "liver_volume_ml", error
-            case lesionsSearched = "lesions_searched", shiftMM = "shift_mm"
+            case lesionsSearched = "lesions_searched", shiftMM = "shift_mm", reviewReasons = "review_reasons"
         }
     }
 
