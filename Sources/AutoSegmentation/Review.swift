@@ -315,7 +315,7 @@ extension Review {
             $0.1 > maximumPhaseDisagreement
         }
         guard !off.isEmpty else { return nil }
-        let words = off.map { p, d in
+        let words = off.map { p, _ in
             let doubts = (p.reviewReasons ?? []).filter { outlineReasonCodes.contains($0) }
             return String(
                 format: "'%@' %.0f mL (%+.0f %%%@)", p.seriesDescription, p.liverVolumeML ?? 0,
@@ -387,17 +387,15 @@ extension Review {
         _ m: Measures, liverML: Double, lesionML: Double, largestCorrectionML: Double, concerns: [String]
     ) -> [Reason] {
         var out = concerns.map { Reason(code: "liver_implausible", detail: $0) }
-        if liverML > 0,
-            let limit = categoryLimitsPercent.first(where: { abs(100 * lesionML / liverML - $0) < categoryMarginPoints }
-            )
-        {
+        let htb = liverML > 0 ? 100 * lesionML / liverML : nil
+        if let htb, let limit = categoryLimitsPercent.first(where: { abs(htb - $0) < categoryMarginPoints }) {
             out.append(
                 Reason(
                     code: "category_uncertain",
                     detail: String(
                         format:
                             "HTB %.1f %% lies within %.0f points (the automatic result's target error) of the %.0f %% limit: the category may be the other one",
-                        100 * lesionML / liverML, categoryMarginPoints, limit)))
+                        htb, categoryMarginPoints, limit)))
         }
         if m.leftLateralShare >= maximumLeftLateralShare {
             out.append(
